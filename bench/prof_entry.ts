@@ -1,0 +1,129 @@
+/**
+ * bench/prof_entry.ts — a profiling stand-in for mod.ts (used by
+ * bench/profile_start.sh; changes nothing in src/).
+ *
+ * Same dispatch as mod.ts (the internal modes are read from mod.ts's own
+ * dispatch table), but every tsnspawn process (CLI, shim, stage two, stop,
+ * cleanup) appends timestamped events to $TSNSPAWN_PROF_LOG (default
+ * /bench/prof.log):
+ *   boot      performance.timeOrigin (the Deno runtime started)
+ *   entry     this module's body runs (runtime bootstrap done; no static
+ *             imports here, so nothing else was loaded yet)
+ *   loaded    the mode's module graph is imported
+ *   spawn/spawned, output/outputted   Deno.Command calls (stage two, journalctl)
+ *   <Systemd method>/<method> done    D-Bus calls of the CLI
+ *   follower-finish/done              the attached run's last journal read
+ *   exit      Deno.exit (the shim's exit after READY=1, ...)
+ * The CLI re-executes *this* entry for the internal modes because
+ * TSNSPAWN_ENTRY points here (src/self_exec.ts), so the units' ExecStart and
+ * ExecStopPost run it too.
+ *
+ * @module
+ */
+
+const LOG = Deno.env.get("TSNSPAWN_PROF_LOG") ?? "/bench/prof.log";
+const mode = Deno.args[0]?.startsWith("__") ? Deno.args[0] : "cli";
+const t = () => performance.timeOrigin + performance.now();
+
+function log(event: string, at = t()): void {
+  try {
+    Deno.writeTextFileSync(LOG, `${at.toFixed(3)} ${Deno.pid} ${mode} ${event}\n`, {
+      append: true,
+    });
+  } catch { /* e.g. after pivot_root: /bench is gone */ }
+}
+
+log("boot", performance.timeOrigin);
+log("entry");
+
+// deno-lint-ignore no-explicit-any
+function wrap(obj: any, name: string, label = name): void {
+  const orig = obj[name];
+  if (typeof orig !== "function") return;
+  // deno-lint-ignore no-explicit-any
+  obj[name] = function (this: unknown, ...args: any[]) {
+    log(label);
+    const r = orig.apply(this, args);
+    if (r instanceof Promise) {
+      return r.then((v) => (log(`${label} done`), v), (e) => {
+        log(`${label} failed`);
+        throw e;
+      });
+    }
+    return r;
+  };
+}
+
+const exit = Deno.exit;
+Object.defineProperty(Deno, "exit", {
+  value: (code?: number) => {
+    log(`exit ${code ?? 0}`);
+    exit(code);
+  },
+  configurable: true,
+  writable: true,
+});
+const proto = Deno.Command.prototype;
+for (const m of ["spawn", "output", "outputSync"]) {
+  const orig = (proto as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
+  (proto as unknown as Record<string, unknown>)[m] = function (this: unknown, ...a: unknown[]) {
+    log(m);
+    const r = orig.apply(this, a);
+    if (r instanceof Promise) return r.then((v) => (log(`${m} done`), v));
+    log(`${m} done`);
+    return r;
+  };
+}
+
+const repo = new URL("../", import.meta.url);
+
+/**
+ * The internal modes of mod.ts, read from its dispatch table so this file
+ * follows it: `case "__mode": return await (await import("./x.ts")).fn(rest[0]);`
+ */
+function internalModes(): Map<string, { module: string; fn: string; all: boolean }> {
+  const text = Deno.readTextFileSync(new URL("mod.ts", repo));
+  const modes = new Map<string, { module: string; fn: string; all: boolean }>();
+  const re =
+    /case "(__\w+)":\s*return await \(await import\("([^"]+)"\)\)\.(\w+)\((rest(?:\[0\])?)\)/g;
+  for (const m of text.matchAll(re)) {
+    modes.set(m[1], { module: new URL(m[2], repo).href, fn: m[3], all: m[4] === "rest" });
+  }
+  return modes;
+}
+
+async function dispatch(args: string[]): Promise<number> {
+  const [m, ...rest] = args;
+  if (m?.startsWith("__")) {
+    const mode = internalModes().get(m);
+    if (!mode) {
+      console.error(`prof_entry: mode ${m} not found in mod.ts's dispatch table`);
+      return 2;
+    }
+    const mod = await import(mode.module);
+    log("loaded");
+    return await mod[mode.fn](mode.all ? rest : rest[0]);
+  }
+  const [main, systemd, journal] = await Promise.all([
+    import(new URL("src/cli/main.ts", repo).href),
+    import(new URL("src/systemd.ts", repo).href),
+    import(new URL("src/journal.ts", repo).href),
+  ]);
+  log("loaded");
+  wrap(systemd.Systemd, "connect", "dbus-connect");
+  for (
+    const name of [
+      "startTransientUnit",
+      "unitState",
+      "resetFailedUnit",
+      "waitUntilInactive",
+      "stopUnit",
+    ]
+  ) wrap(systemd.Systemd.prototype, name);
+  wrap(journal.RunOutputFollower.prototype, "finish", "follower-finish");
+  const code = await main.main(args);
+  log("main done");
+  return code;
+}
+
+Deno.exit(await dispatch(Deno.args));

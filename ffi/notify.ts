@@ -1,0 +1,178 @@
+/**
+ * sd_notify(3) without libsystemd: a SOCK_DGRAM unix socket and one
+ * sendto(2) to $NOTIFY_SOCKET (a path, or an abstract socket written "@name").
+ *
+ * Open the socket BEFORE unsharing a network namespace (abstract unix
+ * sockets belong to a network namespace, and a socket keeps the namespace it
+ * was created in) and before pivot_root: the socket is connect(2)ed when it
+ * is opened, so later sends need no path lookup.
+ *
+ * Man pages: sd_notify(3), unix(7), sendto(2).
+ */
+import { check, libc } from "./libc.ts";
+import { POLLHUP, POLLIN, pollOne } from "./fifo.ts";
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const MSG_NOSIGNAL = 0x4000;
+/** sizeof(struct sockaddr_un) on Linux. */
+const SOCKADDR_UN_SIZE = 110;
+/** offsetof(struct sockaddr_un, sun_path). */
+const SUN_PATH_OFFSET = 2;
+
+/** A datagram socket connected to nothing, ready to send to the notify socket. */
+export interface NotifySocket {
+  /** Sends one notification ("READY=1", "MAINPID=42\nREADY=1", ...). */
+  send(state: string): void;
+  /**
+   * sd_notify_barrier(3): sends BARRIER=1 with the write end of a pipe and
+   * waits until the manager closed it, which it does only after processing
+   * every notification sent before. False on timeout.
+   */
+  barrier(timeoutMs: number): boolean;
+  /** Closes the socket. */
+  close(): void;
+}
+
+/** Builds a struct sockaddr_un for `address` ("@name" = abstract); returns it and its length. */
+export function sockaddrUn(address: string): { sockaddr: Uint8Array<ArrayBuffer>; length: number } {
+  const abstract = address.startsWith("@");
+  const path = new TextEncoder().encode(abstract ? address.slice(1) : address);
+  // sun_path holds 108 bytes; a path needs a trailing NUL, an abstract name a leading one.
+  if (path.length + 1 > SOCKADDR_UN_SIZE - SUN_PATH_OFFSET) {
+    throw new RangeError(`Unix socket address too long: ${address}`);
+  }
+  const sockaddr = new Uint8Array(SOCKADDR_UN_SIZE);
+  new DataView(sockaddr.buffer).setUint16(0, AF_UNIX, true);
+  sockaddr.set(path, SUN_PATH_OFFSET + (abstract ? 1 : 0));
+  const length = SUN_PATH_OFFSET + path.length + 1;
+  return { sockaddr, length };
+}
+
+/**
+ * Opens a socket for sd_notify to `address` (default $NOTIFY_SOCKET).
+ * Returns null when there is no notify socket (not started by systemd).
+ */
+export function openNotifySocket(
+  address: string | undefined = Deno.env.get("NOTIFY_SOCKET"),
+): NotifySocket | null {
+  if (!address) return null;
+  const { sockaddr, length } = sockaddrUn(address);
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
+  try {
+    check("connect", libc().connect(fd, sockaddr, length), address);
+  } catch (error) {
+    libc().close(fd);
+    throw error;
+  }
+  return {
+    send(state: string) {
+      const bytes = new TextEncoder().encode(state);
+      check(
+        "send",
+        libc().sendto(fd, bytes, BigInt(bytes.length), MSG_NOSIGNAL, null, 0),
+        address,
+      );
+    },
+    barrier(timeoutMs: number): boolean {
+      const pipe = new Int32Array(2);
+      check("pipe2", libc().pipe2(new Uint8Array(pipe.buffer), O_CLOEXEC));
+      try {
+        sendWithFd(fd, "BARRIER=1", pipe[1], address);
+        libc().close(pipe[1]);
+        pipe[1] = -1;
+        // The read end reports POLLHUP once the manager closed its copy.
+        return (pollOne(pipe[0], POLLIN, timeoutMs) & POLLHUP) !== 0;
+      } finally {
+        libc().close(pipe[0]);
+        if (pipe[1] >= 0) libc().close(pipe[1]);
+      }
+    },
+    close() {
+      libc().close(fd);
+    },
+  };
+}
+
+const O_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+/**
+ * sendmsg(2) of `text` on a connected socket with one file descriptor
+ * attached (SCM_RIGHTS). x86_64 layouts: struct msghdr is 56 bytes (name, namelen,
+ * iov, iovlen, control, controllen, flags), struct iovec 16, and a cmsghdr
+ * carrying one int is CMSG_LEN(4) = 20 bytes in CMSG_SPACE(4) = 24.
+ */
+function sendWithFd(
+  socket: number,
+  text: string,
+  fdToSend: number,
+  address: string,
+): void {
+  const payload = new TextEncoder().encode(text);
+  const iov = new BigUint64Array([address64(payload), BigInt(payload.length)]);
+  const control = new Uint8Array(24);
+  const cmsg = new DataView(control.buffer);
+  cmsg.setBigUint64(0, 20n, true); // cmsg_len
+  cmsg.setInt32(8, SOL_SOCKET, true); // cmsg_level
+  cmsg.setInt32(12, SCM_RIGHTS, true); // cmsg_type
+  cmsg.setInt32(16, fdToSend, true); // the descriptor
+  const msghdr = new Uint8Array(56);
+  const m = new DataView(msghdr.buffer);
+  // msg_name stays NULL: the socket is connected.
+  m.setBigUint64(16, address64(new Uint8Array(iov.buffer)), true);
+  m.setBigUint64(24, 1n, true);
+  m.setBigUint64(32, address64(control), true);
+  m.setBigUint64(40, BigInt(control.length), true);
+  check("sendmsg", libc().sendmsg(socket, msghdr, MSG_NOSIGNAL), address);
+  // Keep the buffers alive until the call returned.
+  void [payload, iov, control];
+}
+
+function address64(buffer: Uint8Array<ArrayBuffer>): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+}
+
+/** sd_notify(state) to $NOTIFY_SOCKET; returns false when there is none. */
+export function notify(state: string): boolean {
+  const socket = openNotifySocket();
+  if (!socket) return false;
+  try {
+    socket.send(state);
+  } finally {
+    socket.close();
+  }
+  return true;
+}
+
+/** The receiving side of a notify socket (what systemd does; used by tests). */
+export interface NotifyListener {
+  /** Waits up to `timeoutMs` for one datagram; null on timeout. */
+  receive(timeoutMs: number): string | null;
+  close(): void;
+}
+
+/** Binds a SOCK_DGRAM unix socket at `address` (a path or "@abstract") to receive notifications. */
+export function listenNotifySocket(address: string): NotifyListener {
+  const { sockaddr, length } = sockaddrUn(address);
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
+  try {
+    check("bind", libc().bind(fd, sockaddr, length), address);
+  } catch (error) {
+    libc().close(fd);
+    throw error;
+  }
+  return {
+    receive(timeoutMs: number) {
+      if (!(pollOne(fd, POLLIN, timeoutMs) & POLLIN)) return null;
+      const buffer = new Uint8Array(4096);
+      const n = check("recv", libc().recv(fd, buffer, BigInt(buffer.length), 0), address);
+      return new TextDecoder().decode(buffer.subarray(0, n));
+    },
+    close() {
+      libc().close(fd);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Pseudo-terminals: posix_openpt(3)/grantpt(3)/unlockpt(3)/ptsname_r(3),
+ * window size (TIOCGWINSZ/TIOCSWINSZ), and read/write of a pty master from
+ * async code (the `nonblocking` FFI symbols run on a worker thread, so the
+ * event loop keeps running while they block).
+ *
+ * Man pages: pty(7), posix_openpt(3), ioctl_tty(2).
+ */
+import { check, checkErrnoResult, libc, readCString } from "./libc.ts";
+
+const O_RDWR = 2;
+const O_NOCTTY = 0o400;
+const O_CLOEXEC = 0o2000000;
+export const TIOCGWINSZ = 0x5413;
+export const TIOCSWINSZ = 0x5414;
+
+/** A pty pair: the master fd and the path of the slave (/dev/pts/N). */
+export interface Pty {
+  master: number;
+  slavePath: string;
+}
+
+/** Opens a new pty master (O_RDWR|O_NOCTTY|O_CLOEXEC) and unlocks its slave. */
+export function openPty(): Pty {
+  const master = check("posix_openpt", libc().posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  try {
+    check("grantpt", libc().grantpt(master));
+    check("unlockpt", libc().unlockpt(master));
+    const name = new Uint8Array(128);
+    checkErrnoResult("ptsname_r", libc().ptsname_r(master, name, BigInt(name.length)));
+    return { master, slavePath: readCString(name) };
+  } catch (error) {
+    libc().close(master);
+    throw error;
+  }
+}
+
+/** Terminal size in character cells. */
+export interface WindowSize {
+  rows: number;
+  columns: number;
+}
+
+/** ioctl(TIOCGWINSZ) of the terminal on `fd`. */
+export function getWindowSize(fd: number): WindowSize {
+  // struct winsize { unsigned short ws_row, ws_col, ws_xpixel, ws_ypixel; }
+  const ws = new Uint8Array(8);
+  check("ioctl", libc().ioctl(fd, BigInt(TIOCGWINSZ), ws), `TIOCGWINSZ on fd ${fd}`);
+  const view = new DataView(ws.buffer);
+  return { rows: view.getUint16(0, true), columns: view.getUint16(2, true) };
+}
+
+/** ioctl(TIOCSWINSZ) on the terminal on `fd` (the pty master: the slave side gets SIGWINCH). */
+export function setWindowSize(fd: number, size: WindowSize): void {
+  const ws = new Uint8Array(8);
+  const view = new DataView(ws.buffer);
+  view.setUint16(0, size.rows, true);
+  view.setUint16(2, size.columns, true);
+  check("ioctl", libc().ioctl(fd, BigInt(TIOCSWINSZ), ws), `TIOCSWINSZ on fd ${fd}`);
+}
+
+/**
+ * Reads from `fd` on a worker thread. Returns the byte count, or 0 at EOF or
+ * error (a pty master reads EIO once the last slave fd closes; errno is not
+ * available from a worker thread, so errors and EOF look the same).
+ */
+export async function readAsync(fd: number, buffer: Uint8Array<ArrayBuffer>): Promise<number> {
+  const n = Number(await libc().read_async(fd, buffer, BigInt(buffer.length)));
+  return n < 0 ? 0 : n;
+}
+
+/** Writes all of `data` to `fd` on a worker thread; false if a write failed. */
+export async function writeAllAsync(fd: number, data: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  let offset = 0;
+  while (offset < data.length) {
+    const chunk = data.subarray(offset);
+    const n = Number(await libc().write_async(fd, chunk, BigInt(chunk.length)));
+    if (n <= 0) return false;
+    offset += n;
+  }
+  return true;
+}
+
+/** close(2) a pty fd. */
+export function closePty(fd: number): void {
+  libc().close(fd);
+}

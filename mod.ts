@@ -1,0 +1,44 @@
+/**
+ * tsnspawn — containers as transient systemd units, isolated through libc FFI.
+ *
+ * This is the single entry point of the binary. Internal modes, run by
+ * systemd or by tsnspawn itself, come first and load only what they need
+ * (no dbus-next, no CLI): every Deno start costs time on the container's
+ * start path.
+ *
+ *   __shim NAME     ExecStart= of a container unit: namespaces, stage two, sd_notify
+ *   __stage2 NAME   PID 1 of the new namespaces: root file system, privileges, execve
+ *   __stop NAME     ExecStop=: the image's stop signal, then wait up to the stop timeout
+ *   __cleanup NAME  ExecStopPost=: record the exit, remove an --rm container
+ *   __exec          `tsnspawn exec` inside the container's namespaces
+ *   __prepare NAME  ExecStartPre= of a declared container: (re)create it from its .container file
+ *   __generate DIR… the systemd generator (units/tsnspawn-generator): .container files → units
+ *
+ * Everything else is the command line interface (src/cli/main.ts).
+ */
+
+async function dispatch(args: string[]): Promise<number> {
+  const [mode, ...rest] = args;
+  switch (mode) {
+    case "__shim":
+      return await (await import("./src/runtime/shim.ts")).runShim(rest[0]);
+    case "__stage2":
+      return await (await import("./src/runtime/stage2.ts")).runStage2(rest[0]);
+    case "__stop":
+      return await (await import("./src/runtime/stop.ts")).runStop(rest[0]);
+    case "__cleanup":
+      return await (await import("./src/runtime/cleanup.ts")).runCleanup(rest[0]);
+    case "__prepare":
+      return await (await import("./src/runtime/prepare.ts")).runPrepare(rest[0]);
+    case "__generate":
+      return await (await import("./src/runtime/generator.ts")).runGenerator(rest);
+    case "__exec":
+      return await (await import("./src/runtime/exec_stage.ts")).runExecStage(rest);
+    default:
+      return await (await import("./src/cli/main.ts")).main(args);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await dispatch(Deno.args));
+}

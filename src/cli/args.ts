@@ -1,0 +1,1126 @@
+/**
+ * The command line → typed command objects, and the help text.
+ *
+ * One table ({@link COMMANDS}) declares every command with its usage line,
+ * summary, positional arguments and options (each with a one-line
+ * description); the parser and `helpText` both read it. Parsing follows
+ * docker's CLI (spf13/pflag) conventions: `--name x` and `--name=x`, combined
+ * short flags (`-it`, `-e K=V`, `-eK=V`), repeatable list options (`-e`, `-v`,
+ * `--cap-add`), `--flag=false` for booleans, `--` ends options, and for
+ * `run`/`create`/`exec` options stop at the first positional so
+ * `run busybox ls -l` passes `-l` to `ls`. Other commands accept options
+ * anywhere, like docker.
+ *
+ * Values are syntactically validated here with `src/run_options.ts` (memory in
+ * bytes, volumes, signals, names...); anything that needs the file system or
+ * the image (env files, user names, the rootfs path) stays a raw string.
+ */
+import { TsnspawnError } from "../errors.ts";
+import type { PublishedPort, ResourceLimits, RestartPolicy, VolumeMount } from "../container_config.ts";
+import { parsePublish } from "../network/published_ports.ts";
+import { parseSubnet } from "../network/ipv4.ts";
+import { validateNetworkName } from "../network/network_config.ts";
+import { BRIDGE_MAX_PORTS, DEFAULT_SEGMENT_PORTS } from "../network/address_pool.ts";
+import {
+  type EnvLookup,
+  parseCpus,
+  parseCpuShares,
+  parseCpuWeight,
+  parseEnvAssignment,
+  parseMemory,
+  DEFAULT_NETWORK_MODE,
+  parseNetwork,
+  parsePidsLimit,
+  parseRestart,
+  parseSignal,
+  parseStopTimeout,
+  parseUser,
+  parseVolume,
+  parseWorkingDir,
+  signalName,
+  type UserSpec,
+  validateContainerName,
+  validateHostname,
+} from "../run_options.ts";
+import { DOCKER_DEFAULT_CAPABILITIES, normalizeCapabilityName, resolveCapabilities } from "../capability_names.ts";
+import {
+  parseSecurityOptions,
+  parseTmpfs,
+  parseUserns,
+  type SecurityOptions,
+  type TmpfsMount,
+} from "../security_options.ts";
+
+// ---------------------------------------------------------------------------
+// Command types
+
+/** Options every command has. */
+export interface GlobalOptions {
+  /** --debug: show stacks and debug output. */
+  debug: boolean;
+}
+
+/** The options of `run` and `create`, validated but not resolved against the image. */
+export interface RunOptions extends GlobalOptions {
+  /** --name (validated); undefined = generate one. */
+  name?: string;
+  /** -d: do not attach (always false for create). */
+  detach: boolean;
+  /** --rm: remove the container when it stops. */
+  autoRemove: boolean;
+  /** -i: keep stdin open. */
+  interactive: boolean;
+  /** -t: allocate a terminal. */
+  tty: boolean;
+  /** -e, resolved against the caller's environment (`-e K` with K unset is left out); applied after the env files. */
+  env: string[];
+  /** --env-file paths, raw; read by the command, in order, before `env`. */
+  envFiles: string[];
+  /** -w: absolute, normalized working directory in the container. */
+  workdir?: string;
+  /** -u: user and group as given (resolved with the image's /etc/passwd later). */
+  user?: UserSpec;
+  /** --hostname (validated). */
+  hostname?: string;
+  /** -v bind mounts. */
+  volumes: VolumeMount[];
+  /** --memory, --cpus, --pids-limit, --cpu-weight/--cpu-shares, already in systemd units. */
+  resources: ResourceLimits;
+  /** --restart (default no). */
+  restart: RestartPolicy;
+  /** --stop-timeout seconds; undefined = the default (10). */
+  stopTimeoutSec?: number;
+  /** --stop-signal as a canonical name (SIGTERM); undefined = the image's or SIGTERM. */
+  stopSignal?: string;
+  /** --network: "bridge" (the default), "none", "host" or a network's name. */
+  network: string;
+  /** -p/--publish, one entry per port (ranges expanded). */
+  publish: PublishedPort[];
+  /** --cap-add names, canonical (CAP_X) or "ALL". */
+  capAdd: string[];
+  /** --cap-drop names, canonical (CAP_X) or "ALL". */
+  capDrop: string[];
+  /** The resulting capability set: docker's default with capAdd/capDrop applied. */
+  capabilities: string[];
+  /** --init: run a reaping init as PID 1. */
+  init: boolean;
+  /** --security-opt values (seccomp, no-new-privileges), folded; empty = defaults. */
+  security: SecurityOptions;
+  /** --privileged: all capabilities, no seccomp, no masked paths, all devices. */
+  privileged: boolean;
+  /** --read-only: read-only root file system. */
+  readOnly: boolean;
+  /** --tmpfs mounts. */
+  tmpfs: TmpfsMount[];
+  /** --rootfs directory, raw (not resolved); then there is no image. */
+  rootfs?: string;
+  /** --entrypoint, raw ("" resets the image's entrypoint). */
+  entrypoint?: string;
+  /** --dry-run: print the plan, change nothing. */
+  dryRun: boolean;
+  /** The image reference, raw; undefined with --rootfs. */
+  image?: string;
+  /** The command and its arguments after the image (may be empty: the image's default). */
+  command: string[];
+  /** --pull: when to pull the image (undefined = missing). */
+  pull?: PullPolicy;
+  /** --platform for a pull, raw ("linux/amd64"). */
+  platform?: string;
+}
+
+/** `run --pull`: pull when the image is missing (default), always, or never. */
+export type PullPolicy = "missing" | "always" | "never";
+
+/** Every command the CLI understands. */
+export type Command =
+  | ({ kind: "run" } & RunOptions)
+  | ({ kind: "create" } & RunOptions)
+  | { kind: "start"; debug: boolean; names: string[]; attach: boolean; interactive: boolean }
+  | { kind: "stop"; debug: boolean; names: string[]; timeoutSec?: number }
+  | { kind: "restart"; debug: boolean; names: string[]; timeoutSec?: number }
+  | { kind: "kill"; debug: boolean; names: string[]; signal: string }
+  | { kind: "rm"; debug: boolean; names: string[]; force: boolean }
+  | { kind: "list"; debug: boolean; all: boolean; quiet: boolean; json: boolean }
+  | { kind: "status"; debug: boolean; name: string; json: boolean }
+  | { kind: "inspect"; debug: boolean; names: string[] }
+  | { kind: "logs"; debug: boolean; name: string; follow: boolean; tail?: number; since?: string }
+  | {
+    kind: "exec";
+    debug: boolean;
+    name: string;
+    command: string[];
+    interactive: boolean;
+    tty: boolean;
+    user?: UserSpec;
+    env: string[];
+    workdir?: string;
+  }
+  | { kind: "shell"; debug: boolean; name: string }
+  | { kind: "import"; debug: boolean; tarball: string; reference: string }
+  | { kind: "images"; debug: boolean; quiet: boolean; json: boolean }
+  | { kind: "rmi"; debug: boolean; references: string[]; force: boolean }
+  | { kind: "pull"; debug: boolean; reference: string; quiet: boolean; platform?: string; insecure: boolean }
+  | { kind: "push"; debug: boolean; reference: string; destination?: string; quiet: boolean; insecure: boolean }
+  | {
+    kind: "login";
+    debug: boolean;
+    registry: string;
+    username?: string;
+    password?: string;
+    passwordStdin: boolean;
+    insecure: boolean;
+  }
+  | { kind: "logout"; debug: boolean; registry: string }
+  | { kind: "tag"; debug: boolean; source: string; target: string }
+  | { kind: "image inspect"; debug: boolean; references: string[] }
+  | { kind: "image prune"; debug: boolean }
+  | { kind: "network create"; debug: boolean; name: string; subnet?: string; segmentPorts: number }
+  | { kind: "network ls"; debug: boolean; quiet: boolean; json: boolean }
+  | { kind: "network inspect"; debug: boolean; names: string[] }
+  | { kind: "network rm"; debug: boolean; names: string[] }
+  | { kind: "commit"; debug: boolean; container: string; reference: string; message?: string; author?: string }
+  | { kind: "save"; debug: boolean; references: string[]; output: string }
+  | { kind: "load"; debug: boolean; input: string }
+  | { kind: "export"; debug: boolean; container: string; output: string }
+  // Declared containers (/etc/tsnspawn/<name>.container, src/container_unit.ts).
+  | { kind: "enable"; debug: boolean; names: string[]; now: boolean }
+  | { kind: "disable"; debug: boolean; names: string[]; now: boolean }
+  | { kind: "cat"; debug: boolean; name: string }
+  | { kind: "validate"; debug: boolean; files: string[] }
+  | { kind: "version"; debug: boolean; json: boolean }
+  | { kind: "check"; debug: boolean; dryRun: boolean; json: boolean }
+  | { kind: "help"; debug: boolean; topic?: string };
+
+/** The `kind` of a {@link Command}. */
+export type CommandKind = Command["kind"];
+
+// ---------------------------------------------------------------------------
+// The table
+
+/** How an option takes values: a flag, one value (last wins), or a repeatable list. */
+type OptionKind = "flag" | "value" | "list";
+
+/** One option of a command. */
+export interface OptionSpec {
+  /** Long name without dashes, also the key in the parsed option map. */
+  long: string;
+  /** One-letter short name. */
+  short?: string;
+  kind: OptionKind;
+  /** Placeholder shown in help for options with values. */
+  valueName?: string;
+  /** One line for the help text. */
+  description: string;
+}
+
+/** One command of the CLI. */
+export interface CommandSpec {
+  name: CommandKind;
+  aliases?: string[];
+  /** Arguments after `tsnspawn <name>` as shown in the usage line. */
+  usage: string;
+  /** One line for the command list. */
+  summary: string;
+  options: OptionSpec[];
+  /** Fewest and most positional arguments. */
+  positionals: [min: number, max: number];
+  /** Options end at the first positional (run, create, exec). */
+  stopAtFirstPositional?: boolean;
+}
+
+const flag = (long: string, short: string | undefined, description: string): OptionSpec => ({
+  long,
+  short,
+  kind: "flag",
+  description,
+});
+const value = (long: string, short: string | undefined, valueName: string, description: string): OptionSpec => ({
+  long,
+  short,
+  kind: "value",
+  valueName,
+  description,
+});
+const list = (long: string, short: string | undefined, valueName: string, description: string): OptionSpec => ({
+  long,
+  short,
+  kind: "list",
+  valueName,
+  description,
+});
+
+/** Options every command accepts. */
+const GLOBAL_OPTIONS: OptionSpec[] = [
+  flag("debug", undefined, "show debug output and error stacks"),
+  flag("help", "h", "show help for the command"),
+];
+
+/** Options shared by `run` and `create` (run adds -d). */
+const CONTAINER_OPTIONS: OptionSpec[] = [
+  value("name", undefined, "NAME", "name the container (default: a generated adjective_noun)"),
+  flag("rm", undefined, "remove the container when it stops"),
+  flag("interactive", "i", "keep stdin open"),
+  flag("tty", "t", "allocate a terminal"),
+  list("env", "e", "KEY[=VALUE]", "set an environment variable; KEY alone copies it from this environment"),
+  list("env-file", undefined, "FILE", "read environment variables from a file"),
+  value("workdir", "w", "DIR", "working directory in the container"),
+  value("user", "u", "USER[:GROUP]", "user (name or uid) and group to run as"),
+  value("hostname", undefined, "NAME", "hostname of the container"),
+  list("volume", "v", "HOST:CTR[:ro]", "bind-mount a host directory"),
+  value("memory", "m", "SIZE", "memory limit, e.g. 512m (MemoryMax=)"),
+  value("cpus", undefined, "N", "CPU limit in CPUs, e.g. 1.5 (CPUQuota=)"),
+  value("pids-limit", undefined, "N", "maximum number of tasks, -1 for unlimited (TasksMax=)"),
+  value("cpu-weight", undefined, "N", "relative CPU weight 1..10000 (CPUWeight=)"),
+  value("cpu-shares", "c", "N", "docker CPU shares 2..262144, converted to a CPU weight"),
+  value("restart", undefined, "POLICY", "no, on-failure[:N], always or unless-stopped"),
+  value("stop-timeout", undefined, "SECONDS", "seconds to wait after the stop signal before SIGKILL"),
+  value("stop-signal", undefined, "SIGNAL", "signal that stops the container (default SIGTERM)"),
+  value("network", undefined, "NETWORK", "bridge (default), none (loopback only), host, or a network's name"),
+  list("publish", "p", "[IP:]H:C", "publish container port C on host port H (/udp, ranges: 8080-8081:80-81)"),
+  list("cap-add", undefined, "CAP", "add a capability (or ALL)"),
+  list("cap-drop", undefined, "CAP", "drop a capability (or ALL)"),
+  flag("init", undefined, "run an init that forwards signals and reaps zombies as PID 1"),
+  list("security-opt", undefined, "OPT", "seccomp=unconfined|FILE.json, no-new-privileges[=false]"),
+  flag("privileged", undefined, "DANGEROUS: all capabilities and devices, no seccomp or masked paths"),
+  flag("read-only", undefined, "read-only root file system (/tmp and /run stay writable tmpfs)"),
+  list("tmpfs", undefined, "PATH[:OPTS]", "mount a tmpfs, e.g. /run:size=64m,mode=755"),
+  value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
+  value("rootfs", undefined, "DIR", "run from a root file system directory instead of an image"),
+  value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
+  flag("dry-run", undefined, "print what would be done and stop"),
+  value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
+  value("platform", undefined, "OS/ARCH", "platform to pull, e.g. linux/arm64 (default: the host's)"),
+];
+
+/** `--tls-verify=false` of the registry commands. */
+const TLS_VERIFY = flag("tls-verify", undefined, "require HTTPS (=false allows plain HTTP to the registry)");
+
+/** Every command: the one table behind parsing and help. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "run",
+    usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+    summary: "create and start a container",
+    options: [flag("detach", "d", "run in the background and print the name"), ...CONTAINER_OPTIONS],
+    positionals: [0, Infinity],
+    stopAtFirstPositional: true,
+  },
+  {
+    name: "create",
+    usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+    summary: "create a container without starting it",
+    options: CONTAINER_OPTIONS,
+    positionals: [0, Infinity],
+    stopAtFirstPositional: true,
+  },
+  {
+    name: "start",
+    usage: "[OPTIONS] CONTAINER...",
+    summary: "start stopped containers",
+    options: [flag("attach", "a", "attach to the output"), flag("interactive", "i", "attach stdin")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "stop",
+    usage: "[OPTIONS] CONTAINER...",
+    summary: "stop running containers",
+    options: [value("time", "t", "SECONDS", "seconds to wait before SIGKILL")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "restart",
+    usage: "[OPTIONS] CONTAINER...",
+    summary: "restart containers",
+    options: [value("time", "t", "SECONDS", "seconds to wait before SIGKILL")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "kill",
+    usage: "[OPTIONS] CONTAINER...",
+    summary: "send a signal to running containers",
+    options: [value("signal", "s", "SIGNAL", "signal to send (default SIGKILL)")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "rm",
+    usage: "[OPTIONS] CONTAINER...",
+    summary: "remove containers",
+    options: [flag("force", "f", "stop running containers first")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "list",
+    aliases: ["ps", "ls"],
+    usage: "[OPTIONS]",
+    summary: "list containers",
+    options: [
+      flag("all", "a", "include stopped containers"),
+      flag("quiet", "q", "print names only"),
+      flag("json", undefined, "print JSON"),
+    ],
+    positionals: [0, 0],
+  },
+  {
+    name: "status",
+    usage: "[OPTIONS] CONTAINER",
+    summary: "show the state of a container",
+    options: [flag("json", undefined, "print JSON")],
+    positionals: [1, 1],
+  },
+  {
+    name: "inspect",
+    usage: "[OPTIONS] CONTAINER...",
+    summary: "print the configuration and state of containers as JSON",
+    options: [flag("json", undefined, "print JSON (the default)")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "logs",
+    usage: "[OPTIONS] CONTAINER",
+    summary: "show the output of a container",
+    options: [
+      flag("follow", "f", "keep printing new output"),
+      value("tail", "n", "N", "show only the last N lines (or all)"),
+      value("since", undefined, "TIME", "show output since TIME (journalctl --since syntax)"),
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "exec",
+    usage: "[OPTIONS] CONTAINER COMMAND [ARG...]",
+    summary: "run a command in a running container",
+    options: [
+      flag("interactive", "i", "keep stdin open"),
+      flag("tty", "t", "allocate a terminal"),
+      value("user", "u", "USER[:GROUP]", "user and group to run as"),
+      list("env", "e", "KEY[=VALUE]", "set an environment variable"),
+      value("workdir", "w", "DIR", "working directory in the container"),
+    ],
+    positionals: [2, Infinity],
+    stopAtFirstPositional: true,
+  },
+  {
+    name: "shell",
+    usage: "CONTAINER",
+    summary: "open an interactive shell in a running container",
+    options: [],
+    positionals: [1, 1],
+  },
+  {
+    name: "import",
+    usage: "TARBALL NAME[:TAG]",
+    summary: "import a root file system tarball as an image ('-' reads stdin)",
+    options: [],
+    positionals: [2, 2],
+  },
+  {
+    name: "images",
+    usage: "[OPTIONS]",
+    summary: "list images",
+    options: [flag("quiet", "q", "print references only"), flag("json", undefined, "print JSON")],
+    positionals: [0, 0],
+  },
+  {
+    name: "rmi",
+    usage: "[OPTIONS] IMAGE...",
+    summary: "remove images",
+    options: [flag("force", "f", "remove even if containers use it")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "pull",
+    aliases: ["image pull"],
+    usage: "[OPTIONS] NAME[:TAG|@DIGEST]",
+    summary: "pull an image from a registry",
+    options: [
+      flag("quiet", "q", "print only the image id"),
+      value("platform", undefined, "OS/ARCH[/VARIANT]", "platform to pull (default: the host's)"),
+      TLS_VERIFY,
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "push",
+    aliases: ["image push"],
+    usage: "[OPTIONS] NAME[:TAG] [DESTINATION]",
+    summary: "push an image to a registry",
+    options: [flag("quiet", "q", "print only the manifest digest"), TLS_VERIFY],
+    positionals: [1, 2],
+  },
+  {
+    name: "login",
+    usage: "[OPTIONS] REGISTRY",
+    summary: "log in to a registry (credentials stored with mode 0600)",
+    options: [
+      value("username", "u", "USER", "user name"),
+      value("password", "p", "PASSWORD", "password (prefer --password-stdin)"),
+      flag("password-stdin", undefined, "read the password from stdin"),
+      TLS_VERIFY,
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "logout",
+    usage: "REGISTRY",
+    summary: "remove the stored credentials of a registry",
+    options: [],
+    positionals: [1, 1],
+  },
+  {
+    name: "tag",
+    aliases: ["image tag"],
+    usage: "SOURCE TARGET",
+    summary: "give an image another name",
+    options: [],
+    positionals: [2, 2],
+  },
+  {
+    name: "image inspect",
+    usage: "IMAGE...",
+    summary: "print the manifest and configuration of images as JSON",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "image prune",
+    usage: "",
+    summary: "remove layers and untagged images no image or container needs",
+    options: [],
+    positionals: [0, 0],
+  },
+  {
+    name: "network create",
+    usage: "[OPTIONS] NETWORK",
+    summary: "create a bridge network (containers on it reach each other by name)",
+    options: [
+      value("subnet", undefined, "CIDR", "IPv4 subnet, e.g. 10.90.0.0/16 (default: a free /16 from 10.89.0.0/16)"),
+      value("bridge-ports", undefined, "N", `containers per bridge before another bridge segment is joined (default ${DEFAULT_SEGMENT_PORTS})`),
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "network ls",
+    aliases: ["network list"],
+    usage: "[OPTIONS]",
+    summary: "list networks",
+    options: [flag("quiet", "q", "print names only"), flag("json", undefined, "print JSON")],
+    positionals: [0, 0],
+  },
+  {
+    name: "network inspect",
+    usage: "NETWORK...",
+    summary: "print networks with their containers, addresses and published ports as JSON",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "network rm",
+    aliases: ["network remove"],
+    usage: "NETWORK...",
+    summary: "remove networks no container uses",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "commit",
+    usage: "[OPTIONS] CONTAINER NAME[:TAG]",
+    summary: "make an image from a container's changes",
+    options: [
+      value("message", "m", "TEXT", "commit message (history comment)"),
+      value("author", "a", "NAME", "author of the image"),
+    ],
+    positionals: [2, 2],
+  },
+  {
+    name: "save",
+    aliases: ["image save"],
+    usage: "-o FILE IMAGE...",
+    summary: "write images to an OCI image layout tarball",
+    options: [value("output", "o", "FILE", "the tarball to write ('-' = stdout)")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "load",
+    aliases: ["image load"],
+    usage: "-i FILE",
+    summary: "load images from an OCI image layout tarball",
+    options: [value("input", "i", "FILE", "the tarball to read ('-' = stdin)")],
+    positionals: [0, 0],
+  },
+  {
+    name: "export",
+    usage: "[OPTIONS] CONTAINER",
+    summary: "write a container's file system as a tar archive",
+    options: [value("output", "o", "FILE", "the tarball to write (default stdout)")],
+    positionals: [1, 1],
+  },
+  {
+    name: "enable",
+    usage: "[--now] CONTAINER...",
+    summary: "start declared containers (/etc/tsnspawn/NAME.container) at boot",
+    options: [flag("now", undefined, "also start them now")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "disable",
+    usage: "[--now] CONTAINER...",
+    summary: "no longer start declared containers at boot",
+    options: [flag("now", undefined, "also stop them now")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "cat",
+    usage: "CONTAINER",
+    summary: "show a declared container's file and the unit generated from it",
+    options: [],
+    positionals: [1, 1],
+  },
+  {
+    name: "validate",
+    usage: "[FILE|CONTAINER...]",
+    summary: "check .container files (default: all in /etc/tsnspawn) and report problems by line",
+    options: [],
+    positionals: [0, Infinity],
+  },
+  {
+    name: "check",
+    usage: "[OPTIONS]",
+    summary: "verify containers, images, units, mounts and leases; repair what is safe",
+    options: [
+      flag("dry-run", "n", "only report, repair nothing"),
+      flag("json", undefined, "print JSON"),
+    ],
+    positionals: [0, 0],
+  },
+  {
+    name: "version",
+    usage: "[OPTIONS]",
+    summary: "show the version",
+    options: [flag("json", undefined, "print JSON")],
+    positionals: [0, 0],
+  },
+  {
+    name: "help",
+    usage: "[COMMAND]",
+    summary: "show help for a command",
+    options: [],
+    positionals: [0, 1],
+  },
+];
+
+/** Finds a command by name or alias. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
+}
+
+// ---------------------------------------------------------------------------
+// Help
+
+function optionLabel(o: OptionSpec): string {
+  const names = `${o.short ? `-${o.short}, ` : "    "}--${o.long}`;
+  return o.valueName ? `${names} ${o.valueName}` : names;
+}
+
+function optionLines(options: OptionSpec[]): string[] {
+  const width = Math.max(...options.map((o) => optionLabel(o).length));
+  return options.map((o) => {
+    const repeat = o.kind === "list" ? " (repeatable)" : "";
+    return `  ${optionLabel(o).padEnd(width)}  ${o.description}${repeat}`;
+  });
+}
+
+/**
+ * The help text: the command list without an argument, or the usage and
+ * options of one command (name or alias). Unknown commands throw a usage error.
+ */
+export function helpText(command?: string): string {
+  if (command === undefined) {
+    const width = Math.max(...COMMANDS.map((c) => c.name.length));
+    const lines = [
+      "Usage: tsnspawn [--debug] COMMAND [OPTIONS] [ARG...]",
+      "",
+      "Run containers as transient systemd services.",
+      "",
+      "Commands:",
+      ...COMMANDS.map((c) => {
+        const aliases = c.aliases ? ` (also: ${c.aliases.join(", ")})` : "";
+        return `  ${c.name.padEnd(width)}  ${c.summary}${aliases}`;
+      }),
+      "",
+      "Global options:",
+      ...optionLines(GLOBAL_OPTIONS),
+      "",
+      "Run 'tsnspawn COMMAND --help' for the options of a command.",
+    ];
+    return lines.join("\n") + "\n";
+  }
+  const spec = findCommand(command);
+  if (!spec) throw unknownCommand(command);
+  const lines = [`Usage: tsnspawn ${spec.name} ${spec.usage}`, "", capitalize(spec.summary) + "."];
+  if (spec.aliases) lines.push("", `Aliases: ${spec.aliases.join(", ")}`);
+  if (spec.options.length > 0) lines.push("", "Options:", ...optionLines(spec.options));
+  lines.push("", "Global options:", ...optionLines(GLOBAL_OPTIONS));
+  return lines.join("\n") + "\n";
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+/** What the parser needs from outside the command line. */
+export interface ParseContext {
+  /** The caller's environment, for `-e KEY` (default: Deno.env, or nothing without permission). */
+  lookupEnv?: EnvLookup;
+  /** Number of host CPUs, the upper bound of --cpus (default: navigator.hardwareConcurrency). */
+  hostCpus?: number;
+}
+
+function usage(message: string, command?: string): TsnspawnError {
+  return new TsnspawnError("usage", message, {
+    hint: command ? `see 'tsnspawn ${command} --help'` : "see 'tsnspawn help'",
+  });
+}
+
+function unknownCommand(name: string): TsnspawnError {
+  return usage(`unknown command ${JSON.stringify(name)}`);
+}
+
+function defaultLookupEnv(key: string): string | undefined {
+  try {
+    return Deno.env.get(key);
+  } catch {
+    return undefined; // no --allow-env: behave as if unset
+  }
+}
+
+/** Raw parse result: option values by long name, and the positionals. */
+interface RawArgs {
+  options: Map<string, string[] | boolean>;
+  positionals: string[];
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false };
+
+/** Splits a command's arguments by its table entry (pflag conventions, see module comment). */
+function splitArgs(spec: CommandSpec, args: string[]): RawArgs {
+  const options = new Map<string, string[] | boolean>();
+  const positionals: string[] = [];
+  const all = [...spec.options, ...GLOBAL_OPTIONS];
+  let optionsEnded = false;
+  const store = (o: OptionSpec, optionText: string, inline: string | undefined, next: () => string | undefined) => {
+    if (o.kind === "flag") {
+      if (inline === undefined) return options.set(o.long, true);
+      if (!Object.hasOwn(BOOLEAN_WORDS, inline)) {
+        throw usage(`option ${optionText} for ${spec.name}: expected true or false, not ${JSON.stringify(inline)}`, spec.name);
+      }
+      return options.set(o.long, BOOLEAN_WORDS[inline]);
+    }
+    const v = inline ?? next();
+    if (v === undefined) throw usage(`option ${optionText} for ${spec.name} needs a value (${o.valueName})`, spec.name);
+    if (o.kind === "list") {
+      const previous = options.get(o.long);
+      options.set(o.long, [...(Array.isArray(previous) ? previous : []), v]);
+    } else {
+      options.set(o.long, [v]);
+    }
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const next = () => (i + 1 < args.length ? args[++i] : undefined);
+    if (optionsEnded || arg === "-" || !arg.startsWith("-")) {
+      positionals.push(arg);
+      if (spec.stopAtFirstPositional) optionsEnded = true;
+      continue;
+    }
+    if (arg === "--") {
+      optionsEnded = true;
+      continue;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      const o = all.find((o) => o.long === name);
+      if (!o) throw usage(`unknown option --${name} for ${spec.name}`, spec.name);
+      store(o, `--${name}`, eq === -1 ? undefined : arg.slice(eq + 1), next);
+      continue;
+    }
+    // A cluster of short options: -it, -e K=V, -eK=V, -n=5.
+    for (let j = 1; j < arg.length; j++) {
+      const letter = arg[j];
+      const o = all.find((o) => o.short === letter);
+      if (!o) throw usage(`unknown option -${letter} for ${spec.name}`, spec.name);
+      if (o.kind === "flag") {
+        store(o, `-${letter}`, undefined, next);
+        continue;
+      }
+      let rest = arg.slice(j + 1);
+      if (rest.startsWith("=")) rest = rest.slice(1);
+      store(o, `-${letter}`, rest === "" ? undefined : rest, next);
+      break;
+    }
+  }
+  return { options, positionals };
+}
+
+/** Typed accessors over {@link RawArgs}. */
+class OptionReader {
+  constructor(private readonly raw: RawArgs) {}
+  flag(long: string): boolean {
+    return this.raw.options.get(long) === true;
+  }
+  value(long: string): string | undefined {
+    const v = this.raw.options.get(long);
+    return Array.isArray(v) ? v[v.length - 1] : undefined;
+  }
+  list(long: string): string[] {
+    const v = this.raw.options.get(long);
+    return Array.isArray(v) ? v : [];
+  }
+  has(long: string): boolean {
+    return this.raw.options.has(long);
+  }
+  /** Parses a value with `parse` when present. */
+  parsed<T>(long: string, parse: (text: string) => T): T | undefined {
+    const v = this.value(long);
+    return v === undefined ? undefined : parse(v);
+  }
+}
+
+/**
+ * Parses the arguments after the program name into a {@link Command}.
+ * `--help`/`-h` anywhere among a command's options (or `help CMD`) gives a
+ * `help` command. Throws `TsnspawnError("usage")` for command-line mistakes
+ * and `TsnspawnError("invalid")` for malformed values.
+ */
+export function parseCommandLine(argv: readonly string[], context: ParseContext = {}): Command {
+  const lookupEnv = context.lookupEnv ?? defaultLookupEnv;
+  const hostCpus = context.hostCpus ?? (globalThis.navigator?.hardwareConcurrency || undefined);
+
+  // Global options before the command.
+  let debug = false;
+  let i = 0;
+  for (; i < argv.length && argv[i].startsWith("-"); i++) {
+    const arg = argv[i];
+    if (arg === "--debug") debug = true;
+    else if (arg === "--help" || arg === "-h") return { kind: "help", debug };
+    else if (arg === "--version" || arg === "-v") return { kind: "version", debug, json: false };
+    else throw usage(`unknown option ${arg}: global options are --debug, --help and --version`);
+  }
+  if (i === argv.length) return { kind: "help", debug };
+  // Two-word image commands: "image inspect", "image pull" (alias of pull), ...
+  let commandName = argv[i];
+  if (commandName === "image" && i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
+    commandName = `image ${argv[++i]}`;
+  }
+  if (commandName === "network" && i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
+    commandName = `network ${argv[++i]}`;
+  }
+  const spec = findCommand(commandName);
+  if (!spec) throw unknownCommand(commandName);
+  const raw = splitArgs(spec, argv.slice(i + 1));
+  const o = new OptionReader(raw);
+  debug = debug || o.flag("debug");
+  if (o.flag("help")) return { kind: "help", debug, topic: spec.name };
+
+  const p = raw.positionals;
+  const [min, max] = spec.positionals;
+  if (p.length < min) {
+    throw usage(`missing arguments for ${spec.name}: the usage is 'tsnspawn ${spec.name} ${spec.usage}'`, spec.name);
+  }
+  if (p.length > max) {
+    throw usage(`too many arguments for ${spec.name}: ${JSON.stringify(p[max])} and after`, spec.name);
+  }
+  const names = () => p.map(validateContainerName);
+  const env = () => o.list("env").flatMap((e) => parseEnvAssignment(e, lookupEnv) ?? []);
+
+  switch (spec.name) {
+    case "run":
+    case "create":
+      return { kind: spec.name, ...parseRunOptions(spec.name, o, p, debug, lookupEnv, hostCpus) };
+    case "start":
+      return { kind: "start", debug, names: names(), attach: o.flag("attach"), interactive: o.flag("interactive") };
+    case "stop":
+    case "restart":
+      return { kind: spec.name, debug, names: names(), timeoutSec: o.parsed("time", parseStopTimeout) };
+    case "kill":
+      return { kind: "kill", debug, names: names(), signal: signalName(parseSignal(o.value("signal") ?? "SIGKILL")) };
+    case "rm":
+      return { kind: "rm", debug, names: names(), force: o.flag("force") };
+    case "list":
+      return { kind: "list", debug, all: o.flag("all"), quiet: o.flag("quiet"), json: o.flag("json") };
+    case "status":
+      return { kind: "status", debug, name: validateContainerName(p[0]), json: o.flag("json") };
+    case "inspect":
+      return { kind: "inspect", debug, names: names() };
+    case "logs":
+      return {
+        kind: "logs",
+        debug,
+        name: validateContainerName(p[0]),
+        follow: o.flag("follow"),
+        tail: o.parsed("tail", parseTail),
+        since: o.parsed("since", (s) => nonEmpty("--since", s, "logs")),
+      };
+    case "exec":
+      return {
+        kind: "exec",
+        debug,
+        name: validateContainerName(p[0]),
+        command: p.slice(1),
+        interactive: o.flag("interactive"),
+        tty: o.flag("tty"),
+        user: o.parsed("user", parseUser),
+        env: env(),
+        workdir: o.parsed("workdir", parseWorkingDir),
+      };
+    case "shell":
+      return { kind: "shell", debug, name: validateContainerName(p[0]) };
+    case "import":
+      return {
+        kind: "import",
+        debug,
+        tarball: nonEmpty("TARBALL", p[0], "import"),
+        reference: nonEmpty("NAME[:TAG]", p[1], "import"),
+      };
+    case "images":
+      return { kind: "images", debug, quiet: o.flag("quiet"), json: o.flag("json") };
+    case "rmi":
+      return { kind: "rmi", debug, references: p.map((r) => nonEmpty("IMAGE", r, "rmi")), force: o.flag("force") };
+    case "pull": {
+      const platform = o.value("platform");
+      return {
+        kind: "pull",
+        debug,
+        reference: nonEmpty("NAME", p[0], "pull"),
+        quiet: o.flag("quiet"),
+        insecure: tlsVerifyOff(o),
+        ...(platform !== undefined ? { platform } : {}),
+      };
+    }
+    case "push":
+      return {
+        kind: "push",
+        debug,
+        reference: nonEmpty("NAME", p[0], "push"),
+        ...(p[1] !== undefined ? { destination: nonEmpty("DESTINATION", p[1], "push") } : {}),
+        quiet: o.flag("quiet"),
+        insecure: tlsVerifyOff(o),
+      };
+    case "login": {
+      if (o.has("password") && o.flag("password-stdin")) {
+        throw usage("conflicting options for login: --password and --password-stdin", "login");
+      }
+      const optional: { username?: string; password?: string } = {};
+      if (o.value("username") !== undefined) optional.username = o.value("username");
+      if (o.value("password") !== undefined) optional.password = o.value("password");
+      return {
+        kind: "login",
+        debug,
+        registry: nonEmpty("REGISTRY", p[0], "login"),
+        ...optional,
+        passwordStdin: o.flag("password-stdin"),
+        insecure: tlsVerifyOff(o),
+      };
+    }
+    case "logout":
+      return { kind: "logout", debug, registry: nonEmpty("REGISTRY", p[0], "logout") };
+    case "tag":
+      return { kind: "tag", debug, source: nonEmpty("SOURCE", p[0], "tag"), target: nonEmpty("TARGET", p[1], "tag") };
+    case "image inspect":
+      return { kind: "image inspect", debug, references: p.map((r) => nonEmpty("IMAGE", r, "image inspect")) };
+    case "image prune":
+      return { kind: "image prune", debug };
+    case "network create": {
+      const subnet = o.parsed("subnet", (text) => (parseSubnet(text), text));
+      return {
+        kind: "network create",
+        debug,
+        name: validateNetworkName(p[0]),
+        ...(subnet !== undefined ? { subnet } : {}),
+        segmentPorts: o.parsed("bridge-ports", parseBridgePorts) ?? DEFAULT_SEGMENT_PORTS,
+      };
+    }
+    case "network ls":
+      return { kind: "network ls", debug, quiet: o.flag("quiet"), json: o.flag("json") };
+    case "network inspect":
+      return { kind: "network inspect", debug, names: p.map(parseNetworkArgument) };
+    case "network rm":
+      return { kind: "network rm", debug, names: p.map(parseNetworkArgument) };
+    case "commit": {
+      const optional: { message?: string; author?: string } = {};
+      if (o.value("message") !== undefined) optional.message = o.value("message");
+      if (o.value("author") !== undefined) optional.author = o.value("author");
+      return {
+        kind: "commit",
+        debug,
+        container: validateContainerName(p[0]),
+        reference: nonEmpty("NAME[:TAG]", p[1], "commit"),
+        ...optional,
+      };
+    }
+    case "save": {
+      const output = o.value("output");
+      if (output === undefined) throw usage("save needs -o FILE", "save");
+      return { kind: "save", debug, references: p.map((r) => nonEmpty("IMAGE", r, "save")), output: nonEmpty("FILE", output, "save") };
+    }
+    case "load":
+      return { kind: "load", debug, input: nonEmpty("FILE", o.value("input") ?? "-", "load") };
+    case "export":
+      return { kind: "export", debug, container: validateContainerName(p[0]), output: nonEmpty("FILE", o.value("output") ?? "-", "export") };
+    case "enable":
+    case "disable":
+      return { kind: spec.name, debug, names: names(), now: o.flag("now") };
+    case "cat":
+      return { kind: "cat", debug, name: validateContainerName(p[0]) };
+    case "validate":
+      return { kind: "validate", debug, files: p.map((f) => nonEmpty("FILE", f, "validate")) };
+    case "check":
+      return { kind: "check", debug, dryRun: o.flag("dry-run"), json: o.flag("json") };
+    case "version":
+      return { kind: "version", debug, json: o.flag("json") };
+    case "help":
+      if (p[0] !== undefined && !findCommand(p[0])) throw unknownCommand(p[0]);
+      return { kind: "help", debug, topic: p[0] === undefined ? undefined : findCommand(p[0])!.name };
+  }
+}
+
+/** `--tls-verify=false` given: plain HTTP allowed. */
+function tlsVerifyOff(o: OptionReader): boolean {
+  return o.has("tls-verify") && !o.flag("tls-verify");
+}
+
+/** `network create --bridge-ports`: container ports per bridge segment. */
+function parseBridgePorts(text: string): number {
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > BRIDGE_MAX_PORTS - 1) {
+    throw new TsnspawnError("invalid", `bridge ports ${JSON.stringify(text)}: not a number from 1 to ${BRIDGE_MAX_PORTS - 1}`, {
+      hint: `a Linux bridge holds at most ${BRIDGE_MAX_PORTS} ports; the default is ${DEFAULT_SEGMENT_PORTS}`,
+    });
+  }
+  return Number(text);
+}
+
+/** A network named on the command line: the default "bridge" or a valid name. */
+function parseNetworkArgument(text: string): string {
+  return text === "bridge" ? text : validateNetworkName(text);
+}
+
+/** `run --pull`. */
+function parsePullPolicy(text: string): PullPolicy {
+  if (text === "missing" || text === "always" || text === "never") return text;
+  throw new TsnspawnError("invalid", `pull policy ${JSON.stringify(text)}: not missing, always or never`, {
+    hint: "e.g. --pull always",
+  });
+}
+
+function nonEmpty(thing: string, text: string, command: string): string {
+  if (text === "") throw usage(`${thing} for ${command} must not be empty`, command);
+  return text;
+}
+
+/** `logs -n`: a whole number of lines, or `all`. */
+function parseTail(text: string): number | undefined {
+  if (text === "all") return undefined;
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new TsnspawnError("invalid", `tail ${JSON.stringify(text)}: not a whole number of lines`, {
+      hint: "give a number of lines, or all",
+    });
+  }
+  return Number(text);
+}
+
+function parseRunOptions(
+  command: "run" | "create",
+  o: OptionReader,
+  positionals: string[],
+  debug: boolean,
+  lookupEnv: EnvLookup,
+  hostCpus: number | undefined,
+): RunOptions {
+  const rootfs = o.parsed("rootfs", (s) => nonEmpty("--rootfs", s, command));
+  let image: string | undefined;
+  let cmd: string[];
+  if (rootfs !== undefined) {
+    cmd = positionals;
+  } else {
+    if (positionals.length === 0) {
+      throw usage(`${command} needs an IMAGE (or --rootfs DIR)`, command);
+    }
+    image = nonEmpty("IMAGE", positionals[0], command);
+    cmd = positionals.slice(1);
+  }
+  if (o.has("cpu-weight") && o.has("cpu-shares")) {
+    throw usage(`conflicting options for ${command}: --cpu-weight and --cpu-shares`, command);
+  }
+  const restart = o.parsed("restart", parseRestart) ?? { policy: "no", maxRetries: 0 };
+  const autoRemove = o.flag("rm");
+  if (autoRemove && restart.policy !== "no") {
+    throw usage(`conflicting options for ${command}: --restart and --rm`, command);
+  }
+  o.parsed("userns", parseUserns); // validated only: "host" is the only mode so far
+  const capAdd = o.list("cap-add").map(normalizeCapabilityOption);
+  const capDrop = o.list("cap-drop").map(normalizeCapabilityOption);
+  const resources: ResourceLimits = {};
+  const memory = o.parsed("memory", parseMemory);
+  if (memory !== undefined) resources.memoryMax = memory;
+  const cpus = o.parsed("cpus", (s) => parseCpus(s, hostCpus));
+  if (cpus !== undefined) resources.cpuQuotaPerSecUSec = cpus;
+  const pids = o.parsed("pids-limit", parsePidsLimit);
+  if (pids !== undefined) resources.tasksMax = pids;
+  const weight = o.parsed("cpu-weight", parseCpuWeight) ?? o.parsed("cpu-shares", parseCpuShares);
+  if (weight !== undefined) resources.cpuWeight = weight;
+
+  const options: RunOptions = {
+    debug,
+    detach: o.flag("detach"),
+    autoRemove,
+    interactive: o.flag("interactive"),
+    tty: o.flag("tty"),
+    env: o.list("env").flatMap((e) => parseEnvAssignment(e, lookupEnv) ?? []),
+    envFiles: o.list("env-file").map((f) => nonEmpty("--env-file", f, command)),
+    volumes: o.list("volume").map(parseVolume),
+    resources,
+    restart,
+    network: o.parsed("network", parseNetwork) ?? DEFAULT_NETWORK_MODE,
+    publish: o.list("publish").flatMap(parsePublish),
+    capAdd,
+    capDrop,
+    // --privileged: every capability, whatever --cap-add/--cap-drop say (as docker).
+    capabilities: o.flag("privileged")
+      ? resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, ["ALL"], [])
+      : resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, capAdd, capDrop),
+    init: o.flag("init"),
+    security: parseSecurityOptions(o.list("security-opt")),
+    privileged: o.flag("privileged"),
+    readOnly: o.flag("read-only"),
+    tmpfs: o.list("tmpfs").map(parseTmpfs),
+    dryRun: o.flag("dry-run"),
+    command: cmd,
+  };
+  // Optional values are only set when given, so objects compare and print cleanly.
+  const optional: Partial<RunOptions> = {
+    name: o.parsed("name", validateContainerName),
+    workdir: o.parsed("workdir", parseWorkingDir),
+    user: o.parsed("user", parseUser),
+    hostname: o.parsed("hostname", validateHostname),
+    stopTimeoutSec: o.parsed("stop-timeout", parseStopTimeout),
+    stopSignal: o.parsed("stop-signal", (s) => signalName(parseSignal(s))),
+    rootfs,
+    entrypoint: o.value("entrypoint"),
+    image,
+    pull: o.parsed("pull", parsePullPolicy),
+    platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),
+  };
+  for (const [key, v] of Object.entries(optional)) {
+    if (v !== undefined) (options as unknown as Record<string, unknown>)[key] = v;
+  }
+  return options;
+}
+
+/** `--cap-add`/`--cap-drop` value → canonical name or "ALL". */
+function normalizeCapabilityOption(name: string): string {
+  const upper = name.trim().toUpperCase();
+  return upper === "ALL" || upper === "CAP_ALL" ? "ALL" : normalizeCapabilityName(name);
+}

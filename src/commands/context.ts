@@ -1,0 +1,49 @@
+/**
+ * What every command shares: the root check, one lazily opened systemd
+ * connection, and output helpers. Commands receive a `CommandContext` so
+ * tests can run them against another store root or bus.
+ */
+import { TsnspawnError } from "../errors.ts";
+import { Systemd } from "../systemd.ts";
+
+/** Shared state of one CLI invocation. */
+export class CommandContext {
+  #systemd: Promise<Systemd> | null = null;
+  /** --json given. */
+  readonly json: boolean;
+
+  constructor(options: { json?: boolean } = {}) {
+    this.json = options.json ?? false;
+  }
+
+  /** The systemd connection, opened on first use. */
+  systemd(): Promise<Systemd> {
+    this.#systemd ??= Systemd.connect();
+    return this.#systemd;
+  }
+
+  /** Closes what was opened. */
+  async close(): Promise<void> {
+    if (this.#systemd) {
+      try {
+        (await this.#systemd).close();
+      } catch { /* connecting failed; nothing to close */ }
+    }
+  }
+
+  /** Writes text to stdout. */
+  print(text: string): void {
+    const bytes = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
+    let written = 0;
+    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}
+
+/** Throws unless running as root (every container operation needs it). */
+export function requireRoot(action: string): void {
+  if (Deno.uid() !== 0) {
+    throw new TsnspawnError("permission", `${action}: must run as root`, {
+      hint: "run it with sudo",
+    });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * `tsnspawn rm [-f]`: removes a stopped container (its writable layer, init
+ * layer and config). A running one is refused unless -f, which kills it
+ * first. The unit is reset so no failed unit remains.
+ */
+import { TsnspawnError } from "../errors.ts";
+import { unitName } from "../paths.ts";
+import { loadContainer, removeContainerDir, withContainerLock } from "../state.ts";
+import type { CommandContext } from "./context.ts";
+import { containerDirExists, isRunning } from "./start.ts";
+import { releaseLease } from "../network/network_store.ts";
+
+const SIGKILL = 9;
+
+/** Removes a container. */
+export async function removeContainer(ctx: CommandContext, name: string, force: boolean): Promise<void> {
+  const config = loadContainer(name);
+  const unit = unitName(name);
+  const systemd = await ctx.systemd();
+  if (isRunning(await systemd.unitState(unit))) {
+    if (!force) {
+      throw new TsnspawnError("conflict", `container ${name}: is running`, {
+        hint: `stop it first, or use 'tsnspawn rm -f ${name}'`,
+      });
+    }
+    await systemd.killUnit(unit, "all", SIGKILL).catch(() => {});
+    await systemd.stopUnit(unit);
+    await systemd.waitUntilInactive(unit);
+  }
+  await systemd.resetFailedUnit(unit);
+  // An --rm container's cleanup may have removed it already (and released its lease).
+  if (!containerDirExists(name)) return;
+  await withContainerLock(name, () => removeContainerDir(name));
+  // Networking: its address goes back to the pool, its name leaves the network's hosts file.
+  if (config.bridge) releaseLease(config.bridge.network, config.id);
+}

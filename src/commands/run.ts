@@ -1,0 +1,33 @@
+/**
+ * `tsnspawn run` = `create` + `start`. Detached (-d) it prints the container
+ * id once the unit is running; attached it streams the output and exits with
+ * the container's status. With --rm a container whose start failed is removed
+ * too, so nothing is left behind.
+ */
+import { removeContainerDir } from "../state.ts";
+import { unitName } from "../paths.ts";
+import type { CommandContext } from "./context.ts";
+import { createContainer } from "./create.ts";
+import type { RunOptions } from "../cli/args.ts";
+import { containerDirExists, startContainer } from "./start.ts";
+
+/** Runs a new container; returns the exit status for the CLI. */
+export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
+  const config = await createContainer(options);
+  let status: number | null;
+  try {
+    status = await startContainer(ctx, config.name, { attach: !options.detach });
+  } catch (error) {
+    if (config.autoRemove && containerDirExists(config.name)) {
+      const systemd = await ctx.systemd().catch(() => null);
+      await systemd?.resetFailedUnit(unitName(config.name)).catch(() => {});
+      removeContainerDir(config.name);
+    }
+    throw error;
+  }
+  if (status === null) {
+    ctx.print(config.id);
+    return 0;
+  }
+  return status;
+}

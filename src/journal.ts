@@ -1,0 +1,146 @@
+/**
+ * Container logs live in journald. This module reads them with journalctl(1):
+ * `logs`, the last lines shown by `status` and in start errors, and the live
+ * output of a foreground `run`.
+ *
+ * Every log line of a container carries the fields set by the unit's
+ * LogExtraFields= (see unit_properties.ts): TSNSPAWN_CONTAINER=<name> and
+ * TSNSPAWN_RUN=<id of this start>, so a foreground `run` follows exactly its
+ * own output without racing the unit's start.
+ */
+
+/** Options of `tsnspawn logs`. */
+export interface LogQuery {
+  container: string;
+  follow?: boolean;
+  lines?: number;
+  since?: string;
+}
+
+/** journalctl arguments for `tsnspawn logs` (pure). */
+export function logsArguments(query: LogQuery): string[] {
+  const args = ["--no-pager", "--quiet", "--output=cat"];
+  if (query.follow) args.push("--follow");
+  if (query.lines !== undefined) args.push(`--lines=${query.lines}`);
+  else args.push("--no-tail");
+  if (query.since) args.push(`--since=${query.since}`);
+  args.push(`TSNSPAWN_CONTAINER=${query.container}`);
+  return args;
+}
+
+/** Runs journalctl with inherited stdio (for `logs`); returns its exit code. */
+export async function showLogs(query: LogQuery): Promise<number> {
+  const child = new Deno.Command("journalctl", {
+    args: logsArguments(query),
+    stdin: "null",
+  }).spawn();
+  return (await child.status).code;
+}
+
+/** Asks journald to process everything queued so far (journalctl --sync). */
+export async function syncJournal(): Promise<void> {
+  await new Deno.Command("journalctl", { args: ["--sync"], stdout: "null", stderr: "null" })
+    .output();
+}
+
+/** One journal entry as `journalctl -o json` prints it. */
+interface JournalEntry {
+  __CURSOR: string;
+  MESSAGE?: string | number[] | null;
+}
+
+function messageText(entry: JournalEntry): string {
+  const message = entry.MESSAGE;
+  if (message === undefined || message === null) return "";
+  if (typeof message === "string") return message;
+  return new TextDecoder().decode(new Uint8Array(message));
+}
+
+/** The messages of one field match, oldest first (after syncing). */
+export async function readMessages(match: string, lines?: number): Promise<string[]> {
+  await syncJournal();
+  const args = ["--no-pager", "--quiet", "--output=cat"];
+  args.push(lines === undefined ? "--no-tail" : `--lines=${lines}`);
+  args.push(match);
+  const output = await new Deno.Command("journalctl", { args, stderr: "null" }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  return text.split("\n").filter((line, i, all) => line !== "" || i < all.length - 1);
+}
+
+/**
+ * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
+ * `write` while it runs. Call `finish()` after the unit stopped: it syncs the
+ * journal and prints whatever the follower has not shown yet.
+ */
+export class RunOutputFollower {
+  #match: string;
+  #write: (text: string) => void;
+  #child: Deno.ChildProcess;
+  #cursor: string | null = null;
+  #pump: Promise<void>;
+
+  constructor(runId: string, write: (text: string) => void) {
+    this.#match = `TSNSPAWN_RUN=${runId}`;
+    this.#write = write;
+    this.#child = new Deno.Command("journalctl", {
+      args: ["--no-pager", "--quiet", "--follow", "--no-tail", "--output=json", this.#match],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    this.#pump = this.#consume(this.#child.stdout);
+  }
+
+  async #consume(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let pending = "";
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        pending += decoder.decode(chunk, { stream: true });
+        let newline: number;
+        while ((newline = pending.indexOf("\n")) >= 0) {
+          this.#emit(pending.slice(0, newline));
+          pending = pending.slice(newline + 1);
+        }
+      }
+    } catch {
+      // The follower was killed; finish() reads the rest.
+    }
+  }
+
+  #emit(line: string): void {
+    if (!line.trim()) return;
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      return;
+    }
+    this.#cursor = entry.__CURSOR;
+    this.#write(messageText(entry) + "\n");
+  }
+
+  /** Stops following and prints the entries the follower had not reached. */
+  async finish(): Promise<void> {
+    await syncJournal();
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await this.#child.status;
+    await this.#pump;
+    const args = ["--no-pager", "--quiet", "--no-tail", "--output=json"];
+    if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`);
+    args.push(this.#match);
+    const output = await new Deno.Command("journalctl", { args, stderr: "null" }).output();
+    for (const line of new TextDecoder().decode(output.stdout).split("\n")) this.#emit(line);
+  }
+
+  /** Stops following without printing the rest (detach). */
+  async cancel(): Promise<void> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await this.#child.status;
+    await this.#pump;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Where tsnspawn keeps its state. One root (default `/var/lib/tsnspawn`,
+ * overridable with `TSNSPAWN_ROOT` so tests can point it elsewhere); every
+ * path is derived here and nowhere else. Names must be validated before they
+ * reach these functions.
+ *
+ * Layout:
+ *   <root>/containers/<name>/config.json   ContainerConfig (atomic write)
+ *   <root>/containers/<name>/state.json    last exit etc. (written by cleanup)
+ *   <root>/containers/<name>/lock          flock per container
+ *   <root>/containers/<name>/upper, work   the writable layer (overlay upper/work)
+ *   <root>/containers/<name>/rootfs        mount point of the merged root (inside the container's mount ns only)
+ *   <root>/containers/<name>/etc/{hostname,hosts,resolv.conf}  "init layer", bind-mounted
+ *   <root>/containers/<name>/declared.json  digest of the .container file it was made from (declared containers)
+ *   <root>/images/...                       image store (see src/image_store.ts)
+ *   <root>/tmp                              temp dirs, same filesystem, for rename()
+ *   <root>/networks/lock                    flock: network create/rm (exclusive), published-port checks
+ *   <root>/networks/<net>/config.json       NetworkConfig (subnet, bridge name, segment size)
+ *   <root>/networks/<net>/leases.json       address leases of the network (written under <net>/lock)
+ *   <root>/networks/<net>/hosts             /etc/hosts of every container on it (bind-mounted read-only, rewritten in place)
+ *   <root>/networks/<net>/lock              flock: leases, hosts file, bridge creation
+ *
+ * Declared containers (src/container_unit.ts):
+ *   /etc/tsnspawn/<name>.container          the declaration (`TSNSPAWN_CONFIG_DIR` overrides the dir)
+ *   /etc/tsnspawn/enabled/<name>.container  symlink to ../<name>.container: started at boot (`tsnspawn enable`)
+ */
+import { join } from "@std/path";
+
+/** The state root. */
+export function stateRoot(): string {
+  return Deno.env.get("TSNSPAWN_ROOT") ?? "/var/lib/tsnspawn";
+}
+
+/** Directory holding all containers. */
+export function containersDir(root = stateRoot()): string {
+  return join(root, "containers");
+}
+
+/** Paths of one container. */
+export interface ContainerPaths {
+  dir: string;
+  config: string;
+  state: string;
+  lock: string;
+  upper: string;
+  work: string;
+  rootfs: string;
+  etc: string;
+  hostname: string;
+  hosts: string;
+  resolvConf: string;
+  /** Stage two reports start errors through this FIFO (crun-style). */
+  startPipe: string;
+  /** The shim tells stage two "network ready" through this FIFO (bridge mode). */
+  netPipe: string;
+  /** A declared container: the digest of the declaration it was made from. */
+  declared: string;
+}
+
+/** Paths of the container called `name` (already validated). */
+export function containerPaths(name: string, root = stateRoot()): ContainerPaths {
+  return containerPathsAt(join(containersDir(root), name));
+}
+
+/** Paths of a container whose directory is `dir` (also used while staging). */
+export function containerPathsAt(dir: string): ContainerPaths {
+  const etc = join(dir, "etc");
+  return {
+    dir,
+    config: join(dir, "config.json"),
+    state: join(dir, "state.json"),
+    lock: join(dir, "lock"),
+    upper: join(dir, "upper"),
+    work: join(dir, "work"),
+    rootfs: join(dir, "rootfs"),
+    etc,
+    hostname: join(etc, "hostname"),
+    hosts: join(etc, "hosts"),
+    resolvConf: join(etc, "resolv.conf"),
+    startPipe: join(dir, "start.fifo"),
+    netPipe: join(dir, "net.fifo"),
+    declared: join(dir, "declared.json"),
+  };
+}
+
+/** Directory of the image store. */
+export function imagesDir(root = stateRoot()): string {
+  return join(root, "images");
+}
+
+/** Scratch space on the same filesystem as the store (for atomic renames). */
+export function tmpDir(root = stateRoot()): string {
+  return join(root, "tmp");
+}
+
+/** The systemd unit name of a container. */
+export function unitName(name: string): string {
+  return `tsnspawn-${name}.service`;
+}
+
+/** Directory holding all networks. */
+export function networksDir(root = stateRoot()): string {
+  return join(root, "networks");
+}
+
+/** The lock serializing network create/rm and published-port checks. */
+export function networksLock(root = stateRoot()): string {
+  return join(networksDir(root), "lock");
+}
+
+/** Paths of one network. */
+export interface NetworkPaths {
+  dir: string;
+  config: string;
+  leases: string;
+  hosts: string;
+  lock: string;
+}
+
+/** Paths of the network called `name` (already validated). */
+export function networkPaths(name: string, root = stateRoot()): NetworkPaths {
+  const dir = join(networksDir(root), name);
+  return {
+    dir,
+    config: join(dir, "config.json"),
+    leases: join(dir, "leases.json"),
+    hosts: join(dir, "hosts"),
+    lock: join(dir, "lock"),
+  };
+}
+
+/** Directory of declared containers (`<name>.container` files). */
+export function declaredDir(): string {
+  return Deno.env.get("TSNSPAWN_CONFIG_DIR") ?? "/etc/tsnspawn";
+}
+
+/** The declaration file of the container called `name` (already validated). */
+export function declaredFile(name: string, dir = declaredDir()): string {
+  return join(dir, `${name}.container`);
+}
+
+/**
+ * The mark of an enabled declared container: a symlink to its file in
+ * `<declared dir>/enabled/`. The generator hooks enabled containers into
+ * their `[Install]` targets; keeping the mark beside the declarations (not in
+ * /etc/systemd/system) makes it one piece of configuration with them.
+ */
+export function enabledMark(name: string, dir = declaredDir()): string {
+  return join(dir, "enabled", `${name}.container`);
+}

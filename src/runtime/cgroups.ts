@@ -1,0 +1,146 @@
+/**
+ * Keeping the runtime out of the container's cgroup limits.
+ *
+ * The shim and stage two are Deno processes: ~10-20 MiB of memory and a
+ * handful of threads each. Inside the unit's cgroup they would count
+ * against the container's own MemoryMax=/TasksMax=, so `--memory 16m` or
+ * `--pids-limit 10` would kill the runtime before the command ever ran. So,
+ * as docker's shim does, the runtime works outside them:
+ *
+ *  1. the shim, started by systemd in the unit's cgroups, notes them and
+ *     moves itself to the root of every hierarchy (the root cgroup may hold
+ *     processes on v1 and v2 alike); stage two, spawned after, is born there;
+ *  2. stage two opens the unit's `cgroup.procs` files while the host's
+ *     /sys/fs/cgroup is still visible (before pivot_root), and right before
+ *     it announces itself to systemd it writes its PID into them, then
+ *     unshares its cgroup namespace, so the container sees its unit's
+ *     cgroup as its root (cgroup_namespaces(7)).
+ *
+ * Memory charged before the move stays with the old cgroup (charges do not
+ * migrate: memory.move_charge_at_immigrate is 0, and v2 never moves them)
+ * and is freed at execve; pids.max is checked at fork, not at migration.
+ * So the limits apply exactly to the container's own processes.
+ *
+ * The unit's cgroup paths travel to stage two in $TSNSPAWN_CGROUPS.
+ */
+import { unshare, CLONE_NEWCGROUP } from "../../ffi/namespaces.ts";
+import { closeFd, O_CLOEXEC, O_WRONLY, openFd, writeAll } from "../../ffi/fifo.ts";
+
+/** The environment variable carrying the unit's cgroup paths to stage two. */
+export const CGROUPS_ENV = "TSNSPAWN_CGROUPS";
+
+/** A process's place in one cgroup hierarchy. */
+export interface CgroupMembership {
+  /** Absolute path of the hierarchy's mount point. */
+  mount: string;
+  /** Path of the cgroup below the mount point ("/" = the root). */
+  path: string;
+}
+
+/** One line of /proc/PID/cgroup: "4:memory:/machine.slice/x.service". */
+interface ProcCgroupLine {
+  /** Controllers ("memory", "cpu,cpuacct", "name=systemd"); "" for cgroup2. */
+  controllers: string;
+  path: string;
+}
+
+function parseProcCgroup(text: string): ProcCgroupLine[] {
+  const lines: ProcCgroupLine[] = [];
+  for (const line of text.split("\n")) {
+    const first = line.indexOf(":");
+    const second = line.indexOf(":", first + 1);
+    if (first < 0 || second < 0) continue;
+    lines.push({ controllers: line.slice(first + 1, second), path: line.slice(second + 1) });
+  }
+  return lines;
+}
+
+/** cgroup and cgroup2 mounts from /proc/self/mountinfo: mount point → super options. */
+function parseCgroupMounts(mountinfo: string): { point: string; type: string; options: string[] }[] {
+  const mounts = [];
+  for (const line of mountinfo.split("\n")) {
+    const separator = line.indexOf(" - ");
+    if (separator < 0) continue;
+    const fields = line.slice(0, separator).split(" ");
+    const [type, , superOptions] = line.slice(separator + 3).split(" ");
+    if (type !== "cgroup" && type !== "cgroup2") continue;
+    const point = fields[4].replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+    mounts.push({ point, type, options: (superOptions ?? "").split(",") });
+  }
+  return mounts;
+}
+
+/**
+ * Pairs each hierarchy of /proc/self/cgroup with a mount of it (PURE).
+ * Hierarchies that are not mounted are skipped: nothing can move there.
+ */
+export function planMemberships(procCgroup: string, mountinfo: string): CgroupMembership[] {
+  const mounts = parseCgroupMounts(mountinfo);
+  const memberships: CgroupMembership[] = [];
+  for (const { controllers, path } of parseProcCgroup(procCgroup)) {
+    const mount = controllers === ""
+      ? mounts.find((m) => m.type === "cgroup2")
+      : mounts.find((m) =>
+        m.type === "cgroup" && controllers.split(",").every((c) => m.options.includes(c))
+      );
+    if (mount) memberships.push({ mount: mount.point, path });
+  }
+  return memberships;
+}
+
+/** Where the calling process is now, in every mounted hierarchy. */
+export function currentMemberships(): CgroupMembership[] {
+  return planMemberships(
+    Deno.readTextFileSync("/proc/self/cgroup"),
+    Deno.readTextFileSync("/proc/self/mountinfo"),
+  );
+}
+
+function procsFile({ mount, path }: CgroupMembership): string {
+  return `${mount}${path === "/" ? "" : path}/cgroup.procs`;
+}
+
+/**
+ * Shim: moves this process to the root of every hierarchy and returns where
+ * it was (the unit's cgroups). Hierarchies that refuse are left as they are.
+ */
+export function leaveUnitCgroups(): CgroupMembership[] {
+  const unit = currentMemberships();
+  const pid = new TextEncoder().encode(String(Deno.pid));
+  for (const membership of unit) {
+    if (membership.path === "/") continue;
+    try {
+      Deno.writeFileSync(procsFile({ mount: membership.mount, path: "/" }), pid);
+    } catch {
+      // Stays in the unit's group there; the runtime then counts against it.
+    }
+  }
+  return unit;
+}
+
+/** A prepared return into the unit's cgroups (stage two). */
+export interface CgroupReturn {
+  /** Writes our PID into the unit's cgroups, then unshares the cgroup namespace. */
+  join(): void;
+}
+
+/**
+ * Stage two, before pivot_root: opens the unit's cgroup.procs files from
+ * $TSNSPAWN_CGROUPS. Returns null when there is nothing to return to.
+ */
+export function prepareCgroupReturn(): CgroupReturn | null {
+  const text = Deno.env.get(CGROUPS_ENV);
+  if (!text) return null;
+  const memberships = JSON.parse(text) as CgroupMembership[];
+  const fds = memberships.filter((m) => m.path !== "/").map((m) => openFd(procsFile(m), O_WRONLY | O_CLOEXEC));
+  return {
+    join() {
+      // "0" is the writing process itself.
+      for (const fd of fds) {
+        writeAll(fd, new TextEncoder().encode("0"));
+        closeFd(fd);
+      }
+      unshare(CLONE_NEWCGROUP);
+    },
+  };
+}

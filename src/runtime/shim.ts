@@ -1,0 +1,280 @@
+/**
+ * The shim: ExecStart= of a container unit (`tsnspawn __shim NAME`).
+ *
+ * 1. reads config.json, opens the sd_notify socket (before the network
+ *    namespace changes: an abstract $NOTIFY_SOCKET belongs to the host's),
+ * 2. creates the start FIFO and opens its read end (see start_pipe.ts),
+ * 3. unshares mount, UTS, IPC, cgroup, PID (and network unless --network
+ *    host) namespaces on the main thread,
+ * 4. spawns stage two at once: forked from the main thread, it is PID 1 of
+ *    the new PID namespace, with our stdio (the journal or the terminal),
+ *    and returns to the host's mount namespace (pivot_root in stage two
+ *    would otherwise change our root too),
+ * 5. bridge mode (src/network/host_network.ts): back in the host's network
+ *    and PID namespaces (the `ip`/`nft` it runs must be the host's, not
+ *    children in the container's PID namespace), creates the veth pair with
+ *    eth0 in stage two's namespace, applies the nftables rules, configures
+ *    eth0 from inside (setns into the container's namespace, ioctls), then
+ *    writes "ready" on the net pipe (net_ready.ts): all while stage two
+ *    boots, which waits for it right before execve,
+ * 6. waits, synchronously, for the start pipe: EOF = execve succeeded, text
+ *    = failure (printed to stderr → journal, exit 1, child killed),
+ * 6. exits 0 — no tsnspawn process stays in the unit; systemd inherits
+ *    the container's PID 1. Stage two has announced itself (MAINPID=,
+ *    READY=1, and a barrier) right before its execve; only with an abstract
+ *    $NOTIFY_SOCKET (unreachable from the new network namespace) does the
+ *    shim send MAINPID=<stage two>\nREADY=1 itself.
+ *
+ * The shim never returns to Deno's event loop after spawning: the event loop
+ * would reap stage two if it exited early, and its exit status must stay for
+ * systemd (it inherits the zombie when we exit). We watch it with
+ * waitid(WNOWAIT) instead, and leave with Deno.exit().
+ */
+import { TsnspawnError } from "../errors.ts";
+import type { ContainerConfig } from "../container_config.ts";
+import { containerPaths } from "../paths.ts";
+import { selfCommand } from "../self_exec.ts";
+import {
+  closeFd,
+  mkfifo,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDONLY,
+  openFd,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  pollOne,
+  readFd,
+} from "../../ffi/fifo.ts";
+import {
+  CLONE_FS,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
+  closeFd as closeNamespace,
+  openNamespace,
+  setns,
+  unshare,
+} from "../../ffi/namespaces.ts";
+import { openNotifySocket } from "../../ffi/notify.ts";
+import { CGROUPS_ENV, leaveUnitCgroups } from "./cgroups.ts";
+import { type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
+import { createNetReadyPipe, signalNetworkReady } from "./net_ready.ts";
+import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
+
+/** How often the shim looks at stage two while the pipe is silent. */
+const POLL_INTERVAL_MS = 50;
+const SIGKILL = 9;
+
+/** The namespaces a container gets. */
+export function namespaceFlags(network: ContainerConfig["network"]): number {
+  // No CLONE_NEWCGROUP here: stage two unshares it once it is back in the
+  // unit's cgroups (see cgroups.ts), so that they are the container's root.
+  return CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+    (network === "host" ? 0 : CLONE_NEWNET);
+}
+
+/** What the start pipe said. */
+export type StartOutcome =
+  | { ok: true }
+  | { ok: false; message: string };
+
+function describeExit(status: ExitStatus): string {
+  return status.code !== null
+    ? `exited with status ${status.code}`
+    : `was killed by signal ${status.signal}`;
+}
+
+/**
+ * Waits on the start pipe `fd` for stage two `pid`: EOF without text after
+ * the writer came and went = started; text = failure; the child ending
+ * before it ever opened the pipe = failure.
+ */
+export function waitForStart(fd: number, pid: number): StartOutcome {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(4096);
+  const text = () => new TextDecoder().decode(concat(chunks)).trim();
+  for (;;) {
+    const revents = pollOne(fd, POLLIN, POLL_INTERVAL_MS);
+    if (revents & (POLLIN | POLLHUP | POLLERR)) {
+      const n = readFd(fd, buffer);
+      if (n === 0) {
+        const message = text();
+        return message ? { ok: false, message } : { ok: true };
+      }
+      if (n !== null) chunks.push(buffer.slice(0, n));
+      continue;
+    }
+    const exit = peekExit(pid);
+    if (exit) {
+      // One last look: it may have written (or exec'd) right before ending.
+      const last = pollOne(fd, POLLIN, 0);
+      if (last & (POLLIN | POLLHUP)) continue;
+      const message = text();
+      return {
+        ok: false,
+        message: message || `stage two ${describeExit(exit)} before it opened the start pipe`,
+      };
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/**
+ * Reports a failed start on stderr (the journal) and exits 1. Every line is
+ * prefixed "tsnspawn: " so the CLI finds the reason among the container's
+ * own output (start.ts reads it back); a "hint: " line stays a hint.
+ */
+function fail(message: string): never {
+  for (const line of message.split("\n")) console.error(`tsnspawn: ${line}`);
+  Deno.exit(1);
+}
+
+/**
+ * Entry of `__shim NAME`. Never returns: exits 0 after READY=1, 1 on any
+ * failure (the reason on stderr).
+ */
+export function runShim(name: string): Promise<never> {
+  const paths = containerPaths(name);
+  let config: ContainerConfig;
+  try {
+    config = JSON.parse(Deno.readTextFileSync(paths.config)) as ContainerConfig;
+  } catch (error) {
+    fail(
+      `container ${name}: cannot read ${paths.config}: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  }
+
+  let pid: number;
+  let fifo: number;
+  const bridged = config.network === "bridge";
+  /** Bridge mode: the net pipe, and the namespaces to move between. */
+  const net = { pipe: -1, hostNet: -1, hostPid: -1, containerNet: -1 };
+  const notifier = (() => {
+    try {
+      return openNotifySocket();
+    } catch (error) {
+      fail(`sd_notify: ${error instanceof Error ? error.message : error}`);
+    }
+  })();
+  try {
+    try {
+      Deno.removeSync(paths.startPipe);
+    } catch {
+      // not there
+    }
+    mkfifo(paths.startPipe, 0o600);
+    fifo = openFd(paths.startPipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (bridged) {
+      net.pipe = createNetReadyPipe(paths.netPipe);
+      net.hostNet = openNamespace("self", "net");
+      net.hostPid = openNamespace("self", "pid");
+    }
+    const hostMounts = openNamespace("self", "mnt");
+    // Out of the unit's cgroups, so the runtime does not count against the
+    // container's limits; stage two returns right before its execve.
+    const unitCgroups = leaveUnitCgroups();
+    unshare(namespaceFlags(config.network));
+    if (bridged) net.containerNet = openNamespace("self", "net");
+    const [program, ...args] = selfCommand("__stage2", [name]);
+    const child = new Deno.Command(program, {
+      args,
+      env: { [CGROUPS_ENV]: JSON.stringify(unitCgroups) },
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    pid = child.pid;
+    // Back to the host's mount namespace: stage two's pivot_root moves the
+    // root of every process of its namespace (ours too) into the container.
+    unshare(CLONE_FS);
+    setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
+    closeNamespace(hostMounts);
+  } catch (error) {
+    const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
+    fail(
+      `container ${name}: cannot start: ${error instanceof Error ? error.message : error}${hint}`,
+    );
+  }
+
+  if (bridged) {
+    try {
+      setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
+      setns(net.hostPid, CLONE_NEWPID, "the host's PID namespace");
+      attachContainerHost(config, pid);
+      setns(net.containerNet, CLONE_NEWNET, "the container's network namespace");
+      configureContainerInterface(config);
+      setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
+      signalNetworkReady(net.pipe);
+    } catch (error) {
+      try {
+        kill(pid, SIGKILL);
+        waitPid(pid);
+      } catch {
+        // already gone
+      }
+      const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
+      fail(`container ${name}: network: ${error instanceof Error ? error.message : error}${hint}`);
+    }
+    for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
+  }
+
+  let outcome: StartOutcome;
+  try {
+    outcome = waitForStart(fifo, pid);
+  } catch (error) {
+    outcome = {
+      ok: false,
+      message: `waiting for stage two: ${error instanceof Error ? error.message : error}`,
+    };
+  }
+  closeFd(fifo);
+  for (const path of bridged ? [paths.startPipe, paths.netPipe] : [paths.startPipe]) {
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // best effort
+    }
+  }
+  if (bridged) closeFd(net.pipe);
+
+  if (!outcome.ok) {
+    // The start failed: systemd needs no status of stage two; reap it here.
+    try {
+      if (!peekExit(pid)) kill(pid, SIGKILL);
+      waitPid(pid);
+    } catch {
+      // already gone
+    }
+    fail(outcome.message);
+  }
+
+  // Stage two announced itself (MAINPID=, READY=1) before its execve when
+  // the notify socket is a path; only an abstract one is left to us.
+  if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) Deno.exit(0);
+  try {
+    notifier?.send(`MAINPID=${pid}\nREADY=1`);
+  } catch (error) {
+    try {
+      kill(pid, SIGKILL);
+    } catch {
+      // already gone
+    }
+    fail(`sd_notify: ${error instanceof Error ? error.message : error}`);
+  }
+  Deno.exit(0);
+}

@@ -1,0 +1,142 @@
+/**
+ * Stage two: PID 1 of the container's new namespaces (spawned by the shim
+ * right after unshare). Builds the root filesystem, sets the hostname,
+ * brings up loopback, pivots into the new root, drops privileges and
+ * execve's the container's command, which then is PID 1.
+ *
+ * Runs on the main thread only, with synchronous APIs (the namespaces are
+ * the main thread's; worker threads of Deno are not in them, and no new
+ * thread can be started in a new PID namespace).
+ *
+ * Failures go to the start pipe (see start_pipe.ts) for the shim to print,
+ * and the exit status is 127 (command not found), 126 (not executable) or 1.
+ */
+import { TsnspawnError } from "../errors.ts";
+import type { ContainerConfig } from "../container_config.ts";
+import { containerPaths } from "../paths.ts";
+import { CONTAINER_INIT, HOST_TINI, planRootfs } from "../mount_plan.ts";
+import { applyMounts, pivotInto } from "./apply_mounts.ts";
+import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
+import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
+import { sethostname } from "../../ffi/process.ts";
+import { interfaceUp } from "../../ffi/net.ts";
+import { openNetReadyPipe, waitForNetwork } from "./net_ready.ts";
+import { openNotifySocket } from "../../ffi/notify.ts";
+import { prepareCgroupReturn } from "./cgroups.ts";
+import { planContainerSeccomp } from "../security_options.ts";
+
+/** Formats an error for the start pipe / journal: message, then the hint. */
+export function describeStartError(error: unknown): string {
+  if (error instanceof TsnspawnError) {
+    return `stage two: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`;
+  }
+  return `stage two: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+function loadConfig(path: string): ContainerConfig {
+  try {
+    return JSON.parse(Deno.readTextFileSync(path)) as ContainerConfig;
+  } catch (error) {
+    throw new TsnspawnError("not-found", `container config ${path}: cannot read it`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * How long to wait for systemd to take our MAINPID= before giving up.
+ * It normally answers in well under a millisecond.
+ */
+const BARRIER_TIMEOUT_MS = 5000;
+
+/**
+ * Announces stage two (soon the container's command) as the unit's main
+ * process: MAINPID=<our PID on the host> and READY=1, then BARRIER=1.
+ *
+ * Order matters: systemd must have recorded the main PID before the command
+ * runs, or a command that exits at once (`/bin/true`) would be a zombie by
+ * the time systemd looks at MAINPID=, be refused, and its exit status lost.
+ * The barrier returns only after systemd processed the message. Returns
+ * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
+ * an abstract socket is unreachable from our network namespace).
+ */
+function openAnnouncer(): (() => void) | null {
+  const address = Deno.env.get("NOTIFY_SOCKET");
+  if (!address || address.startsWith("@")) return null;
+  // Our PID as systemd sees it: /proc is still the host's here.
+  const hostPid = Number(Deno.readLinkSync("/proc/self"));
+  const socket = openNotifySocket(address)!;
+  return () => {
+    socket.send(`MAINPID=${hostPid}\nREADY=1`);
+    if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
+      throw new TsnspawnError("systemd", "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)");
+    }
+    socket.close();
+  };
+}
+
+/** Everything stage two does after opening the start pipe. Never returns. */
+function setUpAndExec(config: ContainerConfig, name: string): never {
+  const paths = containerPaths(name);
+  // Bridge mode: the shim sets up eth0 meanwhile; we wait right before execve.
+  const netReady = config.network === "bridge" ? openNetReadyPipe(paths.netPipe) : null;
+  const announce = openAnnouncer();
+  // The unit's cgroup.procs files, opened while the host's /sys is visible.
+  const cgroupReturn = prepareCgroupReturn();
+  if (config.init) {
+    try {
+      Deno.statSync(HOST_TINI);
+    } catch {
+      throw new TsnspawnError("not-found", `--init: ${HOST_TINI} is missing on the host`, {
+        hint: "apt-get install tini",
+      });
+    }
+  }
+  const plan = planRootfs(config, paths);
+  applyMounts(plan.beforePivot, plan.root);
+  sethostname(config.hostname);
+  if (config.network === "none") interfaceUp("lo");
+  pivotInto(plan.root);
+  applyMounts(plan.afterPivot, null);
+  if (netReady !== null) waitForNetwork(netReady);
+  return execContainerProcess({
+    command: config.command,
+    env: config.env,
+    user: config.user,
+    workingDir: config.workingDir,
+    capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,
+    noNewPrivileges: config.noNewPrivileges,
+    seccomp: planContainerSeccomp(config.seccomp, config.capabilities, Deno.osRelease()),
+    init: config.init ? CONTAINER_INIT : undefined,
+    tty: config.tty,
+    // Back into the unit's cgroups first: systemd takes MAINPID= only from
+    // a process of the unit, and the limits must hold from execve on.
+    announce: () => {
+      cgroupReturn?.join();
+      announce?.();
+    },
+  });
+}
+
+/**
+ * Entry of `__stage2 NAME`. Never returns on success (the process becomes
+ * the container's command); on failure reports through the start pipe and
+ * resolves to the exit status (1, 126 or 127) for mod.ts to exit with.
+ */
+export function runStage2(name: string): Promise<number> {
+  let pipe: StartPipeWriter | null = null;
+  try {
+    pipe = openStartPipeWriter(containerPaths(name).startPipe);
+    const config = loadConfig(containerPaths(name).config);
+    setUpAndExec(config, name);
+  } catch (error) {
+    const text = describeStartError(error);
+    try {
+      if (pipe) pipe.fail(text);
+      else console.error(text);
+    } catch {
+      console.error(text);
+    }
+    return Promise.resolve(exitStatusFor(error));
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * How tsnspawn re-executes itself for its internal modes (`__shim`,
+ * `__stage2`, `__cleanup`, `__exec`).
+ *
+ * - Under `deno run`, `Deno.execPath()` is the deno binary, so the command is
+ *   `deno run -A --quiet --no-lock [--config <deno.json>] <mod.ts> __mode ...`
+ *   with mod.ts found next to this module's directory (import.meta.url).
+ *   The config is passed explicitly: systemd starts units with cwd `/`, where
+ *   deno would not find the import map.
+ * - Compiled with `deno compile`, `Deno.execPath()` is the tsnspawn binary and
+ *   the command is `<binary> __mode ...`. Compiled modules live under a
+ *   virtual `.../deno-compile-<name>/` directory, which is how we detect it.
+ *
+ * `TSNSPAWN_ENTRY` (an absolute path or file URL of an entry module)
+ * overrides mod.ts; tests use it to run a scratch entry.
+ */
+import { dirname, fromFileUrl, join } from "@std/path";
+
+/** Whether this code runs inside a `deno compile` binary. */
+export function isCompiled(): boolean {
+  return import.meta.url.includes("/deno-compile-");
+}
+
+function entryModule(): string {
+  const override = Deno.env.get("TSNSPAWN_ENTRY");
+  if (override) return override.startsWith("file:") ? fromFileUrl(override) : override;
+  return fromFileUrl(new URL("../mod.ts", import.meta.url));
+}
+
+/**
+ * The argv (program first) that runs this tsnspawn in internal mode `mode`
+ * with `args`.
+ */
+export function selfCommand(mode: string, args: readonly string[] = []): string[] {
+  if (isCompiled()) return [Deno.execPath(), mode, ...args];
+  const entry = entryModule();
+  const config = join(dirname(fromFileUrl(new URL("../mod.ts", import.meta.url))), "deno.json");
+  const configArgs = existsSync(config) ? ["--config", config] : [];
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    "--no-lock",
+    ...configArgs,
+    entry,
+    mode,
+    ...args,
+  ];
+}
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * The systemd client: the only module that imports dbus-next.
+ *
+ * Talks to the system manager over the system bus with plain method calls
+ * (no introspection round trips): StartTransientUnit, StopUnit, KillUnit,
+ * ResetFailedUnit, AttachProcessesToUnit, unit properties, and waiting for
+ * jobs and state changes through signals.
+ *
+ * References: org.freedesktop.systemd1(5), systemd.resource-control(5),
+ * the D-Bus specification (match rules).
+ */
+import dbus from "dbus-next";
+import { TsnspawnError } from "./errors.ts";
+import type { UnitProperty } from "./unit_properties.ts";
+
+const { Message, Variant } = dbus;
+
+const SYSTEMD = "org.freedesktop.systemd1";
+const MANAGER_PATH = "/org/freedesktop/systemd1";
+const MANAGER = "org.freedesktop.systemd1.Manager";
+const PROPERTIES = "org.freedesktop.DBus.Properties";
+const UNIT = "org.freedesktop.systemd1.Unit";
+const SERVICE = "org.freedesktop.systemd1.Service";
+
+/** Where the system bus is, as libdbus and sd-bus look for it. */
+function systemBusAddress(): string {
+  return Deno.env.get("DBUS_SYSTEM_BUS_ADDRESS") ??
+    "unix:path=/var/run/dbus/system_bus_socket";
+}
+
+/** The active state of a unit and the facts `list`/`status` show. */
+export interface UnitState {
+  activeState: string;
+  subState: string;
+  result: string;
+  mainPid: number;
+  execMainStatus: number;
+  execMainCode: number;
+  nRestarts: number;
+  invocationId: string;
+  activeEnterTimestamp: bigint;
+  memoryCurrent: bigint | null;
+  tasksCurrent: bigint | null;
+  cpuUsageNSec: bigint | null;
+  controlGroup: string;
+}
+
+/** A unit's file as systemd sees it (org.freedesktop.systemd1.Unit properties). */
+export interface UnitFileInfo {
+  /** "loaded", "not-found", "error", "masked", … */
+  loadState: string;
+  activeState: string;
+  fragmentPath: string;
+  sourcePath: string;
+  /** "enabled", "disabled", "generated", "linked", … */
+  unitFileState: string;
+  /** The unit file or its source changed since systemd loaded it. */
+  needDaemonReload: boolean;
+  invocationId: string;
+}
+
+/** Escapes a unit name into its object path as sd_bus_path_encode does. */
+export function unitObjectPath(unit: string): string {
+  let encoded = "";
+  for (const byte of new TextEncoder().encode(unit)) {
+    const c = String.fromCharCode(byte);
+    encoded += /[A-Za-z0-9]/.test(c)
+      ? c
+      : "_" + byte.toString(16).padStart(2, "0");
+  }
+  return `${MANAGER_PATH}/unit/${encoded}`;
+}
+
+/** Converts a planned property to the (name, Variant) pair systemd expects. */
+function toVariantPair(property: UnitProperty): [string, unknown] {
+  const [name, signature, value] = property;
+  return [name, new Variant(signature, value)];
+}
+
+/** Unwraps a dbus-next Variant (or plain value). */
+function plain(value: unknown): unknown {
+  return value instanceof Variant ? (value as { value: unknown }).value : value;
+}
+
+/** A connection to the system manager. Close it when done. */
+export class Systemd {
+  // deno-lint-ignore no-explicit-any
+  #bus: any;
+  #signalHandlers = new Set<(msg: { path: string; interface: string; member: string; body: unknown[] }) => void>();
+
+  // deno-lint-ignore no-explicit-any
+  private constructor(bus: any) {
+    this.#bus = bus;
+    // deno-lint-ignore no-explicit-any
+    bus.on("message", (msg: any) => {
+      if (msg.type === dbus.MessageType.SIGNAL) {
+        for (const handler of this.#signalHandlers) handler(msg);
+      }
+    });
+  }
+
+  /** Connects to the system bus and subscribes to manager signals. */
+  static async connect(): Promise<Systemd> {
+    const address = systemBusAddress();
+    // deno-lint-ignore no-explicit-any
+    let bus: any;
+    try {
+      bus = dbus.systemBus();
+      await new Promise<void>((resolve, reject) => {
+        bus.once("connect", resolve);
+        bus.once("error", reject);
+      });
+    } catch (error) {
+      try {
+        bus?.disconnect();
+      } catch { /* already closed */ }
+      throw new TsnspawnError(
+        "systemd",
+        `cannot reach systemd over the system bus at ${address}: ${describe(error)}`,
+        {
+          hint:
+            "tsnspawn needs a running systemd; on a machine without one use the throwaway host: 'deno task demo' or 'tests/testhost.ts run -- tsnspawn ...'",
+          cause: error,
+        },
+      );
+    }
+    // Errors after connecting surface through the calls that fail.
+    bus.on("error", () => {});
+    const client = new Systemd(bus);
+    await client.#addMatch(
+      `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
+    );
+    await client.#call(MANAGER_PATH, MANAGER, "Subscribe", "", []);
+    return client;
+  }
+
+  /** Closes the connection (releases AddRef'd units). */
+  close(): void {
+    try {
+      this.#bus.disconnect();
+    } catch { /* already closed */ }
+  }
+
+  async #call(
+    path: string,
+    iface: string,
+    member: string,
+    signature: string,
+    body: unknown[],
+    subject?: string,
+  ): Promise<unknown[]> {
+    const message = new Message({
+      destination: SYSTEMD,
+      path,
+      interface: iface,
+      member,
+      signature,
+      body,
+    });
+    try {
+      const reply = await this.#bus.call(message);
+      return reply.body as unknown[];
+    } catch (error) {
+      throw new SystemdCallError(member, error, subject);
+    }
+  }
+
+  async #addMatch(rule: string): Promise<void> {
+    await this.#bus.call(
+      new Message({
+        destination: "org.freedesktop.DBus",
+        path: "/org/freedesktop/DBus",
+        interface: "org.freedesktop.DBus",
+        member: "AddMatch",
+        signature: "s",
+        body: [rule],
+      }),
+    );
+  }
+
+  /**
+   * Starts a transient unit and waits for its start job to finish.
+   * Returns the job result: "done", "failed", "timeout", "canceled", "dependency".
+   */
+  async startTransientUnit(
+    unit: string,
+    properties: UnitProperty[],
+  ): Promise<string> {
+    return await this.#runJob(() =>
+      this.#call(MANAGER_PATH, MANAGER, "StartTransientUnit", "ssa(sv)a(sa(sv))", [
+        unit,
+        "fail",
+        properties.map(toVariantPair),
+        [],
+      ], unit));
+  }
+
+  /** Stops a unit and waits for the stop job. */
+  async stopUnit(unit: string): Promise<string> {
+    return await this.#runJob(() =>
+      this.#call(MANAGER_PATH, MANAGER, "StopUnit", "ss", [unit, "replace"], unit));
+  }
+
+  /** Sends a signal to the unit's processes ("main" or "all"). */
+  async killUnit(unit: string, who: "main" | "all", signal: number): Promise<void> {
+    await this.#call(MANAGER_PATH, MANAGER, "KillUnit", "ssi", [unit, who, signal], unit);
+  }
+
+  /** Forgets a failed unit so a new one of the same name can be started. */
+  async resetFailedUnit(unit: string): Promise<void> {
+    try {
+      await this.#call(MANAGER_PATH, MANAGER, "ResetFailedUnit", "s", [unit], unit);
+    } catch (error) {
+      if (!(error instanceof SystemdCallError && error.isNoSuchUnit)) throw error;
+    }
+  }
+
+  /** Moves processes into the unit's control group. */
+  async attachProcessesToUnit(unit: string, pids: number[]): Promise<void> {
+    await this.#call(MANAGER_PATH, MANAGER, "AttachProcessesToUnit", "ssau", [
+      unit,
+      "",
+      pids,
+    ], unit);
+  }
+
+  /** Names of loaded units matching the glob patterns. */
+  async listUnitNames(patterns: string[]): Promise<string[]> {
+    const [units] = await this.#call(
+      MANAGER_PATH,
+      MANAGER,
+      "ListUnitsByPatterns",
+      "asas",
+      [[], patterns],
+    ) as [unknown[][]];
+    return units.map((row) => row[0] as string);
+  }
+
+  /** All properties of one interface of a unit, or null if it is not loaded. */
+  async #properties(unit: string, iface: string): Promise<Record<string, unknown> | null> {
+    try {
+      const [all] = await this.#call(unitObjectPath(unit), PROPERTIES, "GetAll", "s", [
+        iface,
+      ]) as [Record<string, unknown>];
+      const result: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(all)) result[key] = plain(value);
+      return result;
+    } catch (error) {
+      if (error instanceof SystemdCallError && error.isNoSuchUnit) return null;
+      throw error;
+    }
+  }
+
+  /** The state of a unit, or null when systemd does not have it loaded. */
+  async unitState(unit: string): Promise<UnitState | null> {
+    const [u, s] = await Promise.all([
+      this.#properties(unit, UNIT),
+      this.#properties(unit, SERVICE),
+    ]);
+    if (!u || u.LoadState === "not-found" || !s) return null;
+    const optional = (v: unknown) =>
+      typeof v === "bigint" && v !== 0xffffffffffffffffn ? v : null;
+    return {
+      activeState: u.ActiveState as string,
+      subState: u.SubState as string,
+      result: s.Result as string,
+      mainPid: s.MainPID as number,
+      execMainStatus: s.ExecMainStatus as number,
+      execMainCode: s.ExecMainCode as number,
+      nRestarts: s.NRestarts as number,
+      invocationId: bytesToHex(u.InvocationID as number[] | Uint8Array),
+      activeEnterTimestamp: u.ActiveEnterTimestamp as bigint,
+      memoryCurrent: optional(s.MemoryCurrent),
+      tasksCurrent: optional(s.TasksCurrent),
+      cpuUsageNSec: optional(s.CPUUsageNSec),
+      controlGroup: s.ControlGroup as string,
+    };
+  }
+
+  /** Raw properties of a unit's Service interface (for `status`), or null. */
+  serviceProperties(unit: string): Promise<Record<string, unknown> | null> {
+    return this.#properties(unit, SERVICE);
+  }
+
+  /**
+   * Waits until the unit is inactive or failed (or unloaded). Resolves with
+   * its final state, or null when it was already garbage-collected.
+   */
+  async waitUntilInactive(unit: string, timeoutMs = Infinity): Promise<UnitState | null> {
+    const path = unitObjectPath(unit);
+    await this.#addMatch(
+      `type='signal',sender='${SYSTEMD}',path='${path}',interface='${PROPERTIES}',member='PropertiesChanged'`,
+    );
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      let wake: () => void = () => {};
+      const changed = new Promise<void>((resolve) => (wake = resolve));
+      const handler = (msg: { path: string; member: string }) => {
+        if (msg.path === path && msg.member === "PropertiesChanged") wake();
+      };
+      this.#signalHandlers.add(handler);
+      try {
+        const state = await this.unitState(unit);
+        if (!state || state.activeState === "inactive" || state.activeState === "failed") {
+          return state;
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) return state;
+        // The poll is a safety net; signals normally wake us at once.
+        await Promise.race([changed, sleep(Math.min(remaining, 1000))]);
+      } finally {
+        this.#signalHandlers.delete(handler);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Declared containers' generated units (src/commands/start_declared.ts, enable.ts)
+
+  /** Starts a unit that has a unit file and waits for its start job; returns the job result. */
+  async startUnit(unit: string): Promise<string> {
+    return await this.#runJob(() =>
+      this.#call(MANAGER_PATH, MANAGER, "StartUnit", "ss", [unit, "replace"], unit));
+  }
+
+  /** daemon-reload: generators run again and unit files are re-read; returns when done. */
+  async reload(): Promise<void> {
+    await this.#call(MANAGER_PATH, MANAGER, "Reload", "", []);
+  }
+
+  /** What systemd knows of a unit's file (loading it if needed). */
+  async unitFileInfo(unit: string): Promise<UnitFileInfo> {
+    const u = await this.#properties(unit, UNIT);
+    return {
+      loadState: (u?.LoadState as string | undefined) ?? "not-found",
+      activeState: (u?.ActiveState as string | undefined) ?? "inactive",
+      fragmentPath: (u?.FragmentPath as string | undefined) ?? "",
+      sourcePath: (u?.SourcePath as string | undefined) ?? "",
+      unitFileState: (u?.UnitFileState as string | undefined) ?? "",
+      needDaemonReload: (u?.NeedDaemonReload as boolean | undefined) ?? false,
+      invocationId: bytesToHex(u?.InvocationID as number[] | Uint8Array | undefined),
+    };
+  }
+
+  /** Runs a method that queues a job and waits for that job's JobRemoved. */
+  async #runJob(queue: () => Promise<unknown[]>): Promise<string> {
+    const finished = new Map<string, string>();
+    let wake: () => void = () => {};
+    const handler = (msg: { interface: string; member: string; body: unknown[] }) => {
+      if (msg.interface === MANAGER && msg.member === "JobRemoved") {
+        finished.set(msg.body[1] as string, msg.body[3] as string);
+        wake();
+      }
+    };
+    // Listen before queueing: the job may finish before the reply arrives.
+    this.#signalHandlers.add(handler);
+    try {
+      const [jobPath] = await queue() as [string];
+      while (!finished.has(jobPath)) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      return finished.get(jobPath)!;
+    } finally {
+      this.#signalHandlers.delete(handler);
+    }
+  }
+}
+
+/** A D-Bus method call to systemd that returned an error. */
+export class SystemdCallError extends TsnspawnError {
+  /** The D-Bus error name, e.g. org.freedesktop.systemd1.NoSuchUnit. */
+  readonly dbusName: string;
+
+  constructor(member: string, error: unknown, unit?: string) {
+    const dbusName = (error as { type?: string })?.type ?? "";
+    const text = (error as { text?: string })?.text ?? describe(error);
+    super("systemd", `systemd ${member}${unit ? ` ${unit}` : ""} failed: ${text}`, {
+      cause: error,
+    });
+    this.dbusName = dbusName;
+  }
+
+  /** True when systemd does not know the unit. */
+  get isNoSuchUnit(): boolean {
+    return this.dbusName === "org.freedesktop.systemd1.NoSuchUnit" ||
+      this.dbusName === "org.freedesktop.DBus.Error.UnknownObject";
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function bytesToHex(bytes: number[] | Uint8Array | undefined): string {
+  if (!bytes) return "";
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

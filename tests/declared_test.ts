@@ -1,0 +1,371 @@
+/**
+ * Declared containers in a real systemd (the throwaway host), with the
+ * generator installed as ./setup installs it and systemd-machined running:
+ * the examples start through `systemctl start`, ordering between containers
+ * holds, Restart=on-failure restarts, enabled containers come back after a
+ * power-off and boot with the same /etc/tsnspawn and /var/lib/tsnspawn, a
+ * broken file is reported with its line and does not stop the others, and
+ * machinectl lists and terminates containers.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { join } from "@std/path";
+import { CoreHost, importBusybox, REPO } from "./helpers.ts";
+import { isRoot, TestHost, type TestHostOptions } from "./testhost.ts";
+import { MACHINE_UNIT_TEMPLATE } from "../src/machined.ts";
+
+/** Where ./setup links the generator. */
+const GENERATOR_DIR = "/usr/local/lib/systemd/system-generators";
+
+function example(name: string): string {
+  return Deno.readTextFileSync(join(REPO, "examples", `${name}.container`));
+}
+
+/** Options of {@link declaredTest}. */
+interface DeclaredHostOptions {
+  /** `.container` files in /etc/tsnspawn before the first boot: name → text. */
+  files: Record<string, string>;
+  /** Extra test host options. */
+  host?: TestHostOptions;
+}
+
+/**
+ * Declares a test with a host that has the generator (a link to this
+ * checkout's units/tsnspawn-generator, bound where ./setup puts it),
+ * machined with units/tsnspawn-machine@.service, the files in /etc/tsnspawn
+ * from the first boot on, and busybox.
+ */
+function declaredTest(
+  name: string,
+  options: DeclaredHostOptions,
+  fn: (core: CoreHost, host: TestHost) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !isRoot(),
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const scratch = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "tsnspawn-declared-test-" });
+      const generators = join(scratch, "generators");
+      Deno.mkdirSync(generators);
+      Deno.symlinkSync(
+        join(REPO, "units", "tsnspawn-generator"),
+        join(generators, "tsnspawn-generator"),
+      );
+      const host = await TestHost.create({
+        wants: ["systemd-machined.service"],
+        binds: [{ source: generators, target: GENERATOR_DIR, readOnly: true }],
+        units: {
+          [MACHINE_UNIT_TEMPLATE]: Deno.readTextFileSync(
+            join(REPO, "units", MACHINE_UNIT_TEMPLATE),
+          ),
+        },
+        ...options.host,
+      });
+      try {
+        for (const [file, text] of Object.entries(options.files)) {
+          Deno.writeTextFileSync(join(host.etcDir, `${file}.container`), text);
+        }
+        await host.boot();
+        await importBusybox(host);
+        await fn(new CoreHost(host), host);
+      } finally {
+        await host.dispose();
+        Deno.removeSync(scratch, { recursive: true });
+      }
+    },
+  });
+}
+
+/** `systemctl show -p` of several properties at once. */
+async function show(
+  core: CoreHost,
+  unit: string,
+  ...properties: string[]
+): Promise<Record<string, string>> {
+  const out = await core.shOk(
+    `systemctl show ${properties.map((p) => `-p ${p}`).join(" ")} ${unit}`,
+  );
+  return Object.fromEntries(
+    out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}
+
+async function isActive(core: CoreHost, unit: string): Promise<string> {
+  return (await core.sh(`systemctl is-active ${unit}`)).stdout.trim();
+}
+
+/** GET http://127.0.0.1:PORT/ from the host, retried until it answers. */
+async function fetchPage(core: CoreHost, port: number): Promise<string> {
+  let body = "";
+  await core.waitFor(`a page on port ${port}`, async () => {
+    const r = await core.sh(`curl -sf --max-time 2 http://127.0.0.1:${port}/`);
+    body = r.stdout;
+    return r.code === 0;
+  });
+  return body;
+}
+
+declaredTest(
+  "declared: the web example starts through systemctl, as a real unit with the container's properties",
+  {
+    files: { web: example("web") },
+  },
+  async (core) => {
+    await core.shOk("systemctl start tsnspawn-web.service");
+    assertEquals((await fetchPage(core, 8080)).trim(), "hello from tsnspawn");
+    const props = await show(
+      core,
+      "tsnspawn-web.service",
+      "Type",
+      "Slice",
+      "KillMode",
+      "MemoryMax",
+      "TasksMax",
+      "SourcePath",
+      "Restart",
+    );
+    assertEquals(props, {
+      Type: "notify",
+      Slice: "machine.slice",
+      KillMode: "mixed",
+      MemoryMax: "67108864",
+      TasksMax: "64",
+      SourcePath: "/etc/tsnspawn/web.container",
+      Restart: "on-failure",
+    });
+    assertMatch(await core.tsnOk(["list"]), /\nweb\s+\S+\s+running/);
+    // The journal, through tsnspawn too.
+    await fetchPage(core, 8080);
+    await core.waitFor(
+      "the request in the log",
+      async () => (await core.tsnOk(["logs", "web"])).includes("response:200"),
+    );
+
+    // systemd stops it; tsnspawn starts it again through the same unit.
+    await core.shOk("systemctl stop tsnspawn-web.service");
+    assertEquals(await isActive(core, "tsnspawn-web.service"), "inactive");
+    assertEquals((await core.tsnOk(["start", "web"])).trim(), "web");
+    assertEquals(await isActive(core, "tsnspawn-web.service"), "active");
+    await fetchPage(core, 8080);
+
+    // The writable layer stays while the file stays the same…
+    await core.tsnOk(["exec", "web", "sh", "-c", "echo kept > /marker"]);
+    await core.tsnOk(["restart", "web"]);
+    assertEquals((await core.tsnOk(["exec", "web", "cat", "/marker"])).trim(), "kept");
+    // …and a changed file makes a new container (daemon-reload included).
+    await core.shOk(
+      "sed -i '/^\\[Container\\]/a Environment=CHANGED=1' /etc/tsnspawn/web.container",
+    );
+    await core.tsnOk(["restart", "web"]);
+    assertEquals((await core.tsnOk(["exec", "web", "sh", "-c", "echo $CHANGED"])).trim(), "1");
+    assert(
+      (await core.tsn(["exec", "web", "cat", "/marker"])).code !== 0,
+      "the old writable layer is still there",
+    );
+
+    // cat shows the file and the unit made from it.
+    const cat = await core.tsnOk(["cat", "web"]);
+    assertStringIncludes(cat, "# /etc/tsnspawn/web.container\n");
+    assertStringIncludes(cat, "Environment=CHANGED=1");
+    assertMatch(cat, /\nExecStartPre=\S+ .*__prepare web\n/);
+    assertMatch(cat, /\nExecStart=\S+ .*__shim web\n/);
+    await core.tsnOk(["stop", "web"]);
+  },
+);
+
+declaredTest("declared: app-web requires app-db and starts after it", {
+  files: { "app-db": example("app-db"), "app-web": example("app-web") },
+}, async (core) => {
+  await core.shOk("systemctl start tsnspawn-app-web.service");
+  assertEquals(await isActive(core, "tsnspawn-app-db.service"), "active");
+  const db = await show(core, "tsnspawn-app-db.service", "ActiveEnterTimestampMonotonic");
+  const web = await show(core, "tsnspawn-app-web.service", "InactiveExitTimestampMonotonic");
+  assert(
+    Number(db.ActiveEnterTimestampMonotonic) <= Number(web.InactiveExitTimestampMonotonic),
+    `app-web began starting (${web.InactiveExitTimestampMonotonic}) before app-db was up (${db.ActiveEnterTimestampMonotonic})`,
+  );
+  assertEquals((await fetchPage(core, 8082)).trim(), "stock: 42 widgets in stock");
+  // Requires=: stopping the database stops the front end.
+  await core.shOk("systemctl stop tsnspawn-app-db.service");
+  await core.waitFor(
+    "app-web to stop with app-db",
+    async () => (await isActive(core, "tsnspawn-app-web.service")) !== "active",
+  );
+});
+
+declaredTest("declared: the worker example is restarted on failure until its work is done", {
+  files: { worker: example("worker") },
+}, async (core) => {
+  await core.shOk("systemctl start --no-block tsnspawn-worker.service");
+  // Once done, the unit is inactive and unloaded: its journal tells the story.
+  await core.waitFor(
+    "the worker to finish",
+    async () => (await core.tsn(["logs", "worker"])).stdout.includes("work done"),
+    30_000,
+  );
+  const logs = await core.tsnOk(["logs", "worker"]);
+  assertEquals(
+    logs.split("\n").filter((l) => l.startsWith("attempt") || l === "work done"),
+    ["attempt 1", "attempt 1 failed", "attempt 2", "attempt 2 failed", "attempt 3", "work done"],
+  );
+  const journal = await core.shOk("journalctl --no-pager -o cat -u tsnspawn-worker.service");
+  assertStringIncludes(journal, "restart counter is at 2");
+  assert(!journal.includes("restart counter is at 3"), journal);
+  await core.waitFor(
+    "the worker unit to end",
+    async () => (await isActive(core, "tsnspawn-worker.service")) === "inactive",
+  );
+  assertMatch(await core.tsnOk(["list", "-a"]), /\nworker\s+\S+\s+exited \(0\)/);
+});
+
+/** A small container that stops at once on SIGTERM, started at boot (default.target of the test host). */
+const BOOTED = `[Container]
+Image=busybox
+Network=none
+RunInit=yes
+Exec=sleep 100000
+
+[Install]
+WantedBy=default.target
+`;
+
+declaredTest(
+  "declared: enabled containers come back after power-off and boot; disabled ones do not",
+  {
+    files: { keep: BOOTED, other: BOOTED },
+  },
+  async (core, host) => {
+    await core.tsnOk(["enable", "--now", "keep"]);
+    assertEquals(await isActive(core, "tsnspawn-keep.service"), "active");
+    assertStringIncludes(
+      (await show(core, "default.target", "Wants")).Wants,
+      "tsnspawn-keep.service",
+    );
+    assertEquals(
+      (await core.sh("readlink /etc/tsnspawn/enabled/keep.container")).stdout.trim(),
+      "../keep.container",
+    );
+    await core.shOk("systemctl start tsnspawn-other.service"); // running, not enabled
+    await core.tsnOk(["exec", "keep", "sh", "-c", "echo before > /marker"]);
+
+    await host.powerOff();
+    await host.boot();
+    assertEquals(await isActive(core, "tsnspawn-keep.service"), "active");
+    assertEquals(await isActive(core, "tsnspawn-other.service"), "inactive");
+    assertEquals((await core.tsnOk(["exec", "keep", "cat", "/marker"])).trim(), "before");
+    await core.waitFor(
+      "keep in machinectl",
+      async () => (await core.shOk("machinectl list --no-legend")).includes("keep"),
+    );
+
+    await core.tsnOk(["disable", "keep"]);
+    assert(!(await show(core, "default.target", "Wants")).Wants.includes("tsnspawn-keep.service"));
+    await host.powerOff();
+    await host.boot();
+    assertEquals(await isActive(core, "tsnspawn-keep.service"), "inactive");
+  },
+);
+
+const BROKEN = `[Container]
+Image=busybox
+Exec=true
+Memroy=64m
+`;
+
+declaredTest(
+  "declared: a broken file is reported by line (journal, validate, start) and the others still start",
+  {
+    files: { good: BOOTED, broken: BROKEN },
+  },
+  async (core) => {
+    await core.shOk("systemctl start tsnspawn-good.service");
+    assertEquals(await isActive(core, "tsnspawn-good.service"), "active");
+    assertEquals((await show(core, "tsnspawn-broken.service", "LoadState")).LoadState, "not-found");
+    // At boot journald is not up yet when generators run; a reload logs to it.
+    await core.shOk("systemctl daemon-reload");
+    const journal = await core.shOk("journalctl --no-pager -o cat -t tsnspawn-generator");
+    assertStringIncludes(
+      journal,
+      "/etc/tsnspawn/broken.container:4: unknown key Memroy= in [Container]",
+    );
+    assertStringIncludes(journal, "did you mean Memory=?");
+    assert(!journal.includes("good.container"), journal);
+    assertEquals(await isActive(core, "tsnspawn-good.service"), "active");
+
+    const validate = await core.tsn(["validate"]);
+    assertEquals(validate.code, 1);
+    assertStringIncludes(validate.stderr, "/etc/tsnspawn/broken.container:4: unknown key Memroy=");
+    assertStringIncludes(validate.stdout, "/etc/tsnspawn/good.container: ok");
+    assertEquals((await core.tsn(["validate", "good"])).code, 0);
+    const start = await core.tsn(["start", "broken"]);
+    assertEquals(start.code, 1);
+    assertStringIncludes(start.stderr, "broken.container:4: unknown key Memroy=");
+  },
+);
+
+declaredTest("machined: machinectl lists declared and transient containers; terminate stops one", {
+  files: { m1: BOOTED },
+}, async (core) => {
+  await core.shOk("systemctl start tsnspawn-m1.service");
+  await core.tsnOk([
+    "run",
+    "-d",
+    "--name",
+    "m_2",
+    "--network",
+    "none",
+    "--init",
+    "busybox",
+    "sleep",
+    "100000",
+  ]);
+  const machines = async () => (await core.shOk("machinectl list --no-legend")).trim();
+  await core.waitFor(
+    "both machines",
+    async () =>
+      /^m1\s+container\s+tsnspawn-m1\.service/m.test(await machines()) &&
+      /^m-2\s+container\s+tsnspawn-m_2\.service/m.test(await machines()),
+  );
+  const status = await core.shOk("machinectl status m1 --no-pager");
+  const mainPid = (await show(core, "tsnspawn-m1.service", "MainPID")).MainPID;
+  assertMatch(status, new RegExp(`Leader: ${mainPid} \\(init\\)`)); // tini, with RunInit=yes
+  assertStringIncludes(status, "Root: /var/lib/tsnspawn/containers/m1/rootfs");
+
+  await core.shOk("machinectl terminate m1");
+  await core.waitFor(
+    "m1 to stop",
+    async () => !["active", "deactivating"].includes(await isActive(core, "tsnspawn-m1.service")),
+  );
+  await core.waitFor("m1 to leave machinectl", async () => !(await machines()).includes("m1"));
+  await core.tsnOk(["stop", "m_2"]);
+  await core.waitFor("m-2 to leave machinectl", async () => !(await machines()).includes("m-2"));
+});
+
+Deno.test({
+  name: "machined: without machined containers still start",
+  ignore: !isRoot(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // An empty unit file masks machined: registration fails and is ignored.
+    const host = await TestHost.create({ units: { "systemd-machined.service": "" } });
+    try {
+      await host.boot();
+      await importBusybox(host);
+      const core = new CoreHost(host);
+      const out = await core.tsnOk([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "echo",
+        "still works",
+      ]);
+      assertStringIncludes(out, "still works");
+    } finally {
+      await host.dispose();
+    }
+  },
+});
