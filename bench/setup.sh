@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/setup.sh — installs the peers tsnspawn is benchmarked against, from
-# Debian: podman (+ conmon, crun/runc, netavark, ...), crun, systemd-nspawn
-# (package systemd-container) and hyperfine. Idempotent; run as root.
+# Debian: podman (+ conmon, containernetworking-plugins, ...), crun and
+# systemd-nspawn (package systemd-container), plus jq (the scripts edit the OCI
+# bundle's config.json with it). Timing is bench/timeit.ts (round-robin), so
+# no hyperfine. Idempotent; run as root.
 #
 # Note: systemd-container is built from the systemd source package and wants
 # the same version of systemd; if the candidate is newer than the installed
@@ -14,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(podman crun systemd-container hyperfine)
+packages=(podman crun systemd-container jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -80,6 +80,8 @@ const SYMBOLS = {
   chdir: { parameters: ["buffer"], result: "i32" },
   // pid_t getpid(void);
   getpid: { parameters: [], result: "i32" },
+  // void _exit(int status);
+  _exit: { parameters: ["i32"], result: "void" },
   // int kill(pid_t pid, int sig);
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // pid_t setsid(void);

@@ -55,6 +55,16 @@ export function chdir(path: string): void {
   check("chdir", libc().chdir(cstring(path)), path);
 }
 
+/**
+ * _exit(2): ends the process at once, without Deno's shutdown (no unload
+ * handlers, no waiting for other threads). Output written so far is out:
+ * Deno's console and file writes are unbuffered.
+ */
+export function exitNow(status: number): never {
+  libc()._exit(status);
+  throw new Error("unreachable: _exit returned");
+}
+
 /** getpid(2): the PID in the caller's PID namespace. */
 export function getpid(): number {
   return libc().getpid();

@@ -37,10 +37,56 @@ export async function showLogs(query: LogQuery): Promise<number> {
   return (await child.status).code;
 }
 
-/** Asks journald to process everything queued so far (journalctl --sync). */
+/** journald's varlink socket (what `journalctl --sync` talks to). */
+const JOURNAL_VARLINK_SOCKET = "/run/systemd/journal/io.systemd.journal";
+
+/**
+ * Asks journald to process everything queued so far, as `journalctl --sync`
+ * does: the varlink call io.systemd.Journal.Synchronize, made here directly
+ * (a foreground `run` does this on every exit; a journalctl process costs
+ * more than the call). Falls back to `journalctl --sync` when the socket or
+ * the call fails (another journald, not root).
+ */
 export async function syncJournal(): Promise<void> {
+  if (await synchronizeOverVarlink()) return;
   await new Deno.Command("journalctl", { args: ["--sync"], stdout: "null", stderr: "null" })
     .output();
+}
+
+/** One varlink call of io.systemd.Journal.Synchronize; false if it did not succeed. */
+async function synchronizeOverVarlink(): Promise<boolean> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: JOURNAL_VARLINK_SOCKET });
+  } catch {
+    return false;
+  }
+  try {
+    const request = new TextEncoder().encode(
+      JSON.stringify({ method: "io.systemd.Journal.Synchronize", parameters: {} }) + "\0",
+    );
+    let written = 0;
+    while (written < request.length) written += await conn.write(request.subarray(written));
+    // The reply is one JSON object terminated by NUL.
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(4096);
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) return false;
+      const chunk = buffer.slice(0, n);
+      chunks.push(chunk);
+      if (chunk.includes(0)) break;
+    }
+    const text = new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
+    const reply = JSON.parse(text.slice(0, text.indexOf("\0")));
+    return typeof reply === "object" && reply !== null && !("error" in reply);
+  } catch {
+    return false;
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
 }
 
 /** One journal entry as `journalctl -o json` prints it. */

@@ -25,7 +25,7 @@
  */
 import type { ContainerConfig } from "./container_config.ts";
 import { type ContainerPaths, networkPaths } from "./paths.ts";
-import { dirname } from "@std/path";
+import { dirname } from "./path_util.ts";
 
 /** Per-mount flags, by their mount(8) names (applied as MS_*). */
 export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";

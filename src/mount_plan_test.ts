@@ -1,3 +1,4 @@
+import { testContainerConfig } from "./testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import type { ContainerConfig } from "./container_config.ts";
 import { containerPaths } from "./paths.ts";
@@ -14,33 +15,12 @@ import { overlayMountData, resolveInRoot } from "./runtime/apply_mounts.ts";
 const paths = containerPaths("web", "/var/lib/tsnspawn");
 
 function config(overrides: Partial<ContainerConfig> = {}): ContainerConfig {
-  return {
-    version: 1,
-    name: "web",
-    id: "a".repeat(64),
-    created: "2024-01-01T00:00:00.000Z",
+  return testContainerConfig({
     image: "docker.io/library/alpine:latest",
-    imageId: "sha256:" + "b".repeat(64),
     lowerDirs: ["/var/lib/tsnspawn/images/layers/2/diff", "/var/lib/tsnspawn/images/layers/1/diff"],
     command: ["/bin/sh"],
-    env: ["PATH=/bin"],
-    workingDir: "/",
-    user: { uid: 0, gid: 0 },
-    hostname: "aaaaaaaaaaaa",
-    volumes: [],
-    network: "none",
-    capabilities: [],
-    noNewPrivileges: true,
-    init: false,
-    tty: false,
-    interactive: false,
-    resources: {},
-    restart: { policy: "no", maxRetries: 0 },
-    stopTimeoutSec: 10,
-    stopSignal: "SIGTERM",
-    autoRemove: false,
     ...overrides,
-  };
+  });
 }
 
 /** The first op of kind `kind` matching `match`; fails the test if none. */

@@ -24,7 +24,7 @@
  *   /etc/tsnspawn/<name>.container          the declaration (`TSNSPAWN_CONFIG_DIR` overrides the dir)
  *   /etc/tsnspawn/enabled/<name>.container  symlink to ../<name>.container: started at boot (`tsnspawn enable`)
  */
-import { join } from "@std/path";
+import { join } from "./path_util.ts";
 
 /** The state root. */
 export function stateRoot(): string {

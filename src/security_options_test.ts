@@ -1,3 +1,4 @@
+import { testContainerConfig } from "./testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import type { ContainerConfig } from "./container_config.ts";
 import { TsnspawnError } from "./errors.ts";
@@ -137,33 +138,15 @@ Deno.test("planContainerSeccomp: a program for default and profiles, none when u
 const paths = containerPaths("web", "/var/lib/tsnspawn");
 
 function config(overrides: Partial<ContainerConfig> = {}): ContainerConfig {
-  return {
-    version: 1,
-    name: "web",
-    id: "a".repeat(64),
-    created: "2024-01-01T00:00:00.000Z",
+  return testContainerConfig({
     image: null,
     imageId: null,
     lowerDirs: ["/rootfs"],
     command: ["/bin/sh"],
     env: [],
-    workingDir: "/",
-    user: { uid: 0, gid: 0 },
     hostname: "web",
-    volumes: [],
-    network: "none",
-    capabilities: [],
-    noNewPrivileges: true,
-    init: false,
-    tty: false,
-    interactive: false,
-    resources: {},
-    restart: { policy: "no", maxRetries: 0 },
-    stopTimeoutSec: 10,
-    stopSignal: "SIGTERM",
-    autoRemove: false,
     ...overrides,
-  };
+  });
 }
 
 Deno.test("planRootfs --read-only: tmpfs /tmp and /run, root remounted read-only last", () => {

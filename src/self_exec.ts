@@ -3,10 +3,14 @@
  * `__stage2`, `__cleanup`, `__exec`).
  *
  * - Under `deno run`, `Deno.execPath()` is the deno binary, so the command is
- *   `deno run -A --quiet --no-lock [--config <deno.json>] <mod.ts> __mode ...`
+ *   `deno run -A --quiet --no-lock [--config <deno.json> | --no-config] <mod.ts> __mode ...`
  *   with mod.ts found next to this module's directory (import.meta.url).
  *   The config is passed explicitly: systemd starts units with cwd `/`, where
- *   deno would not find the import map.
+ *   deno would not find the import map. The modes on a container's start and
+ *   stop path (`NPM_FREE_MODES`) import no npm package and no bare specifier
+ *   (src/path_util.ts; src/runtime/graph_test.ts checks it), so they run with
+ *   `--no-config`: reading the config costs each of those Deno starts a few
+ *   milliseconds, and a deno.json in the caller's cwd (`exec`) cannot leak in.
  * - Compiled with `deno compile`, `Deno.execPath()` is the tsnspawn binary and
  *   the command is `<binary> __mode ...`. Compiled modules live under a
  *   virtual `.../deno-compile-<name>/` directory, which is how we detect it.
@@ -14,7 +18,19 @@
  * `TSNSPAWN_ENTRY` (an absolute path or file URL of an entry module)
  * overrides mod.ts; tests use it to run a scratch entry.
  */
-import { dirname, fromFileUrl, join } from "@std/path";
+import { dirname, fromFileUrl, join } from "./path_util.ts";
+
+/**
+ * Internal modes whose module graphs hold no npm package or import-map name
+ * (shim, stage two, stop, cleanup, exec stage): they need no deno.json.
+ */
+export const NPM_FREE_MODES: ReadonlySet<string> = new Set([
+  "__shim",
+  "__stage2",
+  "__stop",
+  "__cleanup",
+  "__exec",
+]);
 
 /** Whether this code runs inside a `deno compile` binary. */
 export function isCompiled(): boolean {
@@ -35,7 +51,9 @@ export function selfCommand(mode: string, args: readonly string[] = []): string[
   if (isCompiled()) return [Deno.execPath(), mode, ...args];
   const entry = entryModule();
   const config = join(dirname(fromFileUrl(new URL("../mod.ts", import.meta.url))), "deno.json");
-  const configArgs = existsSync(config) ? ["--config", config] : [];
+  // A TSNSPAWN_ENTRY override may import anything: it keeps the config.
+  const npmFree = NPM_FREE_MODES.has(mode) && !Deno.env.get("TSNSPAWN_ENTRY");
+  const configArgs = npmFree ? ["--no-config"] : existsSync(config) ? ["--config", config] : [];
   return [
     Deno.execPath(),
     "run",

@@ -13,7 +13,7 @@
  * before it removes an entry, so the only window (between the two calls) can
  * make that operation fail cleanly, never damage the store.
  */
-import { join } from "@std/path";
+import { join } from "./path_util.ts";
 import { tmpDir } from "./paths.ts";
 
 function randomHex(bytes: number): string {

@@ -8,7 +8,7 @@
  * a half-deleted container is never visible. A lock file per container
  * (flock, released by the kernel if the holder dies) serializes changes.
  */
-import { join } from "@std/path";
+import { join } from "./path_util.ts";
 import { TsnspawnError } from "./errors.ts";
 import {
   type ContainerPaths,

@@ -9,11 +9,25 @@
  * References: org.freedesktop.systemd1(5), systemd.resource-control(5),
  * the D-Bus specification (match rules).
  */
-import dbus from "dbus-next";
+// dbus-next's message, marshalling and variant modules only: its index.js
+// also loads lib/bus.js, which requires xml2js (for introspection, which we
+// never use) and node:net at top level, costing every command ~40 ms. The
+// socket, the EXTERNAL handshake and the reply/signal dispatch are the few
+// lines of `BusConnection` below; the wire format stays dbus-next's.
+import marshallCompat from "dbus-next/lib/marshall-compat.js";
+import messageCodec from "dbus-next/lib/message.js";
+import messageTypes from "dbus-next/lib/message-type.js";
+import variantTypes from "dbus-next/lib/variant.js";
+import dbusErrors from "dbus-next/lib/errors.js";
+import dbusConstants from "dbus-next/lib/constants.js";
+import { Buffer } from "node:buffer";
 import { TsnspawnError } from "./errors.ts";
 import type { UnitProperty } from "./unit_properties.ts";
 
-const { Message, Variant } = dbus;
+const { Message } = messageTypes;
+const { Variant } = variantTypes;
+const { DBusError } = dbusErrors;
+const { MessageType } = dbusConstants;
 
 const SYSTEMD = "org.freedesktop.systemd1";
 const MANAGER_PATH = "/org/freedesktop/systemd1";
@@ -21,6 +35,8 @@ const MANAGER = "org.freedesktop.systemd1.Manager";
 const PROPERTIES = "org.freedesktop.DBus.Properties";
 const UNIT = "org.freedesktop.systemd1.Unit";
 const SERVICE = "org.freedesktop.systemd1.Service";
+/** Method calls in flight at once (dbus-daemon's max_replies_per_connection is 128). */
+const MAX_PENDING_CALLS = 64;
 
 /** Where the system bus is, as libdbus and sd-bus look for it. */
 function systemBusAddress(): string {
@@ -93,7 +109,7 @@ export class Systemd {
     this.#bus = bus;
     // deno-lint-ignore no-explicit-any
     bus.on("message", (msg: any) => {
-      if (msg.type === dbus.MessageType.SIGNAL) {
+      if (msg.type === MessageType.SIGNAL) {
         for (const handler of this.#signalHandlers) handler(msg);
       }
     });
@@ -105,11 +121,7 @@ export class Systemd {
     // deno-lint-ignore no-explicit-any
     let bus: any;
     try {
-      bus = dbus.systemBus();
-      await new Promise<void>((resolve, reject) => {
-        bus.once("connect", resolve);
-        bus.once("error", reject);
-      });
+      bus = await connectBus(address);
     } catch (error) {
       try {
         bus?.disconnect();
@@ -127,10 +139,13 @@ export class Systemd {
     // Errors after connecting surface through the calls that fail.
     bus.on("error", () => {});
     const client = new Systemd(bus);
-    await client.#addMatch(
-      `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
-    );
-    await client.#call(MANAGER_PATH, MANAGER, "Subscribe", "", []);
+    // Both in flight at once: the bus delivers them in order.
+    await Promise.all([
+      client.#addMatch(
+        `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
+      ),
+      client.#call(MANAGER_PATH, MANAGER, "Subscribe", "", []),
+    ]);
     return client;
   }
 
@@ -140,6 +155,9 @@ export class Systemd {
       this.#bus.disconnect();
     } catch { /* already closed */ }
   }
+
+  #inFlight = 0;
+  #waiting: (() => void)[] = [];
 
   async #call(
     path: string,
@@ -157,11 +175,20 @@ export class Systemd {
       signature,
       body,
     });
+    // dbus-daemon allows 128 pending replies per connection; `list` of many
+    // containers would exceed it. Calls beyond the bound wait their turn.
+    while (this.#inFlight >= MAX_PENDING_CALLS) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#inFlight++;
     try {
       const reply = await this.#bus.call(message);
       return reply.body as unknown[];
     } catch (error) {
       throw new SystemdCallError(member, error, subject);
+    } finally {
+      this.#inFlight--;
+      this.#waiting.shift()?.();
     }
   }
 
@@ -251,6 +278,20 @@ export class Systemd {
     }
   }
 
+  /** The unit's ActiveState, or null when systemd does not have it loaded. */
+  async #activeState(unit: string): Promise<string | null> {
+    try {
+      const [value] = await this.#call(unitObjectPath(unit), PROPERTIES, "Get", "ss", [
+        UNIT,
+        "ActiveState",
+      ]);
+      return plain(value) as string;
+    } catch (error) {
+      if (error instanceof SystemdCallError && error.isNoSuchUnit) return null;
+      throw error;
+    }
+  }
+
   /** The state of a unit, or null when systemd does not have it loaded. */
   async unitState(unit: string): Promise<UnitState | null> {
     const [u, s] = await Promise.all([
@@ -300,12 +341,15 @@ export class Systemd {
       };
       this.#signalHandlers.add(handler);
       try {
-        const state = await this.unitState(unit);
-        if (!state || state.activeState === "inactive" || state.activeState === "failed") {
-          return state;
+        // Each wake-up reads ActiveState alone (one small reply); the full
+        // state (two GetAll replies of ~200 properties, slow to unmarshal)
+        // only once, at the end.
+        const active = await this.#activeState(unit);
+        if (active === null || active === "inactive" || active === "failed") {
+          return await this.unitState(unit);
         }
         const remaining = deadline - Date.now();
-        if (remaining <= 0) return state;
+        if (remaining <= 0) return await this.unitState(unit);
         // The poll is a safety net; signals normally wake us at once.
         await Promise.race([changed, sleep(Math.min(remaining, 1000))]);
       } finally {
@@ -362,6 +406,232 @@ export class Systemd {
       return finished.get(jobPath)!;
     } finally {
       this.#signalHandlers.delete(handler);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The bus connection
+
+/**
+ * The part of dbus-next's MessageBus that `Systemd` uses: `call(Message)`
+ * resolves with the reply (rejects with a DBusError), `on("message")` sees
+ * every incoming message, `disconnect()` closes.
+ */
+interface Bus {
+  // deno-lint-ignore no-explicit-any
+  call(message: any): Promise<any>;
+  // deno-lint-ignore no-explicit-any
+  on(event: "message" | "error", handler: (msg: any) => void): void;
+  disconnect(): void;
+}
+
+/**
+ * Connects to the bus at `address` (D-Bus address syntax; the first
+ * `unix:path=` entry is used). Addresses of other kinds (abstract sockets,
+ * tcp) go through dbus-next's own MessageBus.
+ */
+async function connectBus(address: string): Promise<Bus> {
+  const path = address.split(";").map(unixSocketPath).find((p) => p !== null);
+  if (!path) return await connectWithMessageBus();
+  const conn = await Deno.connect({ transport: "unix", path });
+  try {
+    const bus = new BusConnection(conn);
+    await bus.authenticate();
+    await bus.hello();
+    return bus;
+  } catch (error) {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    throw error;
+  }
+}
+
+/** The socket path of a `unix:path=...` address entry, else null. */
+function unixSocketPath(entry: string): string | null {
+  const colon = entry.indexOf(":");
+  if (colon < 0 || entry.slice(0, colon) !== "unix") return null;
+  for (const pair of entry.slice(colon + 1).split(",")) {
+    const eq = pair.indexOf("=");
+    if (pair.slice(0, eq) === "path") return unescapeAddressValue(pair.slice(eq + 1));
+  }
+  return null;
+}
+
+/** Undoes the %XX escaping of D-Bus address values. */
+function unescapeAddressValue(value: string): string {
+  return value.replace(/%([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** dbus-next's full MessageBus, for addresses BusConnection does not handle. */
+async function connectWithMessageBus(): Promise<Bus> {
+  const { default: dbus } = await import("dbus-next");
+  // dbus.systemBus() reads DBUS_SYSTEM_BUS_ADDRESS itself, as systemBusAddress() does.
+  const bus = dbus.systemBus() as unknown as Bus & {
+    once(event: string, handler: (value?: unknown) => void): void;
+  };
+  await new Promise<void>((resolve, reject) => {
+    bus.once("connect", () => resolve());
+    bus.once("error", reject);
+  });
+  return bus;
+}
+
+/**
+ * A client connection over a unix socket: the SASL EXTERNAL handshake,
+ * Hello, then messages marshalled and parsed by dbus-next, replies matched
+ * to calls by serial.
+ */
+class BusConnection implements Bus {
+  #conn: Deno.UnixConn;
+  #serial = 1;
+  // deno-lint-ignore no-explicit-any
+  #pending = new Map<number, { resolve: (msg: any) => void; reject: (error: unknown) => void }>();
+  // deno-lint-ignore no-explicit-any
+  #messageHandlers: ((msg: any) => void)[] = [];
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  /** Bytes read but not parsed yet (the handshake's lines, then messages). */
+  #buffered: Buffer = Buffer.alloc(0);
+  /** dbus-next's parser reads from a stream; this feeds it `#buffered`. */
+  #onReadable: (() => void) | null = null;
+
+  constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+  }
+
+  on(event: "message" | "error", handler: (msg: unknown) => void): void {
+    if (event === "message") this.#messageHandlers.push(handler);
+    // Errors surface as rejected calls.
+  }
+
+  disconnect(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** SASL: `AUTH EXTERNAL <uid>`, `OK <guid>`, `BEGIN` (as dbus-next's handshake does). */
+  async authenticate(): Promise<void> {
+    const uid = new TextEncoder().encode(String(Deno.uid() ?? 0));
+    const hexUid = Array.from(uid, (b) => b.toString(16).padStart(2, "0")).join("");
+    await this.#write(new TextEncoder().encode(`\0AUTH EXTERNAL ${hexUid}\r\n`));
+    const line = await this.#readLine();
+    if (!/^OK /.test(line)) throw new Error(`D-Bus authentication failed: ${line.trim()}`);
+    await this.#write(new TextEncoder().encode("BEGIN\r\n"));
+    this.#startParsing();
+  }
+
+  /** org.freedesktop.DBus.Hello: required before any other call. */
+  async hello(): Promise<void> {
+    await this.call(
+      new Message({
+        path: "/org/freedesktop/DBus",
+        destination: "org.freedesktop.DBus",
+        interface: "org.freedesktop.DBus",
+        member: "Hello",
+      }),
+    );
+  }
+
+  // deno-lint-ignore no-explicit-any
+  call(message: any): Promise<any> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) {
+        reject(new Error("the D-Bus connection is closed"));
+        return;
+      }
+      message.serial = this.#serial++;
+      this.#pending.set(message.serial, { resolve, reject });
+      const [data] = marshallCompat.marshallMessage(message);
+      this.#write(data).catch((error) => {
+        this.#pending.delete(message.serial);
+        reject(error);
+      });
+    });
+  }
+
+  /** Writes all of `bytes`, after any write in progress. */
+  #write(bytes: Uint8Array): Promise<void> {
+    const write = async () => {
+      let done = 0;
+      while (done < bytes.length) done += await this.#conn.write(bytes.subarray(done));
+    };
+    this.#writing = this.#writing.then(write, write);
+    return this.#writing;
+  }
+
+  /** Reads more bytes into `#buffered`; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    const chunk = new Uint8Array(65536);
+    const n = await this.#conn.read(chunk);
+    if (n === null) return false;
+    this.#buffered = Buffer.concat([this.#buffered, chunk.subarray(0, n)]);
+    return true;
+  }
+
+  /** One handshake line (without the line end). */
+  async #readLine(): Promise<string> {
+    while (true) {
+      const end = this.#buffered.indexOf(0x0a);
+      if (end >= 0) {
+        const line = this.#buffered.subarray(0, end).toString("ascii");
+        this.#buffered = this.#buffered.subarray(end + 1);
+        return line;
+      }
+      if (!await this.#fill()) throw new Error("the bus closed the connection during authentication");
+    }
+  }
+
+  /** After BEGIN: parse messages with dbus-next as bytes arrive, until the socket closes. */
+  #startParsing(): void {
+    const stream = {
+      on: (event: string, handler: () => void) => {
+        if (event === "readable") this.#onReadable = handler;
+      },
+      read: (size: number): Buffer | null => {
+        if (this.#buffered.length < size) return null;
+        const out = this.#buffered.subarray(0, size);
+        this.#buffered = this.#buffered.subarray(size);
+        return out;
+      },
+    };
+    // deno-lint-ignore no-explicit-any
+    messageCodec.unmarshalMessages(stream, (raw: any) => this.#dispatch(raw), {});
+    (async () => {
+      try {
+        this.#onReadable?.();
+        while (await this.#fill()) this.#onReadable?.();
+      } catch { /* closed under us */ }
+      this.#closed = true;
+      const error = new Error("the D-Bus connection closed");
+      for (const { reject } of this.#pending.values()) reject(error);
+      this.#pending.clear();
+    })();
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #dispatch(raw: any): void {
+    // deno-lint-ignore no-explicit-any
+    let msg: any;
+    try {
+      msg = new Message(marshallCompat.messageToJsFmt(raw));
+    } catch {
+      return; // not one of ours to understand
+    }
+    for (const handler of this.#messageHandlers) handler(msg);
+    if (msg.type === MessageType.METHOD_RETURN || msg.type === MessageType.ERROR) {
+      const pending = this.#pending.get(msg.replySerial);
+      if (!pending) return;
+      this.#pending.delete(msg.replySerial);
+      if (msg.type === MessageType.ERROR) {
+        pending.reject(new DBusError(msg.errorName, msg.body[0], msg));
+      } else {
+        pending.resolve(msg);
+      }
     }
   }
 }

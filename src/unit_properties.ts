@@ -42,6 +42,8 @@ export const UNIT_PROPERTY_SIGNATURES = {
   LogRateLimitBurst: "u", // exec: 0 = no burst limit
   SyslogIdentifier: "s", // exec: the container name tags journal lines
   LogExtraFields: "aay", // exec: TSNSPAWN_* journal fields, for `logs`
+  CPUAccounting: "b", // cgroup: CPU usage shown by status/list
+  MemoryAccounting: "b", // cgroup: memory usage shown by status/list
   MemoryMax: "t", // cgroup: --memory, bytes
   CPUQuotaPerSecUSec: "t", // cgroup: --cpus, µs of CPU time per second
   TasksMax: "t", // cgroup: --pids-limit
@@ -124,6 +126,23 @@ function journalField(key: string, value: string): number[] {
 }
 
 /**
+ * The `sh` script that runs the stop command only while the main process
+ * lives. systemd runs ExecStop= also after the container's command exited on
+ * its own (the common end of a `run --rm`), and then sets no `$MAINPID`; the
+ * stop command would only start Deno to find that out (src/runtime/stop.ts
+ * returns at once without `$MAINPID`), costing every such stop ~50 ms. The
+ * command follows as `$0 "$@"`, so no word of it is ever parsed by the shell;
+ * systemd leaves `$MAINPID` inside a word alone (only `${VAR}`, `$$` and whole
+ * `$VAR` words are expanded) and the unit-file form escapes it as `$$`.
+ */
+export const STOP_GUARD_SCRIPT = '[ -z "$MAINPID" ] || exec "$0" "$@"';
+
+/** ExecStop= argv: `stopCommand` behind {@link STOP_GUARD_SCRIPT}. */
+export function guardStopCommand(stopCommand: string[]): string[] {
+  return ["/bin/sh", "-c", STOP_GUARD_SCRIPT, ...stopCommand];
+}
+
+/**
  * Plans the properties of the container's transient service, in a fixed
  * order. Optional limits are left out when the config does not set them.
  */
@@ -151,7 +170,7 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   if (opts.prepareCommand) set("ExecStartPre", exec(opts.prepareCommand, false));
   set("ExecStart", exec(opts.shimCommand, false));
   // The cleanup records the exit; its own failure must not turn a clean exit into a failed unit.
-  set("ExecStop", exec(opts.stopCommand, true));
+  set("ExecStop", exec(guardStopCommand(opts.stopCommand), true));
   set("ExecStopPost", exec(opts.cleanupCommand, true));
 
   // Stopping: ExecStop= sends the stop signal to the container's PID 1 and waits up to the
@@ -168,6 +187,9 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
 
   // Resources.
   const r = config.resources;
+  // Usage for `status` and `list`, also without limits.
+  set("CPUAccounting", true);
+  set("MemoryAccounting", true);
   if (r.memoryMax !== undefined) set("MemoryMax", BigInt(r.memoryMax));
   if (r.cpuQuotaPerSecUSec !== undefined) set("CPUQuotaPerSecUSec", BigInt(r.cpuQuotaPerSecUSec));
   if (r.tasksMax !== undefined) set("TasksMax", BigInt(r.tasksMax));

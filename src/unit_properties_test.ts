@@ -1,5 +1,6 @@
+import { testContainerConfig } from "./testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { CONTAINER_CONFIG_VERSION, type ContainerConfig } from "./container_config.ts";
+import type { ContainerConfig } from "./container_config.ts";
 import { TsnspawnError } from "./errors.ts";
 import {
   DEFAULT_RESTART_USEC,
@@ -7,6 +8,7 @@ import {
   formatTimespan,
   formatUnitProperties,
   planUnitProperties,
+  STOP_GUARD_SCRIPT,
   STOP_MARGIN_USEC,
   UNIT_PROPERTY_SIGNATURES,
   type UnitPlanOptions,
@@ -15,33 +17,7 @@ import {
 } from "./unit_properties.ts";
 
 function config(overrides: Partial<ContainerConfig> = {}): ContainerConfig {
-  return {
-    version: CONTAINER_CONFIG_VERSION,
-    name: "web",
-    id: "a".repeat(64),
-    created: "2024-01-01T00:00:00.000Z",
-    image: "docker.io/library/busybox:latest",
-    imageId: "sha256:" + "b".repeat(64),
-    lowerDirs: ["/var/lib/tsnspawn/images/layers/1"],
-    command: ["sh"],
-    env: ["PATH=/bin"],
-    workingDir: "/",
-    user: { uid: 0, gid: 0 },
-    hostname: "aaaaaaaaaaaa",
-    volumes: [],
-    network: "none",
-    capabilities: [],
-    noNewPrivileges: true,
-    init: false,
-    tty: false,
-    interactive: false,
-    resources: {},
-    restart: { policy: "no", maxRetries: 0 },
-    stopTimeoutSec: 10,
-    stopSignal: "SIGTERM",
-    autoRemove: false,
-    ...overrides,
-  };
+  return testContainerConfig(overrides);
 }
 
 const OPTS: UnitPlanOptions = {
@@ -103,7 +79,9 @@ Deno.test("signatures match systemd's transient-unit API", () => {
     LogRateLimitBurst: "u",
     SyslogIdentifier: "s",
     LogExtraFields: "aay",
+    MemoryAccounting: "b",
     MemoryMax: "t",
+    CPUAccounting: "b",
     CPUQuotaPerSecUSec: "t",
     TasksMax: "t",
     CPUWeight: "t",
@@ -132,7 +110,10 @@ Deno.test("a plain container: the default properties and values", () => {
   assertEquals(props.get("Type"), ["s", "notify"]);
   assertEquals(props.get("NotifyAccess"), ["s", "all"]);
   assertEquals(props.get("ExecStart"), ["a(sasb)", [["/usr/bin/deno", OPTS.shimCommand, false]]]);
-  assertEquals(props.get("ExecStop"), ["a(sasb)", [["/usr/bin/deno", OPTS.stopCommand, true]]]);
+  assertEquals(props.get("ExecStop"), [
+    "a(sasb)",
+    [["/bin/sh", ["/bin/sh", "-c", STOP_GUARD_SCRIPT, ...OPTS.stopCommand], true]],
+  ]);
   assertEquals(props.get("ExecStopPost"), ["a(sasb)", [["/usr/bin/deno", OPTS.cleanupCommand, true]]]);
   assertEquals(props.get("KillMode"), ["s", "mixed"]);
   assertEquals(props.get("KillSignal"), ["i", 15]);
@@ -257,7 +238,7 @@ Deno.test("formatUnitProperties prints unit-file lines", () => {
       "Type=notify",
       "NotifyAccess=all",
       "ExecStart=/usr/bin/deno run -A /opt/tsnspawn/mod.ts __shim web",
-      "ExecStop=-/usr/bin/deno run -A /opt/tsnspawn/mod.ts __stop web",
+      'ExecStop=-/bin/sh -c "[ -z \\"$$MAINPID\\" ] || exec \\"$$0\\" \\"$$@\\"" /usr/bin/deno run -A /opt/tsnspawn/mod.ts __stop web',
       'ExecStopPost=-/usr/bin/deno run "a b" "q\\"$$x"',
       "KillMode=mixed",
       "KillSignal=SIGTERM",

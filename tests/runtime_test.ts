@@ -12,6 +12,7 @@
  * and check that its exit status is the command's (under systemd, systemd
  * plays that role).
  */
+import { testContainerConfig } from "../src/testing/container_config.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import type { ContainerConfig, VolumeMount } from "../src/container_config.ts";
 import { containerPaths } from "../src/paths.ts";
@@ -93,8 +94,7 @@ async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
 }
 
 function makeConfig(lab: Lab, name: string, overrides: Partial<ContainerConfig>): ContainerConfig {
-  return {
-    version: 1,
+  return testContainerConfig({
     name,
     id: "0123456789abcdef".repeat(4),
     created: new Date().toISOString(),
@@ -103,23 +103,10 @@ function makeConfig(lab: Lab, name: string, overrides: Partial<ContainerConfig>)
     lowerDirs: [lab.layer],
     command: ["/bin/sh", "-c", "true"],
     env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"],
-    workingDir: "/",
-    user: { uid: 0, gid: 0 },
     hostname: "testbox",
-    volumes: [],
-    network: "none",
     capabilities: [...DOCKER_DEFAULT_CAPABILITIES],
-    noNewPrivileges: true,
-    init: false,
-    tty: false,
-    interactive: false,
-    resources: {},
-    restart: { policy: "no", maxRetries: 0 },
-    stopTimeoutSec: 10,
-    stopSignal: "SIGTERM",
-    autoRemove: false,
     ...overrides,
-  };
+  });
 }
 
 function writeContainer(lab: Lab, config: ContainerConfig): void {

@@ -131,6 +131,17 @@ export interface RunOptions extends GlobalOptions {
 /** `run --pull`: pull when the image is missing (default), always, or never. */
 export type PullPolicy = "missing" | "always" | "never";
 
+/** The options of `exec`: what to run in a running container, and as whom. */
+export interface ExecOptions {
+  name: string;
+  command: string[];
+  interactive: boolean;
+  tty: boolean;
+  user?: UserSpec;
+  env: string[];
+  workdir?: string;
+}
+
 /** Every command the CLI understands. */
 export type Command =
   | ({ kind: "run" } & RunOptions)
@@ -144,17 +155,7 @@ export type Command =
   | { kind: "status"; debug: boolean; name: string; json: boolean }
   | { kind: "inspect"; debug: boolean; names: string[] }
   | { kind: "logs"; debug: boolean; name: string; follow: boolean; tail?: number; since?: string }
-  | {
-    kind: "exec";
-    debug: boolean;
-    name: string;
-    command: string[];
-    interactive: boolean;
-    tty: boolean;
-    user?: UserSpec;
-    env: string[];
-    workdir?: string;
-  }
+  | ({ kind: "exec"; debug: boolean } & ExecOptions)
   | { kind: "shell"; debug: boolean; name: string }
   | { kind: "import"; debug: boolean; tarball: string; reference: string }
   | { kind: "images"; debug: boolean; quiet: boolean; json: boolean }

@@ -4,7 +4,7 @@
  * tests can run them against another store root or bus.
  */
 import { TsnspawnError } from "../errors.ts";
-import { Systemd } from "../systemd.ts";
+import type { Systemd } from "../systemd.ts";
 
 /** Shared state of one CLI invocation. */
 export class CommandContext {
@@ -16,9 +16,13 @@ export class CommandContext {
     this.json = options.json ?? false;
   }
 
-  /** The systemd connection, opened on first use. */
+  /**
+   * The systemd connection, opened on first use. The D-Bus client (and its
+   * npm packages) is loaded only then: commands that never talk to systemd
+   * (`version`, `help`, `images`, …) start that much faster.
+   */
   systemd(): Promise<Systemd> {
-    this.#systemd ??= Systemd.connect();
+    this.#systemd ??= import("../systemd.ts").then(({ Systemd }) => Systemd.connect());
     return this.#systemd;
   }
 

@@ -9,22 +9,12 @@
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
 import { loadContainer } from "../state.ts";
-import { mergeEnv, resolveUser, type UserSpec } from "../run_options.ts";
+import { mergeEnv, resolveUser } from "../run_options.ts";
+import type { ExecOptions } from "../cli/args.ts";
 import { type ExecRequest, spawnInContainer } from "../runtime/exec_stage.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning } from "./start.ts";
 import { openTerminal, relayTerminal } from "./terminal.ts";
-
-/** What `exec` was asked to run. */
-export interface ExecOptions {
-  name: string;
-  command: string[];
-  interactive: boolean;
-  tty: boolean;
-  user?: UserSpec;
-  env: string[];
-  workdir?: string;
-}
 
 /** Reads a file of the running container through its PID 1's root. */
 function readContainerFile(pid: number, path: string): string | null {

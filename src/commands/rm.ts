@@ -4,6 +4,7 @@
  * first. The unit is reset so no failed unit remains.
  */
 import { TsnspawnError } from "../errors.ts";
+import { SystemdCallError } from "../systemd.ts";
 import { unitName } from "../paths.ts";
 import { loadContainer, removeContainerDir, withContainerLock } from "../state.ts";
 import type { CommandContext } from "./context.ts";
@@ -24,7 +25,12 @@ export async function removeContainer(ctx: CommandContext, name: string, force: 
       });
     }
     await systemd.killUnit(unit, "all", SIGKILL).catch(() => {});
-    await systemd.stopUnit(unit);
+    try {
+      await systemd.stopUnit(unit);
+    } catch (error) {
+      // It may have ended (and been collected) since we looked: that is what we want.
+      if (!(error instanceof SystemdCallError && error.isNoSuchUnit)) throw error;
+    }
     await systemd.waitUntilInactive(unit);
   }
   await systemd.resetFailedUnit(unit);

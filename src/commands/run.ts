@@ -13,6 +13,9 @@ import { containerDirExists, startContainer } from "./start.ts";
 
 /** Runs a new container; returns the exit status for the CLI. */
 export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
+  // Load the D-Bus client and connect while the container is created: the
+  // start needs both. A failure to connect surfaces where start awaits it.
+  ctx.systemd().catch(() => {});
   const config = await createContainer(options);
   let status: number | null;
   try {

@@ -15,7 +15,7 @@
  * Synchronous on purpose: the shim and the cleanup use it and must not
  * return to the event loop.
  */
-import { join } from "@std/path";
+import { join } from "../path_util.ts";
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths, networkPaths, networksDir, networksLock, tmpDir } from "../paths.ts";
 import { ensureStore, randomHex, removeTree, writeFileAtomic } from "../state.ts";

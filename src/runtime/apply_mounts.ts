@@ -14,7 +14,7 @@
  *
  * Man pages: mount(2), pivot_root(2) ("pivot_root(".", ".")"), overlayfs docs.
  */
-import { basename, dirname, relative } from "@std/path";
+import { basename, dirname, relative } from "../path_util.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
 import { formatMountOp, type MountFlag, type MountOp, overlayOptions } from "../mount_plan.ts";
 import {

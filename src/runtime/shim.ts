@@ -28,7 +28,7 @@
  * The shim never returns to Deno's event loop after spawning: the event loop
  * would reap stage two if it exited early, and its exit status must stay for
  * systemd (it inherits the zombie when we exit). We watch it with
- * waitid(WNOWAIT) instead, and leave with Deno.exit().
+ * waitid(WNOWAIT) instead, and leave with _exit(2) (ffi exitNow).
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container_config.ts";
@@ -61,7 +61,7 @@ import {
 } from "../../ffi/namespaces.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { CGROUPS_ENV, leaveUnitCgroups } from "./cgroups.ts";
-import { type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
+import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
 import { createNetReadyPipe, signalNetworkReady } from "./net_ready.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 
@@ -265,7 +265,9 @@ export function runShim(name: string): Promise<never> {
 
   // Stage two announced itself (MAINPID=, READY=1) before its execve when
   // the notify socket is a path; only an abstract one is left to us.
-  if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) Deno.exit(0);
+  // _exit at once: until we are gone the container's PID 1 is our child, and
+  // a command that ends meanwhile would leave systemd a $MAINPID to stop.
+  if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) exitNow(0);
   try {
     notifier?.send(`MAINPID=${pid}\nREADY=1`);
   } catch (error) {
@@ -276,5 +278,5 @@ export function runShim(name: string): Promise<never> {
     }
     fail(`sd_notify: ${error instanceof Error ? error.message : error}`);
   }
-  Deno.exit(0);
+  exitNow(0);
 }
