@@ -6,7 +6,7 @@
  *
  * Man pages: pty(7), posix_openpt(3), ioctl_tty(2).
  */
-import { check, checkErrnoResult, libc, readCString } from "./libc.ts";
+import { check, checkErrnoResult, cstring, libc, readCString } from "./libc.ts";
 
 const O_RDWR = 2;
 const O_NOCTTY = 0o400;
@@ -20,15 +20,26 @@ export interface Pty {
   slavePath: string;
 }
 
-/** Opens a new pty master (O_RDWR|O_NOCTTY|O_CLOEXEC) and unlocks its slave. */
-export function openPty(): Pty {
-  const master = check("posix_openpt", libc().posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+/**
+ * Opens a new pty master (O_RDWR|O_NOCTTY|O_CLOEXEC) and unlocks its slave.
+ * With `ptmx` (e.g. /proc/PID/root/dev/pts/ptmx) the pty comes from that
+ * devpts instance — a container's own, so that the slave is /dev/pts/N in
+ * there too; `slavePath` is then `<dir of ptmx>/N`.
+ */
+export function openPty(ptmx?: string): Pty {
+  const master = ptmx === undefined
+    ? check("posix_openpt", libc().posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC))
+    : check("open", libc().open(cstring(ptmx), O_RDWR | O_NOCTTY | O_CLOEXEC, 0), ptmx);
   try {
     check("grantpt", libc().grantpt(master));
     check("unlockpt", libc().unlockpt(master));
     const name = new Uint8Array(128);
     checkErrnoResult("ptsname_r", libc().ptsname_r(master, name, BigInt(name.length)));
-    return { master, slavePath: readCString(name) };
+    const hostPath = readCString(name);
+    if (ptmx === undefined) return { master, slavePath: hostPath };
+    // ptsname_r names the slave as if in the host's /dev/pts; N is what counts.
+    const number = hostPath.slice(hostPath.lastIndexOf("/") + 1);
+    return { master, slavePath: `${ptmx.slice(0, ptmx.lastIndexOf("/"))}/${number}` };
   } catch (error) {
     libc().close(master);
     throw error;

@@ -17,6 +17,8 @@ import {
   type VolumeMount,
 } from "./container_config.ts";
 import { TsnspawnError } from "./errors.ts";
+import type { RunOptions } from "./cli/args.ts";
+import { STANDARD_HOSTS_ENTRIES } from "./network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
 
 /** The docker default PATH, used when the image sets none. */
@@ -64,6 +66,45 @@ export interface ContainerRequest {
   /** --stop-signal; else the image's StopSignal; else SIGTERM. */
   stopSignal?: string;
   autoRemove: boolean;
+}
+
+/** What `requestFromRunOptions` needs that the command line alone does not give. */
+export interface ResolvedSource {
+  name: string;
+  image: string | null;
+  imageId: string | null;
+  lowerDirs: string[];
+  /** Environment from --env-file and -e, in that order. */
+  env: string[];
+  user: { uid: number; gid: number };
+}
+
+/**
+ * The request for `planContainer` from parsed run options and what was
+ * resolved outside them (image, name, user, env files). One mapping for
+ * `create` and for declared containers.
+ */
+export function requestFromRunOptions(options: RunOptions, source: ResolvedSource): ContainerRequest {
+  return {
+    ...source,
+    command: options.command,
+    entrypoint: options.entrypoint ?? null,
+    workingDir: options.workdir,
+    hostname: options.hostname,
+    volumes: options.volumes,
+    network: options.network,
+    publish: options.publish,
+    capabilities: options.capabilities,
+    noNewPrivileges: options.security.noNewPrivileges ?? true,
+    init: options.init,
+    tty: options.tty,
+    interactive: options.interactive,
+    resources: options.resources,
+    restart: options.restart,
+    stopTimeoutSec: options.stopTimeoutSec,
+    stopSignal: options.stopSignal,
+    autoRemove: options.autoRemove,
+  };
 }
 
 /** Docker's rule: command = entrypoint + (cmd given ? cmd : image cmd). */
@@ -159,12 +200,7 @@ export function planInitLayer(
   hostResolvConf: string,
 ): { hostname: string; hosts: string; resolvConf: string } {
   const hosts = [
-    "127.0.0.1\tlocalhost",
-    "::1\tlocalhost ip6-localhost ip6-loopback",
-    "fe00::0\tip6-localnet",
-    "ff00::0\tip6-mcastprefix",
-    "ff02::1\tip6-allnodes",
-    "ff02::2\tip6-allrouters",
+    ...STANDARD_HOSTS_ENTRIES,
     `127.0.1.1\t${config.hostname}`,
     "",
   ].join("\n");

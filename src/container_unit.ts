@@ -35,7 +35,7 @@
 import { basename } from "@std/path";
 import { TsnspawnError } from "./errors.ts";
 import type { ContainerConfig } from "./container_config.ts";
-import { type ContainerRequest, planContainer } from "./container_plan.ts";
+import { planContainer, requestFromRunOptions } from "./container_plan.ts";
 import { findCommand, parseCommandLine, type RunOptions } from "./cli/args.ts";
 import { normalizeReference, parseReference } from "./image_reference.ts";
 import { validateContainerName } from "./run_options.ts";
@@ -645,31 +645,20 @@ function nearestKeyHint(key: string): string {
  * ExecStop= sends the real one.
  */
 export function planDeclaredConfig(options: RunOptions): ContainerConfig {
-  const request: ContainerRequest = {
-    name: options.name ?? "",
-    image: options.image !== undefined ? normalizeReference(options.image) : null,
-    imageId: null,
-    lowerDirs: options.rootfs !== undefined ? [options.rootfs] : [],
-    command: options.command,
-    entrypoint: options.entrypoint ?? null,
-    env: options.env,
-    workingDir: options.workdir,
-    user: { uid: 0, gid: 0 },
-    hostname: options.hostname,
-    volumes: options.volumes,
-    network: options.network,
-    publish: options.publish,
-    capabilities: options.capabilities,
-    noNewPrivileges: options.security.noNewPrivileges ?? true,
-    init: options.init,
-    tty: false,
-    interactive: false,
-    resources: options.resources,
-    restart: options.restart,
-    stopTimeoutSec: options.stopTimeoutSec,
-    stopSignal: options.stopSignal,
-    autoRemove: false,
-  };
+  // The user and the image are resolved by __prepare at start; a declared
+  // container has no terminal and is never removed when it stops.
+  const request = requestFromRunOptions(
+    { ...options, tty: false, interactive: false, autoRemove: false },
+    {
+      name: options.name ?? "",
+      image: options.image !== undefined ? normalizeReference(options.image) : null,
+      imageId: null,
+      lowerDirs: options.rootfs !== undefined ? [options.rootfs] : [],
+      env: options.env,
+      user: { uid: 0, gid: 0 },
+    },
+  );
+
   // The image's command is not known here; a placeholder keeps planCommand content.
   const config = planContainer(
     request,

@@ -13,8 +13,7 @@
  */
 import { join } from "@std/path";
 import { createHash } from "node:crypto";
-import { TsnspawnError } from "./errors.ts";
-import { formatReference, parseReference } from "./image_reference.ts";
+import { formatReference, parseTagTarget } from "./image_reference.ts";
 import { commitStagedImage, ensureStoreDirs, inspectImage } from "./image_store.ts";
 import { packDirectories } from "./layer_pack.ts";
 import { unpackLayer } from "./layer_unpack.ts";
@@ -79,12 +78,7 @@ export async function commitContainer(
   reference: string,
   options: CommitOptions = {},
 ): Promise<string> {
-  const target = parseReference(reference);
-  if (target.digest !== undefined) {
-    throw new TsnspawnError("invalid", `image reference "${reference}": cannot commit to a digest`, {
-      hint: "give NAME[:TAG]",
-    });
-  }
+  const target = parseTagTarget(reference, "commit to");
   const container = loadContainer(name);
   const base = container.imageId ? inspectImage(container.imageId) : undefined;
   const upper = containerPaths(name).upper;

@@ -218,3 +218,18 @@ export function familiarName(ref: ImageReference | string): string {
   return name + (r.tag !== undefined ? `:${r.tag}` : "") +
     (r.digest !== undefined ? `@${r.digest}` : "");
 }
+
+/**
+ * Parses a reference an image is to be stored under (import, commit, tag):
+ * NAME[:TAG], never a digest — a digest names content, it cannot be given
+ * to new content. `action` words the error ("import under", "commit to").
+ */
+export function parseTagTarget(input: string, action: string): ImageReference {
+  const ref = parseReference(input);
+  if (ref.digest !== undefined) {
+    throw new TsnspawnError("invalid", `image reference "${input}": cannot ${action} a digest`, {
+      hint: "give NAME[:TAG]",
+    });
+  }
+  return ref;
+}

@@ -33,6 +33,7 @@ import {
   type ImageReference,
   parseReference,
   repositoryName,
+  parseTagTarget,
 } from "./image_reference.ts";
 import { unpackLayer } from "./layer_unpack.ts";
 import {
@@ -324,17 +325,7 @@ export function planImportConfig(
 }
 
 function importTarget(reference: string): ImageReference {
-  const ref = parseReference(reference);
-  if (ref.digest !== undefined) {
-    throw new TsnspawnError(
-      "invalid",
-      `image reference "${reference}": cannot import under a digest`,
-      {
-        hint: "give NAME[:TAG]",
-      },
-    );
-  }
-  return ref;
+  return parseTagTarget(reference, "import under");
 }
 
 /**

@@ -231,7 +231,7 @@ WantedBy=default.target
 `;
 
 declaredTest(
-  "declared: enabled containers come back after power-off and boot; disabled ones do not",
+  "declared: enabled containers come back after power-off and power loss; disabled ones do not",
   {
     files: { keep: BOOTED, other: BOOTED },
   },
@@ -258,6 +258,15 @@ declaredTest(
       "keep in machinectl",
       async () => (await core.shOk("machinectl list --no-legend")).includes("keep"),
     );
+
+    // Power loss: the host's PID 1 SIGKILLed with the container running. After
+    // boot the enabled container is back with its writable layer, and
+    // `tsnspawn check` finds (or leaves, after its safe repairs) a consistent store.
+    await host.powerOff(true);
+    await host.boot();
+    assertEquals(await isActive(core, "tsnspawn-keep.service"), "active");
+    assertEquals((await core.tsnOk(["exec", "keep", "cat", "/marker"])).trim(), "before");
+    await core.tsnOk(["check"]);
 
     await core.tsnOk(["disable", "keep"]);
     assert(!(await show(core, "default.target", "Wants")).Wants.includes("tsnspawn-keep.service"));

@@ -6,7 +6,7 @@
 import { join, resolve } from "@std/path";
 import { TsnspawnError, withContext } from "../errors.ts";
 import {
-  type ContainerRequest,
+  requestFromRunOptions,
   type ImageRuntimeConfig,
   planContainer,
   planInitLayer,
@@ -139,31 +139,15 @@ export async function planNewContainer(options: RunOptions): Promise<ContainerPl
     readFromLayers(source.lowerDirs, "etc/passwd"),
     readFromLayers(source.lowerDirs, "etc/group"),
   );
-  const request: ContainerRequest = {
+  const request = requestFromRunOptions(options, {
     name: options.name ?? generateContainerName(),
     image: source.image,
     imageId: source.imageId,
     lowerDirs: source.lowerDirs,
-    command: options.command,
-    entrypoint: options.entrypoint ?? null,
     env,
-    workingDir: options.workdir,
     user,
-    hostname: options.hostname,
-    volumes: options.volumes,
-    network: options.network,
-    publish: options.publish,
-    capabilities: options.capabilities,
-    noNewPrivileges: options.security.noNewPrivileges ?? true,
-    init: options.init,
-    tty: options.tty,
-    interactive: options.interactive,
-    resources: options.resources,
-    restart: options.restart,
-    stopTimeoutSec: options.stopTimeoutSec,
-    stopSignal: options.stopSignal,
-    autoRemove: options.autoRemove,
-  };
+  });
+
   const config = planContainer(request, source.config, randomHex(32), new Date());
   if (config.bridge) checkBridgeNetwork(config);
   Object.assign(config, planSecurity(options));

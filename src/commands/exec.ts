@@ -16,6 +16,9 @@ import type { CommandContext } from "./context.ts";
 import { isRunning } from "./start.ts";
 import { openTerminal, relayTerminal } from "./terminal.ts";
 
+/** How long output of an ended `exec -t` process is still relayed. */
+const RELAY_DRAIN_MS = 200;
+
 /** Reads a file of the running container through its PID 1's root. */
 function readContainerFile(pid: number, path: string): string | null {
   try {
@@ -40,7 +43,9 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
   const user = options.user
     ? resolveUser(options.user, readContainerFile(pid, "/etc/passwd"), readContainerFile(pid, "/etc/group"))
     : config.user;
-  const terminal = options.tty ? openTerminal() : null;
+  // The pty comes from the container's own devpts, as runc's does, so that
+  // inside it the terminal is a /dev/pts/N that `tty` and ttyname(3) find.
+  const terminal = options.tty ? openTerminal(`/proc/${pid}/root/dev/pts/ptmx`) : null;
   const request: ExecRequest = {
     pid,
     command: options.command,
@@ -66,9 +71,15 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
       // The process may have finished already; it ran in the container anyway.
     }
     const relay = terminal ? relayTerminal(terminal, options.interactive) : null;
-    if (terminal) terminal.releaseSlave();
     const status = await child.status;
-    await relay;
+    if (terminal) {
+      // Our hold on the slave kept the pty open while the exec stage was
+      // starting (it opens the slave itself); now the master reads what is
+      // left and then EIO. Background processes of the command may keep the
+      // slave open: `exec` ends with its process, as docker's does.
+      terminal.releaseSlave();
+      await Promise.race([relay, new Promise((resolve) => setTimeout(resolve, RELAY_DRAIN_MS))]);
+    }
     return status.signal ? 128 + signalNumber(status.signal) : status.code;
   } finally {
     terminal?.close();

@@ -19,11 +19,12 @@ export interface Terminal {
 }
 
 /**
- * Opens a pty. Our own slave fd keeps the pty from hanging up before the
- * container opened its side; release it once the container runs.
+ * Opens a pty (from the devpts instance of `ptmx` if given). Our own slave
+ * fd keeps the pty from hanging up before the container opened its side;
+ * release it once the container runs.
  */
-export function openTerminal(): Terminal {
-  const pty = openPty();
+export function openTerminal(ptmx?: string): Terminal {
+  const pty = openPty(ptmx);
   let slave: number | null = openFd(pty.slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
   let closed = false;
   if (Deno.stdin.isTerminal()) {

@@ -22,8 +22,8 @@ export interface HostsEntry {
   hostname: string;
 }
 
-/** The fixed head: loopback and IPv6 names, as docker writes them. */
-const HEAD = [
+/** The fixed head of every container's /etc/hosts: loopback and IPv6 names, as docker writes them. */
+export const STANDARD_HOSTS_ENTRIES: readonly string[] = [
   "127.0.0.1\tlocalhost",
   "::1\tlocalhost ip6-localhost ip6-loopback",
   "fe00::0\tip6-localnet",
@@ -39,7 +39,7 @@ function addressKey(address: string): number {
 
 /** The file's text for `entries` (sorted by address; hostname added when it differs from the name). */
 export function planHostsFile(network: string, entries: readonly HostsEntry[]): string {
-  const lines = [...HEAD, `# tsnspawn network ${network}: one line per container`];
+  const lines = [...STANDARD_HOSTS_ENTRIES, `# tsnspawn network ${network}: one line per container`];
   const sorted = [...entries].sort((a, b) => addressKey(a.address) - addressKey(b.address));
   for (const e of sorted) {
     const names = e.hostname && e.hostname !== e.container
