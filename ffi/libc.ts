@@ -23,6 +23,11 @@ import { SysError } from "../src/errors.ts";
 
 /** x86_64 system call numbers used through `syscall(2)`. */
 export const SYS_pivot_root = 155;
+/** The new mount API (Linux 5.2; overlayfs' "lowerdir+" from 6.8). */
+export const SYS_move_mount = 429;
+export const SYS_fsopen = 430;
+export const SYS_fsconfig = 431;
+export const SYS_fsmount = 432;
 
 const SYMBOLS = {
   // int *__errno_location(void);

@@ -6,7 +6,17 @@
  * Man pages: mount(2), umount(2), pivot_root(2), mknod(2), statvfs(3),
  * mount_namespaces(7).
  */
-import { check, cstring, cstringOrNull, libc, SYS_pivot_root } from "./libc.ts";
+import {
+  check,
+  cstring,
+  cstringOrNull,
+  libc,
+  SYS_fsconfig,
+  SYS_fsmount,
+  SYS_fsopen,
+  SYS_move_mount,
+  SYS_pivot_root,
+} from "./libc.ts";
 
 export const MS_RDONLY = 1;
 export const MS_NOSUID = 2;
@@ -134,4 +144,58 @@ export function preservedMountFlags(path: string): number {
   if (st & ST_RELATIME) flags |= MS_RELATIME;
   if (st & ST_NOSYMFOLLOW) flags |= MS_NOSYMFOLLOW;
   return flags;
+}
+
+const FSOPEN_CLOEXEC = 1n;
+const FSMOUNT_CLOEXEC = 1n;
+const FSCONFIG_SET_STRING = 1n;
+const FSCONFIG_CMD_CREATE = 6n;
+const MOVE_MOUNT_F_EMPTY_PATH = 4n;
+const AT_FDCWD = BigInt.asUintN(64, -100n);
+
+/** A C string's address as a syscall argument (keep `bytes` alive across the call). */
+function address(bytes: Uint8Array<ArrayBuffer> | null): bigint {
+  return bytes === null ? 0n : BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+}
+
+function syscall(call: string, nr: number, subject: string, ...args: bigint[]): number {
+  const padded = [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) as [bigint, bigint, bigint, bigint, bigint, bigint];
+  return check(call, Number(libc().syscall6(BigInt(nr), ...padded)), subject);
+}
+
+/**
+ * Mounts an overlay at `target` with the new mount API: fsopen("overlay"),
+ * one fsconfig("lowerdir+") per layer (topmost first), upperdir, workdir,
+ * FSCONFIG_CMD_CREATE, fsmount, move_mount. Unlike mount(2)'s data, which
+ * must fit in one page, this takes any number of layers (Linux 6.8+).
+ */
+export function mountOverlayLayers(
+  lowerDirs: readonly string[],
+  upperDir: string,
+  workDir: string,
+  target: string,
+): void {
+  const fsType = cstring("overlay");
+  const context = syscall("fsopen", SYS_fsopen, "overlay", address(fsType), FSOPEN_CLOEXEC);
+  let mounted = -1;
+  try {
+    const set = (key: string, value: string) => {
+      const k = cstring(key);
+      const v = cstring(value);
+      syscall("fsconfig", SYS_fsconfig, `overlay ${key}=${value}`, BigInt(context), FSCONFIG_SET_STRING, address(k), address(v), 0n);
+      void [k, v];
+    };
+    for (const dir of lowerDirs) set("lowerdir+", dir);
+    set("upperdir", upperDir);
+    set("workdir", workDir);
+    syscall("fsconfig", SYS_fsconfig, "overlay (create)", BigInt(context), FSCONFIG_CMD_CREATE, 0n, 0n, 0n);
+    mounted = syscall("fsmount", SYS_fsmount, "overlay", BigInt(context), FSMOUNT_CLOEXEC, 0n);
+    const empty = cstring("");
+    const to = cstring(target);
+    syscall("move_mount", SYS_move_mount, target, BigInt(mounted), address(empty), AT_FDCWD, address(to), MOVE_MOUNT_F_EMPTY_PATH);
+    void [empty, to, fsType];
+  } finally {
+    if (mounted >= 0) libc().close(mounted);
+    libc().close(context);
+  }
 }

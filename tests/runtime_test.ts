@@ -591,3 +591,35 @@ Deno.test({
       assertEquals([...Deno.readDirSync(`${lab.root}/containers`)].map((e) => e.name), ["keep"]);
     }),
 });
+
+Deno.test({
+  name: "runtime: an image of 200 layers mounts (lowerdir+ through the new mount API)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withLab(async (lab) => {
+      // 199 small layers above the busybox layer, each adding /layers/N; the
+      // topmost also replaces /layers/0's content, to check the order. With
+      // 64-hex-long directory names the classic mount data cannot hold them.
+      const layers: string[] = [];
+      for (let i = 1; i < 200; i++) {
+        const dir = `${lab.base}/layers/${String(i).padStart(64, "0")}`;
+        Deno.mkdirSync(`${dir}/layers`, { recursive: true });
+        Deno.writeTextFileSync(`${dir}/layers/${i}`, `${i}\n`);
+        layers.unshift(dir);
+      }
+      Deno.writeTextFileSync(`${layers[0]}/layers/0`, "top\n");
+      Deno.mkdirSync(`${lab.layer}/layers`, { recursive: true });
+      Deno.writeTextFileSync(`${lab.layer}/layers/0`, "bottom\n");
+      const r = await runScript(
+        lab,
+        "many",
+        "echo count=$(ls /layers | wc -l); echo zero=$(cat /layers/0); echo mid=$(cat /layers/100)",
+        { lowerDirs: [...layers, lab.layer] },
+      );
+      assertEquals(field(r.stdout, "count"), "200");
+      assertEquals(field(r.stdout, "zero"), "top");
+      assertEquals(field(r.stdout, "mid"), "100");
+    }),
+});

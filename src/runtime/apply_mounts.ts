@@ -31,6 +31,7 @@ import {
   MS_REC,
   MS_REMOUNT,
   MS_STRICTATIME,
+  mountOverlayLayers,
   pivotRoot,
   preservedMountFlags,
   umount2,
@@ -115,13 +116,14 @@ function ensureFile(path: string): void {
  * The overlay mount data. When it does not fit in a page (many layers), the
  * directories are given relative to their common parent and the caller
  * chdir()s there first (the kernel resolves relative overlay paths from the
- * cwd). Returns the data and that directory (or null).
+ * cwd). Returns the data and that directory (or null), or null when even
+ * that does not fit: then the layers go one by one through the new mount API.
  */
 export function overlayMountData(
   lowerDirs: readonly string[],
   upperDir: string,
   workDir: string,
-): { data: string; cwd: string | null } {
+): { data: string; cwd: string | null } | null {
   const data = overlayOptions(lowerDirs, upperDir, workDir);
   if (data.length <= MOUNT_DATA_MAX) return { data, cwd: null };
   const all = [...lowerDirs, upperDir, workDir];
@@ -131,15 +133,8 @@ export function overlayMountData(
   }
   const rel = (p: string) => relative(common, p);
   const short = overlayOptions(lowerDirs.map(rel), rel(upperDir), rel(workDir));
-  if (short.length > MOUNT_DATA_MAX) {
-    throw new TsnspawnError(
-      "image",
-      `too many image layers for one overlay mount (${lowerDirs.length})`,
-      {
-        hint: "flatten the image (fewer layers)",
-      },
-    );
-  }
+  // Still too long: the caller uses the new mount API (one lowerdir+ per layer).
+  if (short.length > MOUNT_DATA_MAX) return null;
   return { data: short, cwd: common };
 }
 
@@ -171,8 +166,13 @@ function applyOne(op: MountOp, root: string | null): void {
       ensureDir(op.upperDir);
       ensureDir(op.workDir);
       ensureDir(root);
-      const { data, cwd } = overlayMountData(op.lowerDirs, op.upperDir, op.workDir);
-      withCwd(cwd, () => mount("overlay", root, "overlay", 0, data));
+      const options = overlayMountData(op.lowerDirs, op.upperDir, op.workDir);
+      if (options === null) {
+        // Hundreds of layers: mount(2)'s one-page data cannot name them all.
+        mountOverlayLayers(op.lowerDirs, op.upperDir, op.workDir, root);
+      } else {
+        withCwd(options.cwd, () => mount("overlay", root, "overlay", 0, options.data));
+      }
       return;
     }
     case "tmpfs":
