@@ -62,7 +62,8 @@ async function withStore(fn: (f: Fixture) => Promise<void>): Promise<void> {
   } finally {
     if (previous === undefined) Deno.env.delete("TSNSPAWN_ROOT");
     else Deno.env.set("TSNSPAWN_ROOT", previous);
-    run("umount", dir);
+    // Lazy: a mount still busy (a test's open file) must not outlive the run.
+    run("umount", "-l", dir);
     await Deno.remove(dir, { recursive: true });
   }
 }

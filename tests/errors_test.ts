@@ -56,7 +56,7 @@ Deno.test({
       assertEquals(out.code, 1, stderr);
       assertStringIncludes(stderr, "must run as root");
     } finally {
-      await run("umount", [dir]).catch(() => {});
+      await run("umount", ["-l", dir]).catch(() => {});
       Deno.removeSync(dir, { recursive: true });
     }
   },
