@@ -8,7 +8,8 @@
  * as docker's shim does, the runtime works outside them:
  *
  *  1. the shim, started by systemd in the unit's cgroups, notes them and
- *     moves itself to the root of every hierarchy (the root cgroup may hold
+ *     (when the container has limits: runtimeNeedsToLeave) moves itself to
+ *     the root of every hierarchy (the root cgroup may hold
  *     processes on v1 and v2 alike); stage two, spawned after, is born there;
  *  2. stage two opens the unit's `cgroup.procs` files while the host's
  *     /sys/fs/cgroup is still visible (before pivot_root), and right before
@@ -25,6 +26,7 @@
  */
 import { unshare, CLONE_NEWCGROUP } from "../../ffi/namespaces.ts";
 import { closeFd, O_CLOEXEC, O_WRONLY, openFd, writeAll } from "../../ffi/fifo.ts";
+import type { ResourceLimits } from "../container_config.ts";
 
 /** The environment variable carrying the unit's cgroup paths to stage two. */
 export const CGROUPS_ENV = "TSNSPAWN_CGROUPS";
@@ -125,13 +127,22 @@ export interface CgroupReturn {
 }
 
 /**
- * Stage two, before pivot_root: opens the unit's cgroup.procs files from
- * $TSNSPAWN_CGROUPS. Returns null when there is nothing to return to.
+ * Whether the runtime must work outside the unit's cgroups: only limits that
+ * would bind it (memory, tasks, a CPU quota) make the moves worth their cost
+ * (cgroup v1 migrations are slow, and there are many hierarchies).
  */
-export function prepareCgroupReturn(): CgroupReturn | null {
+export function runtimeNeedsToLeave(resources: ResourceLimits): boolean {
+  return resources.memoryMax !== undefined || resources.tasksMax !== undefined ||
+    resources.cpuQuotaPerSecUSec !== undefined;
+}
+
+/**
+ * Stage two, before pivot_root: opens the unit's cgroup.procs files from
+ * $TSNSPAWN_CGROUPS (none when the shim stayed in them).
+ */
+export function prepareCgroupReturn(): CgroupReturn {
   const text = Deno.env.get(CGROUPS_ENV);
-  if (!text) return null;
-  const memberships = JSON.parse(text) as CgroupMembership[];
+  const memberships = text ? JSON.parse(text) as CgroupMembership[] : [];
   const fds = memberships.filter((m) => m.path !== "/").map((m) => openFd(procsFile(m), O_WRONLY | O_CLOEXEC));
   return {
     join() {
@@ -140,6 +151,7 @@ export function prepareCgroupReturn(): CgroupReturn | null {
         writeAll(fd, new TextEncoder().encode("0"));
         closeFd(fd);
       }
+      // Always: the container's cgroup namespace is rooted at its unit's cgroups.
       unshare(CLONE_NEWCGROUP);
     },
   };

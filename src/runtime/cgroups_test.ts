@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { planMemberships } from "./cgroups.ts";
+import { planMemberships, runtimeNeedsToLeave } from "./cgroups.ts";
 
 const MOUNTINFO = [
   "30 25 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755",
@@ -33,4 +33,12 @@ Deno.test("planMemberships pairs each hierarchy with its mount", () => {
 Deno.test("planMemberships decodes octal escapes in mount points", () => {
   const info = "40 30 0:40 / /sys/fs/cgroup/my\\040dir rw - cgroup cgroup rw,pids";
   assertEquals(planMemberships("7:pids:/a", info), [{ mount: "/sys/fs/cgroup/my dir", path: "/a" }]);
+});
+
+Deno.test("runtimeNeedsToLeave: only limits that would bind the runtime", () => {
+  assertEquals(runtimeNeedsToLeave({}), false);
+  assertEquals(runtimeNeedsToLeave({ cpuWeight: 200 }), false);
+  assertEquals(runtimeNeedsToLeave({ memoryMax: 16 * 1024 * 1024 }), true);
+  assertEquals(runtimeNeedsToLeave({ tasksMax: 10 }), true);
+  assertEquals(runtimeNeedsToLeave({ cpuQuotaPerSecUSec: 100_000 }), true);
 });

@@ -60,7 +60,7 @@ import {
   unshare,
 } from "../../ffi/namespaces.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
-import { CGROUPS_ENV, leaveUnitCgroups } from "./cgroups.ts";
+import { CGROUPS_ENV, leaveUnitCgroups, runtimeNeedsToLeave } from "./cgroups.ts";
 import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
 import { createNetReadyPipe, signalNetworkReady } from "./net_ready.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
@@ -187,7 +187,7 @@ export function runShim(name: string): Promise<never> {
     const hostMounts = openNamespace("self", "mnt");
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
-    const unitCgroups = leaveUnitCgroups();
+    const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
     if (bridged) net.containerNet = openNamespace("self", "net");
     const [program, ...args] = selfCommand("__stage2", [name]);

@@ -112,7 +112,7 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
     // Back into the unit's cgroups first: systemd takes MAINPID= only from
     // a process of the unit, and the limits must hold from execve on.
     announce: () => {
-      cgroupReturn?.join();
+      cgroupReturn.join();
       announce?.();
     },
   });
