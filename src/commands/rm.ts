@@ -6,9 +6,9 @@
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "../systemd.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer, removeContainerDir, withContainerLock } from "../state.ts";
+import { containerExists, loadContainer, removeContainerDir, withContainerLock } from "../state.ts";
 import type { CommandContext } from "./context.ts";
-import { containerDirExists, isRunning } from "./start.ts";
+import { isRunning } from "./start.ts";
 import { releaseLease } from "../network/network_store.ts";
 
 const SIGKILL = 9;
@@ -35,7 +35,7 @@ export async function removeContainer(ctx: CommandContext, name: string, force: 
   }
   await systemd.resetFailedUnit(unit);
   // An --rm container's cleanup may have removed it already (and released its lease).
-  if (!containerDirExists(name)) return;
+  if (!containerExists(name)) return;
   await withContainerLock(name, () => removeContainerDir(name));
   // Networking: its address goes back to the pool, its name leaves the network's hosts file.
   if (config.bridge) releaseLease(config.bridge.network, config.id);

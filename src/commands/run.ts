@@ -4,12 +4,12 @@
  * the container's status. With --rm a container whose start failed is removed
  * too, so nothing is left behind.
  */
-import { removeContainerDir } from "../state.ts";
+import { containerExists, removeContainerDir } from "../state.ts";
 import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";
 import { createContainer } from "./create.ts";
 import type { RunOptions } from "../cli/args.ts";
-import { containerDirExists, startContainer } from "./start.ts";
+import { startContainer } from "./start.ts";
 
 /** Runs a new container; returns the exit status for the CLI. */
 export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
@@ -21,7 +21,7 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   try {
     status = await startContainer(ctx, config.name, { attach: !options.detach });
   } catch (error) {
-    if (config.autoRemove && containerDirExists(config.name)) {
+    if (config.autoRemove && containerExists(config.name)) {
       const systemd = await ctx.systemd().catch(() => null);
       await systemd?.resetFailedUnit(unitName(config.name)).catch(() => {});
       removeContainerDir(config.name);

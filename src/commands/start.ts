@@ -11,7 +11,7 @@
  * from the journal and shown in the error.
  */
 import { TsnspawnError } from "../errors.ts";
-import { containerPaths, unitName } from "../paths.ts";
+import { unitName } from "../paths.ts";
 import { loadContainer, loadExitRecord, randomHex, withContainerLock } from "../state.ts";
 import type { Systemd, UnitState } from "../systemd.ts";
 import type { ContainerConfig } from "../container_config.ts";
@@ -96,7 +96,7 @@ export async function startContainer(
     const runId = randomHex(16);
     const terminal = config.tty && options.attach ? openTerminal() : null;
     const follower = options.attach && !terminal
-      ? new RunOutputFollower(runId, (text) => writeAll(Deno.stdout, text))
+      ? new RunOutputFollower(runId, (text) => ctx.print(text))
       : null;
     const abandon = async () => {
       await follower?.cancel();
@@ -156,21 +156,5 @@ async function waitAttached(
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     terminal?.close();
-  }
-}
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  let written = 0;
-  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-}
-
-/** True when the container's directory still exists (not removed by --rm). */
-export function containerDirExists(name: string): boolean {
-  try {
-    Deno.statSync(containerPaths(name).dir);
-    return true;
-  } catch {
-    return false;
   }
 }
