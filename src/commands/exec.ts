@@ -9,7 +9,7 @@
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
 import { loadContainer } from "../state.ts";
-import { mergeEnv, resolveUser } from "../run_options.ts";
+import { mergeEnv, parseSignal, resolveUser } from "../run_options.ts";
 import type { ExecOptions } from "../cli/args.ts";
 import { type ExecRequest, spawnInContainer } from "../runtime/exec_stage.ts";
 import type { CommandContext } from "./context.ts";
@@ -80,15 +80,10 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
       terminal.releaseSlave();
       await Promise.race([relay, new Promise((resolve) => setTimeout(resolve, RELAY_DRAIN_MS))]);
     }
-    return status.signal ? 128 + signalNumber(status.signal) : status.code;
+    return status.signal ? 128 + parseSignal(status.signal) : status.code;
   } finally {
     terminal?.close();
   }
-}
-
-function signalNumber(signal: Deno.Signal): number {
-  const numbers: Partial<Record<Deno.Signal, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return numbers[signal] ?? 0;
 }
 
 /** `tsnspawn shell NAME`: an interactive login shell as the container's user. */
