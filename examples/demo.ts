@@ -60,30 +60,98 @@ async function walk(): Promise<number> {
     if (await status !== 0) failures.push(what);
   };
   try {
-    await must("build", step("Build a root file system from Debian's busybox-static", ["sh", `${REPO}/examples/busybox-rootfs.sh`, tarball], `examples/busybox-rootfs.sh ${tarball}`));
-    await must("import", tsnspawn("Make it a one-layer image", ["import", tarball, "demo-busybox:latest"]));
+    await must(
+      "build",
+      step("Build a root file system from Debian's busybox-static", [
+        "sh",
+        `${REPO}/examples/busybox-rootfs.sh`,
+        tarball,
+      ], `examples/busybox-rootfs.sh ${tarball}`),
+    );
+    await must(
+      "import",
+      tsnspawn("Make it a one-layer image", ["import", tarball, "demo-busybox:latest"]),
+    );
     await must("images", tsnspawn("Images in the store", ["images"]));
-    await must("run -d", tsnspawn("A detached web server (a transient unit in machine.slice)", [
-      "run", "-d", "--name", "demo-web", "--memory", "64m", "--pids-limit", "64", "demo-busybox",
-      "httpd", "-f", "-v", "-p", "8080", "-h", "/var/www",
-    ]));
-    await must("run", tsnspawn("A one-shot container: its own PID 1, hostname and capabilities", [
-      "run", "--rm", "--hostname", "demo", "demo-busybox", "sh", "-c",
-      "echo \"hello from $(hostname), I am PID $$\"; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status",
-    ]));
+    await must(
+      "run -d",
+      tsnspawn("A detached web server (a transient unit in machine.slice)", [
+        "run",
+        "-d",
+        "--name",
+        "demo-web",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "64",
+        "demo-busybox",
+        "httpd",
+        "-f",
+        "-v",
+        "-p",
+        "8080",
+        "-h",
+        "/var/www",
+      ]),
+    );
+    await must(
+      "run",
+      tsnspawn("A one-shot container: its own PID 1, hostname and capabilities", [
+        "run",
+        "--rm",
+        "--hostname",
+        "demo",
+        "demo-busybox",
+        "sh",
+        "-c",
+        "echo \"hello from $(hostname), I am PID $$\"; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status",
+      ]),
+    );
     await must("list", tsnspawn("Running containers", ["list"]));
-    await must("exec", tsnspawn("Ask the web server from inside its network namespace", [
-      "exec", "demo-web", "wget", "-qO-", "http://127.0.0.1:8080/",
-    ]));
+    await must(
+      "exec",
+      tsnspawn("Ask the web server from inside its network namespace", [
+        "exec",
+        "demo-web",
+        "wget",
+        "-qO-",
+        "http://127.0.0.1:8080/",
+      ]),
+    );
     await must("status", tsnspawn("Status, like systemctl status", ["status", "demo-web"]));
     await must("logs", tsnspawn("Its log, from journald", ["logs", "demo-web"]));
-    await must("systemctl", step("The unit as systemd sees it", ["systemctl", "status", "--no-pager", "--lines=0", "tsnspawn-demo-web.service"]));
-    await must("stop", tsnspawn("Stop it (SIGTERM, then SIGKILL after the timeout)", ["stop", "-t", "2", "demo-web"]));
+    await must(
+      "systemctl",
+      step("The unit as systemd sees it", [
+        "systemctl",
+        "status",
+        "--no-pager",
+        "--lines=0",
+        "tsnspawn-demo-web.service",
+      ]),
+    );
+    await must(
+      "stop",
+      tsnspawn("Stop it (SIGTERM, then SIGKILL after the timeout)", [
+        "stop",
+        "-t",
+        "2",
+        "demo-web",
+      ]),
+    );
     await must("list -a", tsnspawn("All containers, stopped ones too", ["list", "-a"]));
   } finally {
     console.log(`\n${bold("# Clean up")}`);
-    await step("remove the container", [...TSNSPAWN, "rm", "-f", "demo-web"], "tsnspawn rm -f demo-web");
-    await step("remove the image", [...TSNSPAWN, "rmi", "demo-busybox"], "tsnspawn rmi demo-busybox");
+    await step(
+      "remove the container",
+      [...TSNSPAWN, "rm", "-f", "demo-web"],
+      "tsnspawn rm -f demo-web",
+    );
+    await step(
+      "remove the image",
+      [...TSNSPAWN, "rmi", "demo-busybox"],
+      "tsnspawn rmi demo-busybox",
+    );
     try {
       Deno.removeSync(tarball);
     } catch { /* not made */ }
@@ -98,13 +166,26 @@ async function walk(): Promise<number> {
 
 async function main(): Promise<number> {
   if (Deno.uid() !== 0) {
-    console.error("demo: must run as root (containers need it): sudo node_modules/.bin/deno task demo");
+    console.error(
+      "demo: must run as root (containers need it): sudo node_modules/.bin/deno task demo",
+    );
     return 1;
   }
   if (Deno.args.includes(INSIDE_FLAG) || systemdIsInit()) return await walk();
-  console.log(bold("PID 1 is not systemd here: booting a throwaway systemd host (tests/testhost.ts) for the demo"));
+  console.log(
+    bold(
+      "PID 1 is not systemd here: booting a throwaway systemd host (tests/testhost.ts) for the demo",
+    ),
+  );
   return await withTestHost({}, async (host) => {
-    return await host.runInherit([DENO, "run", "-A", "--quiet", `${REPO}/examples/demo.ts`, INSIDE_FLAG], { cwd: REPO });
+    return await host.runInherit([
+      DENO,
+      "run",
+      "-A",
+      "--quiet",
+      `${REPO}/examples/demo.ts`,
+      INSIDE_FLAG,
+    ], { cwd: REPO });
   });
 }
 

@@ -159,7 +159,14 @@ function address(bytes: Uint8Array<ArrayBuffer> | null): bigint {
 }
 
 function syscall(call: string, nr: number, subject: string, ...args: bigint[]): number {
-  const padded = [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) as [bigint, bigint, bigint, bigint, bigint, bigint];
+  const padded = [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ];
   return check(call, Number(libc().syscall6(BigInt(nr), ...padded)), subject);
 }
 
@@ -182,17 +189,44 @@ export function mountOverlayLayers(
     const set = (key: string, value: string) => {
       const k = cstring(key);
       const v = cstring(value);
-      syscall("fsconfig", SYS_fsconfig, `overlay ${key}=${value}`, BigInt(context), FSCONFIG_SET_STRING, address(k), address(v), 0n);
+      syscall(
+        "fsconfig",
+        SYS_fsconfig,
+        `overlay ${key}=${value}`,
+        BigInt(context),
+        FSCONFIG_SET_STRING,
+        address(k),
+        address(v),
+        0n,
+      );
       void [k, v];
     };
     for (const dir of lowerDirs) set("lowerdir+", dir);
     set("upperdir", upperDir);
     set("workdir", workDir);
-    syscall("fsconfig", SYS_fsconfig, "overlay (create)", BigInt(context), FSCONFIG_CMD_CREATE, 0n, 0n, 0n);
+    syscall(
+      "fsconfig",
+      SYS_fsconfig,
+      "overlay (create)",
+      BigInt(context),
+      FSCONFIG_CMD_CREATE,
+      0n,
+      0n,
+      0n,
+    );
     mounted = syscall("fsmount", SYS_fsmount, "overlay", BigInt(context), FSMOUNT_CLOEXEC, 0n);
     const empty = cstring("");
     const to = cstring(target);
-    syscall("move_mount", SYS_move_mount, target, BigInt(mounted), address(empty), AT_FDCWD, address(to), MOVE_MOUNT_F_EMPTY_PATH);
+    syscall(
+      "move_mount",
+      SYS_move_mount,
+      target,
+      BigInt(mounted),
+      address(empty),
+      AT_FDCWD,
+      address(to),
+      MOVE_MOUNT_F_EMPTY_PATH,
+    );
     void [empty, to, fsType];
   } finally {
     if (mounted >= 0) libc().close(mounted);

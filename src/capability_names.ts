@@ -12,14 +12,23 @@ import { TsnspawnError } from "./errors.ts";
 /** Every Linux capability, indexed by its number (`CAP_LAST_CAP` = 40). */
 export const CAPABILITIES: readonly { name: string; description: string }[] = [
   { name: "CAP_CHOWN", description: "change file owners and groups" }, // 0
-  { name: "CAP_DAC_OVERRIDE", description: "bypass file read, write and execute permission checks" }, // 1
-  { name: "CAP_DAC_READ_SEARCH", description: "bypass file read and directory search permission checks" }, // 2
+  {
+    name: "CAP_DAC_OVERRIDE",
+    description: "bypass file read, write and execute permission checks",
+  }, // 1
+  {
+    name: "CAP_DAC_READ_SEARCH",
+    description: "bypass file read and directory search permission checks",
+  }, // 2
   { name: "CAP_FOWNER", description: "bypass checks that the file owner is the caller" }, // 3
   { name: "CAP_FSETID", description: "keep set-user-ID/set-group-ID bits when a file is modified" }, // 4
   { name: "CAP_KILL", description: "send signals to any process" }, // 5
   { name: "CAP_SETGID", description: "change group IDs and supplementary groups" }, // 6
   { name: "CAP_SETUID", description: "change user IDs" }, // 7
-  { name: "CAP_SETPCAP", description: "change the capability bounding set and grant inheritable capabilities" }, // 8
+  {
+    name: "CAP_SETPCAP",
+    description: "change the capability bounding set and grant inheritable capabilities",
+  }, // 8
   { name: "CAP_LINUX_IMMUTABLE", description: "set the immutable and append-only file attributes" }, // 9
   { name: "CAP_NET_BIND_SERVICE", description: "bind to ports below 1024" }, // 10
   { name: "CAP_NET_BROADCAST", description: "broadcast and listen to multicast (unused)" }, // 11
@@ -32,7 +41,10 @@ export const CAPABILITIES: readonly { name: string; description: string }[] = [
   { name: "CAP_SYS_CHROOT", description: "use chroot(2)" }, // 18
   { name: "CAP_SYS_PTRACE", description: "trace arbitrary processes with ptrace(2)" }, // 19
   { name: "CAP_SYS_PACCT", description: "use acct(2)" }, // 20
-  { name: "CAP_SYS_ADMIN", description: "mount, sethostname and many other administration operations" }, // 21
+  {
+    name: "CAP_SYS_ADMIN",
+    description: "mount, sethostname and many other administration operations",
+  }, // 21
   { name: "CAP_SYS_BOOT", description: "use reboot(2) and kexec_load(2)" }, // 22
   { name: "CAP_SYS_NICE", description: "raise process priorities and set scheduling policies" }, // 23
   { name: "CAP_SYS_RESOURCE", description: "override resource limits and quotas" }, // 24
@@ -51,7 +63,10 @@ export const CAPABILITIES: readonly { name: string; description: string }[] = [
   { name: "CAP_AUDIT_READ", description: "read the audit log through a multicast netlink socket" }, // 37
   { name: "CAP_PERFMON", description: "use perf_event_open(2) and other performance monitoring" }, // 38
   { name: "CAP_BPF", description: "use privileged BPF operations" }, // 39
-  { name: "CAP_CHECKPOINT_RESTORE", description: "checkpoint/restore operations (set_tid, ns_last_pid)" }, // 40
+  {
+    name: "CAP_CHECKPOINT_RESTORE",
+    description: "checkpoint/restore operations (set_tid, ns_last_pid)",
+  }, // 40
 ];
 
 /** The highest capability number this table knows (`CAP_LAST_CAP`). */
@@ -101,7 +116,10 @@ export function capabilityNumber(name: string): number {
 export function capabilityName(num: number): string {
   const entry = Number.isInteger(num) ? CAPABILITIES[num] : undefined;
   if (!entry) {
-    throw new TsnspawnError("invalid", `capability ${num}: no such capability number (0..${CAP_LAST_CAP})`);
+    throw new TsnspawnError(
+      "invalid",
+      `capability ${num}: no such capability number (0..${CAP_LAST_CAP})`,
+    );
   }
   return entry.name;
 }
@@ -141,6 +159,6 @@ export function resolveCapabilities(
   else if (dropAll) kept = new Set();
   else kept = new Set([...defaults].map(normalizeCapabilityName));
   for (const name of drops) kept.delete(name);
-  if (!addAll) for (const name of adds) kept.add(name);
+  if (!addAll) { for (const name of adds) kept.add(name); }
   return [...kept].sort((a, b) => NUMBER_BY_NAME.get(a)! - NUMBER_BY_NAME.get(b)!);
 }

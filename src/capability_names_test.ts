@@ -80,7 +80,10 @@ Deno.test("resolveCapabilities follows docker's --cap-add/--cap-drop", () => {
   assertEquals(dropped.length, 12);
   assert(!dropped.includes("CAP_NET_RAW"));
   assertEquals(resolveCapabilities(defaults, ["CAP_SYS_ADMIN"], ["ALL"]), ["CAP_SYS_ADMIN"]);
-  assertEquals(resolveCapabilities(defaults, ["kill", "chown"], ["all"]), ["CAP_CHOWN", "CAP_KILL"]);
+  assertEquals(resolveCapabilities(defaults, ["kill", "chown"], ["all"]), [
+    "CAP_CHOWN",
+    "CAP_KILL",
+  ]);
   assertEquals(resolveCapabilities(defaults, [], ["ALL"]), []);
   const all = resolveCapabilities(defaults, ["ALL"], ["CAP_SYS_ADMIN"]);
   assertEquals(all.length, 40);
@@ -91,8 +94,16 @@ Deno.test("resolveCapabilities follows docker's --cap-add/--cap-drop", () => {
   const result = resolveCapabilities(defaults, ["CHOWN", "SYS_ADMIN"], []);
   assertEquals(result, [...new Set(result)]);
   assertEquals(result.map(capabilityNumber), result.map(capabilityNumber).sort((a, b) => a - b));
-  assertThrows(() => resolveCapabilities(defaults, ["CAP_FLY"], []), TsnspawnError, "unknown capability");
-  assertThrows(() => resolveCapabilities(defaults, [], ["nope"]), TsnspawnError, "unknown capability");
+  assertThrows(
+    () => resolveCapabilities(defaults, ["CAP_FLY"], []),
+    TsnspawnError,
+    "unknown capability",
+  );
+  assertThrows(
+    () => resolveCapabilities(defaults, [], ["nope"]),
+    TsnspawnError,
+    "unknown capability",
+  );
 });
 
 Deno.test("fuzz capability names: only TsnspawnError", () => {

@@ -84,7 +84,10 @@ export interface ResolvedSource {
  * resolved outside them (image, name, user, env files). One mapping for
  * `create` and for declared containers.
  */
-export function requestFromRunOptions(options: RunOptions, source: ResolvedSource): ContainerRequest {
+export function requestFromRunOptions(
+  options: RunOptions,
+  source: ResolvedSource,
+): ContainerRequest {
   return {
     ...source,
     command: options.command,
@@ -113,7 +116,9 @@ export function planCommand(
   entrypoint: string | null,
   command: string[],
 ): string[] {
-  const entry = entrypoint === null ? (image.Entrypoint ?? []) : (entrypoint === "" ? [] : [entrypoint]);
+  const entry = entrypoint === null
+    ? (image.Entrypoint ?? [])
+    : (entrypoint === "" ? [] : [entrypoint]);
   // A new entrypoint resets the image's Cmd, as in docker.
   const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
   const argv = [...entry, ...cmd];
@@ -136,9 +141,13 @@ export function planNetwork(
 ): Pick<ContainerConfig, "network" | "bridge" | "publish"> {
   if (network === "none" || network === "host") {
     if (publish.length > 0) {
-      throw new TsnspawnError("invalid", `published ports need a bridge network, not --network ${network}`, {
-        hint: "drop -p, or use --network bridge (the default)",
-      });
+      throw new TsnspawnError(
+        "invalid",
+        `published ports need a bridge network, not --network ${network}`,
+        {
+          hint: "drop -p, or use --network bridge (the default)",
+        },
+      );
     }
     return { network };
   }

@@ -54,7 +54,13 @@ Deno.test("planContainer merges environment: image, then -e; PATH default only w
     ID,
     new Date(0),
   );
-  assertEquals(config.env, [`PATH=${DEFAULT_PATH}`, "A=run", "C=3", "B=2", "HOSTNAME=0123456789ab"]);
+  assertEquals(config.env, [
+    `PATH=${DEFAULT_PATH}`,
+    "A=run",
+    "C=3",
+    "B=2",
+    "HOSTNAME=0123456789ab",
+  ]);
   const withPath = planContainer(request(), { Env: ["PATH=/x"], Cmd: ["sh"] }, ID, new Date(0));
   assertEquals(withPath.env[0], "PATH=/x");
 });
@@ -72,7 +78,12 @@ Deno.test("planContainer defaults: hostname from id, workdir, stop signal and ti
     ID,
     new Date(0),
   );
-  assertEquals([explicit.hostname, explicit.workingDir, explicit.stopSignal, explicit.stopTimeoutSec], [
+  assertEquals([
+    explicit.hostname,
+    explicit.workingDir,
+    explicit.stopSignal,
+    explicit.stopTimeoutSec,
+  ], [
     "h",
     "/srv",
     "SIGINT",

@@ -104,7 +104,11 @@ export async function commitContainer(
     const manifest: OciManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPE_OCI_MANIFEST,
-      config: { mediaType: MEDIA_TYPE_OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length },
+      config: {
+        mediaType: MEDIA_TYPE_OCI_CONFIG,
+        digest: sha256(configBytes),
+        size: configBytes.length,
+      },
       layers: [...(base?.manifest.layers ?? []), layer],
     };
     return await commitStagedImage({

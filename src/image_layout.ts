@@ -19,7 +19,7 @@ import { join } from "@std/path";
 import { createHash } from "node:crypto";
 import { TsnspawnError, withContext } from "./errors.ts";
 import { formatReference, parseReference } from "./image_reference.ts";
-import { materializeImage, type MaterializedImage } from "./image_push.ts";
+import { type MaterializedImage, materializeImage } from "./image_push.ts";
 import { commitStagedImage, ensureStoreDirs, hasLayer } from "./image_store.ts";
 import { decompress } from "./image_pull.ts";
 import { unpackLayer } from "./layer_unpack.ts";
@@ -37,14 +37,20 @@ const REF_NAME = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME = "io.containerd.image.name";
 
 /** Writes `references` as one OCI layout tarball into `sink`. */
-export async function saveImages(references: string[], sink: WritableStream<Uint8Array>): Promise<void> {
+export async function saveImages(
+  references: string[],
+  sink: WritableStream<Uint8Array>,
+): Promise<void> {
   const images: MaterializedImage[] = [];
   try {
     for (const reference of references) images.push(await materializeImage(reference));
     const writer = new TarWriter(sink);
     const mtime = Math.floor(Date.now() / 1000);
     const text = (s: string) => new TextEncoder().encode(s);
-    await writer.add({ path: "oci-layout", type: "file", mode: 0o644, mtime }, text('{"imageLayoutVersion":"1.0.0"}'));
+    await writer.add(
+      { path: "oci-layout", type: "file", mode: 0o644, mtime },
+      text('{"imageLayoutVersion":"1.0.0"}'),
+    );
     const index: OciIndex = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPE_OCI_INDEX,
@@ -58,14 +64,22 @@ export async function saveImages(references: string[], sink: WritableStream<Uint
         };
       }),
     };
-    await writer.add({ path: "index.json", type: "file", mode: 0o644, mtime }, text(JSON.stringify(index)));
+    await writer.add(
+      { path: "index.json", type: "file", mode: 0o644, mtime },
+      text(JSON.stringify(index)),
+    );
     await writer.add({ path: "blobs", type: "dir", mode: 0o755, mtime });
     await writer.add({ path: "blobs/sha256", type: "dir", mode: 0o755, mtime });
     const written = new Set<string>();
     const addBytes = async (digest: string, bytes: Uint8Array) => {
       if (written.has(digest)) return;
       written.add(digest);
-      await writer.add({ path: `blobs/sha256/${digest.slice(7)}`, type: "file", mode: 0o644, mtime }, bytes);
+      await writer.add({
+        path: `blobs/sha256/${digest.slice(7)}`,
+        type: "file",
+        mode: 0o644,
+        mtime,
+      }, bytes);
     };
     for (const image of images) {
       await addBytes(image.manifestDigest, image.manifestBytes);
@@ -75,7 +89,13 @@ export async function saveImages(references: string[], sink: WritableStream<Uint
         written.add(layer.descriptor.digest);
         const file = await Deno.open(layer.path);
         await writer.add(
-          { path: `blobs/sha256/${layer.descriptor.digest.slice(7)}`, type: "file", mode: 0o644, mtime, size: layer.descriptor.size },
+          {
+            path: `blobs/sha256/${layer.descriptor.digest.slice(7)}`,
+            type: "file",
+            mode: 0o644,
+            mtime,
+            size: layer.descriptor.size,
+          },
           file.readable,
         );
       }
@@ -111,7 +131,9 @@ export async function loadImages(stream: ReadableStream<Uint8Array>): Promise<st
       if (path === "index.json") {
         const parts: Uint8Array[] = [];
         for await (const piece of body) parts.push(piece);
-        indexBytes = new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+        indexBytes = new Uint8Array(
+          await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer(),
+        );
         continue;
       }
       const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(path);
@@ -127,7 +149,9 @@ export async function loadImages(stream: ReadableStream<Uint8Array>): Promise<st
       } finally {
         file.close();
       }
-      if (hash.digest("hex") !== m[1]) throw refuse(`blob sha256:${m[1]} does not match its content`);
+      if (hash.digest("hex") !== m[1]) {
+        throw refuse(`blob sha256:${m[1]} does not match its content`);
+      }
     }
     if (!indexBytes) throw refuse("no index.json");
     const index = parseManifest(indexBytes, MEDIA_TYPE_OCI_INDEX);
@@ -154,8 +178,11 @@ export async function loadImages(stream: ReadableStream<Uint8Array>): Promise<st
       }
       const manifest = parsed.manifest;
       const configBytes = readBlob(manifest.config.digest);
-      const diffIds: string[] = JSON.parse(new TextDecoder().decode(configBytes))?.rootfs?.diff_ids ?? [];
-      if (diffIds.length !== manifest.layers.length) throw refuse(`image ${name}: config and manifest disagree on the layers`);
+      const diffIds: string[] =
+        JSON.parse(new TextDecoder().decode(configBytes))?.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== manifest.layers.length) {
+        throw refuse(`image ${name}: config and manifest disagree on the layers`);
+      }
       const staged = new Map<string, string>();
       for (const [i, layer] of manifest.layers.entries()) {
         if (hasLayer(diffIds[i]) || staged.has(diffIds[i])) continue;
@@ -167,11 +194,20 @@ export async function loadImages(stream: ReadableStream<Uint8Array>): Promise<st
         });
         let result;
         try {
-          result = await unpackLayer(decompress(file.readable, layerCompression(layer.mediaType)), join(dir, "diff"));
+          result = await unpackLayer(
+            decompress(file.readable, layerCompression(layer.mediaType)),
+            join(dir, "diff"),
+          );
         } catch (e) {
-          throw withContext(e, e instanceof TsnspawnError ? e.code : "image", `image ${name}: layer ${layer.digest}`);
+          throw withContext(
+            e,
+            e instanceof TsnspawnError ? e.code : "image",
+            `image ${name}: layer ${layer.digest}`,
+          );
         }
-        if (result.diffId !== diffIds[i]) throw refuse(`image ${name}: layer ${layer.digest} does not match its diff_id`);
+        if (result.diffId !== diffIds[i]) {
+          throw refuse(`image ${name}: layer ${layer.digest} does not match its diff_id`);
+        }
         Deno.writeTextFileSync(join(dir, "size"), `${result.size}\n`);
         staged.set(diffIds[i], dir);
       }

@@ -22,7 +22,12 @@ import { join } from "@std/path";
 import { Duplex } from "node:stream";
 import { createZstdDecompress } from "node:zlib";
 import { TsnspawnError, withContext } from "./errors.ts";
-import { formatReference, type ImageReference, parseReference, repositoryName } from "./image_reference.ts";
+import {
+  formatReference,
+  type ImageReference,
+  parseReference,
+  repositoryName,
+} from "./image_reference.ts";
 import {
   commitStagedImage,
   ensureStoreDirs,
@@ -171,7 +176,13 @@ export async function pullImage(input: string, options: PullOptions = {}): Promi
     else if (!missing.has(diffIds[i])) missing.set(diffIds[i], layer);
   });
   if (missing.size === 0 && taggedManifest(key) === manifestDigest) {
-    return { reference: key, id: manifest.config.digest, manifestDigest, upToDate: true, downloaded: 0 };
+    return {
+      reference: key,
+      id: manifest.config.digest,
+      manifestDigest,
+      upToDate: true,
+      downloaded: 0,
+    };
   }
   for (const layer of missing.values()) layerCompression(layer.mediaType); // refuse early
 
@@ -182,7 +193,16 @@ export async function pullImage(input: string, options: PullOptions = {}): Promi
     const staged = new Map<string, string>();
     const tasks = [...missing].map(([diffId, layer], i) => async () => {
       const dir = join(staging, String(i));
-      await fetchLayer(client, ref, scope, layer, diffId, dir, join(partialDir, layer.digest.slice(7)), options);
+      await fetchLayer(
+        client,
+        ref,
+        scope,
+        layer,
+        diffId,
+        dir,
+        join(partialDir, layer.digest.slice(7)),
+        options,
+      );
       staged.set(diffId, dir);
       options.progress?.layerDone?.(layer);
     });
@@ -216,7 +236,9 @@ function parseConfig(bytes: Uint8Array, manifest: OciManifest, input: string): O
   if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
     throw new TsnspawnError(
       "image",
-      `image ${input}: the config lists ${diffIds?.length ?? 0} layers, the manifest ${manifest.layers.length}`,
+      `image ${input}: the config lists ${
+        diffIds?.length ?? 0
+      } layers, the manifest ${manifest.layers.length}`,
       { hint: "the image is malformed" },
     );
   }
@@ -267,7 +289,9 @@ async function fetchLayer(
   if (result.diffId !== diffId) {
     throw new TsnspawnError(
       "image",
-      `layer ${layer.digest} of ${repositoryName(ref)}: uncompressed digest ${result.diffId} does not match the config's ${diffId}`,
+      `layer ${layer.digest} of ${
+        repositoryName(ref)
+      }: uncompressed digest ${result.diffId} does not match the config's ${diffId}`,
       { hint: "the image is corrupt or was tampered with; nothing was stored" },
     );
   }

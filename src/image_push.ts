@@ -74,7 +74,9 @@ async function packStoredLayer(
     },
   });
   const done = readable
-    .pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+    .pipeThrough(
+      new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+    )
     .pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
@@ -101,7 +103,8 @@ export async function materializeImage(input: string): Promise<MaterializedImage
   const image = inspectImage(input);
   ensureStoreDirs();
   const work = makeStagingDir("push-"); // flocked: `tsnspawn check` leaves it alone
-  const cleanup = () => Deno.remove(work, { recursive: true }).catch(() => {}).finally(() => releaseStaging(work));
+  const cleanup = () =>
+    Deno.remove(work, { recursive: true }).catch(() => {}).finally(() => releaseStaging(work));
   try {
     const diffIds = [...image.config.rootfs.diff_ids];
     let changed = false;
@@ -117,7 +120,11 @@ export async function materializeImage(input: string): Promise<MaterializedImage
       diffIds[i] = packed.diffId;
       changed ||= packed.digest !== descriptor.digest;
       layers.push({
-        descriptor: { mediaType: MEDIA_TYPE_OCI_LAYER_GZIP, digest: packed.digest, size: packed.size },
+        descriptor: {
+          mediaType: MEDIA_TYPE_OCI_LAYER_GZIP,
+          digest: packed.digest,
+          size: packed.size,
+        },
         path: file,
       });
     }
@@ -142,7 +149,11 @@ export async function materializeImage(input: string): Promise<MaterializedImage
     const manifest: OciManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPE_OCI_MANIFEST,
-      config: { mediaType: MEDIA_TYPE_OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length },
+      config: {
+        mediaType: MEDIA_TYPE_OCI_CONFIG,
+        digest: sha256(configBytes),
+        size: configBytes.length,
+      },
       layers: layers.map((l) => l.descriptor),
     };
     const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
@@ -203,7 +214,13 @@ export async function pushImage(
         options.onLayer?.(layer.descriptor, "exists");
         continue;
       }
-      await client.uploadBlob(dest.path, layer.descriptor.digest, layer.path, scope, options.chunkSize);
+      await client.uploadBlob(
+        dest.path,
+        layer.descriptor.digest,
+        layer.path,
+        scope,
+        options.chunkSize,
+      );
       options.onLayer?.(layer.descriptor, "pushed");
     }
     await client.uploadSmallBlob(dest.path, image.configBytes, scope);

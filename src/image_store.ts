@@ -32,8 +32,8 @@ import {
   formatReference,
   type ImageReference,
   parseReference,
-  repositoryName,
   parseTagTarget,
+  repositoryName,
 } from "./image_reference.ts";
 import { unpackLayer } from "./layer_unpack.ts";
 import {

@@ -23,7 +23,7 @@
  * FFI: llistxattr/lgetxattr via a small local dlopen (like layer_unpack.ts).
  */
 import { join } from "@std/path";
-import { TarWriter, type TarWriteHeader } from "./tar.ts";
+import { type TarWriteHeader, TarWriter } from "./tar.ts";
 import { withContext } from "./errors.ts";
 
 // TODO(ffi): move these symbols to ffi/libc.ts.
@@ -174,7 +174,12 @@ export async function packDirectories(
         const opaque = isOpaque(abs);
         if (!flatten) {
           if (opaque) {
-            await writer.add({ path: `${childRel}/.wh..wh..opq`, type: "file", mode: 0o644, size: 0 });
+            await writer.add({
+              path: `${childRel}/.wh..wh..opq`,
+              type: "file",
+              mode: 0o644,
+              size: 0,
+            });
           }
           await walk(childRel, [abs]);
           continue;

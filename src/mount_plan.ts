@@ -266,7 +266,13 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
       readOnly: true,
     }
     : { target: "/etc/hosts", hostPath: paths.hosts, content: defaultHosts(config.hostname) };
-  const etcFiles: { target: string; hostPath: string; content?: string; copyFrom?: string; readOnly?: boolean }[] = [
+  const etcFiles: {
+    target: string;
+    hostPath: string;
+    content?: string;
+    copyFrom?: string;
+    readOnly?: boolean;
+  }[] = [
     { target: "/etc/hostname", hostPath: paths.hostname, content: `${config.hostname}\n` },
     hosts,
     config.network === "host"
@@ -334,12 +340,15 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
 
   // Parents before children: a volume at /a must not hide one at /a/b (nor a
   // tmpfs at /a a volume at /a/b). The sort is stable: same depth keeps order.
-  type UserMount = { volume: ContainerConfig["volumes"][number] } | { tmpfs: (typeof tmpfsAll)[number] };
+  type UserMount = { volume: ContainerConfig["volumes"][number] } | {
+    tmpfs: (typeof tmpfsAll)[number];
+  };
   const userMounts: UserMount[] = [
     ...config.volumes.map((volume) => ({ volume })),
     ...tmpfsAll.map((tmpfs) => ({ tmpfs })),
   ];
-  const destinationOf = (m: UserMount) => "volume" in m ? m.volume.destination : m.tmpfs.destination;
+  const destinationOf = (m: UserMount) =>
+    "volume" in m ? m.volume.destination : m.tmpfs.destination;
   userMounts.sort((a, b) => depth(destinationOf(a)) - depth(destinationOf(b)));
   for (const mount of userMounts) {
     if ("tmpfs" in mount) {

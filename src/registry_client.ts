@@ -168,7 +168,9 @@ export class RegistryClient {
     if (challenge.scheme === "basic") {
       if (!this.#credentials) return undefined;
       const { username, password } = this.#credentials;
-      return `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))}`;
+      return `Basic ${
+        btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))
+      }`;
     }
     const token = await this.#token(scope ? [scope] : []);
     return `Bearer ${token}`;
@@ -285,10 +287,18 @@ export class RegistryClient {
     const text = await response.text().catch(() => "");
     const detail = registryErrorText(text);
     if (response.status === 404) {
-      return this.#error(`${what}: not found${detail ? ` (${detail})` : ""}`, "check the name and tag", undefined, "not-found");
+      return this.#error(
+        `${what}: not found${detail ? ` (${detail})` : ""}`,
+        "check the name and tag",
+        undefined,
+        "not-found",
+      );
     }
     if (response.status === 403) {
-      return this.#error(`${what}: access denied (403)${detail ? `: ${detail}` : ""}`, `log in with 'tsnspawn login ${this.domain}'`);
+      return this.#error(
+        `${what}: access denied (403)${detail ? `: ${detail}` : ""}`,
+        `log in with 'tsnspawn login ${this.domain}'`,
+      );
     }
     return this.#error(`${what}: HTTP ${response.status}${detail ? `: ${detail}` : ""}`);
   }
@@ -373,7 +383,12 @@ export class RegistryClient {
    * with `Range`, resumes after dropped connections, and errors the stream
    * unless the size and sha256 match `desc` at the end.
    */
-  blobStream(path: string, desc: OciDescriptor, scope: string, options: BlobStreamOptions): ReadableStream<Uint8Array> {
+  blobStream(
+    path: string,
+    desc: OciDescriptor,
+    scope: string,
+    options: BlobStreamOptions,
+  ): ReadableStream<Uint8Array> {
     const hash = createHash("sha256");
     let offset = 0;
     let file: Deno.FsFile | undefined;
@@ -398,12 +413,17 @@ export class RegistryClient {
     const openBody = async () => {
       const headers: Record<string, string> = {};
       if (offset > 0) headers.range = `bytes=${offset}-`;
-      const response = await this.#send("GET", this.#url(path, "blobs", desc.digest), { scope, headers });
+      const response = await this.#send("GET", this.#url(path, "blobs", desc.digest), {
+        scope,
+        headers,
+      });
       if (response.status === 206) {
         const range = parseContentRange(response.headers.get("content-range"));
         if (!range || range.start !== offset) {
           await response.body?.cancel();
-          throw this.#error(`blob ${desc.digest}: the registry answered a different range than asked`);
+          throw this.#error(
+            `blob ${desc.digest}: the registry answered a different range than asked`,
+          );
         }
         body = response.body!.getReader();
         return;
@@ -414,7 +434,9 @@ export class RegistryClient {
       let skip = offset;
       while (skip > 0) {
         const { done, value } = await body.read();
-        if (done) throw this.#error(`blob ${desc.digest}: the registry sent fewer bytes than before`);
+        if (done) {
+          throw this.#error(`blob ${desc.digest}: the registry sent fewer bytes than before`);
+        }
         if (value.length > skip) {
           pending = value.subarray(skip);
           skip = 0;
@@ -450,7 +472,12 @@ export class RegistryClient {
           // Another pull is downloading the same blob: use a private file.
           file.close();
           partPath = `${options.partPath}.${crypto.randomUUID()}`;
-          file = await Deno.open(partPath, { read: true, write: true, createNew: true, mode: 0o600 });
+          file = await Deno.open(partPath, {
+            read: true,
+            write: true,
+            createNew: true,
+            mode: 0o600,
+          });
         }
         replayLeft = Math.min((await file.stat()).size, desc.size);
         await file.seek(0, Deno.SeekMode.Start);
@@ -494,7 +521,11 @@ export class RegistryClient {
             // Dropped connection: resume from `offset` with Range.
             body = undefined;
             if (++networkFailures > this.#retries) {
-              throw this.#error(`blob ${desc.digest}: download failed: ${(e as Error).message}`, "retry the pull; it resumes", e);
+              throw this.#error(
+                `blob ${desc.digest}: download failed: ${(e as Error).message}`,
+                "retry the pull; it resumes",
+                e,
+              );
             }
             await sleep(backoffMs(networkFailures));
             return;
@@ -513,7 +544,6 @@ export class RegistryClient {
         await closeAll(false);
       },
     }, { highWaterMark: 4 });
-
   }
 
   // ---------------------------------------------------------- pushing
@@ -610,7 +640,10 @@ export class RegistryClient {
     url.searchParams.set("digest", digest);
     const put = await this.#send("PUT", url.toString(), {
       scope,
-      headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) },
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(bytes.length),
+      },
       body: () => bytes as Uint8Array<ArrayBuffer>,
     });
     if (put.status !== 201) throw await this.#failure(put, `uploading ${digest}`);
@@ -619,7 +652,13 @@ export class RegistryClient {
   }
 
   /** `PUT` a manifest under a tag (or digest); returns its digest. */
-  async putManifest(path: string, reference: string, bytes: Uint8Array, mediaType: string, scope: string): Promise<string> {
+  async putManifest(
+    path: string,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    scope: string,
+  ): Promise<string> {
     const response = await this.#send("PUT", this.#url(path, "manifests", reference), {
       scope,
       headers: { "content-type": mediaType },

@@ -13,8 +13,13 @@ import {
 
 Deno.test("auth entries: keys, lookup and decoding (docker config format)", () => {
   assertEquals(credentialKeys("quay.io"), ["quay.io", "https://quay.io", "http://quay.io"]);
-  const hub = { "https://index.docker.io/v1/": { auth: encodeAuth({ username: "u", password: "p:w" }) } };
-  assertEquals(decodeAuthEntry(findAuthEntry(hub, "docker.io")!), { username: "u", password: "p:w" });
+  const hub = {
+    "https://index.docker.io/v1/": { auth: encodeAuth({ username: "u", password: "p:w" }) },
+  };
+  assertEquals(decodeAuthEntry(findAuthEntry(hub, "docker.io")!), {
+    username: "u",
+    password: "p:w",
+  });
   assertEquals(findAuthEntry({ "https://reg:5000/v2/": { auth: "x" } }, "reg:5000"), { auth: "x" });
   assertEquals(findAuthEntry(hub, "quay.io"), undefined);
   assertEquals(decodeAuthEntry({ identitytoken: "tok" }), { username: "<token>", password: "tok" });
@@ -31,7 +36,9 @@ Deno.test("credentials file: 0600, docker config read too, logout removes", () =
     Deno.mkdirSync(join(dir, "home/.docker"), { recursive: true });
     Deno.writeTextFileSync(
       join(dir, "home/.docker/config.json"),
-      JSON.stringify({ auths: { "other:5000": { auth: encodeAuth({ username: "d", password: "x" }) } } }),
+      JSON.stringify({
+        auths: { "other:5000": { auth: encodeAuth({ username: "d", password: "x" }) } },
+      }),
     );
     saveCredentials("reg:5000", { username: "alice", password: "s3cret" });
     assertEquals(Deno.statSync(join(dir, "etc/auth.json")).mode! & 0o777, 0o600);
@@ -42,7 +49,10 @@ Deno.test("credentials file: 0600, docker config read too, logout removes", () =
     assertEquals(removeCredentials("reg:5000"), false);
     assertEquals(loadCredentials("reg:5000"), undefined);
     assertEquals(isMarkedInsecure("reg.lan"), false);
-    Deno.writeTextFileSync(join(dir, "etc/registries.json"), JSON.stringify({ insecure: ["reg.lan"] }));
+    Deno.writeTextFileSync(
+      join(dir, "etc/registries.json"),
+      JSON.stringify({ insecure: ["reg.lan"] }),
+    );
     assertEquals(isMarkedInsecure("reg.lan"), true);
   } finally {
     for (const [k, v] of [["TSNSPAWN_ETC", saved.etc], ["HOME", saved.home]] as const) {

@@ -331,7 +331,11 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
       throw new TsnspawnError("image", "image index has no manifests list");
     }
     for (const d of body.manifests) checkDescriptor(d, "index entry");
-    return { kind: "index", mediaType: mediaType || MEDIA_TYPE_OCI_INDEX, index: body as unknown as OciIndex };
+    return {
+      kind: "index",
+      mediaType: mediaType || MEDIA_TYPE_OCI_INDEX,
+      index: body as unknown as OciIndex,
+    };
   }
   const isManifest = mediaType === MEDIA_TYPE_OCI_MANIFEST ||
     mediaType === MEDIA_TYPE_DOCKER_MANIFEST ||
@@ -362,9 +366,13 @@ export function checkDescriptor(d: unknown, what: string): OciDescriptor {
     throw new TsnspawnError("image", `manifest ${what} is not an object`);
   }
   if (typeof desc.digest !== "string" || !/^sha256:[a-f0-9]{64}$/.test(desc.digest)) {
-    throw new TsnspawnError("image", `manifest ${what} has an unsupported digest "${desc.digest}"`, {
-      hint: "only sha256 digests are supported",
-    });
+    throw new TsnspawnError(
+      "image",
+      `manifest ${what} has an unsupported digest "${desc.digest}"`,
+      {
+        hint: "only sha256 digests are supported",
+      },
+    );
   }
   if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
     throw new TsnspawnError("image", `manifest ${what} ${desc.digest} has an invalid size`);
@@ -410,7 +418,10 @@ export function parseContentRange(
 ): { start: number; end: number; total?: number } | undefined {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec((header ?? "").trim());
   if (!m) return undefined;
-  const r: { start: number; end: number; total?: number } = { start: Number(m[1]), end: Number(m[2]) };
+  const r: { start: number; end: number; total?: number } = {
+    start: Number(m[1]),
+    end: Number(m[2]),
+  };
   if (m[3] !== "*") r.total = Number(m[3]);
   return r;
 }

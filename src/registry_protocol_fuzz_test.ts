@@ -34,14 +34,28 @@ const OCI_MANIFEST = {
   schemaVersion: 2,
   mediaType: "application/vnd.oci.image.manifest.v1+json",
   config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: DIGEST, size: 100 },
-  layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: DIGEST, size: 1000 }],
+  layers: [{
+    mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+    digest: DIGEST,
+    size: 1000,
+  }],
 };
 const INDEX = {
   schemaVersion: 2,
   mediaType: "application/vnd.oci.image.index.v1+json",
   manifests: [
-    { mediaType: OCI_MANIFEST.mediaType, digest: DIGEST, size: 10, platform: { architecture: "amd64", os: "linux" } },
-    { mediaType: OCI_MANIFEST.mediaType, digest: DIGEST, size: 10, platform: { architecture: "arm64", os: "linux", variant: "v8" } },
+    {
+      mediaType: OCI_MANIFEST.mediaType,
+      digest: DIGEST,
+      size: 10,
+      platform: { architecture: "amd64", os: "linux" },
+    },
+    {
+      mediaType: OCI_MANIFEST.mediaType,
+      digest: DIGEST,
+      size: 10,
+      platform: { architecture: "arm64", os: "linux", variant: "v8" },
+    },
   ],
 };
 const CONTENT_TYPES = [
@@ -67,15 +81,39 @@ function randomValue(rand: () => number, depth = 0): unknown {
     case 3:
       return rand() < 0.5 ? DIGEST : "sha256:xyz";
     case 4:
-      return ["", "2", "linux", "amd64", OCI_MANIFEST.mediaType, "\u0000", "x".repeat(300)][Math.floor(rand() * 7)];
+      return [
+        "",
+        "2",
+        "linux",
+        "amd64",
+        OCI_MANIFEST.mediaType,
+        "\u0000",
+        "x".repeat(300),
+      ][Math.floor(rand() * 7)];
     case 5:
       return rand() * 1e9;
     case 6:
       return Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1));
     default: {
-      const keys = ["schemaVersion", "mediaType", "config", "layers", "manifests", "digest", "size", "platform", "os", "architecture", "variant", "urls", "annotations"];
+      const keys = [
+        "schemaVersion",
+        "mediaType",
+        "config",
+        "layers",
+        "manifests",
+        "digest",
+        "size",
+        "platform",
+        "os",
+        "architecture",
+        "variant",
+        "urls",
+        "annotations",
+      ];
       const o: Record<string, unknown> = {};
-      for (let i = Math.floor(rand() * 5); i > 0; i--) o[keys[Math.floor(rand() * keys.length)]] = randomValue(rand, depth + 1);
+      for (let i = Math.floor(rand() * 5); i > 0; i--) {
+        o[keys[Math.floor(rand() * keys.length)]] = randomValue(rand, depth + 1);
+      }
       return o;
     }
   }
@@ -106,7 +144,9 @@ function onlyTsnspawnErrors(what: string, input: unknown, fn: () => void): boole
     fn();
     return true;
   } catch (e) {
-    if (!(e instanceof TsnspawnError)) throw new Error(`${what}(${JSON.stringify(input)?.slice(0, 300)}) threw ${e}`);
+    if (!(e instanceof TsnspawnError)) {
+      throw new Error(`${what}(${JSON.stringify(input)?.slice(0, 300)}) threw ${e}`);
+    }
     assert(!e.message.includes("\n"), `one-line message: ${e.message}`);
     return false;
   }
@@ -134,11 +174,21 @@ Deno.test("fuzz parseManifest and selectPlatformManifest: only TsnspawnError, ac
         assert(typeof parsed.manifest.config.digest === "string");
         assert(Array.isArray(parsed.manifest.layers));
         for (const layer of parsed.manifest.layers) {
-          onlyTsnspawnErrors("layerCompression", layer.mediaType, () => layerCompression(layer.mediaType));
+          onlyTsnspawnErrors(
+            "layerCompression",
+            layer.mediaType,
+            () => layerCompression(layer.mediaType),
+          );
         }
       } else {
         assert(Array.isArray(parsed.index.manifests));
-        for (const want of [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64", variant: "v8" }]) {
+        for (
+          const want of [{ os: "linux", architecture: "amd64" }, {
+            os: "linux",
+            architecture: "arm64",
+            variant: "v8",
+          }]
+        ) {
           onlyTsnspawnErrors("selectPlatformManifest", want, () => {
             const d = selectPlatformManifest(parsed.index, want);
             assert(typeof d.digest === "string");
@@ -152,10 +202,13 @@ Deno.test("fuzz parseManifest and selectPlatformManifest: only TsnspawnError, ac
 
 Deno.test("fuzz WWW-Authenticate, token responses, platforms: only TsnspawnError", () => {
   const rand = prng(11);
-  const alphabet = 'Bearer Basic realm="https://a/t",service=x,scope="repository:a:pull" \\,=\'"\u00e9\u0000/';
+  const alphabet =
+    'Bearer Basic realm="https://a/t",service=x,scope="repository:a:pull" \\,=\'"\u00e9\u0000/';
   const randomText = () => {
     let s = "";
-    for (let j = Math.floor(rand() * 60); j > 0; j--) s += alphabet[Math.floor(rand() * alphabet.length)];
+    for (let j = Math.floor(rand() * 60); j > 0; j--) {
+      s += alphabet[Math.floor(rand() * alphabet.length)];
+    }
     return s;
   };
   for (let i = 0; i < 5000; i++) {
@@ -163,14 +216,18 @@ Deno.test("fuzz WWW-Authenticate, token responses, platforms: only TsnspawnError
     onlyTsnspawnErrors("parseWwwAuthenticate", header, () => {
       for (const c of parseWwwAuthenticate(header)) assert(typeof c.scheme === "string");
     });
-    const body = rand() < 0.5 ? randomValue(rand) : mutate({ token: "t", expires_in: 60, issued_at: "2024-01-01T00:00:00Z" }, rand);
+    const body = rand() < 0.5
+      ? randomValue(rand)
+      : mutate({ token: "t", expires_in: 60, issued_at: "2024-01-01T00:00:00Z" }, rand);
     onlyTsnspawnErrors("parseTokenResponse", body, () => {
       const token = parseTokenResponse(body, 0);
       assert(typeof token.token === "string");
     });
     const platform = randomText().replace(/ /g, "/");
     onlyTsnspawnErrors("parsePlatform", platform, () => parsePlatform(platform));
-    const mediaType = rand() < 0.5 ? randomText() : `application/vnd.oci.image.layer.v1.tar${["", "+gzip", "+zstd", "+xz"][i % 4]}`;
+    const mediaType = rand() < 0.5
+      ? randomText()
+      : `application/vnd.oci.image.layer.v1.tar${["", "+gzip", "+zstd", "+xz"][i % 4]}`;
     onlyTsnspawnErrors("layerCompression", mediaType, () => layerCompression(mediaType));
   }
 });

@@ -19,7 +19,9 @@ function invalid(thing: string, value: string, detail: string, hint?: string): T
 
 /** Shows a user value in a message: as is when plain, JSON-quoted when empty or odd. */
 function printable(value: string): string {
-  return /^[\x21-\x7e]+$/.test(value) && value.length <= 80 ? value : JSON.stringify(value.slice(0, 80));
+  return /^[\x21-\x7e]+$/.test(value) && value.length <= 80
+    ? value
+    : JSON.stringify(value.slice(0, 80));
 }
 
 // ---------------------------------------------------------------------------
@@ -81,9 +83,16 @@ export function parseCpus(text: string, hostCpus?: number): number {
     throw invalid("cpus", text, "not a number", `give a decimal number of CPUs ${range}, e.g. 1.5`);
   }
   const usec = Math.round(cpus * 1_000_000);
-  if (usec < 10_000) throw invalid("cpus", text, "below the minimum of 0.01", `the range is ${range}`);
+  if (usec < 10_000) {
+    throw invalid("cpus", text, "below the minimum of 0.01", `the range is ${range}`);
+  }
   if (hostCpus !== undefined && cpus > hostCpus) {
-    throw invalid("cpus", text, `more than the ${hostCpus} CPUs of this host`, `the range is ${range}`);
+    throw invalid(
+      "cpus",
+      text,
+      `more than the ${hostCpus} CPUs of this host`,
+      `the range is ${range}`,
+    );
   }
   return usec;
 }
@@ -100,7 +109,12 @@ function parseInteger(text: string): number {
 export function parsePidsLimit(text: string): number | undefined {
   const n = parseInteger(text);
   if (Number.isNaN(n) || n < -1) {
-    throw invalid("pids limit", text, "not a positive integer", "give the maximum number of tasks, or -1 for unlimited");
+    throw invalid(
+      "pids limit",
+      text,
+      "not a positive integer",
+      "give the maximum number of tasks, or -1 for unlimited",
+    );
   }
   return n <= 0 ? undefined : n;
 }
@@ -109,7 +123,12 @@ export function parsePidsLimit(text: string): number | undefined {
 export function parseCpuWeight(text: string): number {
   const n = parseInteger(text);
   if (Number.isNaN(n) || n < 1 || n > 10000) {
-    throw invalid("cpu weight", text, "not an integer from 1 to 10000", "the default weight is 100");
+    throw invalid(
+      "cpu weight",
+      text,
+      "not an integer from 1 to 10000",
+      "the default weight is 100",
+    );
   }
   return n;
 }
@@ -122,7 +141,12 @@ export function parseCpuWeight(text: string): number {
 export function parseCpuShares(text: string): number {
   const n = parseInteger(text);
   if (Number.isNaN(n) || n < 2 || n > 262144) {
-    throw invalid("cpu shares", text, "not an integer from 2 to 262144", "the default is 1024; --cpu-weight sets the cgroup v2 weight directly");
+    throw invalid(
+      "cpu shares",
+      text,
+      "not an integer from 2 to 262144",
+      "the default is 1024; --cpu-weight sets the cgroup v2 weight directly",
+    );
   }
   return 1 + Math.floor(((n - 2) * 9999) / 262142);
 }
@@ -131,7 +155,12 @@ export function parseCpuShares(text: string): number {
 export function parseStopTimeout(text: string): number {
   const n = parseInteger(text);
   if (Number.isNaN(n) || n < 0 || n > 1_000_000_000) {
-    throw invalid("stop timeout", text, "not a whole number of seconds", "give seconds to wait before SIGKILL, e.g. 10");
+    throw invalid(
+      "stop timeout",
+      text,
+      "not a whole number of seconds",
+      "give seconds to wait before SIGKILL, e.g. 10",
+    );
   }
   return n;
 }
@@ -181,16 +210,30 @@ export function parseVolume(text: string): VolumeMount {
     throw invalid("volume", text, "named volumes are not supported yet", usage);
   }
   const source = normalizeAbsolutePath(host);
-  if ("error" in source) throw invalid("volume", text, `host path ${printable(host)}: ${source.error}`, usage);
+  if ("error" in source) {
+    throw invalid("volume", text, `host path ${printable(host)}: ${source.error}`, usage);
+  }
   const destination = normalizeAbsolutePath(container);
   if ("error" in destination) {
-    throw invalid("volume", text, `container path ${printable(container)}: ${destination.error}`, usage);
+    throw invalid(
+      "volume",
+      text,
+      `container path ${printable(container)}: ${destination.error}`,
+      usage,
+    );
   }
-  if (destination.path === "/") throw invalid("volume", text, "cannot mount over the container's root '/'", usage);
+  if (destination.path === "/") {
+    throw invalid("volume", text, "cannot mount over the container's root '/'", usage);
+  }
   let readOnly = false;
   if (options !== undefined) {
     if (!Object.hasOwn(VOLUME_OPTIONS, options)) {
-      throw invalid("volume", text, `unsupported option ${printable(options)}`, "the only options are ro and rw");
+      throw invalid(
+        "volume",
+        text,
+        `unsupported option ${printable(options)}`,
+        "the only options are ro and rw",
+      );
     }
     readOnly = VOLUME_OPTIONS[options];
   }
@@ -206,7 +249,12 @@ export function formatVolume(volume: VolumeMount): string {
 export function parseWorkingDir(text: string): string {
   const result = normalizeAbsolutePath(text);
   if ("error" in result) {
-    throw invalid("working directory", text, result.error, "give an absolute path in the container, e.g. /app");
+    throw invalid(
+      "working directory",
+      text,
+      result.error,
+      "give an absolute path in the container, e.g. /app",
+    );
   }
   return result.path;
 }
@@ -230,7 +278,12 @@ export function parseNetwork(text: string): string {
   if (text === "default") return DEFAULT_NETWORK_MODE;
   if (Object.hasOwn(NETWORK_MODES, text)) return text;
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,31}$/.test(text)) {
-    throw invalid("network", text, "not a network mode or a network name", "use --network bridge, none, host or a network from 'tsnspawn network ls'");
+    throw invalid(
+      "network",
+      text,
+      "not a network mode or a network name",
+      "use --network bridge, none, host or a network from 'tsnspawn network ls'",
+    );
   }
   return text;
 }
@@ -256,9 +309,13 @@ export function parseUser(text: string): UserSpec {
   if (parts.length > 2) throw invalid("user", text, "too many ':'", hint);
   const [user, group] = parts;
   if (!USER_PART.test(user)) throw invalid("user", text, "empty or malformed user", hint);
-  if (group !== undefined && !USER_PART.test(group)) throw invalid("user", text, "empty or malformed group", hint);
+  if (group !== undefined && !USER_PART.test(group)) {
+    throw invalid("user", text, "empty or malformed group", hint);
+  }
   for (const part of parts) {
-    if (/^\d+$/.test(part) && Number(part) > MAX_ID) throw invalid("user", text, `id ${part} is out of range (0..${MAX_ID})`, hint);
+    if (/^\d+$/.test(part) && Number(part) > MAX_ID) {
+      throw invalid("user", text, `id ${part} is out of range (0..${MAX_ID})`, hint);
+    }
   }
   return group === undefined ? { user } : { user, group };
 }
@@ -310,9 +367,13 @@ export function resolveUser(
   } else {
     const entry = users.find((u) => u.name === spec.user);
     if (!entry) {
-      throw new TsnspawnError("invalid", `user ${printable(spec.user)}: not found in the image's /etc/passwd`, {
-        hint: "use a numeric uid, or a user that exists in the image",
-      });
+      throw new TsnspawnError(
+        "invalid",
+        `user ${printable(spec.user)}: not found in the image's /etc/passwd`,
+        {
+          hint: "use a numeric uid, or a user that exists in the image",
+        },
+      );
     }
     uid = entry.id;
     gid = entry.gid;
@@ -323,9 +384,13 @@ export function resolveUser(
     } else {
       const entry = parseIdFile(groupText).find((g) => g.name === spec.group);
       if (!entry) {
-        throw new TsnspawnError("invalid", `group ${printable(spec.group)}: not found in the image's /etc/group`, {
-          hint: "use a numeric gid, or a group that exists in the image",
-        });
+        throw new TsnspawnError(
+          "invalid",
+          `group ${printable(spec.group)}: not found in the image's /etc/group`,
+          {
+            hint: "use a numeric gid, or a group that exists in the image",
+          },
+        );
       }
       gid = entry.id;
     }
@@ -350,7 +415,12 @@ export function parseRestart(text: string): RestartPolicy {
   const [policy, count, ...rest] = text.split(":");
   if (rest.length > 0) throw invalid("restart policy", text, "too many ':'", hint);
   if (count !== undefined && policy !== "on-failure") {
-    throw invalid("restart policy", text, `a maximum retry count cannot be used with '${printable(policy)}'`, hint);
+    throw invalid(
+      "restart policy",
+      text,
+      `a maximum retry count cannot be used with '${printable(policy)}'`,
+      hint,
+    );
   }
   switch (policy) {
     case "no":
@@ -362,7 +432,12 @@ export function parseRestart(text: string): RestartPolicy {
       if (count === undefined) return { policy: "on-failure", maxRetries: 0 };
       const n = parseInteger(count);
       if (Number.isNaN(n) || n < 0 || count.trim() !== count || /^[+-]/.test(count)) {
-        throw invalid("restart policy", text, "the maximum retry count must be a whole number ≥ 0", hint);
+        throw invalid(
+          "restart policy",
+          text,
+          "the maximum retry count must be a whole number ≥ 0",
+          hint,
+        );
       }
       return { policy: "on-failure", maxRetries: n };
     }
@@ -386,7 +461,14 @@ export type EnvLookup = (key: string) => string | undefined;
 
 function checkEnvName(thing: string, text: string, name: string): void {
   if (name === "") throw invalid(thing, text, "no variable name", "write KEY=VALUE or KEY");
-  if (/\s/.test(name)) throw invalid(thing, text, `variable '${printable(name)}' contains whitespace`, "write KEY=VALUE or KEY");
+  if (/\s/.test(name)) {
+    throw invalid(
+      thing,
+      text,
+      `variable '${printable(name)}' contains whitespace`,
+      "write KEY=VALUE or KEY",
+    );
+  }
 }
 
 /**
@@ -545,9 +627,15 @@ export const MAX_CONTAINER_NAME_LENGTH = 63;
 
 /** Validates a container name (docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, 1..63 characters); returns it. */
 export function validateContainerName(name: string): string {
-  const hint = "names start with a letter or digit, continue with letters, digits, '_', '.' or '-', and have at most 63 characters";
+  const hint =
+    "names start with a letter or digit, continue with letters, digits, '_', '.' or '-', and have at most 63 characters";
   if (name.length > MAX_CONTAINER_NAME_LENGTH) {
-    throw invalid("container name", name, `longer than ${MAX_CONTAINER_NAME_LENGTH} characters`, hint);
+    throw invalid(
+      "container name",
+      name,
+      `longer than ${MAX_CONTAINER_NAME_LENGTH} characters`,
+      hint,
+    );
   }
   if (!NAME_PATTERN.test(name)) throw invalid("container name", name, "invalid characters", hint);
   return name;
@@ -555,19 +643,75 @@ export function validateContainerName(name: string): string {
 
 /** Adjectives for generated names (docker-like). */
 const NAME_ADJECTIVES = [
-  "admiring", "amazing", "blissful", "bold", "brave", "busy", "clever", "cool",
-  "dazzling", "eager", "elegant", "epic", "festive", "focused", "gallant", "gifted",
-  "happy", "hopeful", "jolly", "keen", "kind", "loving", "lucid", "modest",
-  "nifty", "optimistic", "peaceful", "quirky", "relaxed", "serene", "sharp", "stoic",
-  "tender", "upbeat", "vibrant", "wizardly", "zealous",
+  "admiring",
+  "amazing",
+  "blissful",
+  "bold",
+  "brave",
+  "busy",
+  "clever",
+  "cool",
+  "dazzling",
+  "eager",
+  "elegant",
+  "epic",
+  "festive",
+  "focused",
+  "gallant",
+  "gifted",
+  "happy",
+  "hopeful",
+  "jolly",
+  "keen",
+  "kind",
+  "loving",
+  "lucid",
+  "modest",
+  "nifty",
+  "optimistic",
+  "peaceful",
+  "quirky",
+  "relaxed",
+  "serene",
+  "sharp",
+  "stoic",
+  "tender",
+  "upbeat",
+  "vibrant",
+  "wizardly",
+  "zealous",
 ];
 
 /** Nouns for generated names: pioneers of computing and Unix. */
 const NAME_NOUNS = [
-  "babbage", "backus", "bell", "cerf", "dijkstra", "engelbart", "hamilton", "hopper",
-  "kahn", "kernighan", "knuth", "lamport", "liskov", "lovelace", "mccarthy", "minsky",
-  "morse", "noether", "pike", "poettering", "ritchie", "shannon", "stallman", "thompson",
-  "torvalds", "turing", "wirth", "wozniak",
+  "babbage",
+  "backus",
+  "bell",
+  "cerf",
+  "dijkstra",
+  "engelbart",
+  "hamilton",
+  "hopper",
+  "kahn",
+  "kernighan",
+  "knuth",
+  "lamport",
+  "liskov",
+  "lovelace",
+  "mccarthy",
+  "minsky",
+  "morse",
+  "noether",
+  "pike",
+  "poettering",
+  "ritchie",
+  "shannon",
+  "stallman",
+  "thompson",
+  "torvalds",
+  "turing",
+  "wirth",
+  "wozniak",
 ];
 
 /**
@@ -575,7 +719,8 @@ const NAME_NOUNS = [
  * [0, 1) (default `Math.random`). Callers retry on a name that is taken.
  */
 export function generateContainerName(random: () => number = Math.random): string {
-  const pick = (list: string[]) => list[Math.min(list.length - 1, Math.floor(random() * list.length))];
+  const pick = (list: string[]) =>
+    list[Math.min(list.length - 1, Math.floor(random() * list.length))];
   return `${pick(NAME_ADJECTIVES)}_${pick(NAME_NOUNS)}`;
 }
 
@@ -593,6 +738,8 @@ export function validateHostname(name: string): string {
     throw invalid("hostname", name, `must have 1 to ${MAX_HOSTNAME_LENGTH} characters`, hint);
   }
   const label = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-  if (!name.split(".").every((l) => label.test(l))) throw invalid("hostname", name, "not a valid hostname", hint);
+  if (!name.split(".").every((l) => label.test(l))) {
+    throw invalid("hostname", name, "not a valid hostname", hint);
+  }
   return name;
 }

@@ -34,7 +34,10 @@ import {
 function assertInvalid(fn: () => unknown, includes: string): TsnspawnError {
   const error = assertThrows(fn, TsnspawnError);
   assertEquals(error.code, "invalid");
-  assert(error.message.includes(includes), `${JSON.stringify(error.message)} lacks ${JSON.stringify(includes)}`);
+  assert(
+    error.message.includes(includes),
+    `${JSON.stringify(error.message)} lacks ${JSON.stringify(includes)}`,
+  );
   assert(!error.message.includes("\n"), "messages are one line");
   return error;
 }
@@ -49,7 +52,12 @@ function prng(seed: number): () => number {
   };
 }
 
-const FUZZ_ALPHABET = [..."0123456789.:+-=/ kmgtbKMGTBi#\n\t\0\"'abcSIGTERMroworfailure_", "..", "é", "\u{1F600}"];
+const FUZZ_ALPHABET = [
+  ..."0123456789.:+-=/ kmgtbKMGTBi#\n\t\0\"'abcSIGTERMroworfailure_",
+  "..",
+  "é",
+  "\u{1F600}",
+];
 
 function randomString(random: () => number): string {
   const length = Math.floor(random() * 16);
@@ -67,7 +75,9 @@ function fuzz(name: string, parse: (text: string) => unknown): void {
       try {
         parse(text);
       } catch (error) {
-        if (!(error instanceof TsnspawnError)) throw new Error(`${name}(${JSON.stringify(text)}) threw ${error}`);
+        if (!(error instanceof TsnspawnError)) {
+          throw new Error(`${name}(${JSON.stringify(text)}) threw ${error}`);
+        }
       }
     }
   });
@@ -157,10 +167,26 @@ Deno.test("parsePidsLimit, parseCpuWeight, parseCpuShares, parseStopTimeout", ()
 });
 
 Deno.test("parseVolume parses and normalizes bind mounts", () => {
-  assertEquals(parseVolume("/srv/data:/data"), { source: "/srv/data", destination: "/data", readOnly: false });
-  assertEquals(parseVolume("/srv/data:/data:ro"), { source: "/srv/data", destination: "/data", readOnly: true });
-  assertEquals(parseVolume("/srv/data:/data:rw"), { source: "/srv/data", destination: "/data", readOnly: false });
-  assertEquals(parseVolume("//srv/./data/:/a//b/"), { source: "/srv/data", destination: "/a/b", readOnly: false });
+  assertEquals(parseVolume("/srv/data:/data"), {
+    source: "/srv/data",
+    destination: "/data",
+    readOnly: false,
+  });
+  assertEquals(parseVolume("/srv/data:/data:ro"), {
+    source: "/srv/data",
+    destination: "/data",
+    readOnly: true,
+  });
+  assertEquals(parseVolume("/srv/data:/data:rw"), {
+    source: "/srv/data",
+    destination: "/data",
+    readOnly: false,
+  });
+  assertEquals(parseVolume("//srv/./data/:/a//b/"), {
+    source: "/srv/data",
+    destination: "/a/b",
+    readOnly: false,
+  });
   assertEquals(parseVolume("/:/host"), { source: "/", destination: "/host", readOnly: false });
 });
 
@@ -182,7 +208,9 @@ Deno.test("parseVolume rejects what it cannot do, clearly", () => {
 });
 
 Deno.test("formatVolume round-trips", () => {
-  for (const text of ["/a:/b", "/a/b:/c:ro", "/:/host"]) assertEquals(formatVolume(parseVolume(text)), text);
+  for (const text of ["/a:/b", "/a/b:/c:ro", "/:/host"]) {
+    assertEquals(formatVolume(parseVolume(text)), text);
+  }
   assertEquals(formatVolume(parseVolume("/a:/b:rw")), "/a:/b");
 });
 
@@ -230,13 +258,31 @@ Deno.test("resolveUser follows runc's rules", () => {
   assertEquals(resolveUser({ user: "www-data" }, PASSWD, GROUP), { uid: 33, gid: 33 });
   assertEquals(resolveUser({ user: "33" }, PASSWD, GROUP), { uid: 33, gid: 33 });
   assertEquals(resolveUser({ user: "1000" }, PASSWD, GROUP), { uid: 1000, gid: 0 });
-  assertEquals(resolveUser({ user: "1000", group: "1000" }, PASSWD, GROUP), { uid: 1000, gid: 1000 });
-  assertEquals(resolveUser({ user: "nobody", group: "adm" }, PASSWD, GROUP), { uid: 65534, gid: 4 });
-  assertEquals(resolveUser({ user: "1000", group: "nogroup" }, null, GROUP), { uid: 1000, gid: 65534 });
+  assertEquals(resolveUser({ user: "1000", group: "1000" }, PASSWD, GROUP), {
+    uid: 1000,
+    gid: 1000,
+  });
+  assertEquals(resolveUser({ user: "nobody", group: "adm" }, PASSWD, GROUP), {
+    uid: 65534,
+    gid: 4,
+  });
+  assertEquals(resolveUser({ user: "1000", group: "nogroup" }, null, GROUP), {
+    uid: 1000,
+    gid: 65534,
+  });
   assertEquals(resolveUser({ user: "5" }, null, null), { uid: 5, gid: 0 });
-  assertInvalid(() => resolveUser({ user: "alice" }, PASSWD, GROUP), "user alice: not found in the image's /etc/passwd");
-  assertInvalid(() => resolveUser({ user: "alice" }, null, null), "not found in the image's /etc/passwd");
-  assertInvalid(() => resolveUser({ user: "root", group: "wheel" }, PASSWD, GROUP), "group wheel: not found in the image's /etc/group");
+  assertInvalid(
+    () => resolveUser({ user: "alice" }, PASSWD, GROUP),
+    "user alice: not found in the image's /etc/passwd",
+  );
+  assertInvalid(
+    () => resolveUser({ user: "alice" }, null, null),
+    "not found in the image's /etc/passwd",
+  );
+  assertInvalid(
+    () => resolveUser({ user: "root", group: "wheel" }, PASSWD, GROUP),
+    "group wheel: not found in the image's /etc/group",
+  );
   assertInvalid(() => resolveUser({ user: "broken line" }, PASSWD, GROUP), "not found");
 });
 
@@ -252,7 +298,9 @@ Deno.test("parseRestart maps docker policies to systemd's", () => {
   assertInvalid(() => parseRestart("on-failure:x"), "whole number");
   assertInvalid(() => parseRestart("on-failure:"), "whole number");
   assertInvalid(() => parseRestart("on-failure:1:2"), "too many ':'");
-  for (const text of ["no", "always", "on-failure", "on-failure:5"]) assertEquals(formatRestart(parseRestart(text)), text);
+  for (const text of ["no", "always", "on-failure", "on-failure:5"]) {
+    assertEquals(formatRestart(parseRestart(text)), text);
+  }
 });
 
 Deno.test("parseEnvAssignment", () => {
@@ -272,15 +320,28 @@ Deno.test("parseEnvAssignment", () => {
 
 Deno.test("parseEnvFile follows docker's format", () => {
   const lookup = (k: string) => (k === "USER" ? "alice" : undefined);
-  const text = "\uFEFF# comment\n\nA=1\n  B=two words \nC=\"quoted\"\nUSER\nUNSET\n\tD=x=y\r\nE=\n  # indented comment\n";
-  assertEquals(parseEnvFile(text, lookup), ["A=1", "B=two words ", 'C="quoted"', "USER=alice", "D=x=y", "E="]);
+  const text =
+    '\uFEFF# comment\n\nA=1\n  B=two words \nC="quoted"\nUSER\nUNSET\n\tD=x=y\r\nE=\n  # indented comment\n';
+  assertEquals(parseEnvFile(text, lookup), [
+    "A=1",
+    "B=two words ",
+    'C="quoted"',
+    "USER=alice",
+    "D=x=y",
+    "E=",
+  ]);
   assertEquals(parseEnvFile("", lookup), []);
   assertInvalid(() => parseEnvFile("A=1\n=2\n", lookup, "/tmp/e.env"), "/tmp/e.env line 2");
   assertInvalid(() => parseEnvFile("A B=1", lookup), "contains whitespace");
 });
 
 Deno.test("mergeEnv: later wins, order kept", () => {
-  assertEquals(mergeEnv(["PATH=/bin", "A=1", "B=2"], ["A=3", "C=4"]), ["PATH=/bin", "A=3", "B=2", "C=4"]);
+  assertEquals(mergeEnv(["PATH=/bin", "A=1", "B=2"], ["A=3", "C=4"]), [
+    "PATH=/bin",
+    "A=3",
+    "B=2",
+    "C=4",
+  ]);
   assertEquals(mergeEnv(["A=1", "A=2"]), ["A=2"]);
   assertEquals(mergeEnv([], ["X"], ["X=1"]), ["X=1"]);
   assertEquals(mergeEnv(), []);
@@ -319,7 +380,9 @@ Deno.test("parseSignal and signalName", () => {
 });
 
 Deno.test("validateContainerName", () => {
-  for (const name of ["a", "web", "web-1", "a.b_c-d", "0abc", "x".repeat(63)]) assertEquals(validateContainerName(name), name);
+  for (const name of ["a", "web", "web-1", "a.b_c-d", "0abc", "x".repeat(63)]) {
+    assertEquals(validateContainerName(name), name);
+  }
   assertInvalid(() => validateContainerName(""), "invalid characters");
   assertInvalid(() => validateContainerName("-a"), "invalid characters");
   assertInvalid(() => validateContainerName(".a"), "invalid characters");
@@ -344,7 +407,9 @@ Deno.test("generateContainerName makes valid adjective_noun names", () => {
 });
 
 Deno.test("validateHostname", () => {
-  for (const name of ["a", "web-1", "db.example.com", "x".repeat(63)]) assertEquals(validateHostname(name), name);
+  for (const name of ["a", "web-1", "db.example.com", "x".repeat(63)]) {
+    assertEquals(validateHostname(name), name);
+  }
   assertInvalid(() => validateHostname(""), "1 to 64 characters");
   assertInvalid(() => validateHostname("x".repeat(65)), "1 to 64 characters");
   assertInvalid(() => validateHostname("-a"), "not a valid hostname");

@@ -17,7 +17,10 @@ import { join } from "./path_util.ts";
 import { tmpDir } from "./paths.ts";
 
 function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /** Open, locked handles of this process, by path. */

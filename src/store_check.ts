@@ -244,14 +244,20 @@ function checkContainers(s: StoreSnapshot, units: Map<string, UnitEntry>): Findi
     const running = isRunningState(units.get(c.name));
     const untouchable = running || c.locked;
     if (c.config === "missing" || isError(c.config)) {
-      const what = c.config === "missing" ? "has no config.json" : `config.json is unreadable: ${c.config.error}`;
+      const what = c.config === "missing"
+        ? "has no config.json"
+        : `config.json is unreadable: ${c.config.error}`;
       out.push({
         severity: "problem",
         kind: c.config === "missing" ? "container-without-config" : "container-config-corrupt",
         subject: c.name,
         message: `container directory ${what}`,
         ...(untouchable
-          ? { hint: `its unit is ${running ? "running" : "locked by another tsnspawn"}; stop it and run check again` }
+          ? {
+            hint: `its unit is ${
+              running ? "running" : "locked by another tsnspawn"
+            }; stop it and run check again`,
+          }
           : { repair: { action: "quarantine-container" as const, name: c.name, dir } }),
       });
       continue;
@@ -282,7 +288,9 @@ function checkContainers(s: StoreSnapshot, units: Map<string, UnitEntry>): Findi
         severity: "problem",
         kind: "container-image-missing",
         subject: c.name,
-        message: `${c.missingLowerDirs.length} of its image layers are missing: ${c.missingLowerDirs[0]}`,
+        message: `${c.missingLowerDirs.length} of its image layers are missing: ${
+          c.missingLowerDirs[0]
+        }`,
         hint: `remove it with 'tsnspawn rm ${c.name}' and create it again`,
       });
     }
@@ -397,7 +405,9 @@ function checkImages(s: StoreSnapshot): Finding[] {
       kind: "image-broken",
       subject: tag,
       message,
-      hint: `remove it with 'tsnspawn rmi ${tag.startsWith("<") ? digest : tag}' and pull or import it again`,
+      hint: `remove it with 'tsnspawn rmi ${
+        tag.startsWith("<") ? digest : tag
+      }' and pull or import it again`,
     });
     const mhex = hexOf(digest);
     if (mhex) liveBlobs.add(mhex);
@@ -436,7 +446,9 @@ function checkImages(s: StoreSnapshot): Finding[] {
       const layer = layers.get(h);
       if (!layer || !layer.hasDiff) missing.push(diffId);
     }
-    if (missing.length > 0) out.push(broken(`${missing.length} layer(s) missing, first ${missing[0]}`));
+    if (missing.length > 0) {
+      out.push(broken(`${missing.length} layer(s) missing, first ${missing[0]}`));
+    }
   }
   if (isError(img.repositories) || isError(img.untagged)) return out; // reachability unknown
 
@@ -525,14 +537,23 @@ function checkNetworks(s: StoreSnapshot, units: Map<string, UnitEntry>): Finding
       const live = owner !== undefined && owner.id === lease.id;
       if (live || liveOps.has(lease.id)) continue;
       // A container whose directory is unreadable may still own it: leave that to the user.
-      if (s.containers.some((c) => c.name === lease.container && typeof c.config !== "object")) continue;
+      if (s.containers.some((c) => c.name === lease.container && typeof c.config !== "object")) {
+        continue;
+      }
       if (s.containers.some((c) => c.name === lease.container && isError(c.config))) continue;
       out.push({
         severity: "problem",
         kind: "orphan-lease",
         subject: `network ${network.name}`,
-        message: `lease of ${lease.address} for ${lease.container} (${lease.id.slice(0, 12)}), which no longer exists`,
-        repair: { action: "release-lease", network: network.name, id: lease.id, container: lease.container },
+        message: `lease of ${lease.address} for ${lease.container} (${
+          lease.id.slice(0, 12)
+        }), which no longer exists`,
+        repair: {
+          action: "release-lease",
+          network: network.name,
+          id: lease.id,
+          container: lease.container,
+        },
       });
     }
     for (const [address, holders] of byAddress) {
@@ -559,17 +580,15 @@ function checkNetworks(s: StoreSnapshot, units: Map<string, UnitEntry>): Finding
       kind: "missing-lease",
       subject: name,
       message: `holds ${config.bridge.address} on ${config.bridge.network} without a lease`,
-      ...(taken
-        ? { hint: `the address is leased to another container; recreate ${name}` }
-        : {
-          repair: {
-            action: "restore-lease" as const,
-            network: config.bridge.network,
-            id: config.id,
-            container: name,
-            address: config.bridge.address,
-          },
-        }),
+      ...(taken ? { hint: `the address is leased to another container; recreate ${name}` } : {
+        repair: {
+          action: "restore-lease" as const,
+          network: config.bridge.network,
+          id: config.id,
+          container: name,
+          address: config.bridge.address,
+        },
+      }),
     });
   }
 
@@ -582,7 +601,9 @@ function checkNetworks(s: StoreSnapshot, units: Map<string, UnitEntry>): Finding
     if (config.bridge) runningAddresses.add(config.bridge.address);
   }
   const locked = new Set(s.containers.filter((c) => c.locked).map((c) => c.name));
-  const lockedVeths = new Set([...configs].filter(([n]) => locked.has(n)).map(([, c]) => vethOf(c.id)));
+  const lockedVeths = new Set(
+    [...configs].filter(([n]) => locked.has(n)).map(([, c]) => vethOf(c.id)),
+  );
   for (const device of s.veths) {
     if (runningVeths.has(device) || lockedVeths.has(device)) continue;
     out.push({
@@ -612,7 +633,10 @@ export function isProblem(finding: Finding): boolean {
 }
 
 /** One line for a finding: `problem: SUBJECT: MESSAGE`, prefixed by what was done. */
-export function formatFinding(finding: Finding, outcome?: "repaired" | "would repair" | "failed"): string {
+export function formatFinding(
+  finding: Finding,
+  outcome?: "repaired" | "would repair" | "failed",
+): string {
   const label = outcome ?? (finding.severity === "note" ? "note" : "problem");
   const hint = !outcome && finding.hint ? ` (hint: ${finding.hint})` : "";
   return `${label}: ${finding.subject}: ${finding.message}${hint}`;

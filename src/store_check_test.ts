@@ -1,6 +1,12 @@
 /** Unit tests of the check's analysis (pure, no root). */
 import { assert, assertEquals } from "@std/assert";
-import { analyzeStore, describeTmp, type Finding, formatFinding, type StoreSnapshot } from "./store_check.ts";
+import {
+  analyzeStore,
+  describeTmp,
+  type Finding,
+  formatFinding,
+  type StoreSnapshot,
+} from "./store_check.ts";
 
 const ROOT = "/var/lib/tsnspawn";
 const HEX = (c: string) => c.repeat(64);
@@ -13,7 +19,15 @@ function snapshot(over: Partial<StoreSnapshot> = {}): StoreSnapshot {
     tmp: [],
     units: [],
     mounts: [],
-    images: { busy: false, repositories: {}, untagged: [], manifests: {}, configs: {}, blobs: [], layers: [] },
+    images: {
+      busy: false,
+      repositories: {},
+      untagged: [],
+      manifests: {},
+      configs: {},
+      blobs: [],
+      layers: [],
+    },
     networks: [],
     veths: [],
     publishedAddresses: [],
@@ -51,7 +65,10 @@ function healthy(): StoreSnapshot {
       blobs: [HEX("a"), HEX("b"), HEX("c")],
       layers: [{ hex: HEX("c"), hasDiff: true, hasSize: true }],
     },
-    networks: [{ name: "bridge", leases: [{ address: "10.88.0.2", container: "web", id: "abcdef0123456789" }] }],
+    networks: [{
+      name: "bridge",
+      leases: [{ address: "10.88.0.2", container: "web", id: "abcdef0123456789" }],
+    }],
     veths: ["tsnvabcdef01234"],
     publishedAddresses: ["10.88.0.2"],
   });
@@ -83,12 +100,22 @@ Deno.test("containers: corrupt or missing config is quarantined unless running o
   const s = snapshot({
     containers: [
       { name: "a", config: "missing", locked: false, files: [], missingLowerDirs: [] },
-      { name: "b", config: { error: "Unexpected end of JSON input" }, locked: false, files: [], missingLowerDirs: [] },
+      {
+        name: "b",
+        config: { error: "Unexpected end of JSON input" },
+        locked: false,
+        files: [],
+        missingLowerDirs: [],
+      },
       { name: "c", config: { error: "bad" }, locked: true, files: [], missingLowerDirs: [] },
     ],
   });
   const findings = analyzeStore(s);
-  assertEquals(kinds(findings), ["container-config-corrupt", "container-config-corrupt", "container-without-config"]);
+  assertEquals(kinds(findings), [
+    "container-config-corrupt",
+    "container-config-corrupt",
+    "container-without-config",
+  ]);
   assertEquals(findings.find((f) => f.subject === "a")!.repair, {
     action: "quarantine-container",
     name: "a",
@@ -106,7 +133,12 @@ Deno.test("containers: stale fifos and temp files of a stopped container; missin
   s.containers[0].files.push("net.fifo", "state.json.tmp-0a1b2c3d4e5f");
   s.containers[0].missingLowerDirs = ["/gone/diff"];
   const findings = analyzeStore(s);
-  assertEquals(kinds(findings), ["container-image-missing", "stale-fifo", "stale-fifo", "stale-temp-file"]);
+  assertEquals(kinds(findings), [
+    "container-image-missing",
+    "stale-fifo",
+    "stale-fifo",
+    "stale-temp-file",
+  ]);
   assertEquals(findings.filter((f) => f.repair).length, 3);
 });
 
@@ -135,12 +167,18 @@ Deno.test("units: orphans are stopped, failed ones reset; declared and ending un
     { name: "decl2", activeState: "active", subState: "running", result: "success" },
   );
   s.declared = ["decl", "decl2"];
-  s.units[0] = { name: "web", activeState: "failed", subState: "failed", result: "start-limit-hit" };
+  s.units[0] = {
+    name: "web",
+    activeState: "failed",
+    subState: "failed",
+    result: "start-limit-hit",
+  };
   s.veths = [];
   s.publishedAddresses = [];
   const findings = analyzeStore(s);
   assertEquals(
-    findings.filter((f) => f.kind.endsWith("-unit")).map((f) => [f.subject, f.repair?.action]).sort(),
+    findings.filter((f) => f.kind.endsWith("-unit")).map((f) => [f.subject, f.repair?.action])
+      .sort(),
     [["tsnspawn-gone.service", "stop-unit"], ["tsnspawn-web.service", "reset-failed-unit"]],
   );
 });
@@ -156,18 +194,33 @@ Deno.test("images: broken tags are problems without repair; garbage is a note; p
   s.images.manifests[D("e")] = { config: D("f"), layers: [D("9")] };
   s.images.configs[D("f")] = { diffIds: [D("9")] };
   s.images.blobs.push(HEX("e"), HEX("f"), HEX("7"));
-  s.images.layers.push({ hex: HEX("8"), hasDiff: true, hasSize: true }, { hex: HEX("6"), hasDiff: false, hasSize: false });
+  s.images.layers.push({ hex: HEX("8"), hasDiff: true, hasSize: true }, {
+    hex: HEX("6"),
+    hasDiff: false,
+    hasSize: false,
+  });
   const findings = analyzeStore(s);
-  assertEquals(kinds(findings), ["image-broken", "image-broken", "partial-layer", "unreferenced-blob", "unreferenced-layer"]);
+  assertEquals(kinds(findings), [
+    "image-broken",
+    "image-broken",
+    "partial-layer",
+    "unreferenced-blob",
+    "unreferenced-layer",
+  ]);
   assert(findings.filter((f) => f.kind === "image-broken").every((f) => !f.repair && f.hint));
   assertEquals(findings.filter((f) => f.severity === "note").length, 2);
-  assertEquals(findings.find((f) => f.kind === "partial-layer")!.repair!.action, "remove-partial-layer");
+  assertEquals(
+    findings.find((f) => f.kind === "partial-layer")!.repair!.action,
+    "remove-partial-layer",
+  );
 });
 
 Deno.test("images: a busy store is a note; corrupt indexes are problems", () => {
   const busy = snapshot({ images: { ...snapshot().images, busy: true } });
   assertEquals(analyzeStore(busy).map((f) => [f.kind, f.severity]), [["image-store-busy", "note"]]);
-  const corrupt = snapshot({ images: { ...snapshot().images, repositories: { error: "Unexpected token" } } });
+  const corrupt = snapshot({
+    images: { ...snapshot().images, repositories: { error: "Unexpected token" } },
+  });
   assertEquals(kinds(analyzeStore(corrupt)), ["image-index-corrupt"]);
 });
 
@@ -180,8 +233,20 @@ Deno.test("networks: orphan leases released unless a create holds them; missing 
     { address: "10.88.0.5", container: "y", id: "4444" },
   ];
   s.containers.push(
-    { name: "x", config: { id: "3333", lowerDirs: [] }, locked: false, files: [], missingLowerDirs: [] },
-    { name: "y", config: { id: "4444", lowerDirs: [] }, locked: false, files: [], missingLowerDirs: [] },
+    {
+      name: "x",
+      config: { id: "3333", lowerDirs: [] },
+      locked: false,
+      files: [],
+      missingLowerDirs: [],
+    },
+    {
+      name: "y",
+      config: { id: "4444", lowerDirs: [] },
+      locked: false,
+      files: [],
+      missingLowerDirs: [],
+    },
   );
   s.tmp.push({ name: "lease-2222.lock", live: true });
   const findings = analyzeStore(s);
@@ -214,7 +279,10 @@ Deno.test("networks: veths and published ports of stopped containers are removed
   ]);
   // A container being started (its lock held) keeps its veth.
   s.containers[0].locked = true;
-  assertEquals(analyzeStore(s).map((f) => f.repair?.action), ["delete-veth", "sweep-published-ports"]);
+  assertEquals(analyzeStore(s).map((f) => f.repair?.action), [
+    "delete-veth",
+    "sweep-published-ports",
+  ]);
 });
 
 Deno.test("formatFinding: one line with outcome or severity and hint", () => {

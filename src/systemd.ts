@@ -80,9 +80,7 @@ export function unitObjectPath(unit: string): string {
   let encoded = "";
   for (const byte of new TextEncoder().encode(unit)) {
     const c = String.fromCharCode(byte);
-    encoded += /[A-Za-z0-9]/.test(c)
-      ? c
-      : "_" + byte.toString(16).padStart(2, "0");
+    encoded += /[A-Za-z0-9]/.test(c) ? c : "_" + byte.toString(16).padStart(2, "0");
   }
   return `${MANAGER_PATH}/unit/${encoded}`;
 }
@@ -102,7 +100,9 @@ function plain(value: unknown): unknown {
 export class Systemd {
   // deno-lint-ignore no-explicit-any
   #bus: any;
-  #signalHandlers = new Set<(msg: { path: string; interface: string; member: string; body: unknown[] }) => void>();
+  #signalHandlers = new Set<
+    (msg: { path: string; interface: string; member: string; body: unknown[] }) => void
+  >();
 
   // deno-lint-ignore no-explicit-any
   private constructor(bus: any) {
@@ -219,13 +219,15 @@ export class Systemd {
         "fail",
         properties.map(toVariantPair),
         [],
-      ], unit));
+      ], unit)
+    );
   }
 
   /** Stops a unit and waits for the stop job. */
   async stopUnit(unit: string): Promise<string> {
     return await this.#runJob(() =>
-      this.#call(MANAGER_PATH, MANAGER, "StopUnit", "ss", [unit, "replace"], unit));
+      this.#call(MANAGER_PATH, MANAGER, "StopUnit", "ss", [unit, "replace"], unit)
+    );
   }
 
   /** Sends a signal to the unit's processes ("main" or "all"). */
@@ -299,8 +301,7 @@ export class Systemd {
       this.#properties(unit, SERVICE),
     ]);
     if (!u || u.LoadState === "not-found" || !s) return null;
-    const optional = (v: unknown) =>
-      typeof v === "bigint" && v !== 0xffffffffffffffffn ? v : null;
+    const optional = (v: unknown) => typeof v === "bigint" && v !== 0xffffffffffffffffn ? v : null;
     return {
       activeState: u.ActiveState as string,
       subState: u.SubState as string,
@@ -364,7 +365,8 @@ export class Systemd {
   /** Starts a unit that has a unit file and waits for its start job; returns the job result. */
   async startUnit(unit: string): Promise<string> {
     return await this.#runJob(() =>
-      this.#call(MANAGER_PATH, MANAGER, "StartUnit", "ss", [unit, "replace"], unit));
+      this.#call(MANAGER_PATH, MANAGER, "StartUnit", "ss", [unit, "replace"], unit)
+    );
   }
 
   /** daemon-reload: generators run again and unit files are re-read; returns when done. */
@@ -582,7 +584,9 @@ class BusConnection implements Bus {
         this.#buffered = this.#buffered.subarray(end + 1);
         return line;
       }
-      if (!await this.#fill()) throw new Error("the bus closed the connection during authentication");
+      if (!await this.#fill()) {
+        throw new Error("the bus closed the connection during authentication");
+      }
     }
   }
 

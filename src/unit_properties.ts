@@ -148,8 +148,12 @@ export function guardStopCommand(stopCommand: string[]): string[] {
  */
 export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOptions): UnitProperty[] {
   const props: UnitProperty[] = [];
-  const set = (name: UnitPropertyName, value: unknown) => props.push([name, UNIT_PROPERTY_SIGNATURES[name], value]);
-  const exec = (argv: string[], ignoreFailure: boolean): ExecCommand[] => [[argv[0], [...argv], ignoreFailure]];
+  const set = (name: UnitPropertyName, value: unknown) =>
+    props.push([name, UNIT_PROPERTY_SIGNATURES[name], value]);
+  const exec = (
+    argv: string[],
+    ignoreFailure: boolean,
+  ): ExecCommand[] => [[argv[0], [...argv], ignoreFailure]];
   const image = imageLabel(config);
 
   set("Description", `tsnspawn container ${config.name} (${image})`);
@@ -240,7 +244,10 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
  * is switched off (interval 0); systemd's default (5 starts in 10 s) would
  * give up on a crash loop where docker keeps retrying.
  */
-function setRestart(config: ContainerConfig, set: (name: UnitPropertyName, value: unknown) => void): void {
+function setRestart(
+  config: ContainerConfig,
+  set: (name: UnitPropertyName, value: unknown) => void,
+): void {
   const { policy, maxRetries } = config.restart;
   set("Restart", policy);
   if (policy === "no") return;
@@ -290,7 +297,9 @@ function quoteWord(word: string): string {
 /** Formats one `a(sasb)` entry as a unit-file command line (`-` prefix = ignore failure). */
 function formatExec([path, argv, ignoreFailure]: ExecCommand): string {
   const prefix = ignoreFailure ? "-" : "";
-  const head = argv[0] === path ? [quoteWord(path)] : [`@${quoteWord(path)}`, quoteWord(argv[0] ?? "")];
+  const head = argv[0] === path
+    ? [quoteWord(path)]
+    : [`@${quoteWord(path)}`, quoteWord(argv[0] ?? "")];
   return prefix + [...head, ...argv.slice(1).map(quoteWord)].join(" ");
 }
 

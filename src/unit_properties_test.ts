@@ -55,7 +55,11 @@ Deno.test("every planned property uses the signature from the table", () => {
     },
   );
   for (const [name, signature] of props) {
-    assertEquals(signature, UNIT_PROPERTY_SIGNATURES[name as keyof typeof UNIT_PROPERTY_SIGNATURES], name);
+    assertEquals(
+      signature,
+      UNIT_PROPERTY_SIGNATURES[name as keyof typeof UNIT_PROPERTY_SIGNATURES],
+      name,
+    );
   }
   // Every property of the table is used by some plan.
   assertEquals(new Set(props.map((p) => p[0])), new Set(Object.keys(UNIT_PROPERTY_SIGNATURES)));
@@ -106,7 +110,10 @@ Deno.test("signatures match systemd's transient-unit API", () => {
 
 Deno.test("a plain container: the default properties and values", () => {
   const props = byName(planUnitProperties(config(), OPTS));
-  assertEquals(props.get("Description"), ["s", "tsnspawn container web (docker.io/library/busybox:latest)"]);
+  assertEquals(props.get("Description"), [
+    "s",
+    "tsnspawn container web (docker.io/library/busybox:latest)",
+  ]);
   assertEquals(props.get("Type"), ["s", "notify"]);
   assertEquals(props.get("NotifyAccess"), ["s", "all"]);
   assertEquals(props.get("ExecStart"), ["a(sasb)", [["/usr/bin/deno", OPTS.shimCommand, false]]]);
@@ -114,7 +121,11 @@ Deno.test("a plain container: the default properties and values", () => {
     "a(sasb)",
     [["/bin/sh", ["/bin/sh", "-c", STOP_GUARD_SCRIPT, ...OPTS.stopCommand], true]],
   ]);
-  assertEquals(props.get("ExecStopPost"), ["a(sasb)", [["/usr/bin/deno", OPTS.cleanupCommand, true]]]);
+  assertEquals(props.get("ExecStopPost"), ["a(sasb)", [[
+    "/usr/bin/deno",
+    OPTS.cleanupCommand,
+    true,
+  ]]]);
   assertEquals(props.get("KillMode"), ["s", "mixed"]);
   assertEquals(props.get("KillSignal"), ["i", 15]);
   assertEquals(props.get("Slice"), ["s", "machine.slice"]);
@@ -125,7 +136,11 @@ Deno.test("a plain container: the default properties and values", () => {
   assertEquals(props.get("SyslogIdentifier"), ["s", "web"]);
   assertEquals(props.get("LogExtraFields"), [
     "aay",
-    [bytes("TSNSPAWN_CONTAINER=web"), bytes("TSNSPAWN_IMAGE=docker.io/library/busybox:latest"), bytes("TSNSPAWN_RUN=r1")],
+    [
+      bytes("TSNSPAWN_CONTAINER=web"),
+      bytes("TSNSPAWN_IMAGE=docker.io/library/busybox:latest"),
+      bytes("TSNSPAWN_RUN=r1"),
+    ],
   ]);
   assertEquals(props.get("Restart"), ["s", "no"]);
   assertEquals(props.get("DevicePolicy"), ["s", "closed"]);
@@ -133,7 +148,21 @@ Deno.test("a plain container: the default properties and values", () => {
   assertEquals(props.get("StandardOutput"), ["s", "journal"]);
   assertEquals(props.get("StandardError"), ["s", "journal"]);
   assertEquals(props.get("CollectMode"), ["s", "inactive-or-failed"]);
-  for (const absent of ["MemoryMax", "CPUQuotaPerSecUSec", "TasksMax", "CPUWeight", "RestartUSec", "StartLimitBurst", "StartLimitIntervalUSec", "TTYPath", "TTYReset", "TTYVHangup", "AddRef"]) {
+  for (
+    const absent of [
+      "MemoryMax",
+      "CPUQuotaPerSecUSec",
+      "TasksMax",
+      "CPUWeight",
+      "RestartUSec",
+      "StartLimitBurst",
+      "StartLimitIntervalUSec",
+      "TTYPath",
+      "TTYReset",
+      "TTYVHangup",
+      "AddRef",
+    ]
+  ) {
     assert(!props.has(absent), `${absent} should be absent`);
   }
   // The plan does not share arrays with its input.
@@ -144,7 +173,18 @@ Deno.test("a plain container: the default properties and values", () => {
 Deno.test("device access: closed policy plus the standard nodes and ptys", () => {
   const [, value] = byName(planUnitProperties(config(), OPTS)).get("DeviceAllow")!;
   const allowed = new Map(value as [string, string][]);
-  for (const node of ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx", "char-pts"]) {
+  for (
+    const node of [
+      "/dev/null",
+      "/dev/zero",
+      "/dev/full",
+      "/dev/random",
+      "/dev/urandom",
+      "/dev/tty",
+      "/dev/ptmx",
+      "char-pts",
+    ]
+  ) {
     assertEquals(allowed.get(node), "rwm", node);
   }
   assertEquals(allowed.get("char-*"), "m");
@@ -154,7 +194,9 @@ Deno.test("device access: closed policy plus the standard nodes and ptys", () =>
 
 Deno.test("resource limits become bigints", () => {
   const props = byName(planUnitProperties(
-    config({ resources: { memoryMax: 268435456, cpuQuotaPerSecUSec: 500000, tasksMax: 100, cpuWeight: 50 } }),
+    config({
+      resources: { memoryMax: 268435456, cpuQuotaPerSecUSec: 500000, tasksMax: 100, cpuWeight: 50 },
+    }),
     OPTS,
   ));
   assertEquals(props.get("MemoryMax"), ["t", 268435456n]);
@@ -164,25 +206,33 @@ Deno.test("resource limits become bigints", () => {
 });
 
 Deno.test("restart policies and the start limit", () => {
-  const always = byName(planUnitProperties(config({ restart: { policy: "always", maxRetries: 0 } }), OPTS));
+  const always = byName(
+    planUnitProperties(config({ restart: { policy: "always", maxRetries: 0 } }), OPTS),
+  );
   assertEquals(always.get("Restart"), ["s", "always"]);
   assertEquals(always.get("RestartUSec"), ["t", DEFAULT_RESTART_USEC]);
   assertEquals(DEFAULT_RESTART_USEC, 100_000n);
   assertEquals(always.get("StartLimitIntervalUSec"), ["t", 0n]);
   assert(!always.has("StartLimitBurst"));
 
-  const unlimited = byName(planUnitProperties(config({ restart: { policy: "on-failure", maxRetries: 0 } }), OPTS));
+  const unlimited = byName(
+    planUnitProperties(config({ restart: { policy: "on-failure", maxRetries: 0 } }), OPTS),
+  );
   assertEquals(unlimited.get("Restart"), ["s", "on-failure"]);
   assertEquals(unlimited.get("StartLimitIntervalUSec"), ["t", 0n]);
 
-  const three = byName(planUnitProperties(config({ restart: { policy: "on-failure", maxRetries: 3 } }), OPTS));
+  const three = byName(
+    planUnitProperties(config({ restart: { policy: "on-failure", maxRetries: 3 } }), OPTS),
+  );
   assertEquals(three.get("Restart"), ["s", "on-failure"]);
   assertEquals(three.get("StartLimitBurst"), ["u", 4]); // the first start + 3 restarts
   assertEquals(three.get("StartLimitIntervalUSec"), ["t", USEC_INFINITY]);
 });
 
 Deno.test("stop signal and timeout come from the config", () => {
-  const props = byName(planUnitProperties(config({ stopSignal: "SIGQUIT", stopTimeoutSec: 0 }), OPTS));
+  const props = byName(
+    planUnitProperties(config({ stopSignal: "SIGQUIT", stopTimeoutSec: 0 }), OPTS),
+  );
   assertEquals(props.get("KillSignal"), ["i", 3]);
   assertEquals(props.get("TimeoutStopUSec"), ["t", STOP_MARGIN_USEC]);
   const rt = byName(planUnitProperties(config({ stopSignal: "SIGRTMIN+3" }), OPTS));
@@ -191,7 +241,9 @@ Deno.test("stop signal and timeout come from the config", () => {
 });
 
 Deno.test("a terminal replaces the journal for stdio", () => {
-  const props = byName(planUnitProperties(config({ tty: true }), { ...OPTS, tty: { path: "/dev/pts/7" } }));
+  const props = byName(
+    planUnitProperties(config({ tty: true }), { ...OPTS, tty: { path: "/dev/pts/7" } }),
+  );
   assertEquals(props.get("StandardInput"), ["s", "tty"]);
   assertEquals(props.get("StandardOutput"), ["s", "tty"]);
   assertEquals(props.get("StandardError"), ["s", "tty"]);
@@ -274,7 +326,11 @@ Deno.test("formatUnitProperties prints unit-file lines", () => {
 
 Deno.test("formatUnitProperties: exec with argv[0] different from the path", () => {
   assertEquals(
-    formatUnitProperties([["ExecStart", "a(sasb)", [["/bin/busybox", ["sh", "-c", "echo hi"], false]]]]),
+    formatUnitProperties([["ExecStart", "a(sasb)", [[
+      "/bin/busybox",
+      ["sh", "-c", "echo hi"],
+      false,
+    ]]]]),
     'ExecStart=@/bin/busybox sh -c "echo hi"\n',
   );
   assertEquals(formatUnitProperties([]), "");
@@ -283,14 +339,31 @@ Deno.test("formatUnitProperties: exec with argv[0] different from the path", () 
 Deno.test("fuzz planUnitProperties: odd stop signals and limits only raise TsnspawnError", () => {
   let seed = 99;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const signals = ["SIGTERM", "TERM", "9", "0", "", "SIGRTMIN+30", "SIGRTMAX-40", "KILL", "sig", "\0", "RTMIN+x"];
+  const signals = [
+    "SIGTERM",
+    "TERM",
+    "9",
+    "0",
+    "",
+    "SIGRTMIN+30",
+    "SIGRTMAX-40",
+    "KILL",
+    "sig",
+    "\0",
+    "RTMIN+x",
+  ];
   for (let i = 0; i < 2000; i++) {
     const retries = Math.floor(random() * 5);
     const c = config({
       stopSignal: signals[Math.floor(random() * signals.length)],
       stopTimeoutSec: Math.floor(random() * 1000),
-      restart: { policy: (["no", "on-failure", "always"] as const)[Math.floor(random() * 3)], maxRetries: retries },
-      resources: random() < 0.5 ? {} : { memoryMax: Math.floor(random() * 2 ** 40), tasksMax: 1 + retries },
+      restart: {
+        policy: (["no", "on-failure", "always"] as const)[Math.floor(random() * 3)],
+        maxRetries: retries,
+      },
+      resources: random() < 0.5
+        ? {}
+        : { memoryMax: Math.floor(random() * 2 ** 40), tasksMax: 1 + retries },
     });
     try {
       const props = planUnitProperties(c, { ...OPTS, addRef: random() < 0.5 });

@@ -7,7 +7,15 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { integrationTest } from "./helpers.ts";
 
 integrationTest("run: output reaches the CLI and the journal", async (core) => {
-  const out = await core.tsnOk(["run", "--name", "hello", "busybox", "sh", "-c", "echo out-line; echo err-line >&2"]);
+  const out = await core.tsnOk([
+    "run",
+    "--name",
+    "hello",
+    "busybox",
+    "sh",
+    "-c",
+    "echo out-line; echo err-line >&2",
+  ]);
   assertStringIncludes(out, "out-line");
   assertStringIncludes(out, "err-line");
   const journal = await core.shOk("journalctl --no-pager -o cat -u tsnspawn-hello.service");
@@ -21,7 +29,14 @@ integrationTest("run: output reaches the CLI and the journal", async (core) => {
 });
 
 integrationTest("run: many lines arrive complete and in order", async (core) => {
-  const out = await core.tsnOk(["run", "--rm", "busybox", "sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done"]);
+  const out = await core.tsnOk([
+    "run",
+    "--rm",
+    "busybox",
+    "sh",
+    "-c",
+    "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done",
+  ]);
   const lines = out.trim().split("\n");
   assertEquals(lines.length, 3000);
   assertEquals(lines[0], "line-0");
@@ -34,7 +49,10 @@ integrationTest("run: exit codes propagate, signals as 128+N", async (core) => {
   // A signal from inside to the namespace's init is ignored (pid_namespaces(7)),
   // so the signal comes from outside, as `docker kill` sends it.
   const attached = core.tsn(["run", "--name", "sig", "busybox", "sleep", "1000"]);
-  await core.waitFor("the container to run", async () => (await core.tsnOk(["list"])).includes("sig"));
+  await core.waitFor(
+    "the container to run",
+    async () => (await core.tsnOk(["list"])).includes("sig"),
+  );
   await core.tsnOk(["kill", "sig"]);
   assertEquals((await attached).code, 137);
   assertMatch(await core.tsnOk(["list", "-a"]), /\nsig\s+\S+\s+killed \((9|KILL|SIGKILL)\)/);
@@ -52,7 +70,19 @@ integrationTest("run --rm leaves no state dir, no mount, no unit", async (core) 
 });
 
 integrationTest("run -d: list, status, inspect --json, stop, start, rm", async (core) => {
-  const id = (await core.tsnOk(["run", "-d", "--name", "web", "busybox", "httpd", "-f", "-p", "8080", "-h", "/var/www"])).trim();
+  const id = (await core.tsnOk([
+    "run",
+    "-d",
+    "--name",
+    "web",
+    "busybox",
+    "httpd",
+    "-f",
+    "-p",
+    "8080",
+    "-h",
+    "/var/www",
+  ])).trim();
   assertMatch(id, /^[0-9a-f]{64}$/);
   const list = await core.tsnOk(["list"]);
   assertMatch(list, /^NAME\s+IMAGE\s+STATE\s+PID\s+UPTIME\s+MEMORY/);
@@ -84,13 +114,27 @@ integrationTest("run -d: list, status, inspect --json, stop, start, rm", async (
   assertStringIncludes(busy.stderr, "is running");
   await core.tsnOk(["rm", "-f", "web"]);
   assertEquals((await core.tsnOk(["list", "-a", "-q"])).trim(), "");
-  assertEquals((await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(), "");
+  assertEquals(
+    (await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(),
+    "",
+  );
 });
 
 integrationTest("the writable layer survives stop/start and is gone after rm", async (core) => {
-  await core.tsnOk(["run", "-d", "--name", "keep", "busybox", "sh", "-c", "echo data > /state; sleep 1000"]);
-  await core.waitFor("the file in the writable layer", async () =>
-    (await core.sh("test -f /var/lib/tsnspawn/containers/keep/upper/state")).code === 0);
+  await core.tsnOk([
+    "run",
+    "-d",
+    "--name",
+    "keep",
+    "busybox",
+    "sh",
+    "-c",
+    "echo data > /state; sleep 1000",
+  ]);
+  await core.waitFor(
+    "the file in the writable layer",
+    async () => (await core.sh("test -f /var/lib/tsnspawn/containers/keep/upper/state")).code === 0,
+  );
   await core.tsnOk(["stop", "-t", "1", "keep"]);
   await core.tsnOk(["start", "keep"]);
   const out = await core.tsnOk(["exec", "keep", "cat", "/state"]);
@@ -102,32 +146,67 @@ integrationTest("the writable layer survives stop/start and is gone after rm", a
   assert(fresh.code !== 0);
 });
 
-integrationTest("exec sees the container's PID namespace, files, user and environment", async (core) => {
-  await core.tsnOk(["run", "-d", "--name", "box", "-e", "FOO=bar", "busybox", "sh", "-c", "echo marker > /tmp/m; sleep 1000"]);
-  await core.waitFor("the marker", async () => (await core.tsn(["exec", "box", "cat", "/tmp/m"])).code === 0);
-  const ps = await core.tsnOk(["exec", "box", "ps", "-o", "pid,comm"]);
-  assertMatch(ps, /\n\s*1\s+sleep/);
-  assert(!ps.includes("systemd"), ps);
-  assertEquals((await core.tsnOk(["exec", "box", "sh", "-c", "echo $FOO"])).trim(), "bar");
-  assertEquals((await core.tsnOk(["exec", "-e", "FOO=baz", "box", "sh", "-c", "echo $FOO"])).trim(), "baz");
-  assertEquals((await core.tsnOk(["exec", "-u", "1000", "box", "id", "-u"])).trim(), "1000");
-  assertEquals((await core.tsnOk(["exec", "-w", "/tmp", "box", "pwd"])).trim(), "/tmp");
-  assertEquals((await core.tsn(["exec", "box", "sh", "-c", "exit 7"])).code, 7);
-  const status = await core.tsnOk(["exec", "box", "grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/self/status"]);
-  assertMatch(status, /CapEff:\s+00000000a80425fb/);
-  assertMatch(status, /NoNewPrivs:\s+1/);
-  // The exec'd process belongs to the container's unit.
-  const cgroup = await core.tsnOk(["exec", "box", "cat", "/proc/self/cgroup"]);
-  assert(!cgroup.includes("init.scope"), cgroup);
-  const missing = await core.tsn(["exec", "box", "/no/such"]);
-  assertEquals(missing.code, 127);
-  await core.tsnOk(["rm", "-f", "box"]);
-});
+integrationTest(
+  "exec sees the container's PID namespace, files, user and environment",
+  async (core) => {
+    await core.tsnOk([
+      "run",
+      "-d",
+      "--name",
+      "box",
+      "-e",
+      "FOO=bar",
+      "busybox",
+      "sh",
+      "-c",
+      "echo marker > /tmp/m; sleep 1000",
+    ]);
+    await core.waitFor(
+      "the marker",
+      async () => (await core.tsn(["exec", "box", "cat", "/tmp/m"])).code === 0,
+    );
+    const ps = await core.tsnOk(["exec", "box", "ps", "-o", "pid,comm"]);
+    assertMatch(ps, /\n\s*1\s+sleep/);
+    assert(!ps.includes("systemd"), ps);
+    assertEquals((await core.tsnOk(["exec", "box", "sh", "-c", "echo $FOO"])).trim(), "bar");
+    assertEquals(
+      (await core.tsnOk(["exec", "-e", "FOO=baz", "box", "sh", "-c", "echo $FOO"])).trim(),
+      "baz",
+    );
+    assertEquals((await core.tsnOk(["exec", "-u", "1000", "box", "id", "-u"])).trim(), "1000");
+    assertEquals((await core.tsnOk(["exec", "-w", "/tmp", "box", "pwd"])).trim(), "/tmp");
+    assertEquals((await core.tsn(["exec", "box", "sh", "-c", "exit 7"])).code, 7);
+    const status = await core.tsnOk([
+      "exec",
+      "box",
+      "grep",
+      "-E",
+      "^(CapEff|NoNewPrivs)",
+      "/proc/self/status",
+    ]);
+    assertMatch(status, /CapEff:\s+00000000a80425fb/);
+    assertMatch(status, /NoNewPrivs:\s+1/);
+    // The exec'd process belongs to the container's unit.
+    const cgroup = await core.tsnOk(["exec", "box", "cat", "/proc/self/cgroup"]);
+    assert(!cgroup.includes("init.scope"), cgroup);
+    const missing = await core.tsn(["exec", "box", "/no/such"]);
+    assertEquals(missing.code, 127);
+    await core.tsnOk(["rm", "-f", "box"]);
+  },
+);
 
 integrationTest("volumes: read-write and read-only binds", async (core) => {
   await core.shOk("mkdir -p /srv/rw /srv/ro && echo host > /srv/ro/file");
   const out = await core.tsnOk([
-    "run", "--rm", "-v", "/srv/rw:/data", "-v", "/srv/ro:/config:ro", "busybox", "sh", "-c",
+    "run",
+    "--rm",
+    "-v",
+    "/srv/rw:/data",
+    "-v",
+    "/srv/ro:/config:ro",
+    "busybox",
+    "sh",
+    "-c",
     "echo written > /data/out && cat /config/file && if echo x > /config/file; then echo WROTE; else echo REFUSED; fi",
   ]);
   assertStringIncludes(out, "host");
@@ -145,7 +224,11 @@ integrationTest("20 containers started concurrently all run and list correctly",
   for (const [i, result] of results.entries()) {
     assertEquals(result.code, 0, `${names[i]}: ${result.stderr}`);
   }
-  const rows = JSON.parse(await core.tsnOk(["list", "--json"])) as { name: string; state: string; pid: number }[];
+  const rows = JSON.parse(await core.tsnOk(["list", "--json"])) as {
+    name: string;
+    state: string;
+    pid: number;
+  }[];
   assertEquals(rows.map((r) => r.name).sort(), [...names].sort());
   assert(rows.every((r) => r.state === "running" && r.pid > 0));
   assertEquals(new Set(rows.map((r) => r.pid)).size, 20);
@@ -154,46 +237,79 @@ integrationTest("20 containers started concurrently all run and list correctly",
   assertEquals((await core.tsnOk(["list", "-a", "-q"])).trim(), "");
 });
 
-integrationTest("a failed start shows the reason and leaves no unit, mount or --rm state", async (core) => {
-  const bad = await core.tsn(["run", "--rm", "--name", "bad", "busybox", "/no/such/command"]);
-  assertEquals(bad.code, 125);
-  assertStringIncludes(bad.stderr, "container bad failed to start");
-  assertStringIncludes(bad.stderr, "/no/such/command");
-  assertEquals(bad.stderr.trim().split("\n").length, 2, bad.stderr); // error + hint
-  assert((await core.sh("test -e /var/lib/tsnspawn/containers/bad")).code !== 0);
-  assertEquals((await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(), "");
-  assert(!(await core.shOk("cat /proc/mounts")).includes("tsnspawn/containers"));
-  // Without --rm the container stays (as docker keeps it) and can be removed.
-  const kept = await core.tsn(["run", "--name", "kept", "busybox", "/no/such/command"]);
-  assertEquals(kept.code, 125);
-  assertMatch(await core.tsnOk(["list", "-a"]), /\nkept\s/);
-  assertEquals((await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(), "");
-  await core.tsnOk(["rm", "kept"]);
-});
+integrationTest(
+  "a failed start shows the reason and leaves no unit, mount or --rm state",
+  async (core) => {
+    const bad = await core.tsn(["run", "--rm", "--name", "bad", "busybox", "/no/such/command"]);
+    assertEquals(bad.code, 125);
+    assertStringIncludes(bad.stderr, "container bad failed to start");
+    assertStringIncludes(bad.stderr, "/no/such/command");
+    assertEquals(bad.stderr.trim().split("\n").length, 2, bad.stderr); // error + hint
+    assert((await core.sh("test -e /var/lib/tsnspawn/containers/bad")).code !== 0);
+    assertEquals(
+      (await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(),
+      "",
+    );
+    assert(!(await core.shOk("cat /proc/mounts")).includes("tsnspawn/containers"));
+    // Without --rm the container stays (as docker keeps it) and can be removed.
+    const kept = await core.tsn(["run", "--name", "kept", "busybox", "/no/such/command"]);
+    assertEquals(kept.code, 125);
+    assertMatch(await core.tsnOk(["list", "-a"]), /\nkept\s/);
+    assertEquals(
+      (await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(),
+      "",
+    );
+    await core.tsnOk(["rm", "kept"]);
+  },
+);
 
-integrationTest("stop of a PID 1 that ignores SIGTERM ends after the stop timeout", async (core) => {
-  await core.tsnOk(["run", "-d", "--name", "stubborn", "--stop-timeout", "2", "busybox", "sleep", "1000"]);
-  const started = Date.now();
-  await core.tsnOk(["stop", "stubborn"]);
-  const took = Date.now() - started;
-  assert(took >= 1500, `stop took ${took} ms: the timeout was not waited for`);
-  assertMatch(await core.tsnOk(["list", "-a"]), /\nstubborn\s+\S+\s+(killed|exited)/);
-  // -t overrides the timeout.
-  await core.tsnOk(["start", "stubborn"]);
-  const again = Date.now();
-  await core.tsnOk(["stop", "-t", "0", "stubborn"]);
-  assert(Date.now() - again < 1500);
-  await core.tsnOk(["rm", "stubborn"]);
-});
+integrationTest(
+  "stop of a PID 1 that ignores SIGTERM ends after the stop timeout",
+  async (core) => {
+    await core.tsnOk([
+      "run",
+      "-d",
+      "--name",
+      "stubborn",
+      "--stop-timeout",
+      "2",
+      "busybox",
+      "sleep",
+      "1000",
+    ]);
+    const started = Date.now();
+    await core.tsnOk(["stop", "stubborn"]);
+    const took = Date.now() - started;
+    assert(took >= 1500, `stop took ${took} ms: the timeout was not waited for`);
+    assertMatch(await core.tsnOk(["list", "-a"]), /\nstubborn\s+\S+\s+(killed|exited)/);
+    // -t overrides the timeout.
+    await core.tsnOk(["start", "stubborn"]);
+    const again = Date.now();
+    await core.tsnOk(["stop", "-t", "0", "stubborn"]);
+    assert(Date.now() - again < 1500);
+    await core.tsnOk(["rm", "stubborn"]);
+  },
+);
 
 integrationTest("restart and kill", async (core) => {
-  await core.tsnOk(["run", "-d", "--name", "r", "busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]);
+  await core.tsnOk([
+    "run",
+    "-d",
+    "--name",
+    "r",
+    "busybox",
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; while :; do sleep 1; done",
+  ]);
   const pid1 = JSON.parse(await core.tsnOk(["inspect", "r"])).State.Pid;
   await core.tsnOk(["restart", "r"]);
   const pid2 = JSON.parse(await core.tsnOk(["inspect", "r"])).State.Pid;
   assert(pid2 > 0 && pid1 !== pid2);
   await core.tsnOk(["kill", "-s", "KILL", "r"]);
-  await core.waitFor("the container to stop", async () =>
-    JSON.parse(await core.tsnOk(["inspect", "r"])).State.Running === false);
+  await core.waitFor(
+    "the container to stop",
+    async () => JSON.parse(await core.tsnOk(["inspect", "r"])).State.Running === false,
+  );
   await core.tsnOk(["rm", "r"]);
 });

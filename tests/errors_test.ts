@@ -13,11 +13,17 @@ async function tsnspawnHere(args: string[], env: Record<string, string> = {}) {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
 }
 
 Deno.test("no systemd reachable: a clear error saying how to get one", async () => {
-  const result = await tsnspawnHere(["list"], { DBUS_SYSTEM_BUS_ADDRESS: "unix:path=/nonexistent/bus" });
+  const result = await tsnspawnHere(["list"], {
+    DBUS_SYSTEM_BUS_ADDRESS: "unix:path=/nonexistent/bus",
+  });
   assertEquals(result.code, 1);
   assertStringIncludes(result.stderr, "cannot reach systemd");
   assertStringIncludes(result.stderr, "throwaway host");
@@ -47,7 +53,20 @@ Deno.test({
       await run("cp", ["-a", `${denoDir}/.`, `${dir}/deno`]);
       await run("chmod", ["-R", "a+rX", `${dir}/deno`]);
       const out = await new Deno.Command("setpriv", {
-        args: ["--reuid", "65534", "--regid", "65534", "--clear-groups", DENO, "run", "-A", "--quiet", "--cached-only", `${REPO}/mod.ts`, "list"],
+        args: [
+          "--reuid",
+          "65534",
+          "--regid",
+          "65534",
+          "--clear-groups",
+          DENO,
+          "run",
+          "-A",
+          "--quiet",
+          "--cached-only",
+          `${REPO}/mod.ts`,
+          "list",
+        ],
         env: { DENO_DIR: `${dir}/deno`, HOME: dir },
         stdout: "piped",
         stderr: "piped",
@@ -64,7 +83,9 @@ Deno.test({
 
 async function run(command: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success) {
+    throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
 }
 
 integrationTest("invalid values are refused and nothing is written", async (core) => {
@@ -92,19 +113,25 @@ integrationTest("invalid values are refused and nothing is written", async (core
     assertMatch(result.stderr, /^tsnspawn: error: /);
   }
   assertEquals((await core.shOk("ls /var/lib/tsnspawn/containers | wc -l")).trim(), "0");
-  assertEquals((await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(), "");
+  assertEquals(
+    (await core.shOk("systemctl list-units --all --no-legend 'tsnspawn-*.service'")).trim(),
+    "",
+  );
 });
 
-integrationTest("a name already used is refused; the first container is untouched", async (core) => {
-  await core.tsnOk(["run", "-d", "--name", "dup", "busybox", "sleep", "1000"]);
-  const again = await core.tsn(["run", "-d", "--name", "dup", "busybox", "true"]);
-  assertEquals(again.code, 1);
-  assertStringIncludes(again.stderr, "already in use");
-  assertMatch(await core.tsnOk(["list"]), /\ndup\s+\S+\s+running/);
-  const twice = await core.tsn(["start", "dup"]);
-  assertStringIncludes(twice.stderr, "already running");
-  await core.tsnOk(["rm", "-f", "dup"]);
-});
+integrationTest(
+  "a name already used is refused; the first container is untouched",
+  async (core) => {
+    await core.tsnOk(["run", "-d", "--name", "dup", "busybox", "sleep", "1000"]);
+    const again = await core.tsn(["run", "-d", "--name", "dup", "busybox", "true"]);
+    assertEquals(again.code, 1);
+    assertStringIncludes(again.stderr, "already in use");
+    assertMatch(await core.tsnOk(["list"]), /\ndup\s+\S+\s+running/);
+    const twice = await core.tsn(["start", "dup"]);
+    assertStringIncludes(twice.stderr, "already running");
+    await core.tsnOk(["rm", "-f", "dup"]);
+  },
+);
 
 integrationTest("an image without a command needs one", async (core) => {
   // import gives the image a default Cmd; --entrypoint "" clears it.

@@ -6,7 +6,13 @@
  */
 import { dirname, fromFileUrl } from "@std/path";
 import { assert } from "@std/assert";
-import { isRoot, type TestHost, type TestHostRunOptions, type TestHostRunResult, withTestHost } from "./testhost.ts";
+import {
+  isRoot,
+  type TestHost,
+  type TestHostRunOptions,
+  type TestHostRunResult,
+  withTestHost,
+} from "./testhost.ts";
 
 /** The repository (bound at the same path inside test hosts). */
 export const REPO = dirname(dirname(fromFileUrl(import.meta.url)));
@@ -32,7 +38,9 @@ export class CoreHost {
     const result = await this.tsn(args, opts);
     assert(
       result.code === 0,
-      `tsnspawn ${args.join(" ")} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+      `tsnspawn ${
+        args.join(" ")
+      } exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
     );
     return result.stdout;
   }

@@ -18,10 +18,17 @@ import { createTar, type TarWriteHeader } from "../src/tar.ts";
 import { REPO } from "./helpers.ts";
 
 /** Runs a program, throwing with its stderr on failure; returns stdout. */
-export function sh(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): string {
-  const out = new Deno.Command(cmd, { args, env: opts.env, cwd: opts.cwd, stdin: "null" }).outputSync();
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): string {
+  const out = new Deno.Command(cmd, { args, env: opts.env, cwd: opts.cwd, stdin: "null" })
+    .outputSync();
   if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: exit ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")}: exit ${out.code}: ${new TextDecoder().decode(out.stderr)}`,
+    );
   }
   return new TextDecoder().decode(out.stdout);
 }
@@ -124,8 +131,19 @@ export async function withRegistry<T>(
     authYaml = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(dir, "htpasswd")}\n`;
   } else if (auth === "token") {
     sh("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=tsnspawn-test-token",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=tsnspawn-test-token",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
     ]);
     const key = await crypto.subtle.importKey(
       "pkcs8",
@@ -162,20 +180,24 @@ export async function withRegistry<T>(
       return `${input}.${b64url(sig)}`;
     };
     const tokenPort = freePort();
-    server = Deno.serve({ hostname: "127.0.0.1", port: tokenPort, onListen: () => {} }, async (req) => {
-      const url = new URL(req.url);
-      tokenRequests.push(url);
-      let user: string | undefined;
-      const header = req.headers.get("authorization");
-      if (header?.startsWith("Basic ")) {
-        const [u, p] = atob(header.slice(6)).split(":");
-        if (users[u] !== p) return new Response("bad credentials", { status: 401 });
-        user = u;
-      }
-      const token = await signToken!(user, url.searchParams.getAll("scope"));
-      return Response.json({ token, expires_in: 300, issued_at: new Date().toISOString() });
-    });
-    authYaml = `auth:\n  token:\n    realm: http://127.0.0.1:${tokenPort}/token\n    service: tsnspawn-test-registry\n` +
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port: tokenPort, onListen: () => {} },
+      async (req) => {
+        const url = new URL(req.url);
+        tokenRequests.push(url);
+        let user: string | undefined;
+        const header = req.headers.get("authorization");
+        if (header?.startsWith("Basic ")) {
+          const [u, p] = atob(header.slice(6)).split(":");
+          if (users[u] !== p) return new Response("bad credentials", { status: 401 });
+          user = u;
+        }
+        const token = await signToken!(user, url.searchParams.getAll("scope"));
+        return Response.json({ token, expires_in: 300, issued_at: new Date().toISOString() });
+      },
+    );
+    authYaml =
+      `auth:\n  token:\n    realm: http://127.0.0.1:${tokenPort}/token\n    service: tsnspawn-test-registry\n` +
       `    issuer: tsnspawn-test-issuer\n    rootcertbundle: ${join(dir, "cert.pem")}\n`;
   }
   const config = `version: 0.1
@@ -208,7 +230,13 @@ ${authYaml}`;
       auth,
       tokenRequests,
       blobDataPath: (digest) =>
-        join(storage, "docker/registry/v2/blobs/sha256", digest.slice(7, 9), digest.slice(7), "data"),
+        join(
+          storage,
+          "docker/registry/v2/blobs/sha256",
+          digest.slice(7, 9),
+          digest.slice(7),
+          "data",
+        ),
       authorization: async (user, scope) => {
         if (auth === "basic") return `Basic ${btoa(`${user}:${users[user]}`)}`;
         if (auth === "token") return `Bearer ${await signToken!(user, [scope])}`;
@@ -235,19 +263,27 @@ export interface LayerSpec {
 }
 
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new CompressionStream("gzip"),
+  );
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
-
 
 async function compress(layer: LayerSpec): Promise<{ blob: Uint8Array; mediaType: string }> {
   switch (layer.compression ?? "gzip") {
     case "none":
       return { blob: layer.tar, mediaType: "application/vnd.oci.image.layer.v1.tar" };
     case "gzip":
-      return { blob: await gzip(layer.tar), mediaType: "application/vnd.oci.image.layer.v1.tar+gzip" };
+      return {
+        blob: await gzip(layer.tar),
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      };
     case "zstd": {
-      const child = new Deno.Command("zstd", { args: ["-q", "-c", "-"], stdin: "piped", stdout: "piped" }).spawn();
+      const child = new Deno.Command("zstd", {
+        args: ["-q", "-c", "-"],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
       const writer = child.stdin.getWriter();
       await writer.write(layer.tar);
       await writer.close();
@@ -297,7 +333,10 @@ export async function pushRaw(
   const base = `http://${registry.domain}/v2/${repo}`;
   const putBlob = async (bytes: Uint8Array): Promise<string> => {
     const digest = sha256(bytes);
-    const start = await fetch(`${base}/blobs/uploads/`, { method: "POST", headers: await headers() });
+    const start = await fetch(`${base}/blobs/uploads/`, {
+      method: "POST",
+      headers: await headers(),
+    });
     await start.body?.cancel();
     if (start.status !== 202) throw new Error(`upload start: ${start.status}`);
     const url = new URL(start.headers.get("location")!, `http://${registry.domain}`);
@@ -369,8 +408,18 @@ export async function pushRaw(
         : "application/vnd.oci.image.index.v1+json",
       manifests: [
         // An arm64 entry pointing at the same manifest: only its platform matters here.
-        { mediaType: manifestType, digest: manifestDigest, size: manifestBytes.length, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
-        { mediaType: manifestType, digest: manifestDigest, size: manifestBytes.length, platform: { os: "linux", architecture: "amd64" } },
+        {
+          mediaType: manifestType,
+          digest: manifestDigest,
+          size: manifestBytes.length,
+          platform: { os: "linux", architecture: "arm64", variant: "v8" },
+        },
+        {
+          mediaType: manifestType,
+          digest: manifestDigest,
+          size: manifestBytes.length,
+          platform: { os: "linux", architecture: "amd64" },
+        },
       ],
     };
     const indexBytes = new TextEncoder().encode(JSON.stringify(index));
@@ -400,7 +449,9 @@ export function busyboxTar(dir: string): Uint8Array {
 }
 
 /** A layer tar from entries (createTar with sensible defaults: root-owned, mtime fixed). */
-export function layerTar(entries: { header: TarWriteHeader; data?: string | Uint8Array }[]): Uint8Array {
+export function layerTar(
+  entries: { header: TarWriteHeader; data?: string | Uint8Array }[],
+): Uint8Array {
   return createTar(entries.map(({ header, data }) => ({
     header: {
       mode: header.type === "dir" ? 0o755 : 0o644,

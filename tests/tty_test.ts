@@ -16,23 +16,41 @@ function typed(lines: string[], command: string): string {
   return `(sleep 1; ${input}) | script -qec "stty rows 40 cols 100; ${command}" /dev/null; echo "status=$?"`;
 }
 
-integrationTest("run -it: a real terminal with the caller's size; exit status passes through", async (core) => {
-  const out = await core.shOk(typed(
-    ["tty; stty size; echo hi-from-tty", "exit 4"],
-    `${TSNSPAWN} run -it --rm --network none busybox sh`,
-  ));
-  assertStringIncludes(out, "/dev/console");
-  assertStringIncludes(out, "40 100");
-  assertStringIncludes(out, "hi-from-tty");
-  assertStringIncludes(out, "status=4");
-});
+integrationTest(
+  "run -it: a real terminal with the caller's size; exit status passes through",
+  async (core) => {
+    const out = await core.shOk(typed(
+      ["tty; stty size; echo hi-from-tty", "exit 4"],
+      `${TSNSPAWN} run -it --rm --network none busybox sh`,
+    ));
+    assertStringIncludes(out, "/dev/console");
+    assertStringIncludes(out, "40 100");
+    assertStringIncludes(out, "hi-from-tty");
+    assertStringIncludes(out, "status=4");
+  },
+);
 
-integrationTest("exec -it: a pty of the container's own devpts; exit status passes through", async (core) => {
-  await core.tsnOk(["run", "-d", "--name", "box", "--network", "none", "busybox", "sleep", "1000"]);
-  const out = await core.shOk(typed(["echo in-exec; tty; stty size", "exit 6"], `${TSNSPAWN} exec -it box sh`));
-  assertStringIncludes(out, "in-exec");
-  assertStringIncludes(out, "/dev/pts/0");
-  assertStringIncludes(out, "40 100");
-  assertStringIncludes(out, "status=6");
-  await core.tsnOk(["rm", "-f", "box"]);
-});
+integrationTest(
+  "exec -it: a pty of the container's own devpts; exit status passes through",
+  async (core) => {
+    await core.tsnOk([
+      "run",
+      "-d",
+      "--name",
+      "box",
+      "--network",
+      "none",
+      "busybox",
+      "sleep",
+      "1000",
+    ]);
+    const out = await core.shOk(
+      typed(["echo in-exec; tty; stty size", "exit 6"], `${TSNSPAWN} exec -it box sh`),
+    );
+    assertStringIncludes(out, "in-exec");
+    assertStringIncludes(out, "/dev/pts/0");
+    assertStringIncludes(out, "40 100");
+    assertStringIncludes(out, "status=6");
+    await core.tsnOk(["rm", "-f", "box"]);
+  },
+);

@@ -16,19 +16,24 @@
  * the image (env files, user names, the rootfs path) stays a raw string.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { PublishedPort, ResourceLimits, RestartPolicy, VolumeMount } from "../container_config.ts";
+import type {
+  PublishedPort,
+  ResourceLimits,
+  RestartPolicy,
+  VolumeMount,
+} from "../container_config.ts";
 import { parsePublish } from "../network/published_ports.ts";
 import { parseSubnet } from "../network/ipv4.ts";
 import { validateNetworkName } from "../network/network_config.ts";
 import { BRIDGE_MAX_PORTS, DEFAULT_SEGMENT_PORTS } from "../network/address_pool.ts";
 import {
+  DEFAULT_NETWORK_MODE,
   type EnvLookup,
   parseCpus,
   parseCpuShares,
   parseCpuWeight,
   parseEnvAssignment,
   parseMemory,
-  DEFAULT_NETWORK_MODE,
   parseNetwork,
   parsePidsLimit,
   parseRestart,
@@ -42,7 +47,11 @@ import {
   validateContainerName,
   validateHostname,
 } from "../run_options.ts";
-import { DOCKER_DEFAULT_CAPABILITIES, normalizeCapabilityName, resolveCapabilities } from "../capability_names.ts";
+import {
+  DOCKER_DEFAULT_CAPABILITIES,
+  normalizeCapabilityName,
+  resolveCapabilities,
+} from "../capability_names.ts";
 import {
   parseSecurityOptions,
   parseTmpfs,
@@ -160,8 +169,22 @@ export type Command =
   | { kind: "import"; debug: boolean; tarball: string; reference: string }
   | { kind: "images"; debug: boolean; quiet: boolean; json: boolean }
   | { kind: "rmi"; debug: boolean; references: string[]; force: boolean }
-  | { kind: "pull"; debug: boolean; reference: string; quiet: boolean; platform?: string; insecure: boolean }
-  | { kind: "push"; debug: boolean; reference: string; destination?: string; quiet: boolean; insecure: boolean }
+  | {
+    kind: "pull";
+    debug: boolean;
+    reference: string;
+    quiet: boolean;
+    platform?: string;
+    insecure: boolean;
+  }
+  | {
+    kind: "push";
+    debug: boolean;
+    reference: string;
+    destination?: string;
+    quiet: boolean;
+    insecure: boolean;
+  }
   | {
     kind: "login";
     debug: boolean;
@@ -179,7 +202,14 @@ export type Command =
   | { kind: "network ls"; debug: boolean; quiet: boolean; json: boolean }
   | { kind: "network inspect"; debug: boolean; names: string[] }
   | { kind: "network rm"; debug: boolean; names: string[] }
-  | { kind: "commit"; debug: boolean; container: string; reference: string; message?: string; author?: string }
+  | {
+    kind: "commit";
+    debug: boolean;
+    container: string;
+    reference: string;
+    message?: string;
+    author?: string;
+  }
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
@@ -235,14 +265,24 @@ const flag = (long: string, short: string | undefined, description: string): Opt
   kind: "flag",
   description,
 });
-const value = (long: string, short: string | undefined, valueName: string, description: string): OptionSpec => ({
+const value = (
+  long: string,
+  short: string | undefined,
+  valueName: string,
+  description: string,
+): OptionSpec => ({
   long,
   short,
   kind: "value",
   valueName,
   description,
 });
-const list = (long: string, short: string | undefined, valueName: string, description: string): OptionSpec => ({
+const list = (
+  long: string,
+  short: string | undefined,
+  valueName: string,
+  description: string,
+): OptionSpec => ({
   long,
   short,
   kind: "list",
@@ -262,7 +302,12 @@ const CONTAINER_OPTIONS: OptionSpec[] = [
   flag("rm", undefined, "remove the container when it stops"),
   flag("interactive", "i", "keep stdin open"),
   flag("tty", "t", "allocate a terminal"),
-  list("env", "e", "KEY[=VALUE]", "set an environment variable; KEY alone copies it from this environment"),
+  list(
+    "env",
+    "e",
+    "KEY[=VALUE]",
+    "set an environment variable; KEY alone copies it from this environment",
+  ),
   list("env-file", undefined, "FILE", "read environment variables from a file"),
   value("workdir", "w", "DIR", "working directory in the container"),
   value("user", "u", "USER[:GROUP]", "user (name or uid) and group to run as"),
@@ -274,15 +319,34 @@ const CONTAINER_OPTIONS: OptionSpec[] = [
   value("cpu-weight", undefined, "N", "relative CPU weight 1..10000 (CPUWeight=)"),
   value("cpu-shares", "c", "N", "docker CPU shares 2..262144, converted to a CPU weight"),
   value("restart", undefined, "POLICY", "no, on-failure[:N], always or unless-stopped"),
-  value("stop-timeout", undefined, "SECONDS", "seconds to wait after the stop signal before SIGKILL"),
+  value(
+    "stop-timeout",
+    undefined,
+    "SECONDS",
+    "seconds to wait after the stop signal before SIGKILL",
+  ),
   value("stop-signal", undefined, "SIGNAL", "signal that stops the container (default SIGTERM)"),
-  value("network", undefined, "NETWORK", "bridge (default), none (loopback only), host, or a network's name"),
-  list("publish", "p", "[IP:]H:C", "publish container port C on host port H (/udp, ranges: 8080-8081:80-81)"),
+  value(
+    "network",
+    undefined,
+    "NETWORK",
+    "bridge (default), none (loopback only), host, or a network's name",
+  ),
+  list(
+    "publish",
+    "p",
+    "[IP:]H:C",
+    "publish container port C on host port H (/udp, ranges: 8080-8081:80-81)",
+  ),
   list("cap-add", undefined, "CAP", "add a capability (or ALL)"),
   list("cap-drop", undefined, "CAP", "drop a capability (or ALL)"),
   flag("init", undefined, "run an init that forwards signals and reaps zombies as PID 1"),
   list("security-opt", undefined, "OPT", "seccomp=unconfined|FILE.json, no-new-privileges[=false]"),
-  flag("privileged", undefined, "DANGEROUS: all capabilities and devices, no seccomp or masked paths"),
+  flag(
+    "privileged",
+    undefined,
+    "DANGEROUS: all capabilities and devices, no seccomp or masked paths",
+  ),
   flag("read-only", undefined, "read-only root file system (/tmp and /run stay writable tmpfs)"),
   list("tmpfs", undefined, "PATH[:OPTS]", "mount a tmpfs, e.g. /run:size=64m,mode=755"),
   value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
@@ -290,11 +354,20 @@ const CONTAINER_OPTIONS: OptionSpec[] = [
   value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
   flag("dry-run", undefined, "print what would be done and stop"),
   value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
-  value("platform", undefined, "OS/ARCH", "platform to pull, e.g. linux/arm64 (default: the host's)"),
+  value(
+    "platform",
+    undefined,
+    "OS/ARCH",
+    "platform to pull, e.g. linux/arm64 (default: the host's)",
+  ),
 ];
 
 /** `--tls-verify=false` of the registry commands. */
-const TLS_VERIFY = flag("tls-verify", undefined, "require HTTPS (=false allows plain HTTP to the registry)");
+const TLS_VERIFY = flag(
+  "tls-verify",
+  undefined,
+  "require HTTPS (=false allows plain HTTP to the registry)",
+);
 
 /** Every command: the one table behind parsing and help. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -302,7 +375,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "run",
     usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
     summary: "create and start a container",
-    options: [flag("detach", "d", "run in the background and print the name"), ...CONTAINER_OPTIONS],
+    options: [
+      flag("detach", "d", "run in the background and print the name"),
+      ...CONTAINER_OPTIONS,
+    ],
     positionals: [0, Infinity],
     stopAtFirstPositional: true,
   },
@@ -318,7 +394,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "start",
     usage: "[OPTIONS] CONTAINER...",
     summary: "start stopped containers",
-    options: [flag("attach", "a", "attach to the output"), flag("interactive", "i", "attach stdin")],
+    options: [
+      flag("attach", "a", "attach to the output"),
+      flag("interactive", "i", "attach stdin"),
+    ],
     positionals: [1, Infinity],
   },
   {
@@ -494,8 +573,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: "[OPTIONS] NETWORK",
     summary: "create a bridge network (containers on it reach each other by name)",
     options: [
-      value("subnet", undefined, "CIDR", "IPv4 subnet, e.g. 10.90.0.0/16 (default: a free /16 from 10.89.0.0/16)"),
-      value("bridge-ports", undefined, "N", `containers per bridge before another bridge segment is joined (default ${DEFAULT_SEGMENT_PORTS})`),
+      value(
+        "subnet",
+        undefined,
+        "CIDR",
+        "IPv4 subnet, e.g. 10.90.0.0/16 (default: a free /16 from 10.89.0.0/16)",
+      ),
+      value(
+        "bridge-ports",
+        undefined,
+        "N",
+        `containers per bridge before another bridge segment is joined (default ${DEFAULT_SEGMENT_PORTS})`,
+      ),
     ],
     positionals: [1, 1],
   },
@@ -711,16 +800,31 @@ function splitArgs(spec: CommandSpec, args: string[]): RawArgs {
   const positionals: string[] = [];
   const all = [...spec.options, ...GLOBAL_OPTIONS];
   let optionsEnded = false;
-  const store = (o: OptionSpec, optionText: string, inline: string | undefined, next: () => string | undefined) => {
+  const store = (
+    o: OptionSpec,
+    optionText: string,
+    inline: string | undefined,
+    next: () => string | undefined,
+  ) => {
     if (o.kind === "flag") {
       if (inline === undefined) return options.set(o.long, true);
       if (!Object.hasOwn(BOOLEAN_WORDS, inline)) {
-        throw usage(`option ${optionText} for ${spec.name}: expected true or false, not ${JSON.stringify(inline)}`, spec.name);
+        throw usage(
+          `option ${optionText} for ${spec.name}: expected true or false, not ${
+            JSON.stringify(inline)
+          }`,
+          spec.name,
+        );
       }
       return options.set(o.long, BOOLEAN_WORDS[inline]);
     }
     const v = inline ?? next();
-    if (v === undefined) throw usage(`option ${optionText} for ${spec.name} needs a value (${o.valueName})`, spec.name);
+    if (v === undefined) {
+      throw usage(
+        `option ${optionText} for ${spec.name} needs a value (${o.valueName})`,
+        spec.name,
+      );
+    }
     if (o.kind === "list") {
       const previous = options.get(o.long);
       options.set(o.long, [...(Array.isArray(previous) ? previous : []), v]);
@@ -829,10 +933,16 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
   const p = raw.positionals;
   const [min, max] = spec.positionals;
   if (p.length < min) {
-    throw usage(`missing arguments for ${spec.name}: the usage is 'tsnspawn ${spec.name} ${spec.usage}'`, spec.name);
+    throw usage(
+      `missing arguments for ${spec.name}: the usage is 'tsnspawn ${spec.name} ${spec.usage}'`,
+      spec.name,
+    );
   }
   if (p.length > max) {
-    throw usage(`too many arguments for ${spec.name}: ${JSON.stringify(p[max])} and after`, spec.name);
+    throw usage(
+      `too many arguments for ${spec.name}: ${JSON.stringify(p[max])} and after`,
+      spec.name,
+    );
   }
   const names = () => p.map(validateContainerName);
   const env = () => o.list("env").flatMap((e) => parseEnvAssignment(e, lookupEnv) ?? []);
@@ -842,16 +952,38 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
     case "create":
       return { kind: spec.name, ...parseRunOptions(spec.name, o, p, debug, lookupEnv, hostCpus) };
     case "start":
-      return { kind: "start", debug, names: names(), attach: o.flag("attach"), interactive: o.flag("interactive") };
+      return {
+        kind: "start",
+        debug,
+        names: names(),
+        attach: o.flag("attach"),
+        interactive: o.flag("interactive"),
+      };
     case "stop":
     case "restart":
-      return { kind: spec.name, debug, names: names(), timeoutSec: o.parsed("time", parseStopTimeout) };
+      return {
+        kind: spec.name,
+        debug,
+        names: names(),
+        timeoutSec: o.parsed("time", parseStopTimeout),
+      };
     case "kill":
-      return { kind: "kill", debug, names: names(), signal: signalName(parseSignal(o.value("signal") ?? "SIGKILL")) };
+      return {
+        kind: "kill",
+        debug,
+        names: names(),
+        signal: signalName(parseSignal(o.value("signal") ?? "SIGKILL")),
+      };
     case "rm":
       return { kind: "rm", debug, names: names(), force: o.flag("force") };
     case "list":
-      return { kind: "list", debug, all: o.flag("all"), quiet: o.flag("quiet"), json: o.flag("json") };
+      return {
+        kind: "list",
+        debug,
+        all: o.flag("all"),
+        quiet: o.flag("quiet"),
+        json: o.flag("json"),
+      };
     case "status":
       return { kind: "status", debug, name: validateContainerName(p[0]), json: o.flag("json") };
     case "inspect":
@@ -889,7 +1021,12 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
     case "images":
       return { kind: "images", debug, quiet: o.flag("quiet"), json: o.flag("json") };
     case "rmi":
-      return { kind: "rmi", debug, references: p.map((r) => nonEmpty("IMAGE", r, "rmi")), force: o.flag("force") };
+      return {
+        kind: "rmi",
+        debug,
+        references: p.map((r) => nonEmpty("IMAGE", r, "rmi")),
+        force: o.flag("force"),
+      };
     case "pull": {
       const platform = o.value("platform");
       return {
@@ -929,9 +1066,18 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
     case "logout":
       return { kind: "logout", debug, registry: nonEmpty("REGISTRY", p[0], "logout") };
     case "tag":
-      return { kind: "tag", debug, source: nonEmpty("SOURCE", p[0], "tag"), target: nonEmpty("TARGET", p[1], "tag") };
+      return {
+        kind: "tag",
+        debug,
+        source: nonEmpty("SOURCE", p[0], "tag"),
+        target: nonEmpty("TARGET", p[1], "tag"),
+      };
     case "image inspect":
-      return { kind: "image inspect", debug, references: p.map((r) => nonEmpty("IMAGE", r, "image inspect")) };
+      return {
+        kind: "image inspect",
+        debug,
+        references: p.map((r) => nonEmpty("IMAGE", r, "image inspect")),
+      };
     case "image prune":
       return { kind: "image prune", debug };
     case "network create": {
@@ -965,12 +1111,22 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
     case "save": {
       const output = o.value("output");
       if (output === undefined) throw usage("save needs -o FILE", "save");
-      return { kind: "save", debug, references: p.map((r) => nonEmpty("IMAGE", r, "save")), output: nonEmpty("FILE", output, "save") };
+      return {
+        kind: "save",
+        debug,
+        references: p.map((r) => nonEmpty("IMAGE", r, "save")),
+        output: nonEmpty("FILE", output, "save"),
+      };
     }
     case "load":
       return { kind: "load", debug, input: nonEmpty("FILE", o.value("input") ?? "-", "load") };
     case "export":
-      return { kind: "export", debug, container: validateContainerName(p[0]), output: nonEmpty("FILE", o.value("output") ?? "-", "export") };
+      return {
+        kind: "export",
+        debug,
+        container: validateContainerName(p[0]),
+        output: nonEmpty("FILE", o.value("output") ?? "-", "export"),
+      };
     case "enable":
     case "disable":
       return { kind: spec.name, debug, names: names(), now: o.flag("now") };
@@ -984,7 +1140,11 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       return { kind: "version", debug, json: o.flag("json") };
     case "help":
       if (p[0] !== undefined && !findCommand(p[0])) throw unknownCommand(p[0]);
-      return { kind: "help", debug, topic: p[0] === undefined ? undefined : findCommand(p[0])!.name };
+      return {
+        kind: "help",
+        debug,
+        topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
+      };
   }
 }
 
@@ -996,9 +1156,14 @@ function tlsVerifyOff(o: OptionReader): boolean {
 /** `network create --bridge-ports`: container ports per bridge segment. */
 function parseBridgePorts(text: string): number {
   if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > BRIDGE_MAX_PORTS - 1) {
-    throw new TsnspawnError("invalid", `bridge ports ${JSON.stringify(text)}: not a number from 1 to ${BRIDGE_MAX_PORTS - 1}`, {
-      hint: `a Linux bridge holds at most ${BRIDGE_MAX_PORTS} ports; the default is ${DEFAULT_SEGMENT_PORTS}`,
-    });
+    throw new TsnspawnError(
+      "invalid",
+      `bridge ports ${JSON.stringify(text)}: not a number from 1 to ${BRIDGE_MAX_PORTS - 1}`,
+      {
+        hint:
+          `a Linux bridge holds at most ${BRIDGE_MAX_PORTS} ports; the default is ${DEFAULT_SEGMENT_PORTS}`,
+      },
+    );
   }
   return Number(text);
 }
@@ -1011,9 +1176,13 @@ function parseNetworkArgument(text: string): string {
 /** `run --pull`. */
 function parsePullPolicy(text: string): PullPolicy {
   if (text === "missing" || text === "always" || text === "never") return text;
-  throw new TsnspawnError("invalid", `pull policy ${JSON.stringify(text)}: not missing, always or never`, {
-    hint: "e.g. --pull always",
-  });
+  throw new TsnspawnError(
+    "invalid",
+    `pull policy ${JSON.stringify(text)}: not missing, always or never`,
+    {
+      hint: "e.g. --pull always",
+    },
+  );
 }
 
 function nonEmpty(thing: string, text: string, command: string): string {
@@ -1025,9 +1194,13 @@ function nonEmpty(thing: string, text: string, command: string): string {
 function parseTail(text: string): number | undefined {
   if (text === "all") return undefined;
   if (!/^\d{1,9}$/.test(text)) {
-    throw new TsnspawnError("invalid", `tail ${JSON.stringify(text)}: not a whole number of lines`, {
-      hint: "give a number of lines, or all",
-    });
+    throw new TsnspawnError(
+      "invalid",
+      `tail ${JSON.stringify(text)}: not a whole number of lines`,
+      {
+        hint: "give a number of lines, or all",
+      },
+    );
   }
   return Number(text);
 }

@@ -1,7 +1,14 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
 import { DOCKER_DEFAULT_CAPABILITIES, resolveCapabilities } from "../capability_names.ts";
-import { type Command, COMMANDS, findCommand, helpText, parseCommandLine, type ParseContext } from "./args.ts";
+import {
+  type Command,
+  COMMANDS,
+  findCommand,
+  helpText,
+  parseCommandLine,
+  type ParseContext,
+} from "./args.ts";
 
 const CONTEXT: ParseContext = {
   lookupEnv: (k) => ({ HOME: "/home/me", TERM: "xterm" } as Record<string, string>)[k],
@@ -9,19 +16,27 @@ const CONTEXT: ParseContext = {
 };
 
 function parse(line: string | string[]): Command {
-  return parseCommandLine(typeof line === "string" ? line.split(" ").filter((w) => w !== "") : line, CONTEXT);
+  return parseCommandLine(
+    typeof line === "string" ? line.split(" ").filter((w) => w !== "") : line,
+    CONTEXT,
+  );
 }
 
 function parseRun(line: string | string[]): Extract<Command, { kind: "run" | "create" }> {
   const command = parse(line);
-  if (command.kind !== "run" && command.kind !== "create") throw new Error(`parsed as ${command.kind}`);
+  if (command.kind !== "run" && command.kind !== "create") {
+    throw new Error(`parsed as ${command.kind}`);
+  }
   return command;
 }
 
 function assertUsage(line: string | string[], includes: string): TsnspawnError {
   const error = assertThrows(() => parse(line), TsnspawnError);
   assertEquals(error.code, "usage", error.message);
-  assert(error.message.includes(includes), `${JSON.stringify(error.message)} lacks ${JSON.stringify(includes)}`);
+  assert(
+    error.message.includes(includes),
+    `${JSON.stringify(error.message)} lacks ${JSON.stringify(includes)}`,
+  );
   assert(error.hint?.includes("help"), "usage errors point to help");
   return error;
 }
@@ -29,7 +44,10 @@ function assertUsage(line: string | string[], includes: string): TsnspawnError {
 function assertInvalid(line: string | string[], includes: string): void {
   const error = assertThrows(() => parse(line), TsnspawnError);
   assertEquals(error.code, "invalid", error.message);
-  assert(error.message.includes(includes), `${JSON.stringify(error.message)} lacks ${JSON.stringify(includes)}`);
+  assert(
+    error.message.includes(includes),
+    `${JSON.stringify(error.message)} lacks ${JSON.stringify(includes)}`,
+  );
 }
 
 Deno.test("run: defaults", () => {
@@ -91,7 +109,12 @@ Deno.test("run: every option", () => {
     { source: "/srv", destination: "/data", readOnly: true },
     { source: "/a", destination: "/b", readOnly: false },
   ]);
-  assertEquals(c.resources, { memoryMax: 256 * 1024 * 1024, cpuQuotaPerSecUSec: 500000, tasksMax: 100, cpuWeight: 50 });
+  assertEquals(c.resources, {
+    memoryMax: 256 * 1024 * 1024,
+    cpuQuotaPerSecUSec: 500000,
+    tasksMax: 100,
+    cpuWeight: 50,
+  });
   assertEquals(c.restart, { policy: "on-failure", maxRetries: 3 });
   assertEquals(c.stopTimeoutSec, 5);
   assertEquals(c.stopSignal, "SIGQUIT");
@@ -121,7 +144,10 @@ Deno.test("run: short option forms", () => {
   assertEquals(parseRun(["run", "--entrypoint", "", "img"]).entrypoint, "");
   assertEquals(parseRun("run --cap-drop all --cap-add chown img").capabilities, ["CAP_CHOWN"]);
   assertEquals(parseRun("run --cap-drop all --cap-add chown img").capDrop, ["ALL"]);
-  assertEquals(parseRun("run --restart unless-stopped img").restart, { policy: "always", maxRetries: 0 });
+  assertEquals(parseRun("run --restart unless-stopped img").restart, {
+    policy: "always",
+    maxRetries: 0,
+  });
 });
 
 Deno.test("run --rootfs: no image, everything is the command", () => {
@@ -187,25 +213,101 @@ Deno.test("help: --help, -h, help CMD, no command", () => {
 });
 
 Deno.test("global --debug before or after the command", () => {
-  assertEquals(parse("--debug ps"), { kind: "list", debug: true, all: false, quiet: false, json: false });
-  assertEquals(parse("ps --debug -a"), { kind: "list", debug: true, all: true, quiet: false, json: false });
+  assertEquals(parse("--debug ps"), {
+    kind: "list",
+    debug: true,
+    all: false,
+    quiet: false,
+    json: false,
+  });
+  assertEquals(parse("ps --debug -a"), {
+    kind: "list",
+    debug: true,
+    all: true,
+    quiet: false,
+    json: false,
+  });
 });
 
 Deno.test("container verbs", () => {
-  assertEquals(parse("start -a web db"), { kind: "start", debug: false, names: ["web", "db"], attach: true, interactive: false });
-  assertEquals(parse("start -ai web"), { kind: "start", debug: false, names: ["web"], attach: true, interactive: true });
-  assertEquals(parse("stop web"), { kind: "stop", debug: false, names: ["web"], timeoutSec: undefined });
-  assertEquals(parse("stop -t 3 web"), { kind: "stop", debug: false, names: ["web"], timeoutSec: 3 });
-  assertEquals(parse("stop web --time=0"), { kind: "stop", debug: false, names: ["web"], timeoutSec: 0 });
-  assertEquals(parse("restart -t 1 a b"), { kind: "restart", debug: false, names: ["a", "b"], timeoutSec: 1 });
-  assertEquals(parse("kill web"), { kind: "kill", debug: false, names: ["web"], signal: "SIGKILL" });
-  assertEquals(parse("kill -s HUP web"), { kind: "kill", debug: false, names: ["web"], signal: "SIGHUP" });
-  assertEquals(parse("kill --signal=15 web"), { kind: "kill", debug: false, names: ["web"], signal: "SIGTERM" });
+  assertEquals(parse("start -a web db"), {
+    kind: "start",
+    debug: false,
+    names: ["web", "db"],
+    attach: true,
+    interactive: false,
+  });
+  assertEquals(parse("start -ai web"), {
+    kind: "start",
+    debug: false,
+    names: ["web"],
+    attach: true,
+    interactive: true,
+  });
+  assertEquals(parse("stop web"), {
+    kind: "stop",
+    debug: false,
+    names: ["web"],
+    timeoutSec: undefined,
+  });
+  assertEquals(parse("stop -t 3 web"), {
+    kind: "stop",
+    debug: false,
+    names: ["web"],
+    timeoutSec: 3,
+  });
+  assertEquals(parse("stop web --time=0"), {
+    kind: "stop",
+    debug: false,
+    names: ["web"],
+    timeoutSec: 0,
+  });
+  assertEquals(parse("restart -t 1 a b"), {
+    kind: "restart",
+    debug: false,
+    names: ["a", "b"],
+    timeoutSec: 1,
+  });
+  assertEquals(parse("kill web"), {
+    kind: "kill",
+    debug: false,
+    names: ["web"],
+    signal: "SIGKILL",
+  });
+  assertEquals(parse("kill -s HUP web"), {
+    kind: "kill",
+    debug: false,
+    names: ["web"],
+    signal: "SIGHUP",
+  });
+  assertEquals(parse("kill --signal=15 web"), {
+    kind: "kill",
+    debug: false,
+    names: ["web"],
+    signal: "SIGTERM",
+  });
   assertEquals(parse("rm -f a b"), { kind: "rm", debug: false, names: ["a", "b"], force: true });
   assertEquals(parse("rm a -f"), { kind: "rm", debug: false, names: ["a"], force: true });
-  assertEquals(parse("list"), { kind: "list", debug: false, all: false, quiet: false, json: false });
-  assertEquals(parse("ps -aq --json"), { kind: "list", debug: false, all: true, quiet: true, json: true });
-  assertEquals(parse("status web --json"), { kind: "status", debug: false, name: "web", json: true });
+  assertEquals(parse("list"), {
+    kind: "list",
+    debug: false,
+    all: false,
+    quiet: false,
+    json: false,
+  });
+  assertEquals(parse("ps -aq --json"), {
+    kind: "list",
+    debug: false,
+    all: true,
+    quiet: true,
+    json: true,
+  });
+  assertEquals(parse("status web --json"), {
+    kind: "status",
+    debug: false,
+    name: "web",
+    json: true,
+  });
   assertEquals(parse("inspect a b --json"), { kind: "inspect", debug: false, names: ["a", "b"] });
   assertEquals(parse("shell web"), { kind: "shell", debug: false, name: "web" });
   assertUsage("stop", "missing arguments for stop");
@@ -220,7 +322,14 @@ Deno.test("container verbs", () => {
 });
 
 Deno.test("logs", () => {
-  assertEquals(parse("logs web"), { kind: "logs", debug: false, name: "web", follow: false, tail: undefined, since: undefined });
+  assertEquals(parse("logs web"), {
+    kind: "logs",
+    debug: false,
+    name: "web",
+    follow: false,
+    tail: undefined,
+    since: undefined,
+  });
   assertEquals(parse("logs -f -n 20 --since 10min web"), {
     kind: "logs",
     debug: false,
@@ -246,18 +355,39 @@ Deno.test("exec: options stop at the container name", () => {
     env: ["A=1", "TERM=xterm"],
     workdir: "/tmp",
   });
-  assertUsage("exec web", "missing arguments for exec: the usage is 'tsnspawn exec [OPTIONS] CONTAINER COMMAND [ARG...]'");
+  assertUsage(
+    "exec web",
+    "missing arguments for exec: the usage is 'tsnspawn exec [OPTIONS] CONTAINER COMMAND [ARG...]'",
+  );
   assertUsage("exec", "missing arguments for exec");
   assertUsage("exec --privileged web sh", "unknown option --privileged for exec");
 });
 
 Deno.test("images", () => {
-  assertEquals(parse("import rootfs.tar alpine:3"), { kind: "import", debug: false, tarball: "rootfs.tar", reference: "alpine:3" });
-  assertEquals(parse("import - alpine"), { kind: "import", debug: false, tarball: "-", reference: "alpine" });
-  assertUsage("import a.tar", "missing arguments for import: the usage is 'tsnspawn import TARBALL NAME[:TAG]'");
+  assertEquals(parse("import rootfs.tar alpine:3"), {
+    kind: "import",
+    debug: false,
+    tarball: "rootfs.tar",
+    reference: "alpine:3",
+  });
+  assertEquals(parse("import - alpine"), {
+    kind: "import",
+    debug: false,
+    tarball: "-",
+    reference: "alpine",
+  });
+  assertUsage(
+    "import a.tar",
+    "missing arguments for import: the usage is 'tsnspawn import TARBALL NAME[:TAG]'",
+  );
   assertUsage("import a b c", "too many arguments");
   assertEquals(parse("images --json"), { kind: "images", debug: false, quiet: false, json: true });
-  assertEquals(parse("rmi -f a b"), { kind: "rmi", debug: false, references: ["a", "b"], force: true });
+  assertEquals(parse("rmi -f a b"), {
+    kind: "rmi",
+    debug: false,
+    references: ["a", "b"],
+    force: true,
+  });
   assertEquals(parse("version --json"), { kind: "version", debug: false, json: true });
 });
 
@@ -298,10 +428,58 @@ Deno.test("fuzz parseCommandLine: only TsnspawnError", () => {
   let seed = 12345;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   const words = [
-    "run", "create", "exec", "ps", "rm", "stop", "kill", "logs", "import", "help", "--", "-", "-it", "-e", "A=1",
-    "-v", "/a:/b", "--name", "x", "--name=", "-m", "1g", "--cpus", "0.5", "--rootfs", "/r", "--restart", "always",
-    "--rm", "--cap-add", "ALL", "-t", "-s", "-n", "--json", "--debug", "-h", "img", "web", "", "=", "-=", "--=",
-    "-u", "a:b", "--network", "host", "--stop-signal", "RTMIN+1", "\0", "é", "--cpu-shares",
+    "run",
+    "create",
+    "exec",
+    "ps",
+    "rm",
+    "stop",
+    "kill",
+    "logs",
+    "import",
+    "help",
+    "--",
+    "-",
+    "-it",
+    "-e",
+    "A=1",
+    "-v",
+    "/a:/b",
+    "--name",
+    "x",
+    "--name=",
+    "-m",
+    "1g",
+    "--cpus",
+    "0.5",
+    "--rootfs",
+    "/r",
+    "--restart",
+    "always",
+    "--rm",
+    "--cap-add",
+    "ALL",
+    "-t",
+    "-s",
+    "-n",
+    "--json",
+    "--debug",
+    "-h",
+    "img",
+    "web",
+    "",
+    "=",
+    "-=",
+    "--=",
+    "-u",
+    "a:b",
+    "--network",
+    "host",
+    "--stop-signal",
+    "RTMIN+1",
+    "\0",
+    "é",
+    "--cpu-shares",
   ];
   for (let i = 0; i < 5000; i++) {
     const length = Math.floor(random() * 8);
@@ -310,7 +488,9 @@ Deno.test("fuzz parseCommandLine: only TsnspawnError", () => {
     try {
       parseCommandLine(argv, CONTEXT);
     } catch (error) {
-      if (!(error instanceof TsnspawnError)) throw new Error(`${JSON.stringify(argv)} threw ${error}`);
+      if (!(error instanceof TsnspawnError)) {
+        throw new Error(`${JSON.stringify(argv)} threw ${error}`);
+      }
     }
   }
 });

@@ -50,7 +50,11 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
         }
         return (await startContainer(ctx, command.names[0], { attach: true }))!;
       }
-      return await eachName(ctx, command.names, (name) => startContainer(ctx, name, { attach: false }));
+      return await eachName(
+        ctx,
+        command.names,
+        (name) => startContainer(ctx, name, { attach: false }),
+      );
     }
     case "stop": {
       const { stopContainer } = await import("../commands/stop.ts");
@@ -58,7 +62,11 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
     }
     case "restart": {
       const { restartContainer } = await import("../commands/stop.ts");
-      return await eachName(ctx, command.names, (n) => restartContainer(ctx, n, command.timeoutSec));
+      return await eachName(
+        ctx,
+        command.names,
+        (n) => restartContainer(ctx, n, command.timeoutSec),
+      );
     }
     case "kill": {
       const { killContainer } = await import("../commands/stop.ts");

@@ -38,8 +38,8 @@ import { storePaths } from "../image_store.ts";
 import { tryLockPath } from "../staging.ts";
 import {
   analyzeStore,
-  type ContainerEntry,
   type ContainerConfigSummary,
+  type ContainerEntry,
   type Finding,
   formatFinding,
   type ImageStoreSnapshot,
@@ -86,7 +86,9 @@ export async function checkCommand(ctx: CommandContext, options: CheckOptions): 
     ));
   } else {
     for (const r of results) {
-      const line = r.outcome === "remains" ? formatFinding(r.finding) : formatFinding(r.finding, r.outcome);
+      const line = r.outcome === "remains"
+        ? formatFinding(r.finding)
+        : formatFinding(r.finding, r.outcome);
       ctx.print(r.error ? `${line} (${r.error})` : line);
     }
     const repaired = results.filter((r) => r.outcome === "repaired").length;
@@ -111,10 +113,15 @@ export async function checkStore(systemd: Systemd, options: CheckOptions): Promi
       const findings = analyzeStore(await takeSnapshot(systemd, store !== "busy"));
       const repairable = findings.filter((f) => f.repair);
       if (options.dryRun || repairable.length === 0) {
-        return [...done, ...findings.map((finding) => ({
-          finding,
-          outcome: finding.repair && options.dryRun ? "would repair" as const : "remains" as const,
-        }))];
+        return [
+          ...done,
+          ...findings.map((finding) => ({
+            finding,
+            outcome: finding.repair && options.dryRun
+              ? "would repair" as const
+              : "remains" as const,
+          })),
+        ];
       }
       let progress = false;
       for (const finding of sortRepairs(repairable)) {
@@ -124,7 +131,11 @@ export async function checkStore(systemd: Systemd, options: CheckOptions): Promi
             progress = true;
           }
         } catch (error) {
-          done.push({ finding, outcome: "failed", error: error instanceof Error ? error.message : String(error) });
+          done.push({
+            finding,
+            outcome: "failed",
+            error: error instanceof Error ? error.message : String(error),
+          });
         }
       }
       if (!progress) break;
@@ -135,7 +146,10 @@ export async function checkStore(systemd: Systemd, options: CheckOptions): Promi
   const store = lockImageStore();
   try {
     const final = analyzeStore(await takeSnapshot(systemd, store !== "busy"));
-    return [...done.filter((r) => r.outcome === "repaired"), ...final.map((finding) => ({ finding, outcome: "remains" as const }))];
+    return [
+      ...done.filter((r) => r.outcome === "repaired"),
+      ...final.map((finding) => ({ finding, outcome: "remains" as const })),
+    ];
   } finally {
     if (store && store !== "busy") store.close();
   }
@@ -161,7 +175,9 @@ function sortRepairs(findings: Finding[]): Finding[] {
     "release-lease",
     "restore-lease",
   ];
-  return [...findings].sort((a, b) => order.indexOf(a.repair!.action) - order.indexOf(b.repair!.action));
+  return [...findings].sort((a, b) =>
+    order.indexOf(a.repair!.action) - order.indexOf(b.repair!.action)
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -232,13 +248,18 @@ function tmpEntryLive(name: string, imagesLocked: boolean): boolean {
   const path = join(tmpDir(), name);
   if (isLocked(path)) return true;
   if (name.startsWith(".")) return !imagesLocked; // image store atomic writes, under the store lock
-  if (name.startsWith("network-") && !name.startsWith("network-remove-")) return isLocked(networksLock());
+  if (name.startsWith("network-") && !name.startsWith("network-remove-")) {
+    return isLocked(networksLock());
+  }
   if (name.startsWith("remove-")) return isLocked(join(path, "lock")); // rm holds the container lock
   return false;
 }
 
 function snapshotTmp(imagesLocked: boolean): TmpEntry[] {
-  return readDirNames(tmpDir()).map((e) => ({ name: e.name, live: tmpEntryLive(e.name, imagesLocked) }));
+  return readDirNames(tmpDir()).map((e) => ({
+    name: e.name,
+    live: tmpEntryLive(e.name, imagesLocked),
+  }));
 }
 
 async function snapshotUnits(systemd: Systemd): Promise<UnitEntry[]> {
@@ -250,14 +271,22 @@ async function snapshotUnits(systemd: Systemd): Promise<UnitEntry[]> {
     if (!m) continue;
     const state = await systemd.unitState(unit);
     if (!state) continue;
-    out.push({ name: m[1], activeState: state.activeState, subState: state.subState, result: state.result });
+    out.push({
+      name: m[1],
+      activeState: state.activeState,
+      subState: state.subState,
+      result: state.result,
+    });
   }
   return out;
 }
 
 /** Unescapes the octal escapes (\040 etc.) of a mountinfo path. */
 function unescapeMountPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return field.replace(
+    /\\([0-7]{3})/g,
+    (_, octal: string) => String.fromCharCode(parseInt(octal, 8)),
+  );
 }
 
 function snapshotMounts(root: string): string[] {
@@ -281,7 +310,10 @@ function readJsonOr<T>(path: string, missing: T): T | { error: string } {
   }
 }
 
-function readBlobSummary<T>(digest: string, parse: (value: unknown) => T): T | "missing" | { error: string } {
+function readBlobSummary<T>(
+  digest: string,
+  parse: (value: unknown) => T,
+): T | "missing" | { error: string } {
   const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
   if (!m) return { error: `invalid digest ${JSON.stringify(digest)}` };
   try {
@@ -307,7 +339,9 @@ function snapshotImages(locked: boolean): ImageStoreSnapshot {
   const repositories = readJsonOr<Record<string, string>>(p.repositories, {});
   const untagged = readJsonOr<string[]>(p.untagged, []);
   const digests = [
-    ...(typeof repositories === "object" && !("error" in repositories) ? Object.values(repositories) : []),
+    ...(typeof repositories === "object" && !("error" in repositories)
+      ? Object.values(repositories)
+      : []),
     ...(Array.isArray(untagged) ? untagged : []),
   ].map(String);
   const manifests: ImageStoreSnapshot["manifests"] = {};
@@ -315,7 +349,9 @@ function snapshotImages(locked: boolean): ImageStoreSnapshot {
   for (const digest of digests) {
     const manifest = readBlobSummary(digest, (v) => {
       const m = v as { config?: { digest?: unknown }; layers?: { digest?: unknown }[] };
-      if (typeof m?.config?.digest !== "string" || !Array.isArray(m.layers)) throw new Error("not an image manifest");
+      if (typeof m?.config?.digest !== "string" || !Array.isArray(m.layers)) {
+        throw new Error("not an image manifest");
+      }
       return { config: m.config.digest, layers: m.layers.map((l) => String(l?.digest)) };
     });
     manifests[digest] = manifest;
@@ -369,7 +405,10 @@ async function snapshotPublished(): Promise<string[]> {
 }
 
 /** Reads everything the analysis needs. `imagesLocked`: this process holds the store lock. */
-export async function takeSnapshot(systemd: Systemd, imagesLocked: boolean): Promise<StoreSnapshot> {
+export async function takeSnapshot(
+  systemd: Systemd,
+  imagesLocked: boolean,
+): Promise<StoreSnapshot> {
   const root = stateRoot();
   return {
     root,
@@ -449,7 +488,13 @@ async function applyRepair(systemd: Systemd, repair: Repair): Promise<boolean> {
     case "release-lease": {
       if (isLocked(join(tmpDir(), `lease-${repair.id}.lock`))) return false;
       const { leaseIsLive, releaseLease } = await import("../network/network_store.ts");
-      const lease = { address: "", container: repair.container, id: repair.id, hostname: "", since: "" };
+      const lease = {
+        address: "",
+        container: repair.container,
+        id: repair.id,
+        hostname: "",
+        since: "",
+      };
       if (leaseIsLive(lease)) return false;
       releaseLease(repair.network, repair.id);
       return true;
@@ -464,10 +509,17 @@ async function applyRepair(systemd: Systemd, repair: Repair): Promise<boolean> {
       return true;
     }
     case "delete-veth": {
-      const out = new Deno.Command("ip", { args: ["link", "delete", repair.device], stdout: "null", stderr: "piped" })
+      const out = new Deno.Command("ip", {
+        args: ["link", "delete", repair.device],
+        stdout: "null",
+        stderr: "piped",
+      })
         .outputSync();
       if (!out.success && exists(`/sys/class/net/${repair.device}`)) {
-        throw new TsnspawnError("system", `ip link delete ${repair.device}: ${new TextDecoder().decode(out.stderr).trim()}`);
+        throw new TsnspawnError(
+          "system",
+          `ip link delete ${repair.device}: ${new TextDecoder().decode(out.stderr).trim()}`,
+        );
       }
       return true;
     }
@@ -484,13 +536,17 @@ async function applyRepair(systemd: Systemd, repair: Repair): Promise<boolean> {
 function tmpEntryLiveGuard(name: string): boolean {
   const path = join(tmpDir(), name);
   if (name.startsWith(".")) return false; // the caller holds the store lock for the pass
-  if (name.startsWith("network-") && !name.startsWith("network-remove-")) return isLocked(networksLock());
+  if (name.startsWith("network-") && !name.startsWith("network-remove-")) {
+    return isLocked(networksLock());
+  }
   if (name.startsWith("remove-")) return isLocked(join(path, "lock"));
   return false;
 }
 
 /** Gives a bridge container its lease back (the address was free). */
-async function restoreLease(repair: Extract<Repair, { action: "restore-lease" }>): Promise<boolean> {
+async function restoreLease(
+  repair: Extract<Repair, { action: "restore-lease" }>,
+): Promise<boolean> {
   const store = await import("../network/network_store.ts");
   const { planHostsFile } = await import("../network/hosts_file.ts");
   return store.withNetworkLockSync(repair.network, () => {
@@ -498,7 +554,9 @@ async function restoreLease(repair: Extract<Repair, { action: "restore-lease" }>
     if (file.leases.some((l) => l.id === repair.id || l.address === repair.address)) return false;
     let hostname = repair.container;
     try {
-      hostname = JSON.parse(Deno.readTextFileSync(containerPaths(repair.container).config)).hostname ?? hostname;
+      hostname =
+        JSON.parse(Deno.readTextFileSync(containerPaths(repair.container).config)).hostname ??
+          hostname;
     } catch { /* keep the name */ }
     file.leases.push({
       address: repair.address,

@@ -6,15 +6,20 @@
 import { join, resolve } from "@std/path";
 import { TsnspawnError, withContext } from "../errors.ts";
 import {
-  requestFromRunOptions,
   type ImageRuntimeConfig,
   planContainer,
   planInitLayer,
+  requestFromRunOptions,
 } from "../container_plan.ts";
 import type { ContainerConfig } from "../container_config.ts";
 import type { RunOptions } from "../cli/args.ts";
 import { containerExists, createContainerDir, randomHex } from "../state.ts";
-import { allocateLease, ensureNetworkStored, loadNetwork, releaseLease } from "../network/network_store.ts";
+import {
+  allocateLease,
+  ensureNetworkStored,
+  loadNetwork,
+  releaseLease,
+} from "../network/network_store.ts";
 import { runningPortOwners } from "../network/host_network.ts";
 import { findPortClash, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image_store.ts";
@@ -75,7 +80,11 @@ async function resolveRootSource(options: RunOptions): Promise<RootSource> {
       image = resolveImage(pulled.reference);
     } catch (error) {
       if (policy === "always") throw error;
-      throw withContext(error, "not-found", `image ${options.image}: not in the store, and pulling it failed`);
+      throw withContext(
+        error,
+        "not-found",
+        `image ${options.image}: not in the store, and pulling it failed`,
+      );
     }
   }
   return {
@@ -167,9 +176,13 @@ function planSecurity(options: RunOptions): Partial<ContainerConfig> {
   const destinations = new Set(options.volumes.map((v) => v.destination));
   for (const t of options.tmpfs) {
     if (destinations.has(t.destination)) {
-      throw new TsnspawnError("usage", `--tmpfs ${t.destination}: the path is already a mount point (-v or --tmpfs)`, {
-        hint: "give each path in the container one mount",
-      });
+      throw new TsnspawnError(
+        "usage",
+        `--tmpfs ${t.destination}: the path is already a mount point (-v or --tmpfs)`,
+        {
+          hint: "give each path in the container one mount",
+        },
+      );
     }
     destinations.add(t.destination);
   }

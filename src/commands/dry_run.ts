@@ -20,9 +20,18 @@ export async function printDryRun(ctx: CommandContext, options: RunOptions): Pro
     addRef: !options.detach,
   });
   if (ctx.json) {
-    ctx.print(JSON.stringify({ config, unit: unitName(config.name), properties }, (_k, v) =>
-      typeof v === "bigint" ? v.toString() : v, 2));
+    ctx.print(
+      JSON.stringify(
+        { config, unit: unitName(config.name), properties },
+        (_k, v) => typeof v === "bigint" ? v.toString() : v,
+        2,
+      ),
+    );
     return;
   }
-  ctx.print(`# ${unitName(config.name)}\n${formatUnitProperties(properties)}\n\n# config.json\n${JSON.stringify(config, null, 2)}`);
+  ctx.print(
+    `# ${unitName(config.name)}\n${formatUnitProperties(properties)}\n\n# config.json\n${
+      JSON.stringify(config, null, 2)
+    }`,
+  );
 }

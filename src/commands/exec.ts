@@ -41,7 +41,11 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
   }
   const pid = state.mainPid;
   const user = options.user
-    ? resolveUser(options.user, readContainerFile(pid, "/etc/passwd"), readContainerFile(pid, "/etc/group"))
+    ? resolveUser(
+      options.user,
+      readContainerFile(pid, "/etc/passwd"),
+      readContainerFile(pid, "/etc/group"),
+    )
     : config.user;
   // The pty comes from the container's own devpts, as runc's does, so that
   // inside it the terminal is a /dev/pts/N that `tty` and ttyname(3) find.
@@ -49,7 +53,11 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
   const request: ExecRequest = {
     pid,
     command: options.command,
-    env: mergeEnv(config.env, options.tty ? [`TERM=${Deno.env.get("TERM") ?? "xterm"}`] : [], options.env),
+    env: mergeEnv(
+      config.env,
+      options.tty ? [`TERM=${Deno.env.get("TERM") ?? "xterm"}`] : [],
+      options.env,
+    ),
     user,
     workingDir: options.workdir ?? config.workingDir,
     tty: terminal !== null,

@@ -11,7 +11,11 @@ import type { CommandContext } from "./context.ts";
 import { withContext } from "../errors.ts";
 
 /** `tsnspawn export CONTAINER -o FILE` ('-' = stdout). */
-export async function exportCommand(_ctx: CommandContext, name: string, output: string): Promise<void> {
+export async function exportCommand(
+  _ctx: CommandContext,
+  name: string,
+  output: string,
+): Promise<void> {
   const container = loadContainer(name);
   const dirs = [containerPaths(name).upper, ...container.lowerDirs];
   let sink: WritableStream<Uint8Array>;
@@ -19,7 +23,8 @@ export async function exportCommand(_ctx: CommandContext, name: string, output: 
     sink = Deno.stdout.writable;
   } else {
     try {
-      sink = (await Deno.open(output, { write: true, create: true, truncate: true, mode: 0o644 })).writable;
+      sink = (await Deno.open(output, { write: true, create: true, truncate: true, mode: 0o644 }))
+        .writable;
     } catch (e) {
       throw withContext(e, "system", `export ${name}: cannot write ${output}`);
     }

@@ -18,7 +18,11 @@ import { TsnspawnError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn import TARBALL NAME[:TAG]`: prints the new image id. */
-export async function importImage(ctx: CommandContext, tarball: string, reference: string): Promise<void> {
+export async function importImage(
+  ctx: CommandContext,
+  tarball: string,
+  reference: string,
+): Promise<void> {
   try {
     Deno.statSync(tarball);
   } catch {
@@ -47,7 +51,9 @@ export function listImages(ctx: CommandContext, quiet: boolean): void {
       r.repository,
       r.tag,
       shortId(r.id),
-      r.created ? `${formatDuration(Math.max(0, Math.round((now - Date.parse(r.created)) / 1000)))} ago` : "-",
+      r.created
+        ? `${formatDuration(Math.max(0, Math.round((now - Date.parse(r.created)) / 1000)))} ago`
+        : "-",
       formatBytes(r.size),
     ]),
   ));
@@ -66,7 +72,11 @@ function imagesInUse(): Set<string> {
 }
 
 /** `tsnspawn rmi [-f] IMAGE...`. */
-export async function removeImages(ctx: CommandContext, references: string[], force: boolean): Promise<void> {
+export async function removeImages(
+  ctx: CommandContext,
+  references: string[],
+  force: boolean,
+): Promise<void> {
   const inUse = imagesInUse();
   for (const reference of references) {
     const result = await removeImage(reference, { force, isInUse: (id) => inUse.has(id) });
@@ -76,7 +86,11 @@ export async function removeImages(ctx: CommandContext, references: string[], fo
 }
 
 /** `tsnspawn tag SOURCE TARGET`. */
-export async function tagCommand(_ctx: CommandContext, source: string, target: string): Promise<void> {
+export async function tagCommand(
+  _ctx: CommandContext,
+  source: string,
+  target: string,
+): Promise<void> {
   await tagImage(source, target);
 }
 

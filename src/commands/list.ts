@@ -38,7 +38,9 @@ export function describeState(state: UnitState | null, name: string): string {
   const exit = loadExitRecord(name);
   if (!exit) return "created";
   if (gaveUpRestarting(name, exit)) {
-    return `failed (start limit hit after ${exit.restarts ?? "?"} restarts, last ${exit.exitCode} ${exit.exitStatus})`;
+    return `failed (start limit hit after ${
+      exit.restarts ?? "?"
+    } restarts, last ${exit.exitCode} ${exit.exitStatus})`;
   }
   if (exit.exitCode === "exited") return `exited (${exit.exitStatus})`;
   return `${exit.exitCode} (${exit.exitStatus})`;

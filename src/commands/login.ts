@@ -21,9 +21,13 @@ export interface LoginOptions {
 function registryDomain(text: string): string {
   const domain = text.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
   if (!/^[a-zA-Z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(domain)) {
-    throw new TsnspawnError("invalid", `registry "${text}": not a host name with an optional port`, {
-      hint: "e.g. tsnspawn login registry.example.com or 127.0.0.1:5000",
-    });
+    throw new TsnspawnError(
+      "invalid",
+      `registry "${text}": not a host name with an optional port`,
+      {
+        hint: "e.g. tsnspawn login registry.example.com or 127.0.0.1:5000",
+      },
+    );
   }
   return domain;
 }

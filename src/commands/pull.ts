@@ -37,7 +37,8 @@ export function formatProgressLine(
 ): string {
   const fraction = total > 0 ? Math.min(bytes / total, 1) : 1;
   const filled = Math.floor(fraction * width);
-  const bar = "=".repeat(Math.max(filled - 1, 0)) + (filled > 0 ? (fraction >= 1 ? "=" : ">") : "") +
+  const bar = "=".repeat(Math.max(filled - 1, 0)) +
+    (filled > 0 ? (fraction >= 1 ? "=" : ">") : "") +
     " ".repeat(width - filled);
   const rate = elapsedMs > 0 ? `${formatBytes(Math.round(bytes / (elapsedMs / 1000)))}/s` : "";
   return `${short}: [${bar}] ${formatBytes(bytes)}/${formatBytes(total)} ${rate}`.trimEnd();

@@ -14,10 +14,10 @@ export async function pushCommand(
 ): Promise<void> {
   const result = await pushImage(reference, destination, {
     insecure: options.insecure,
-    onLayer: options.quiet
-      ? undefined
-      : (layer, status) =>
-        ctx.print(`${layer.digest.slice(7, 19)}: ${status === "exists" ? "layer already exists" : "pushed"}`),
+    onLayer: options.quiet ? undefined : (layer, status) =>
+      ctx.print(
+        `${layer.digest.slice(7, 19)}: ${status === "exists" ? "layer already exists" : "pushed"}`,
+      ),
   });
   ctx.print(options.quiet ? result.digest : `${result.reference}: digest: ${result.digest}`);
 }

@@ -14,7 +14,11 @@ import { releaseLease } from "../network/network_store.ts";
 const SIGKILL = 9;
 
 /** Removes a container. */
-export async function removeContainer(ctx: CommandContext, name: string, force: boolean): Promise<void> {
+export async function removeContainer(
+  ctx: CommandContext,
+  name: string,
+  force: boolean,
+): Promise<void> {
   const config = loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();

@@ -4,13 +4,18 @@ import { loadImages, saveImages } from "../image_layout.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn save -o FILE IMAGE...` ('-' = stdout). */
-export async function saveCommand(_ctx: CommandContext, references: string[], output: string): Promise<void> {
+export async function saveCommand(
+  _ctx: CommandContext,
+  references: string[],
+  output: string,
+): Promise<void> {
   let sink: WritableStream<Uint8Array>;
   if (output === "-") {
     sink = Deno.stdout.writable;
   } else {
     try {
-      sink = (await Deno.open(output, { write: true, create: true, truncate: true, mode: 0o644 })).writable;
+      sink = (await Deno.open(output, { write: true, create: true, truncate: true, mode: 0o644 }))
+        .writable;
     } catch (e) {
       throw withContext(e, "system", `save: cannot write ${output}`);
     }
@@ -44,7 +49,9 @@ export async function loadCommand(ctx: CommandContext, input: string): Promise<v
   });
   const gzip = first[0] === 0x1f && first[1] === 0x8b;
   const tar = gzip
-    ? data.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+    ? data.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+    )
     : data;
   for (const reference of await loadImages(tar)) ctx.print(`Loaded image: ${reference}`);
 }

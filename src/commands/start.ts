@@ -45,7 +45,10 @@ export function exitStatusOf(state: UnitState | null, name: string): number {
 }
 
 /** The reason a start failed and the runtime's hint, from this start's journal lines. */
-async function startFailure(runId: string, name: string): Promise<{ reason: string; hint?: string }> {
+async function startFailure(
+  runId: string,
+  name: string,
+): Promise<{ reason: string; hint?: string }> {
   const lines = (await readMessages(`TSNSPAWN_RUN=${runId}`, 20)).filter((l) => l.trim());
   const reported = lines.filter((l) => l.startsWith("tsnspawn: "))
     .map((l) => l.slice("tsnspawn: ".length));
@@ -145,7 +148,10 @@ async function waitAttached(
   };
   const handlers: [Deno.Signal, () => void][] = terminal
     ? [["SIGTERM", forward("SIGTERM")], ["SIGHUP", forward("SIGHUP")]]
-    : [["SIGINT", forward("SIGINT")], ["SIGTERM", forward("SIGTERM")], ["SIGHUP", forward("SIGHUP")]];
+    : [["SIGINT", forward("SIGINT")], ["SIGTERM", forward("SIGTERM")], [
+      "SIGHUP",
+      forward("SIGHUP"),
+    ]];
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
     const relay = terminal ? relayTerminal(terminal, config.interactive) : null;

@@ -77,10 +77,18 @@ export async function printStatus(ctx: CommandContext, name: string, lines = 10)
   if (s.Running) out.push(` Main PID: ${s.Pid} (${c.command[0]})`);
   out.push(`  Command: ${c.command.join(" ")}`);
   const n = info.Network;
-  out.push(`  Network: ${n.Name ? `${n.Name} ${n.Address}` : n.Mode}${n.Ports.length ? ` (ports ${n.Ports.join(", ")})` : ""}`);
+  out.push(
+    `  Network: ${n.Name ? `${n.Name} ${n.Address}` : n.Mode}${
+      n.Ports.length ? ` (ports ${n.Ports.join(", ")})` : ""
+    }`,
+  );
   if (c.imageId) out.push(`    Image: ${c.imageId}`);
   if (s.Running) {
-    out.push(`   Memory: ${s.MemoryCurrent === null ? "-" : formatBytes(s.MemoryCurrent)}${limit(c.resources.memoryMax, formatBytes)}`);
+    out.push(
+      `   Memory: ${s.MemoryCurrent === null ? "-" : formatBytes(s.MemoryCurrent)}${
+        limit(c.resources.memoryMax, formatBytes)
+      }`,
+    );
     out.push(`    Tasks: ${s.TasksCurrent ?? "-"}${limit(c.resources.tasksMax, String)}`);
     const cpu = s.CPUUsageNSec === null ? "-" : `${Math.round(s.CPUUsageNSec / 1e6)}ms`;
     out.push(`      CPU: ${cpu}${limit(c.resources.cpuQuotaPerSecUSec, (q) => `${q / 1e4}%`)}`);

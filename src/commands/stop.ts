@@ -47,7 +47,11 @@ export async function restartContainer(
 }
 
 /** Sends a signal to the container's main process (docker kill). */
-export async function killContainer(ctx: CommandContext, name: string, signal: string): Promise<void> {
+export async function killContainer(
+  ctx: CommandContext,
+  name: string,
+  signal: string,
+): Promise<void> {
   loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();

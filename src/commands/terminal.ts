@@ -6,8 +6,15 @@
  * last slave fd closes (the master then reads EIO), which is how Ctrl-D/exit
  * in the container ends `run -it` as in docker.
  */
-import { closePty, getWindowSize, openPty, readAsync, setWindowSize, writeAllAsync } from "../../ffi/pty.ts";
-import { openFd, O_CLOEXEC, O_NOCTTY, O_RDWR, closeFd } from "../../ffi/fifo.ts";
+import {
+  closePty,
+  getWindowSize,
+  openPty,
+  readAsync,
+  setWindowSize,
+  writeAllAsync,
+} from "../../ffi/pty.ts";
+import { closeFd, O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
 
 /** An open pty for one container process. */
 export interface Terminal {

@@ -39,7 +39,10 @@ function addressKey(address: string): number {
 
 /** The file's text for `entries` (sorted by address; hostname added when it differs from the name). */
 export function planHostsFile(network: string, entries: readonly HostsEntry[]): string {
-  const lines = [...STANDARD_HOSTS_ENTRIES, `# tsnspawn network ${network}: one line per container`];
+  const lines = [
+    ...STANDARD_HOSTS_ENTRIES,
+    `# tsnspawn network ${network}: one line per container`,
+  ];
   const sorted = [...entries].sort((a, b) => addressKey(a.address) - addressKey(b.address));
   for (const e of sorted) {
     const names = e.hostname && e.hostname !== e.container

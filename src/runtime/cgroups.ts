@@ -24,7 +24,7 @@
  *
  * The unit's cgroup paths travel to stage two in $TSNSPAWN_CGROUPS.
  */
-import { unshare, CLONE_NEWCGROUP } from "../../ffi/namespaces.ts";
+import { CLONE_NEWCGROUP, unshare } from "../../ffi/namespaces.ts";
 import { closeFd, O_CLOEXEC, O_WRONLY, openFd, writeAll } from "../../ffi/fifo.ts";
 import type { ResourceLimits } from "../container_config.ts";
 
@@ -58,7 +58,9 @@ function parseProcCgroup(text: string): ProcCgroupLine[] {
 }
 
 /** cgroup and cgroup2 mounts from /proc/self/mountinfo: mount point → super options. */
-function parseCgroupMounts(mountinfo: string): { point: string; type: string; options: string[] }[] {
+function parseCgroupMounts(
+  mountinfo: string,
+): { point: string; type: string; options: string[] }[] {
   const mounts = [];
   for (const line of mountinfo.split("\n")) {
     const separator = line.indexOf(" - ");
@@ -143,7 +145,9 @@ export function runtimeNeedsToLeave(resources: ResourceLimits): boolean {
 export function prepareCgroupReturn(): CgroupReturn {
   const text = Deno.env.get(CGROUPS_ENV);
   const memberships = text ? JSON.parse(text) as CgroupMembership[] : [];
-  const fds = memberships.filter((m) => m.path !== "/").map((m) => openFd(procsFile(m), O_WRONLY | O_CLOEXEC));
+  const fds = memberships.filter((m) => m.path !== "/").map((m) =>
+    openFd(procsFile(m), O_WRONLY | O_CLOEXEC)
+  );
   return {
     join() {
       // "0" is the writing process itself.

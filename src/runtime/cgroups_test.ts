@@ -32,7 +32,10 @@ Deno.test("planMemberships pairs each hierarchy with its mount", () => {
 
 Deno.test("planMemberships decodes octal escapes in mount points", () => {
   const info = "40 30 0:40 / /sys/fs/cgroup/my\\040dir rw - cgroup cgroup rw,pids";
-  assertEquals(planMemberships("7:pids:/a", info), [{ mount: "/sys/fs/cgroup/my dir", path: "/a" }]);
+  assertEquals(planMemberships("7:pids:/a", info), [{
+    mount: "/sys/fs/cgroup/my dir",
+    path: "/a",
+  }]);
 });
 
 Deno.test("runtimeNeedsToLeave: only limits that would bind the runtime", () => {

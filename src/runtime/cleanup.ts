@@ -78,7 +78,9 @@ export function planRestartRecord(
   restarts: () => number | null,
 ): Pick<ExitRecord, "restarts"> {
   const policy = config.restart?.policy ?? "no";
-  if (policy === "no" || record.serviceResult === "success" || record.serviceResult === "") return {};
+  if (policy === "no" || record.serviceResult === "success" || record.serviceResult === "") {
+    return {};
+  }
   const n = restarts();
   return n === null ? {} : { restarts: n };
 }
@@ -146,9 +148,13 @@ export function runCleanup(name: string): Promise<number> {
 
   if (config?.network === "bridge") {
     try {
-      for (const problem of detachContainerHost(config)) console.error(`cleanup ${name}: ${problem}, ignoring`);
+      for (const problem of detachContainerHost(config)) {
+        console.error(`cleanup ${name}: ${problem}, ignoring`);
+      }
     } catch (error) {
-      console.error(`cleanup ${name}: network: ${error instanceof Error ? error.message : error}, ignoring`);
+      console.error(
+        `cleanup ${name}: network: ${error instanceof Error ? error.message : error}, ignoring`,
+      );
     }
   }
 

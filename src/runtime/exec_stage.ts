@@ -190,7 +190,9 @@ export function runExecStage(args: string[]): Promise<number> {
       env: request.env,
       user: request.user,
       workingDir: request.workingDir,
-      capabilities: request.privileged ? capabilitiesWeHold(request.capabilities) : request.capabilities,
+      capabilities: request.privileged
+        ? capabilitiesWeHold(request.capabilities)
+        : request.capabilities,
       noNewPrivileges: request.noNewPrivileges,
       seccomp: planContainerSeccomp(request.seccomp, request.capabilities, Deno.osRelease()),
       tty: request.tty || request.ttyPath !== undefined,

@@ -69,7 +69,10 @@ function openAnnouncer(): (() => void) | null {
   return () => {
     socket.send(`MAINPID=${hostPid}\nREADY=1`);
     if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
-      throw new TsnspawnError("systemd", "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)");
+      throw new TsnspawnError(
+        "systemd",
+        "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)",
+      );
     }
     socket.close();
   };

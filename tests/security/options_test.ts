@@ -70,8 +70,14 @@ integrationTest(
     ]);
     await core.shOk("rm /tmp/profile.json"); // the container keeps the profile it was created with
     await core.tsnOk(["start", "custom"]);
-    await core.waitFor("custom to finish", async () => (await core.tsnOk(["logs", "custom"])).includes("done"));
-    assert(!(await core.tsnOk(["logs", "custom"])).includes("Linux"), "uname ran under the custom profile");
+    await core.waitFor(
+      "custom to finish",
+      async () => (await core.tsnOk(["logs", "custom"])).includes("done"),
+    );
+    assert(
+      !(await core.tsnOk(["logs", "custom"])).includes("Linux"),
+      "uname ran under the custom profile",
+    );
     await core.tsnOk(["rm", "custom"]);
     await core.shOk(`echo '{"defaultAction": "SCMP_ACT_NOPE"}' > /tmp/bad.json`);
     const bad = await core.tsn([
