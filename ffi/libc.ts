@@ -173,12 +173,29 @@ const SYMBOLS = {
   ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let library: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let symbols: LibcSymbols | undefined;
 
-/** The libc symbols (opens `libc.so.6` on first use). */
-export function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  library ??= Deno.dlopen("libc.so.6", SYMBOLS);
-  return library.symbols;
+/**
+ * The libc symbols. Each is bound on its first use, on its own: Deno.dlopen
+ * builds a call trampoline per symbol (~0.2 ms each), and the container's
+ * start path (shim, stage two) needs a fraction of the table.
+ */
+export function libc(): LibcSymbols {
+  if (symbols) return symbols;
+  const lazy = {} as LibcSymbols;
+  for (const name of Object.keys(SYMBOLS) as (keyof typeof SYMBOLS)[]) {
+    Object.defineProperty(lazy, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const bound = Deno.dlopen("libc.so.6", { [name]: SYMBOLS[name] }).symbols[name];
+        Object.defineProperty(lazy, name, { value: bound, enumerable: true });
+        return bound;
+      },
+    });
+  }
+  return symbols = lazy;
 }
 
 const encoder = new TextEncoder();

@@ -13,6 +13,7 @@
  */
 import type { ContainerConfig } from "./container_config.ts";
 import { parseSignal, signalName } from "./run_options.ts";
+import { containerPaths } from "./paths.ts";
 
 /** One transient unit property: name, D-Bus signature, plain JS value (bigint for `t`). */
 export type UnitProperty = [name: string, signature: string, value: unknown];
@@ -143,6 +144,20 @@ export function guardStopCommand(stopCommand: string[]): string[] {
 }
 
 /**
+ * ExecStopPost= argv. The cleanup (src/runtime/cleanup.ts) records how the
+ * container ended, detaches leftover mounts and, with a bridge, removes the
+ * veth end, the published ports and the address lease. A `--rm` container
+ * without a bridge needs none of that, only its directory gone: no record
+ * outlives it, and its mounts were in its own mount namespace, which died with
+ * its last process. `rm` does that in about a millisecond, where the cleanup's
+ * Deno start would add ~25 ms to every `run --rm`.
+ */
+export function cleanupArgv(config: ContainerConfig, cleanupCommand: string[]): string[] {
+  if (!config.autoRemove || config.network === "bridge") return cleanupCommand;
+  return ["/bin/rm", "-rf", "--one-file-system", "--", containerPaths(config.name).dir];
+}
+
+/**
  * Plans the properties of the container's transient service, in a fixed
  * order. Optional limits are left out when the config does not set them.
  */
@@ -175,7 +190,7 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   set("ExecStart", exec(opts.shimCommand, false));
   // The cleanup records the exit; its own failure must not turn a clean exit into a failed unit.
   set("ExecStop", exec(guardStopCommand(opts.stopCommand), true));
-  set("ExecStopPost", exec(opts.cleanupCommand, true));
+  set("ExecStopPost", exec(cleanupArgv(config, opts.cleanupCommand), true));
 
   // Stopping: ExecStop= sends the stop signal to the container's PID 1 and waits up to the
   // timeout (systemd itself would not wait for a main PID it did not fork); then

@@ -40,6 +40,24 @@ function bytes(text: string): number[] {
   return Array.from(new TextEncoder().encode(text));
 }
 
+Deno.test("a --rm container without a bridge is cleaned up by rm, others by the cleanup", () => {
+  const removed = byName(planUnitProperties(config({ autoRemove: true, network: "none" }), OPTS));
+  const dir = `${Deno.env.get("TSNSPAWN_ROOT") ?? "/var/lib/tsnspawn"}/containers/web`;
+  assertEquals(removed.get("ExecStopPost"), ["a(sasb)", [[
+    "/bin/rm",
+    ["/bin/rm", "-rf", "--one-file-system", "--", dir],
+    true,
+  ]]]);
+  for (const kept of [config({ autoRemove: false }), config({ autoRemove: true, network: "bridge" })]) {
+    const props = byName(planUnitProperties(kept, OPTS));
+    assertEquals(props.get("ExecStopPost"), ["a(sasb)", [[
+      "/usr/bin/deno",
+      OPTS.cleanupCommand,
+      true,
+    ]]]);
+  }
+});
+
 Deno.test("every planned property uses the signature from the table", () => {
   const props = planUnitProperties(
     config({
