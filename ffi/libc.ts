@@ -28,6 +28,8 @@ export const SYS_move_mount = 429;
 export const SYS_fsopen = 430;
 export const SYS_fsconfig = 431;
 export const SYS_fsmount = 432;
+/** mount_setattr(2) (Linux 5.12): mount attributes, recursively. */
+export const SYS_mount_setattr = 442;
 
 const SYMBOLS = {
   // int *__errno_location(void);

@@ -1,13 +1,18 @@
 /**
  * The container's filesystem as a plan: `planRootfs(config, paths)` turns a
- * ContainerConfig into the ordered list of mount operations stage two
- * performs, as plain data (pure: no system access). `src/runtime/apply_mounts.ts`
- * executes it.
+ * ContainerConfig into the ordered lists of mount operations the shim and
+ * stage two perform, as plain data (pure: no system access).
+ * `src/runtime/apply_mounts.ts` executes them.
  *
- * Two lists: `beforePivot` builds the tree under the merged root (overlay,
- * /proc, /dev, /sys, /etc files, volumes) while the host is still visible;
- * `afterPivot` masks and write-protects kernel files once /proc is the
- * container's (inside the new root, after pivot_root).
+ * Three lists, in this order:
+ * - `beforePivot`: the shim builds the tree under the merged root (overlay,
+ *   /dev, /sys, /etc files, volumes) in the container's mount namespace,
+ *   while stage two boots (src/runtime/rootfs.ts);
+ * - `procfs`: stage two mounts /proc, still before pivot_root: procfs shows
+ *   the PID namespace of the process that mounts it, and stage two is PID 1
+ *   of the container's (the shim is outside it);
+ * - `afterPivot`: stage two masks and write-protects kernel files once /proc
+ *   is the container's (inside the new root, after pivot_root).
  *
  * Paths: every `target`/`path` is a path IN THE CONTAINER ("/proc"). Before
  * pivot_root the applier resolves it under `root` (the merged root on the
@@ -48,8 +53,11 @@ export type MountOp =
     targetKind: "dir" | "file" | "likeSource";
     why: string;
   }
-  /** MS_BIND|MS_REMOUNT|MS_RDONLY of an existing mount, keeping its nosuid/nodev/noexec. */
-  | { op: "remountReadOnly"; target: string; why: string }
+  /**
+   * MS_BIND|MS_REMOUNT|MS_RDONLY of an existing mount, keeping its nosuid/nodev/noexec;
+   * `recursive`: every mount below it too (mount_setattr).
+   */
+  | { op: "remountReadOnly"; target: string; recursive?: boolean; why: string }
   | { op: "tmpfs"; target: string; flags: MountFlag[]; data: string; why: string }
   | { op: "proc"; target: string; flags: MountFlag[]; why: string }
   | { op: "sysfs"; target: string; flags: MountFlag[]; why: string }
@@ -73,12 +81,14 @@ export type MountOp =
    */
   | { op: "hostDevices"; target: string; why: string };
 
-/** What stage two does to the filesystem, in order. */
+/** What the shim and stage two do to the filesystem, in order. */
 export interface RootfsPlan {
   /** The merged root on the host (the overlay's mount point and the new root). */
   root: string;
-  /** Host-side setup, in the container's mount namespace, before pivot_root. */
+  /** The shim: host-side setup, in the container's mount namespace, before pivot_root. */
   beforePivot: MountOp[];
+  /** Stage two, in the container's PID namespace, before pivot_root. */
+  procfs: MountOp[];
   /** Inside the new root, after pivot_root and the old root's detach. */
   afterPivot: MountOp[];
 }
@@ -175,13 +185,8 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
       workDir: paths.work,
       why: "image layers read-only, container writes to its upper dir",
     },
-    // /proc first: the later steps may read /proc/self/fd/0.
-    {
-      op: "proc",
-      target: "/proc",
-      flags: ["nosuid", "nodev", "noexec"],
-      why: "procfs of the container's PID namespace (we are its PID 1)",
-    },
+    // Made while the root is writable (--read-only remounts it below).
+    { op: "mkdir", path: "/proc", mode: 0o555, why: "mount point of the container's procfs" },
     {
       op: "tmpfs",
       target: "/dev",
@@ -374,7 +379,8 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
       before.push({
         op: "remountReadOnly",
         target: volume.destination,
-        why: "read-only volume (submounts of the source stay writable)",
+        recursive: true,
+        why: "read-only volume, with every mount below its source",
       });
     }
   }
@@ -401,7 +407,13 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
     ...READONLY_PATHS.map((r): MountOp => ({ op: "readOnlyPath", path: r.path, why: r.why })),
   ];
 
-  return { root: paths.rootfs, beforePivot: before, afterPivot: after };
+  const procfs: MountOp[] = [{
+    op: "proc",
+    target: "/proc",
+    flags: ["nosuid", "nodev", "noexec"],
+    why: "procfs of the container's PID namespace (stage two is its PID 1)",
+  }];
+  return { root: paths.rootfs, beforePivot: before, procfs, afterPivot: after };
 }
 
 /** The overlay mount options string for `lowerDirs`/`upperDir`/`workDir`. */
@@ -423,7 +435,7 @@ export function formatMountOp(op: MountOp): string {
     case "bind":
       return `bind${op.recursive ? " (rec)" : ""} ${op.source} -> ${op.target}`;
     case "remountReadOnly":
-      return `remount ro ${op.target}`;
+      return `remount ro${op.recursive ? " (rec)" : ""} ${op.target}`;
     case "tmpfs":
     case "devpts":
       return `${op.op} ${op.target} ${[...op.flags, op.data].join(",")}`;

@@ -57,14 +57,14 @@ function where(op: MountOp): string {
   }
 }
 
-Deno.test("planRootfs: private first, then overlay, /proc before /dev, /dev before its children", () => {
+Deno.test("planRootfs: private first, then overlay, /dev before its children, /proc by stage two", () => {
   const plan = planRootfs(config(), paths);
   assertEquals(plan.root, paths.rootfs);
   const order = plan.beforePivot.map(where);
   assertEquals(order.slice(0, 9), [
     "(private)",
     "/",
-    "proc:/proc",
+    "/proc",
     "tmpfs:/dev",
     "devpts:/dev/pts",
     "tmpfs:/dev/shm",
@@ -91,7 +91,10 @@ Deno.test("planRootfs: /dev, /sys and devpts have docker's flags", () => {
     "tmpfs /dev/shm nosuid,nodev,noexec,mode=1777,size=65536k",
   );
   assertEquals(formatMountOp(find("/dev")), "tmpfs /dev nosuid,strictatime,mode=755,size=65536k");
-  assertEquals(formatMountOp(find("/proc")), "proc /proc nosuid,nodev,noexec");
+  assertEquals(
+    planRootfs(config(), paths).procfs.map(formatMountOp),
+    ["proc /proc nosuid,nodev,noexec"],
+  );
 });
 
 Deno.test("planRootfs: standard device nodes and /dev symlinks", () => {
@@ -179,9 +182,9 @@ Deno.test("planRootfs: volumes bind recursively, parents first; read-only ones a
   assertEquals(volumeOps, [
     "bind (rec) /srv/a -> /data",
     "bind (rec) /srv/a/b -> /data/inner",
-    "remount ro /data/inner",
+    "remount ro (rec) /data/inner",
     "bind (rec) /srv/hosts -> /etc/hosts",
-    "remount ro /etc/hosts",
+    "remount ro (rec) /etc/hosts",
   ]);
   // a volume onto /etc/hosts replaces tsnspawn's own file
   assert(!ops.some((o) => o.op === "bind" && o.source === paths.hosts));
@@ -213,7 +216,8 @@ Deno.test("planRootfs: --init binds tini read-only at /dev/init", () => {
 Deno.test("planRootfs: the working directory is created last, except /", () => {
   const ops = planRootfs(config({ workingDir: "/app/src" }), paths).beforePivot;
   assertEquals(formatMountOp(ops[ops.length - 1]), "mkdir /app/src");
-  assert(!planRootfs(config(), paths).beforePivot.some((o) => o.op === "mkdir"));
+  const mkdirs = planRootfs(config(), paths).beforePivot.filter((o) => o.op === "mkdir");
+  assertEquals(mkdirs.map(formatMountOp), ["mkdir /proc"]);
 });
 
 Deno.test("overlayMountData: short options as is, long ones relative to a common parent", () => {

@@ -51,8 +51,8 @@ export interface ContainerPaths {
   resolvConf: string;
   /** Stage two reports start errors through this FIFO (crun-style). */
   startPipe: string;
-  /** The shim tells stage two "network ready" through this FIFO (bridge mode). */
-  netPipe: string;
+  /** The shim tells stage two "root file system (and network) ready" through this FIFO. */
+  setupPipe: string;
   /** A declared container: the digest of the declaration it was made from. */
   declared: string;
 }
@@ -78,7 +78,7 @@ export function containerPathsAt(dir: string): ContainerPaths {
     hosts: join(etc, "hosts"),
     resolvConf: join(etc, "resolv.conf"),
     startPipe: join(dir, "start.fifo"),
-    netPipe: join(dir, "net.fifo"),
+    setupPipe: join(dir, "setup.fifo"),
     declared: join(dir, "declared.json"),
   };
 }

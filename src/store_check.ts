@@ -265,7 +265,7 @@ function checkContainers(s: StoreSnapshot, units: Map<string, UnitEntry>): Findi
     if (untouchable) continue;
     for (const file of c.files) {
       const path = join(dir, file);
-      if (file === "start.fifo" || file === "net.fifo") {
+      if (file === "start.fifo" || file === "setup.fifo") {
         out.push({
           severity: "problem",
           kind: "stale-fifo",

@@ -130,7 +130,7 @@ Deno.test("containers: stale fifos and temp files of a stopped container; missin
   s.units = [];
   s.veths = [];
   s.publishedAddresses = [];
-  s.containers[0].files.push("net.fifo", "state.json.tmp-0a1b2c3d4e5f");
+  s.containers[0].files.push("setup.fifo", "state.json.tmp-0a1b2c3d4e5f");
   s.containers[0].missingLowerDirs = ["/gone/diff"];
   const findings = analyzeStore(s);
   assertEquals(kinds(findings), [

@@ -195,8 +195,14 @@ integrationTest(
   },
 );
 
-integrationTest("volumes: read-write and read-only binds", async (core) => {
-  await core.shOk("mkdir -p /srv/rw /srv/ro && echo host > /srv/ro/file");
+integrationTest("volumes: read-write and read-only binds, read-only submounts too", async (core) => {
+  // /srv/ro/sub is a mount of its own below the read-only volume's source.
+  await core.shOk(
+    "mkdir -p /srv/rw /srv/ro/sub && echo host > /srv/ro/file && " +
+      "mount -t tmpfs sub /srv/ro/sub && echo host > /srv/ro/sub/file",
+  );
+  const tryWrite = (path: string) =>
+    `if echo x > ${path}; then echo WROTE ${path}; else echo REFUSED ${path}; fi`;
   const out = await core.tsnOk([
     "run",
     "--rm",
@@ -207,13 +213,18 @@ integrationTest("volumes: read-write and read-only binds", async (core) => {
     "busybox",
     "sh",
     "-c",
-    "echo written > /data/out && cat /config/file && if echo x > /config/file; then echo WROTE; else echo REFUSED; fi",
+    `echo written > /data/out && cat /config/file && ${tryWrite("/config/file")} && ${
+      tryWrite("/config/sub/file")
+    }`,
   ]);
   assertStringIncludes(out, "host");
-  assertStringIncludes(out, "REFUSED");
+  assertStringIncludes(out, "REFUSED /config/file");
+  assertStringIncludes(out, "REFUSED /config/sub/file");
   assert(!out.includes("WROTE"), out);
   assertEquals((await core.shOk("cat /srv/rw/out")).trim(), "written");
-  assertEquals((await core.shOk("cat /srv/ro/file")).trim(), "host");
+  assertEquals((await core.shOk("cat /srv/ro/file /srv/ro/sub/file")).trim(), "host\nhost");
+  // The host's own submount stays writable: the read-only flag is the container's.
+  await core.shOk("echo ok > /srv/ro/sub/file && umount /srv/ro/sub");
 });
 
 integrationTest("20 containers started concurrently all run and list correctly", async (core) => {

@@ -85,7 +85,7 @@ integrationTest(
       `echo '{"a":' > ${r}/tmp/.repositories.json.dead`,
       `mkdir -p ${r}/containers/noconfig/upper && echo data > ${r}/containers/noconfig/upper/f`,
       `mkdir -p ${r}/containers/corrupt && echo '{"id": "ab' > ${r}/containers/corrupt/config.json`,
-      `mkfifo ${r}/containers/stopped/start.fifo ${r}/containers/stopped/net.fifo`,
+      `mkfifo ${r}/containers/stopped/start.fifo ${r}/containers/stopped/setup.fifo`,
       `echo x > ${r}/containers/stopped/state.json.tmp-0123456789ab`,
       `mount -t tmpfs leak ${r}/containers/stopped/rootfs`,
       `mkdir -p ${r}/images/layers/${"f".repeat(64)}`,

@@ -388,7 +388,7 @@ Deno.test({
       );
       const result = await started.done;
       assertEquals(started.shimCode, 1);
-      assertStringIncludes(result.stderr, "stage two: mount step");
+      assertStringIncludes(result.stderr, "cannot start: mount step");
       assertStringIncludes(result.stderr, `${lab.base}/missing`);
     }),
 });

@@ -21,6 +21,7 @@ import {
   mknodBlock,
   mknodChar,
   MNT_DETACH,
+  makeReadOnlyRecursive,
   mount,
   mountOverlayLayers,
   MS_BIND,
@@ -211,6 +212,8 @@ function applyOne(op: MountOp, root: string | null): void {
     case "remountReadOnly": {
       const target = at(op.target);
       mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | preservedMountFlags(target));
+      // Before Linux 5.12 only the top mount is read-only, as docker's "ro" was.
+      if (op.recursive) makeReadOnlyRecursive(target);
       return;
     }
     case "mknod": {

@@ -138,7 +138,7 @@ export function runCleanup(name: string): Promise<number> {
     console.error(`cleanup ${name}: cannot read mountinfo: ${error}, ignoring`);
   }
 
-  for (const pipe of [paths.startPipe, paths.netPipe]) {
+  for (const pipe of [paths.startPipe, paths.setupPipe]) {
     try {
       Deno.removeSync(pipe);
     } catch {

@@ -3,23 +3,26 @@
  *
  * 1. reads config.json, opens the sd_notify socket (before the network
  *    namespace changes: an abstract $NOTIFY_SOCKET belongs to the host's),
- * 2. creates the start FIFO and opens its read end (see start_pipe.ts),
- * 3. unshares mount, UTS, IPC, cgroup, PID (and network unless --network
- *    host) namespaces on the main thread,
+ * 2. creates the start FIFO and opens its read end (see start_pipe.ts), and
+ *    the setup FIFO (setup_ready.ts),
+ * 3. unshares mount, UTS, IPC, PID (and network unless --network host)
+ *    namespaces on the main thread,
  * 4. spawns stage two at once: forked from the main thread, it is PID 1 of
  *    the new PID namespace, with our stdio (the journal or the terminal),
- *    and returns to the host's mount namespace (pivot_root in stage two
- *    would otherwise change our root too),
- * 5. bridge mode (src/network/host_network.ts): back in the host's network
+ * 5. while stage two's Deno boots: builds the container's root file system,
+ *    hostname and loopback in the new namespaces (rootfs.ts), then returns
+ *    to the host's mount namespace (stage two's pivot_root would otherwise
+ *    change our root too),
+ * 6. bridge mode (src/network/host_network.ts): back in the host's network
  *    and PID namespaces (the `ip`/`nft` it runs must be the host's, not
  *    children in the container's PID namespace), creates the veth pair with
  *    eth0 in stage two's namespace, applies the nftables rules, configures
- *    eth0 from inside (setns into the container's namespace, ioctls), then
- *    writes "ready" on the net pipe (net_ready.ts): all while stage two
- *    boots, which waits for it right before execve,
- * 6. waits, synchronously, for the start pipe: EOF = execve succeeded, text
+ *    eth0 from inside (setns into the container's namespace, ioctls),
+ * 7. writes "ready" on the setup pipe: stage two mounts /proc, pivots and
+ *    execs,
+ * 8. waits, synchronously, for the start pipe: EOF = execve succeeded, text
  *    = failure (printed to stderr → journal, exit 1, child killed),
- * 6. exits 0 — no tsnspawn process stays in the unit; systemd inherits
+ * 9. exits 0 — no tsnspawn process stays in the unit; systemd inherits
  *    the container's PID 1. Stage two has announced itself (MAINPID=,
  *    READY=1, and a barrier) right before its execve; only with an abstract
  *    $NOTIFY_SOCKET (unreachable from the new network namespace) does the
@@ -62,7 +65,8 @@ import {
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { CGROUPS_ENV, leaveUnitCgroups, runtimeNeedsToLeave } from "./cgroups.ts";
 import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
-import { createNetReadyPipe, signalNetworkReady } from "./net_ready.ts";
+import { createSetupPipe, signalSetupReady } from "./setup_ready.ts";
+import { buildRootfs } from "./rootfs.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 
 /** How often the shim looks at stage two while the pipe is silent. */
@@ -132,6 +136,22 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Kills stage two after a failed setup and reaps it (systemd needs no status of it). */
+function killStageTwo(pid: number): void {
+  try {
+    if (!peekExit(pid)) kill(pid, SIGKILL);
+    waitPid(pid);
+  } catch {
+    // already gone
+  }
+}
+
+/** The message of a setup failure, with its hint. */
+function describeFailure(error: unknown): string {
+  const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
+  return `${error instanceof Error ? error.message : error}${hint}`;
+}
+
 /**
  * Reports a failed start on stderr (the journal) and exits 1. Every line is
  * prefixed "tsnspawn: " so the CLI finds the reason among the container's
@@ -161,9 +181,11 @@ export function runShim(name: string): Promise<never> {
 
   let pid: number;
   let fifo: number;
+  let setupPipe: number;
+  let hostMounts: number;
   const bridged = config.network === "bridge";
-  /** Bridge mode: the net pipe, and the namespaces to move between. */
-  const net = { pipe: -1, hostNet: -1, hostPid: -1, containerNet: -1 };
+  /** Bridge mode: the namespaces to move between. */
+  const net = { hostNet: -1, hostPid: -1, containerNet: -1 };
   const notifier = (() => {
     try {
       return openNotifySocket();
@@ -179,12 +201,12 @@ export function runShim(name: string): Promise<never> {
     }
     mkfifo(paths.startPipe, 0o600);
     fifo = openFd(paths.startPipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    setupPipe = createSetupPipe(paths.setupPipe);
     if (bridged) {
-      net.pipe = createNetReadyPipe(paths.netPipe);
       net.hostNet = openNamespace("self", "net");
       net.hostPid = openNamespace("self", "pid");
     }
-    const hostMounts = openNamespace("self", "mnt");
+    hostMounts = openNamespace("self", "mnt");
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
     const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
@@ -199,16 +221,20 @@ export function runShim(name: string): Promise<never> {
       stderr: "inherit",
     }).spawn();
     pid = child.pid;
+  } catch (error) {
+    fail(`container ${name}: cannot start: ${describeFailure(error)}`);
+  }
+
+  try {
+    buildRootfs(config, paths);
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
     setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
     closeNamespace(hostMounts);
   } catch (error) {
-    const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
-    fail(
-      `container ${name}: cannot start: ${error instanceof Error ? error.message : error}${hint}`,
-    );
+    killStageTwo(pid);
+    fail(`container ${name}: cannot start: ${describeFailure(error)}`);
   }
 
   if (bridged) {
@@ -219,19 +245,13 @@ export function runShim(name: string): Promise<never> {
       setns(net.containerNet, CLONE_NEWNET, "the container's network namespace");
       configureContainerInterface(config);
       setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
-      signalNetworkReady(net.pipe);
     } catch (error) {
-      try {
-        kill(pid, SIGKILL);
-        waitPid(pid);
-      } catch {
-        // already gone
-      }
-      const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
-      fail(`container ${name}: network: ${error instanceof Error ? error.message : error}${hint}`);
+      killStageTwo(pid);
+      fail(`container ${name}: network: ${describeFailure(error)}`);
     }
     for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
   }
+  signalSetupReady(setupPipe);
 
   let outcome: StartOutcome;
   try {
@@ -243,23 +263,17 @@ export function runShim(name: string): Promise<never> {
     };
   }
   closeFd(fifo);
-  for (const path of bridged ? [paths.startPipe, paths.netPipe] : [paths.startPipe]) {
+  for (const path of [paths.startPipe, paths.setupPipe]) {
     try {
       Deno.removeSync(path);
     } catch {
       // best effort
     }
   }
-  if (bridged) closeFd(net.pipe);
+  closeFd(setupPipe);
 
   if (!outcome.ok) {
-    // The start failed: systemd needs no status of stage two; reap it here.
-    try {
-      if (!peekExit(pid)) kill(pid, SIGKILL);
-      waitPid(pid);
-    } catch {
-      // already gone
-    }
+    killStageTwo(pid);
     fail(outcome.message);
   }
 

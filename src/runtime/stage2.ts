@@ -1,8 +1,10 @@
 /**
  * Stage two: PID 1 of the container's new namespaces (spawned by the shim
- * right after unshare). Builds the root filesystem, sets the hostname,
- * brings up loopback, pivots into the new root, drops privileges and
- * execve's the container's command, which then is PID 1.
+ * right after unshare). While it boots, the shim builds the root file
+ * system, hostname and loopback (rootfs.ts); stage two waits for that on the
+ * setup pipe, mounts /proc (procfs shows the PID namespace of its mounter),
+ * pivots into the new root, drops privileges and execve's the container's
+ * command, which then is PID 1.
  *
  * Runs on the main thread only, with synchronous APIs (the namespaces are
  * the main thread's; worker threads of Deno are not in them, and no new
@@ -14,13 +16,11 @@
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container_config.ts";
 import { containerPaths } from "../paths.ts";
-import { CONTAINER_INIT, HOST_TINI, planRootfs } from "../mount_plan.ts";
+import { CONTAINER_INIT, planRootfs } from "../mount_plan.ts";
 import { applyMounts, pivotInto } from "./apply_mounts.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
-import { sethostname } from "../../ffi/process.ts";
-import { interfaceUp } from "../../ffi/net.ts";
-import { openNetReadyPipe, waitForNetwork } from "./net_ready.ts";
+import { openSetupPipe, waitForSetup } from "./setup_ready.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 import { planContainerSeccomp } from "../security_options.ts";
@@ -81,27 +81,16 @@ function openAnnouncer(): (() => void) | null {
 /** Everything stage two does after opening the start pipe. Never returns. */
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
-  // Bridge mode: the shim sets up eth0 meanwhile; we wait right before execve.
-  const netReady = config.network === "bridge" ? openNetReadyPipe(paths.netPipe) : null;
+  const setupReady = openSetupPipe(paths.setupPipe);
   const announce = openAnnouncer();
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
-  if (config.init) {
-    try {
-      Deno.statSync(HOST_TINI);
-    } catch {
-      throw new TsnspawnError("not-found", `--init: ${HOST_TINI} is missing on the host`, {
-        hint: "apt-get install tini",
-      });
-    }
-  }
   const plan = planRootfs(config, paths);
-  applyMounts(plan.beforePivot, plan.root);
-  sethostname(config.hostname);
-  if (config.network === "none") interfaceUp("lo");
+  // The shim builds the root file system (and the bridge's eth0) meanwhile.
+  waitForSetup(setupReady);
+  applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
   applyMounts(plan.afterPivot, null);
-  if (netReady !== null) waitForNetwork(netReady);
   return execContainerProcess({
     command: config.command,
     env: config.env,
