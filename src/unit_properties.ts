@@ -42,6 +42,7 @@ export const UNIT_PROPERTY_SIGNATURES = {
   LogRateLimitIntervalUSec: "t", // exec: 0 = journald does not rate-limit this unit
   LogRateLimitBurst: "u", // exec: 0 = no burst limit
   SyslogIdentifier: "s", // exec: the container name tags journal lines
+  SyslogLevelPrefix: "b", // exec: off — a line starting "<3>" is the container's text, not a level
   LogExtraFields: "aay", // exec: TSNSPAWN_* journal fields, for `logs`
   CPUAccounting: "b", // cgroup: CPU usage shown by status/list
   MemoryAccounting: "b", // cgroup: memory usage shown by status/list
@@ -236,6 +237,8 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
     set("StandardError", "journal");
   }
   set("SyslogIdentifier", config.name);
+  // Lines as the container wrote them (docker keeps "<3>…" too); systemd would strip it.
+  set("SyslogLevelPrefix", false);
   set("LogExtraFields", [
     journalField("TSNSPAWN_CONTAINER", config.name),
     journalField("TSNSPAWN_IMAGE", image),

@@ -97,6 +97,7 @@ Deno.test("signatures match systemd's transient-unit API", () => {
     KillSignal: "i",
     Slice: "s",
     TimeoutStopUSec: "t",
+    SyslogLevelPrefix: "b",
     LogRateLimitIntervalUSec: "t",
     LogRateLimitBurst: "u",
     SyslogIdentifier: "s",

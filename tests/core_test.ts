@@ -14,16 +14,19 @@ integrationTest("run: output reaches the CLI and the journal", async (core) => {
     "busybox",
     "sh",
     "-c",
-    "echo out-line; echo err-line >&2",
+    "echo out-line; echo '<3>kept as written'; echo err-line >&2",
   ]);
   assertStringIncludes(out, "out-line");
   assertStringIncludes(out, "err-line");
+  // Not a syslog level for journald to strip (SyslogLevelPrefix=no).
+  assertStringIncludes(out, "<3>kept as written");
   const journal = await core.shOk("journalctl --no-pager -o cat -u tsnspawn-hello.service");
   assertStringIncludes(journal, "out-line");
   const byField = await core.shOk("journalctl --no-pager -o cat TSNSPAWN_CONTAINER=hello");
   assertStringIncludes(byField, "err-line");
   const logs = await core.tsnOk(["logs", "hello"]);
   assertStringIncludes(logs, "out-line");
+  assertStringIncludes(logs, "<3>kept as written");
   const tail = await core.tsnOk(["logs", "-n", "1", "hello"]);
   assertEquals(tail.trim(), "err-line");
 });
