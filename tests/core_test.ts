@@ -14,7 +14,8 @@ integrationTest("run: output reaches the CLI and the journal", async (core) => {
     "busybox",
     "sh",
     "-c",
-    "echo out-line; echo '<3>kept as written'; echo err-line >&2",
+    // stdout and stderr are two journal streams: a pause keeps their order.
+    "echo err-line >&2; sleep 0.3; echo out-line; echo '<3>kept as written'",
   ]);
   assertStringIncludes(out, "out-line");
   assertStringIncludes(out, "err-line");
@@ -24,11 +25,33 @@ integrationTest("run: output reaches the CLI and the journal", async (core) => {
   assertStringIncludes(journal, "out-line");
   const byField = await core.shOk("journalctl --no-pager -o cat TSNSPAWN_CONTAINER=hello");
   assertStringIncludes(byField, "err-line");
+  // stderr has a stream of its own, priority "err" (stdout's lines are "info").
+  const errors = await core.shOk(
+    "journalctl --no-pager -o cat -p err -u tsnspawn-hello.service TSNSPAWN_CONTAINER=hello",
+  );
+  assertEquals(errors.trim(), "err-line");
+  // Also from a container with limits, whose runtime works outside the unit's cgroups.
+  await core.tsnOk([
+    "run",
+    "--rm",
+    "--name",
+    "limited",
+    "--memory",
+    "64m",
+    "busybox",
+    "sh",
+    "-c",
+    "echo limited-err >&2",
+  ]);
+  const limited = await core.shOk(
+    "journalctl --no-pager -o cat -p err -u tsnspawn-limited.service TSNSPAWN_CONTAINER=limited",
+  );
+  assertEquals(limited.trim(), "limited-err");
   const logs = await core.tsnOk(["logs", "hello"]);
   assertStringIncludes(logs, "out-line");
   assertStringIncludes(logs, "<3>kept as written");
   const tail = await core.tsnOk(["logs", "-n", "1", "hello"]);
-  assertEquals(tail.trim(), "err-line");
+  assertEquals(tail.trim(), "<3>kept as written");
 });
 
 integrationTest("run: many lines arrive complete and in order", async (core) => {
@@ -198,37 +221,40 @@ integrationTest(
   },
 );
 
-integrationTest("volumes: read-write and read-only binds, read-only submounts too", async (core) => {
-  // /srv/ro/sub is a mount of its own below the read-only volume's source.
-  await core.shOk(
-    "mkdir -p /srv/rw /srv/ro/sub && echo host > /srv/ro/file && " +
-      "mount -t tmpfs sub /srv/ro/sub && echo host > /srv/ro/sub/file",
-  );
-  const tryWrite = (path: string) =>
-    `if echo x > ${path}; then echo WROTE ${path}; else echo REFUSED ${path}; fi`;
-  const out = await core.tsnOk([
-    "run",
-    "--rm",
-    "-v",
-    "/srv/rw:/data",
-    "-v",
-    "/srv/ro:/config:ro",
-    "busybox",
-    "sh",
-    "-c",
-    `echo written > /data/out && cat /config/file && ${tryWrite("/config/file")} && ${
-      tryWrite("/config/sub/file")
-    }`,
-  ]);
-  assertStringIncludes(out, "host");
-  assertStringIncludes(out, "REFUSED /config/file");
-  assertStringIncludes(out, "REFUSED /config/sub/file");
-  assert(!out.includes("WROTE"), out);
-  assertEquals((await core.shOk("cat /srv/rw/out")).trim(), "written");
-  assertEquals((await core.shOk("cat /srv/ro/file /srv/ro/sub/file")).trim(), "host\nhost");
-  // The host's own submount stays writable: the read-only flag is the container's.
-  await core.shOk("echo ok > /srv/ro/sub/file && umount /srv/ro/sub");
-});
+integrationTest(
+  "volumes: read-write and read-only binds, read-only submounts too",
+  async (core) => {
+    // /srv/ro/sub is a mount of its own below the read-only volume's source.
+    await core.shOk(
+      "mkdir -p /srv/rw /srv/ro/sub && echo host > /srv/ro/file && " +
+        "mount -t tmpfs sub /srv/ro/sub && echo host > /srv/ro/sub/file",
+    );
+    const tryWrite = (path: string) =>
+      `if echo x > ${path}; then echo WROTE ${path}; else echo REFUSED ${path}; fi`;
+    const out = await core.tsnOk([
+      "run",
+      "--rm",
+      "-v",
+      "/srv/rw:/data",
+      "-v",
+      "/srv/ro:/config:ro",
+      "busybox",
+      "sh",
+      "-c",
+      `echo written > /data/out && cat /config/file && ${tryWrite("/config/file")} && ${
+        tryWrite("/config/sub/file")
+      }`,
+    ]);
+    assertStringIncludes(out, "host");
+    assertStringIncludes(out, "REFUSED /config/file");
+    assertStringIncludes(out, "REFUSED /config/sub/file");
+    assert(!out.includes("WROTE"), out);
+    assertEquals((await core.shOk("cat /srv/rw/out")).trim(), "written");
+    assertEquals((await core.shOk("cat /srv/ro/file /srv/ro/sub/file")).trim(), "host\nhost");
+    // The host's own submount stays writable: the read-only flag is the container's.
+    await core.shOk("echo ok > /srv/ro/sub/file && umount /srv/ro/sub");
+  },
+);
 
 integrationTest("20 containers started concurrently all run and list correctly", async (core) => {
   const names = Array.from({ length: 20 }, (_, i) => `c${i}`);

@@ -15,12 +15,15 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container_config.ts";
-import { containerPaths } from "../paths.ts";
+import { containerPaths, unitName } from "../paths.ts";
 import { CONTAINER_INIT, planRootfs } from "../mount_plan.ts";
 import { applyMounts, pivotInto } from "./apply_mounts.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
 import { openSetupPipe, waitForSetup } from "./setup_ready.ts";
+import { openJournalStream } from "../../ffi/journal_stream.ts";
+import { dup2 } from "../../ffi/process.ts";
+import { closeFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 import { planContainerSeccomp } from "../security_options.ts";
@@ -78,6 +81,33 @@ function openAnnouncer(): (() => void) | null {
   };
 }
 
+/** syslog's "err": the priority of the container's stderr lines. */
+const STDERR_PRIORITY = 3;
+
+/**
+ * Gives stderr a journal stream of its own, with priority "err": systemd
+ * connects a unit's stdout and stderr to one stream, and then nothing tells
+ * them apart (an attached `run` and `logs` send stderr lines to stderr, as
+ * docker does). Only when systemd connected us to the journal at all
+ * ($JOURNAL_STREAM), and before pivot_root (the socket is a host path).
+ */
+function separateStderr(name: string): void {
+  if (!Deno.env.get("JOURNAL_STREAM")) return;
+  try {
+    const fd = openJournalStream({
+      identifier: name,
+      unit: unitName(name),
+      priority: STDERR_PRIORITY,
+      levelPrefix: false,
+    });
+    dup2(fd, 2);
+    closeFd(fd);
+  } catch (error) {
+    // The shared stream still works: worth a line, not a failed start.
+    console.error(`tsnspawn: stderr shares stdout's journal stream: ${(error as Error).message}`);
+  }
+}
+
 /** Everything stage two does after opening the start pipe. Never returns. */
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
@@ -85,6 +115,7 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const announce = openAnnouncer();
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
+  if (!config.tty) separateStderr(name);
   const plan = planRootfs(config, paths);
   // The shim builds the root file system (and the bridge's eth0) meanwhile.
   waitForSetup(setupReady);
