@@ -9,9 +9,14 @@
  *   boot      performance.timeOrigin (the Deno runtime started)
  *   entry     this module's body runs (runtime bootstrap done; no static
  *             imports here, so nothing else was loaded yet)
- *   loaded    the mode's module graph is imported
- *   spawn/spawned, output/outputted   Deno.Command calls (stage two, journalctl)
- *   <Systemd method>/<method> done    D-Bus calls of the CLI
+ *   loaded    the mode's module graph is imported (the CLI's: main.ts's
+ *             static graph; commands and the D-Bus client load later)
+ *   systemd()/dbus-loaded             the CLI first asks for systemd / the
+ *             D-Bus client (dbus-next) is loaded
+ *   spawn/spawn done, output/output done   Deno.Command calls (stage two, journalctl)
+ *   <Systemd method>/<method> done    D-Bus calls of the CLI ("dbus-connect"
+ *             for Systemd.connect)
+ *   unit-inactive/unit-inactive done  waiting for the unit's end
  *   follower-finish/done              the attached run's last journal read
  *   exit      Deno.exit (the shim's exit after READY=1, ...)
  * The CLI re-executes *this* entry for the internal modes because
@@ -63,17 +68,33 @@ Object.defineProperty(Deno, "exit", {
   configurable: true,
   writable: true,
 });
-const proto = Deno.Command.prototype;
-for (const m of ["spawn", "output", "outputSync"]) {
-  const orig = (proto as unknown as Record<string, (...a: unknown[]) => unknown>)[m];
-  (proto as unknown as Record<string, unknown>)[m] = function (this: unknown, ...a: unknown[]) {
-    log(m);
-    const r = orig.apply(this, a);
-    if (r instanceof Promise) return r.then((v) => (log(`${m} done`), v));
-    log(`${m} done`);
-    return r;
-  };
-}
+// Deno.Command is a lazy getter (its extension loads on first use, a few
+// milliseconds): wrap its methods on that first use, not here.
+const commandGetter = Object.getOwnPropertyDescriptor(Deno, "Command")!.get!;
+Object.defineProperty(Deno, "Command", {
+  configurable: true,
+  enumerable: true,
+  get() {
+    const command = commandGetter.call(Deno);
+    Object.defineProperty(Deno, "Command", {
+      value: command,
+      configurable: true,
+      enumerable: true,
+    });
+    const proto = command.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const m of ["spawn", "output", "outputSync"]) {
+      const orig = proto[m];
+      proto[m] = function (this: unknown, ...a: unknown[]) {
+        log(m);
+        const r = orig.apply(this, a);
+        if (r instanceof Promise) return r.then((v) => (log(`${m} done`), v));
+        log(`${m} done`);
+        return r;
+      };
+    }
+    return command;
+  },
+});
 
 const repo = new URL("../", import.meta.url);
 
@@ -104,23 +125,35 @@ async function dispatch(args: string[]): Promise<number> {
     log("loaded");
     return await mod[mode.fn](mode.all ? rest : rest[0]);
   }
-  const [main, systemd, journal] = await Promise.all([
+  // The CLI's own graph only; the D-Bus client is loaded when the CLI first
+  // asks for it (CommandContext.systemd), and wrapped then.
+  const [main, context, journal] = await Promise.all([
     import(new URL("src/cli/main.ts", repo).href),
-    import(new URL("src/systemd.ts", repo).href),
+    import(new URL("src/commands/context.ts", repo).href),
     import(new URL("src/journal.ts", repo).href),
   ]);
   log("loaded");
-  wrap(systemd.Systemd, "connect", "dbus-connect");
-  for (
-    const name of [
-      "startTransientUnit",
-      "unitState",
-      "resetFailedUnit",
-      "waitUntilInactive",
-      "stopUnit",
-    ]
-  ) wrap(systemd.Systemd.prototype, name);
   wrap(journal.RunOutputFollower.prototype, "finish", "follower-finish");
+  const firstUse = context.CommandContext.prototype.systemd;
+  let systemdLoaded: Promise<unknown> | null = null;
+  context.CommandContext.prototype.systemd = function (this: unknown) {
+    systemdLoaded ??= (log("systemd()"), import(new URL("src/systemd.ts", repo).href)).then(
+      (systemd) => {
+        log("dbus-loaded");
+        wrap(systemd.Systemd, "connect", "dbus-connect");
+        for (
+          const name of [
+            "startTransientUnit",
+            "unitState",
+            "resetFailedUnit",
+            "stopUnit",
+          ]
+        ) wrap(systemd.Systemd.prototype, name);
+        wrap(systemd.UnitWatch.prototype, "untilInactive", "unit-inactive");
+      },
+    );
+    return systemdLoaded.then(() => firstUse.call(this));
+  };
   const code = await main.main(args);
   log("main done");
   return code;

@@ -55,10 +55,11 @@ function parseRun(prof: string, journal: string): { marks: Marks; events: Ev[] }
 const PHASES: [string, string, string][] = [
   ["CLI: exec + Deno runtime start", "bash:cli-spawn", "cli:boot"],
   ["CLI: runtime bootstrap → entry module runs", "cli:boot", "cli:entry"],
-  ["CLI: import CLI module graph (dbus-next, …)", "cli:entry", "cli:loaded"],
-  ["CLI: parse args, create container dir/config", "cli:loaded", "cli:dbus-connect"],
+  ["CLI: import CLI module graph (main.ts)", "cli:entry", "cli:loaded"],
+  ["CLI: parse args, import the command's modules", "cli:loaded", "cli:systemd()"],
+  ["CLI: create container dir/config, load dbus-next", "cli:systemd()", "cli:dbus-connect"],
   ["CLI: D-Bus connect + AddMatch + Subscribe", "cli:dbus-connect", "cli:dbus-connect done"],
-  ["CLI: lock, unitState, plan properties", "cli:dbus-connect done", "cli:startTransientUnit"],
+  ["CLI: lock, plan properties", "cli:dbus-connect done", "cli:startTransientUnit"],
   ["systemd: StartTransientUnit → 'Starting'", "cli:startTransientUnit", "systemd:Starting"],
   ["systemd fork/exec shim + Deno runtime start", "systemd:Starting", "__shim:boot"],
   ["shim: bootstrap + import runtime modules", "__shim:boot", "__shim:loaded"],
@@ -76,7 +77,7 @@ const PHASES: [string, string, string][] = [
   ["cleanup: bootstrap + import runtime modules", "__cleanup:boot", "__cleanup:loaded"],
   ["cleanup: record exit, remove container", "__cleanup:loaded", "__cleanup:exit 0"],
   ["systemd: cleanup exit → 'Deactivated'", "__cleanup:exit 0", "systemd:Deactivated"],
-  ["CLI: sees the unit inactive", "systemd:Deactivated", "cli:waitUntilInactive done"],
+  ["CLI: sees the unit inactive", "systemd:Deactivated", "cli:unit-inactive done"],
   ["CLI: journal sync + read rest of output", "cli:follower-finish", "cli:follower-finish done"],
   ["CLI: close, exit", "cli:main done", "bash:cli-exited"],
 ];

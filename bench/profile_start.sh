@@ -37,10 +37,10 @@ for m in cli/main shim:runtime/shim stage2:runtime/stage2 cleanup:runtime/cleanu
   echo "import \"$repo/src/$path.ts\";" >"/bench/load_$(basename "$name").ts"
 done
 mv /bench/load_main.ts /bench/load_cli.ts
-# two dependencies on their own: @std/path (npm:deno-std) is in every process's
-# graph, dbus-next in the CLI's
+# two dependencies on their own: @std/path (npm:deno-std) is in the CLI's
+# graph, and the D-Bus client (src/systemd.ts: the parts of dbus-next it uses)
 echo 'import { join } from "@std/path"; if (!join) Deno.exit(1);' >/bench/load_std_path.ts
-echo 'import dbus from "dbus-next"; if (!dbus) Deno.exit(1);' >/bench/load_dbus_next.ts
+echo "import \"$repo/src/systemd.ts\";" >/bench/load_dbus_client.ts
 d="$deno run -A --quiet"
 echo "== component costs"
 "$deno" run -A --quiet "$repo/bench/timeit.ts" --runs "$runs" --warmup 2 --floor deno-empty -- \
@@ -52,7 +52,7 @@ echo "== component costs"
   "load-shim-graph-locked=$d --config $repo/deno.json /bench/load_shim.ts" \
   "load-cli-graph-locked=$d --config $repo/deno.json /bench/load_cli.ts" \
   "load-std-path-only=$d ${cfg[*]} /bench/load_std_path.ts" \
-  "load-dbus-next-only=$d --config $repo/deno.json /bench/load_dbus_next.ts" \
+  "load-dbus-client=$d --config $repo/deno.json /bench/load_dbus_client.ts" \
   "tsnspawn-version=$tsnspawn_cmd version" \
   "journalctl-sync=journalctl --sync" \
   "run--rm=$tsnspawn_cmd run --rm --network none busybox /bin/true" \

@@ -89,6 +89,12 @@ async function synchronizeOverVarlink(): Promise<boolean> {
   }
 }
 
+/**
+ * journalctl arguments for all matching entries as JSON, one per line;
+ * `--all`: fields over 4096 bytes are printed, not replaced by null.
+ */
+const JSON_ENTRIES = ["--no-tail", "--output=json", "--all"];
+
 /** One journal entry as `journalctl -o json` prints it. */
 interface JournalEntry {
   __CURSOR: string;
@@ -115,34 +121,41 @@ export async function readMessages(match: string, lines?: number): Promise<strin
 
 /**
  * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
- * `write` while it runs. Call `finish()` after the unit stopped: it syncs the
- * journal and prints whatever the follower has not shown yet.
+ * `write` while it runs. It reads the run's entries from the first, so it
+ * may be created once the unit is starting. Call `finish()` after the unit
+ * stopped: it syncs the journal and prints whatever the follower has not
+ * shown yet.
  */
 export class RunOutputFollower {
   #match: string;
   #write: (text: string) => void;
   #child: Deno.ChildProcess;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
   #cursor: string | null = null;
+  #stopped = false;
   #pump: Promise<void>;
 
   constructor(runId: string, write: (text: string) => void) {
     this.#match = `TSNSPAWN_RUN=${runId}`;
     this.#write = write;
     this.#child = new Deno.Command("journalctl", {
-      args: ["--no-pager", "--quiet", "--follow", "--no-tail", "--output=json", this.#match],
+      args: ["--no-pager", "--quiet", "--follow", ...JSON_ENTRIES, this.#match],
       stdout: "piped",
       stderr: "null",
       stdin: "null",
     }).spawn();
-    this.#pump = this.#consume(this.#child.stdout);
+    this.#reader = this.#child.stdout.getReader();
+    this.#pump = this.#consume();
   }
 
-  async #consume(stream: ReadableStream<Uint8Array>): Promise<void> {
+  async #consume(): Promise<void> {
     let pending = "";
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of stream) {
-        pending += decoder.decode(chunk, { stream: true });
+      while (true) {
+        const { value, done } = await this.#reader.read();
+        if (done || this.#stopped) return;
+        pending += decoder.decode(value, { stream: true });
         let newline: number;
         while ((newline = pending.indexOf("\n")) >= 0) {
           this.#emit(pending.slice(0, newline));
@@ -150,7 +163,7 @@ export class RunOutputFollower {
         }
       }
     } catch {
-      // The follower was killed; finish() reads the rest.
+      // The follower died; finish() reads the rest.
     }
   }
 
@@ -168,25 +181,28 @@ export class RunOutputFollower {
 
   /** Stops following and prints the entries the follower had not reached. */
   async finish(): Promise<void> {
-    await syncJournal();
-    try {
-      this.#child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await this.#child.status;
-    await this.#pump;
-    const args = ["--no-pager", "--quiet", "--no-tail", "--output=json"];
+    await Promise.all([this.cancel(), syncJournal()]);
+    const args = ["--no-pager", "--quiet", ...JSON_ENTRIES];
     if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`);
     args.push(this.#match);
     const output = await new Deno.Command("journalctl", { args, stderr: "null" }).output();
     for (const line of new TextDecoder().decode(output.stdout).split("\n")) this.#emit(line);
   }
 
-  /** Stops following without printing the rest (detach). */
+  /**
+   * Stops following: what the follower printed stays printed (its cursor is
+   * where `finish` goes on), anything it still sends is dropped. journalctl
+   * is killed but not waited for: unmapping its journal files as it exits
+   * takes milliseconds.
+   */
   async cancel(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
     try {
       this.#child.kill("SIGTERM");
     } catch { /* already gone */ }
-    await this.#child.status;
+    this.#child.unref();
+    await this.#reader.cancel().catch(() => {});
     await this.#pump;
   }
 }

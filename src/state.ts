@@ -44,15 +44,7 @@ export function randomHex(bytes: number): string {
 /** Writes a file by temp file + fsync + rename, so readers see old or new. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
   const temp = `${path}.tmp-${randomHex(6)}`;
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const file = Deno.openSync(temp, { write: true, createNew: true, mode });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-    file.syncSync();
-  } finally {
-    file.close();
-  }
+  writeNewFileSynced(temp, data, mode);
   try {
     Deno.renameSync(temp, path);
   } catch (error) {
@@ -60,6 +52,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
       Deno.removeSync(temp);
     } catch { /* best effort */ }
     throw error;
+  }
+}
+
+/** Creates a file that must not exist yet, writes it and fsyncs it. */
+function writeNewFileSynced(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const file = Deno.openSync(path, { write: true, createNew: true, mode });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    file.syncSync();
+  } finally {
+    file.close();
   }
 }
 
@@ -152,7 +157,9 @@ export function createContainerDir(config: ContainerConfig, files: InitLayerFile
     Deno.writeTextFileSync(staged.hosts, files.hosts);
     Deno.writeTextFileSync(staged.resolvConf, files.resolvConf);
     Deno.writeTextFileSync(staged.lock, "");
-    writeFileAtomic(staged.config, JSON.stringify(config, null, 2) + "\n");
+    // No temp file + rename: the staging directory becomes visible only by
+    // its rename. The fsync keeps a crash from leaving an empty config.json.
+    writeNewFileSynced(staged.config, JSON.stringify(config, null, 2) + "\n");
     try {
       Deno.renameSync(staging, final.dir);
     } catch (error) {

@@ -22,7 +22,10 @@ import dbusErrors from "dbus-next/lib/errors.js";
 import dbusConstants from "dbus-next/lib/constants.js";
 import { Buffer } from "node:buffer";
 import { TsnspawnError } from "./errors.ts";
+import { SystemdCallError } from "./systemd_error.ts";
 import type { UnitProperty } from "./unit_properties.ts";
+
+export { SystemdCallError };
 
 const { Message } = messageTypes;
 const { Variant } = variantTypes;
@@ -98,15 +101,16 @@ function plain(value: unknown): unknown {
 
 /** A connection to the system manager. Close it when done. */
 export class Systemd {
-  // deno-lint-ignore no-explicit-any
-  #bus: any;
-  #signalHandlers = new Set<
-    (msg: { path: string; interface: string; member: string; body: unknown[] }) => void
-  >();
+  #bus: Bus;
+  /** Settles once the handshake, AddMatch and Subscribe of `connect` are answered. */
+  #ready: Promise<unknown>;
+  #signalHandlers = new Set<(msg: Signal) => void>();
 
-  // deno-lint-ignore no-explicit-any
-  private constructor(bus: any) {
+  private constructor(bus: Bus, ready: Promise<unknown>) {
     this.#bus = bus;
+    this.#ready = ready;
+    // Marked handled here; #call awaits it and throws its failure.
+    ready.catch(() => {});
     // deno-lint-ignore no-explicit-any
     bus.on("message", (msg: any) => {
       if (msg.type === MessageType.SIGNAL) {
@@ -115,18 +119,17 @@ export class Systemd {
     });
   }
 
-  /** Connects to the system bus and subscribes to manager signals. */
+  /**
+   * Connects to the system bus and subscribes to manager signals, without a
+   * round trip: the handshake, AddMatch and Subscribe are sent and not waited
+   * for. The bus keeps one connection's messages in order, so every later
+   * call reaches systemd after them and its reply comes after theirs; a
+   * failed handshake or subscription is thrown by that call.
+   */
   static async connect(): Promise<Systemd> {
     const address = systemBusAddress();
-    // deno-lint-ignore no-explicit-any
-    let bus: any;
-    try {
-      bus = await connectBus(address);
-    } catch (error) {
-      try {
-        bus?.disconnect();
-      } catch { /* already closed */ }
-      throw new TsnspawnError(
+    const unreachable = (error: unknown) =>
+      new TsnspawnError(
         "systemd",
         `cannot reach systemd over the system bus at ${address}: ${describe(error)}`,
         {
@@ -135,18 +138,34 @@ export class Systemd {
           cause: error,
         },
       );
+    let connection: { bus: Bus; handshake: Promise<void> };
+    try {
+      connection = await connectBus(address);
+    } catch (error) {
+      throw unreachable(error);
     }
+    const { bus, handshake } = connection;
     // Errors after connecting surface through the calls that fail.
     bus.on("error", () => {});
-    const client = new Systemd(bus);
-    // Both in flight at once: the bus delivers them in order.
-    await Promise.all([
-      client.#addMatch(
+    const setup = [
+      handshake.catch((error) => {
+        throw unreachable(error);
+      }),
+      bus.call(addMatchMessage(
         `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
-      ),
-      client.#call(MANAGER_PATH, MANAGER, "Subscribe", "", []),
-    ]);
-    return client;
+      )).catch((error) => {
+        throw new SystemdCallError("AddMatch", error);
+      }),
+      bus.call(systemdMessage(MANAGER_PATH, MANAGER, "Subscribe", "", [])).catch((error) => {
+        throw new SystemdCallError("Subscribe", error);
+      }),
+    ];
+    // The first failure in sending order: a refused handshake fails the rest too.
+    const ready = Promise.allSettled(setup).then((results) => {
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+    });
+    return new Systemd(bus, ready);
   }
 
   /** Closes the connection (releases AddRef'd units). */
@@ -167,59 +186,55 @@ export class Systemd {
     body: unknown[],
     subject?: string,
   ): Promise<unknown[]> {
-    const message = new Message({
-      destination: SYSTEMD,
-      path,
-      interface: iface,
-      member,
-      signature,
-      body,
-    });
+    const message = systemdMessage(path, iface, member, signature, body);
     // dbus-daemon allows 128 pending replies per connection; `list` of many
     // containers would exceed it. Calls beyond the bound wait their turn.
     while (this.#inFlight >= MAX_PENDING_CALLS) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
     this.#inFlight++;
+    // deno-lint-ignore no-explicit-any
+    let reply: any;
     try {
-      const reply = await this.#bus.call(message);
-      return reply.body as unknown[];
+      reply = await this.#bus.call(message);
     } catch (error) {
+      await this.#ready; // a failed connection explains the failure better
       throw new SystemdCallError(member, error, subject);
     } finally {
       this.#inFlight--;
       this.#waiting.shift()?.();
     }
+    await this.#ready; // settled already: its replies came first
+    return reply.body as unknown[];
   }
 
-  async #addMatch(rule: string): Promise<void> {
-    await this.#bus.call(
-      new Message({
-        destination: "org.freedesktop.DBus",
-        path: "/org/freedesktop/DBus",
-        interface: "org.freedesktop.DBus",
-        member: "AddMatch",
-        signature: "s",
-        body: [rule],
-      }),
-    );
+  /**
+   * Sends an AddMatch without waiting for it: what is sent after it reaches
+   * the bus after it. A failure is left to the caller's safety net.
+   */
+  #addMatch(rule: string): void {
+    this.#bus.call(addMatchMessage(rule)).catch(() => {});
   }
 
   /**
    * Starts a transient unit and waits for its start job to finish.
+   * `onQueued` runs once systemd accepted the job (the unit is starting).
    * Returns the job result: "done", "failed", "timeout", "canceled", "dependency".
    */
   async startTransientUnit(
     unit: string,
     properties: UnitProperty[],
+    onQueued?: () => void,
   ): Promise<string> {
-    return await this.#runJob(() =>
-      this.#call(MANAGER_PATH, MANAGER, "StartTransientUnit", "ssa(sv)a(sa(sv))", [
-        unit,
-        "fail",
-        properties.map(toVariantPair),
-        [],
-      ], unit)
+    return await this.#runJob(
+      () =>
+        this.#call(MANAGER_PATH, MANAGER, "StartTransientUnit", "ssa(sv)a(sa(sv))", [
+          unit,
+          "fail",
+          properties.map(toVariantPair),
+          [],
+        ], unit),
+      onQueued,
     );
   }
 
@@ -325,37 +340,57 @@ export class Systemd {
   }
 
   /**
+   * Follows the unit's ActiveState from its PropertiesChanged signals, from
+   * now on: set up before the unit starts, it misses no change. Only the Unit
+   * interface's signals are asked for (arg0): the Service interface's carry
+   * ~200 properties, slow to unmarshal, on every state change.
+   */
+  watchUnit(unit: string): UnitWatch {
+    const path = unitObjectPath(unit);
+    this.#addMatch(
+      `type='signal',sender='${SYSTEMD}',path='${path}',interface='${PROPERTIES}',member='PropertiesChanged',arg0='${UNIT}'`,
+    );
+    const handler = (msg: Signal) => {
+      if (msg.path === path && msg.member === "PropertiesChanged") watch.record(msg.body);
+    };
+    const watch = new UnitWatch(
+      () => this.#activeState(unit),
+      () => this.#signalHandlers.delete(handler),
+    );
+    this.#signalHandlers.add(handler);
+    return watch;
+  }
+
+  /** How the unit's main process ended (so far), or null when the unit is not loaded. */
+  async mainExit(unit: string): Promise<MainExit | null> {
+    const get = (name: string) =>
+      this.#call(unitObjectPath(unit), PROPERTIES, "Get", "ss", [SERVICE, name])
+        .then(([value]) => plain(value) as number);
+    try {
+      const [execMainCode, execMainStatus] = await Promise.all([
+        get("ExecMainCode"),
+        get("ExecMainStatus"),
+      ]);
+      return { execMainCode, execMainStatus };
+    } catch (error) {
+      if (error instanceof SystemdCallError && error.isNoSuchUnit) return null;
+      throw error;
+    }
+  }
+
+  /**
    * Waits until the unit is inactive or failed (or unloaded). Resolves with
    * its final state, or null when it was already garbage-collected.
    */
   async waitUntilInactive(unit: string, timeoutMs = Infinity): Promise<UnitState | null> {
-    const path = unitObjectPath(unit);
-    await this.#addMatch(
-      `type='signal',sender='${SYSTEMD}',path='${path}',interface='${PROPERTIES}',member='PropertiesChanged'`,
-    );
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      let wake: () => void = () => {};
-      const changed = new Promise<void>((resolve) => (wake = resolve));
-      const handler = (msg: { path: string; member: string }) => {
-        if (msg.path === path && msg.member === "PropertiesChanged") wake();
-      };
-      this.#signalHandlers.add(handler);
-      try {
-        // Each wake-up reads ActiveState alone (one small reply); the full
-        // state (two GetAll replies of ~200 properties, slow to unmarshal)
-        // only once, at the end.
-        const active = await this.#activeState(unit);
-        if (active === null || active === "inactive" || active === "failed") {
-          return await this.unitState(unit);
-        }
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) return await this.unitState(unit);
-        // The poll is a safety net; signals normally wake us at once.
-        await Promise.race([changed, sleep(Math.min(remaining, 1000))]);
-      } finally {
-        this.#signalHandlers.delete(handler);
-      }
+    const watch = this.watchUnit(unit);
+    try {
+      // The unit may have ended before the watch existed; one read tells.
+      const active = await this.#activeState(unit);
+      if (active !== null && !ENDED_STATES.has(active)) await watch.untilInactive(timeoutMs);
+      return await this.unitState(unit);
+    } finally {
+      watch.close();
     }
   }
 
@@ -388,11 +423,14 @@ export class Systemd {
     };
   }
 
-  /** Runs a method that queues a job and waits for that job's JobRemoved. */
-  async #runJob(queue: () => Promise<unknown[]>): Promise<string> {
+  /**
+   * Runs a method that queues a job and waits for that job's JobRemoved;
+   * `onQueued` runs when the method returned (the job is queued).
+   */
+  async #runJob(queue: () => Promise<unknown[]>, onQueued?: () => void): Promise<string> {
     const finished = new Map<string, string>();
     let wake: () => void = () => {};
-    const handler = (msg: { interface: string; member: string; body: unknown[] }) => {
+    const handler = (msg: Signal) => {
       if (msg.interface === MANAGER && msg.member === "JobRemoved") {
         finished.set(msg.body[1] as string, msg.body[3] as string);
         wake();
@@ -402,6 +440,7 @@ export class Systemd {
     this.#signalHandlers.add(handler);
     try {
       const [jobPath] = await queue() as [string];
+      onQueued?.();
       while (!finished.has(jobPath)) {
         await new Promise<void>((resolve) => (wake = resolve));
       }
@@ -409,6 +448,71 @@ export class Systemd {
     } finally {
       this.#signalHandlers.delete(handler);
     }
+  }
+}
+
+/** ActiveState values of a unit that has ended. */
+const ENDED_STATES: ReadonlySet<string> = new Set(["inactive", "failed"]);
+
+/** The main process's end: ExecMainCode (siginfo si_code, 0 = never ran) and ExecMainStatus. */
+export type MainExit = Pick<UnitState, "execMainCode" | "execMainStatus">;
+
+/**
+ * One unit's ActiveState as its PropertiesChanged signals report it, from
+ * the moment the watch was set up (`Systemd.watchUnit`). Close it when done.
+ */
+export class UnitWatch {
+  #activeState: string | null = null;
+  #wake: () => void = () => {};
+  #readActiveState: () => Promise<string | null>;
+  #close: () => void;
+
+  constructor(readActiveState: () => Promise<string | null>, close: () => void) {
+    this.#readActiveState = readActiveState;
+    this.#close = close;
+  }
+
+  /** Records one PropertiesChanged signal: [interface, changed properties, invalidated]. */
+  record(body: unknown[]): void {
+    const [iface, changed] = body as [string, Record<string, unknown> | undefined];
+    if (iface === UNIT && changed?.ActiveState !== undefined) {
+      this.#activeState = plain(changed.ActiveState) as string;
+      this.#wake();
+    }
+  }
+
+  /**
+   * Waits until the unit is inactive or failed (or unloaded), or `timeoutMs`
+   * passed; false on timeout. Signals wake it at once; after a second
+   * without one it reads ActiveState over the bus (a safety net).
+   */
+  async untilInactive(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ENDED_STATES.has(this.#activeState ?? "")) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return false;
+      if (!await this.#nextChange(Math.min(remaining, 1000))) {
+        const active = await this.#readActiveState();
+        if (active === null || ENDED_STATES.has(active)) return true;
+      }
+    }
+    return true;
+  }
+
+  /** Stops recording. */
+  close(): void {
+    this.#close();
+  }
+
+  /** Resolves true at the next reported ActiveState, false after `ms` without one. */
+  #nextChange(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
   }
 }
 
@@ -428,26 +532,49 @@ interface Bus {
   disconnect(): void;
 }
 
+/** A signal as dbus-next's Message has it. */
+interface Signal {
+  path: string;
+  interface: string;
+  member: string;
+  body: unknown[];
+}
+
+/** A method call to systemd. */
+function systemdMessage(
+  path: string,
+  iface: string,
+  member: string,
+  signature: string,
+  body: unknown[],
+): InstanceType<typeof Message> {
+  return new Message({ destination: SYSTEMD, path, interface: iface, member, signature, body });
+}
+
+/** org.freedesktop.DBus.AddMatch of `rule`. */
+function addMatchMessage(rule: string): InstanceType<typeof Message> {
+  return new Message({
+    destination: "org.freedesktop.DBus",
+    path: "/org/freedesktop/DBus",
+    interface: "org.freedesktop.DBus",
+    member: "AddMatch",
+    signature: "s",
+    body: [rule],
+  });
+}
+
 /**
  * Connects to the bus at `address` (D-Bus address syntax; the first
- * `unix:path=` entry is used). Addresses of other kinds (abstract sockets,
- * tcp) go through dbus-next's own MessageBus.
+ * `unix:path=` entry is used). Returns once the socket is connected, with the
+ * handshake still in flight: calls may be made at once, they are sent after
+ * it. Addresses of other kinds (abstract sockets, tcp) go through dbus-next's
+ * own MessageBus.
  */
-async function connectBus(address: string): Promise<Bus> {
+async function connectBus(address: string): Promise<{ bus: Bus; handshake: Promise<void> }> {
   const path = address.split(";").map(unixSocketPath).find((p) => p !== null);
-  if (!path) return await connectWithMessageBus();
-  const conn = await Deno.connect({ transport: "unix", path });
-  try {
-    const bus = new BusConnection(conn);
-    await bus.authenticate();
-    await bus.hello();
-    return bus;
-  } catch (error) {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-    throw error;
-  }
+  if (!path) return { bus: await connectWithMessageBus(), handshake: Promise.resolve() };
+  const bus = new BusConnection(await Deno.connect({ transport: "unix", path }));
+  return { bus, handshake: bus.open() };
 }
 
 /** The socket path of a `unix:path=...` address entry, else null. */
@@ -516,20 +643,19 @@ class BusConnection implements Bus {
     } catch { /* already closed */ }
   }
 
-  /** SASL: `AUTH EXTERNAL <uid>`, `OK <guid>`, `BEGIN` (as dbus-next's handshake does). */
-  async authenticate(): Promise<void> {
+  /**
+   * The handshake, pipelined as sd-bus pipelines it: `AUTH EXTERNAL <uid>`
+   * and `BEGIN` in one write, then Hello (required before any other message)
+   * without waiting for the server's `OK <guid>`; the bus reads what follows
+   * BEGIN as messages. Calls made meanwhile are written after Hello. Resolves
+   * once Hello is answered; a refused authentication fails every call.
+   */
+  open(): Promise<void> {
     const uid = new TextEncoder().encode(String(Deno.uid() ?? 0));
     const hexUid = Array.from(uid, (b) => b.toString(16).padStart(2, "0")).join("");
-    await this.#write(new TextEncoder().encode(`\0AUTH EXTERNAL ${hexUid}\r\n`));
-    const line = await this.#readLine();
-    if (!/^OK /.test(line)) throw new Error(`D-Bus authentication failed: ${line.trim()}`);
-    await this.#write(new TextEncoder().encode("BEGIN\r\n"));
-    this.#startParsing();
-  }
-
-  /** org.freedesktop.DBus.Hello: required before any other call. */
-  async hello(): Promise<void> {
-    await this.call(
+    this.#write(new TextEncoder().encode(`\0AUTH EXTERNAL ${hexUid}\r\nBEGIN\r\n`))
+      .catch(() => {}); // a failed write fails the reads too
+    const hello = this.call(
       new Message({
         path: "/org/freedesktop/DBus",
         destination: "org.freedesktop.DBus",
@@ -537,6 +663,8 @@ class BusConnection implements Bus {
         member: "Hello",
       }),
     );
+    this.#receive();
+    return hello.then(() => {});
   }
 
   // deno-lint-ignore no-explicit-any
@@ -575,6 +703,39 @@ class BusConnection implements Bus {
     return true;
   }
 
+  /**
+   * Reads until the socket closes: the server's answer to AUTH, then
+   * messages, parsed by dbus-next as bytes arrive. When it ends (closed,
+   * authentication refused), every pending call fails with the reason.
+   */
+  async #receive(): Promise<void> {
+    let failure = new Error("the D-Bus connection closed");
+    try {
+      const line = await this.#readLine();
+      if (!/^OK /.test(line)) throw new Error(`D-Bus authentication failed: ${line.trim()}`);
+      const stream = {
+        on: (event: string, handler: () => void) => {
+          if (event === "readable") this.#onReadable = handler;
+        },
+        read: (size: number): Buffer | null => {
+          if (this.#buffered.length < size) return null;
+          const out = this.#buffered.subarray(0, size);
+          this.#buffered = this.#buffered.subarray(size);
+          return out;
+        },
+      };
+      // deno-lint-ignore no-explicit-any
+      messageCodec.unmarshalMessages(stream, (raw: any) => this.#dispatch(raw), {});
+      this.#onReadable?.();
+      while (await this.#fill()) this.#onReadable?.();
+    } catch (error) {
+      if (!this.#closed && error instanceof Error) failure = error;
+    }
+    this.disconnect();
+    for (const { reject } of this.#pending.values()) reject(failure);
+    this.#pending.clear();
+  }
+
   /** One handshake line (without the line end). */
   async #readLine(): Promise<string> {
     while (true) {
@@ -588,33 +749,6 @@ class BusConnection implements Bus {
         throw new Error("the bus closed the connection during authentication");
       }
     }
-  }
-
-  /** After BEGIN: parse messages with dbus-next as bytes arrive, until the socket closes. */
-  #startParsing(): void {
-    const stream = {
-      on: (event: string, handler: () => void) => {
-        if (event === "readable") this.#onReadable = handler;
-      },
-      read: (size: number): Buffer | null => {
-        if (this.#buffered.length < size) return null;
-        const out = this.#buffered.subarray(0, size);
-        this.#buffered = this.#buffered.subarray(size);
-        return out;
-      },
-    };
-    // deno-lint-ignore no-explicit-any
-    messageCodec.unmarshalMessages(stream, (raw: any) => this.#dispatch(raw), {});
-    (async () => {
-      try {
-        this.#onReadable?.();
-        while (await this.#fill()) this.#onReadable?.();
-      } catch { /* closed under us */ }
-      this.#closed = true;
-      const error = new Error("the D-Bus connection closed");
-      for (const { reject } of this.#pending.values()) reject(error);
-      this.#pending.clear();
-    })();
   }
 
   // deno-lint-ignore no-explicit-any
@@ -640,27 +774,6 @@ class BusConnection implements Bus {
   }
 }
 
-/** A D-Bus method call to systemd that returned an error. */
-export class SystemdCallError extends TsnspawnError {
-  /** The D-Bus error name, e.g. org.freedesktop.systemd1.NoSuchUnit. */
-  readonly dbusName: string;
-
-  constructor(member: string, error: unknown, unit?: string) {
-    const dbusName = (error as { type?: string })?.type ?? "";
-    const text = (error as { text?: string })?.text ?? describe(error);
-    super("systemd", `systemd ${member}${unit ? ` ${unit}` : ""} failed: ${text}`, {
-      cause: error,
-    });
-    this.dbusName = dbusName;
-  }
-
-  /** True when systemd does not know the unit. */
-  get isNoSuchUnit(): boolean {
-    return this.dbusName === "org.freedesktop.systemd1.NoSuchUnit" ||
-      this.dbusName === "org.freedesktop.DBus.Error.UnknownObject";
-  }
-}
-
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
@@ -669,8 +782,4 @@ function describe(error: unknown): string {
 function bytesToHex(bytes: number[] | Uint8Array | undefined): string {
   if (!bytes) return "";
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -75,10 +75,14 @@ integrationTest("run: exit codes propagate, signals as 128+N", async (core) => {
   // A signal from inside to the namespace's init is ignored (pid_namespaces(7)),
   // so the signal comes from outside, as `docker kill` sends it.
   const attached = core.tsn(["run", "--name", "sig", "busybox", "sleep", "1000"]);
-  await core.waitFor(
-    "the container to run",
-    async () => (await core.tsnOk(["list"])).includes("sig"),
-  );
+  // Running, not still starting: a kill during the start fails the start (125).
+  await core.waitFor("the container to run", async () => {
+    const rows = JSON.parse(await core.tsnOk(["list", "--json"])) as {
+      name: string;
+      state: string;
+    }[];
+    return rows.some((row) => row.name === "sig" && row.state === "running");
+  });
   await core.tsnOk(["kill", "sig"]);
   assertEquals((await attached).code, 137);
   assertMatch(await core.tsnOk(["list", "-a"]), /\nsig\s+\S+\s+killed \((9|KILL|SIGKILL)\)/);

@@ -2,10 +2,12 @@
  * `tsnspawn start`: turns a created container into a running transient unit.
  *
  * The unit's properties come from `planUnitProperties` (pure); this file only
- * orders the effects: lock, refuse a running container, clear a failed unit of
- * the same name, start the unit and wait for its start job. Attached starts
- * (`run` without -d, `start -a`) then stream the container's output from the
- * journal (or relay its terminal) and return its exit status.
+ * orders the effects: lock, start the unit and wait for its start job (a
+ * running container is refused and a failed unit of the same name cleared
+ * only when systemd reports one: no round trip before the start). Attached
+ * starts (`run` without -d, `start -a`) then stream the container's output
+ * from the journal (or relay its terminal) and return its exit status, which
+ * they learn from the unit's signals.
  *
  * A failed start leaves nothing behind: the unit is reset, its reason is read
  * from the journal and shown in the error.
@@ -13,9 +15,10 @@
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
 import { loadContainer, loadExitRecord, randomHex, withContainerLock } from "../state.ts";
-import type { Systemd, UnitState } from "../systemd.ts";
+import type { MainExit, Systemd, UnitState, UnitWatch } from "../systemd.ts";
+import { SystemdCallError } from "../systemd_error.ts";
 import type { ContainerConfig } from "../container_config.ts";
-import { planUnitProperties } from "../unit_properties.ts";
+import { planUnitProperties, type UnitProperty } from "../unit_properties.ts";
 import { readMessages, RunOutputFollower } from "../journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../declared_store.ts";
@@ -33,7 +36,7 @@ export function isRunning(state: UnitState | null): boolean {
 }
 
 /** The container's exit status in docker's convention (128+N for signal N). */
-export function exitStatusOf(state: UnitState | null, name: string): number {
+export function exitStatusOf(state: MainExit | null, name: string): number {
   if (state && state.execMainCode !== 0) {
     return state.execMainCode === CLD_EXITED ? state.execMainStatus : 128 + state.execMainStatus;
   }
@@ -62,10 +65,13 @@ async function startFailure(
 export interface StartOptions {
   /** Stay attached: stream output, forward signals, return the exit status. */
   attach: boolean;
+  /** The container's config when the caller holds it (`run`: just written); else it is read. */
+  config?: ContainerConfig;
 }
 
 /** What an attached start hands to the waiting side. */
 interface Attachment {
+  watch: UnitWatch | null;
   follower: RunOutputFollower | null;
   terminal: Terminal | null;
 }
@@ -84,25 +90,21 @@ export async function startContainer(
     const { startDeclaredContainer } = await import("./start_declared.ts");
     return await startDeclaredContainer(ctx, name, options);
   }
-  const config = loadContainer(name);
+  const config = options.config ?? loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();
   const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
-    const state = await systemd.unitState(unit);
-    if (isRunning(state)) {
-      throw new TsnspawnError("conflict", `container ${name}: already running`, {
-        hint: `stop it first with 'tsnspawn stop ${name}'`,
-      });
-    }
-    // A failed unit of the same name would make StartTransientUnit fail.
-    if (state) await systemd.resetFailedUnit(unit);
     const runId = randomHex(16);
     const terminal = config.tty && options.attach ? openTerminal() : null;
-    const follower = options.attach && !terminal
-      ? new RunOutputFollower(runId, (text) => ctx.print(text))
-      : null;
+    const attachment: Attachment = {
+      // Watching from before the start: the run's end is seen from its signal.
+      watch: options.attach ? systemd.watchUnit(unit) : null,
+      follower: null,
+      terminal,
+    };
     const abandon = async () => {
-      await follower?.cancel();
+      attachment.watch?.close();
+      await attachment.follower?.cancel();
       terminal?.close();
     };
     const properties = planUnitProperties(config, {
@@ -114,9 +116,16 @@ export async function startContainer(
       tty: terminal ? { path: terminal.slavePath } : undefined,
       addRef: options.attach,
     });
+    // The output follower's journalctl starts once systemd accepted the
+    // start: it then runs while the container starts, not before the request.
+    const onQueued = options.attach && !terminal
+      ? () => {
+        attachment.follower = new RunOutputFollower(runId, (text) => ctx.print(text));
+      }
+      : undefined;
     let result: string;
     try {
-      result = await systemd.startTransientUnit(unit, properties);
+      result = await startUnit(systemd, name, properties, onQueued);
     } catch (error) {
       await abandon();
       throw error;
@@ -130,17 +139,44 @@ export async function startContainer(
       });
     }
     terminal?.releaseSlave();
-    return { follower, terminal };
+    return attachment;
   });
-  if (!options.attach) return null;
-  return await waitAttached(systemd, config, attachment);
+  // Attached starts have a watch; detached ones are done.
+  if (!attachment.watch) return null;
+  return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
+}
+
+/**
+ * StartTransientUnit without asking first whether the unit exists. A unit of
+ * that name still loaded makes systemd refuse (UnitExists): a running one is
+ * an error, a failed or stopped one is reset and the start tried once more.
+ */
+async function startUnit(
+  systemd: Systemd,
+  name: string,
+  properties: UnitProperty[],
+  onQueued?: () => void,
+): Promise<string> {
+  const unit = unitName(name);
+  try {
+    return await systemd.startTransientUnit(unit, properties, onQueued);
+  } catch (error) {
+    if (!(error instanceof SystemdCallError && error.isUnitExists)) throw error;
+  }
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  await systemd.resetFailedUnit(unit);
+  return await systemd.startTransientUnit(unit, properties, onQueued);
 }
 
 /** Waits for an attached container, forwarding signals, and returns its status. */
 async function waitAttached(
   systemd: Systemd,
   config: ContainerConfig,
-  { follower, terminal }: Attachment,
+  { watch, follower, terminal }: Attachment & { watch: UnitWatch },
 ): Promise<number> {
   const unit = unitName(config.name);
   const forward = (signal: Deno.Signal) => () => {
@@ -155,12 +191,12 @@ async function waitAttached(
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
     const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
-    const final = await systemd.waitUntilInactive(unit);
-    await relay;
-    await follower?.finish();
-    return exitStatusOf(final, config.name);
+    await watch.untilInactive();
+    const [exit] = await Promise.all([systemd.mainExit(unit), relay, follower?.finish()]);
+    return exitStatusOf(exit, config.name);
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    watch.close();
     terminal?.close();
   }
 }
