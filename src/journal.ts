@@ -7,6 +7,10 @@
  * LogExtraFields= (see unit_properties.ts): TSNSPAWN_CONTAINER=<name> and
  * TSNSPAWN_RUN=<id of this start>, so a foreground `run` follows exactly its
  * own output without racing the unit's start.
+ *
+ * The container's stderr is a journal stream of its own with priority "err"
+ * (src/runtime/stage2.ts), its stdout has "info": `logs` and a foreground
+ * `run` write each line to the stream it came from, as docker does.
  */
 
 /** Options of `tsnspawn logs`. */
@@ -19,7 +23,7 @@ export interface LogQuery {
 
 /** journalctl arguments for `tsnspawn logs` (pure). */
 export function logsArguments(query: LogQuery): string[] {
-  const args = ["--no-pager", "--quiet", "--output=cat"];
+  const args = ["--no-pager", "--quiet", ...JSON_FIELDS];
   if (query.follow) args.push("--follow");
   if (query.lines !== undefined) args.push(`--lines=${query.lines}`);
   else args.push("--no-tail");
@@ -28,13 +32,44 @@ export function logsArguments(query: LogQuery): string[] {
   return args;
 }
 
-/** Runs journalctl with inherited stdio (for `logs`); returns its exit code. */
+/** Runs journalctl for `logs`, each line to stdout or stderr; returns its exit code. */
 export async function showLogs(query: LogQuery): Promise<number> {
   const child = new Deno.Command("journalctl", {
     args: logsArguments(query),
     stdin: "null",
+    stdout: "piped",
   }).spawn();
+  await forEachLine(child.stdout, (line) => {
+    const entry = parseEntry(line);
+    if (entry) writeOutput(messageText(entry) + "\n", streamOf(entry));
+  });
   return (await child.status).code;
+}
+
+/** Calls `onLine` with every line of `stream` (without the newline). */
+async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      onLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) onLine(pending);
+}
+
+/** Writes all of `text` to our stdout or stderr. */
+export function writeOutput(text: string, stream: OutputStream): void {
+  const bytes = new TextEncoder().encode(text);
+  const file = stream === "stderr" ? Deno.stderr : Deno.stdout;
+  let written = 0;
+  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
 
 /** journald's varlink socket (what `journalctl --sync` talks to). */
@@ -90,15 +125,39 @@ async function synchronizeOverVarlink(): Promise<boolean> {
 }
 
 /**
- * journalctl arguments for all matching entries as JSON, one per line;
- * `--all`: fields over 4096 bytes are printed, not replaced by null.
+ * journalctl arguments for entries as JSON, one per line, with the fields
+ * we use (and the cursor, always there); `--all`: fields over 4096 bytes
+ * are printed, not replaced by null.
  */
-const JSON_ENTRIES = ["--no-tail", "--output=json", "--all"];
+const JSON_FIELDS = ["--output=json", "--output-fields=MESSAGE,PRIORITY", "--all"];
+
+/** All matching entries, as {@link JSON_FIELDS}. */
+const JSON_ENTRIES = ["--no-tail", ...JSON_FIELDS];
 
 /** One journal entry as `journalctl -o json` prints it. */
-interface JournalEntry {
+export interface JournalEntry {
   __CURSOR: string;
   MESSAGE?: string | number[] | null;
+  PRIORITY?: string;
+}
+
+/** Where a container's line goes. */
+export type OutputStream = "stdout" | "stderr";
+
+/** The stream a line came from: priority err or worse is stderr's (PURE). */
+export function streamOf(entry: JournalEntry): OutputStream {
+  const priority = Number(entry.PRIORITY ?? 6);
+  return priority <= 3 ? "stderr" : "stdout";
+}
+
+/** One line of `journalctl -o json`, or null for a blank or broken one. */
+function parseEntry(line: string): JournalEntry | null {
+  if (!line.trim()) return null;
+  try {
+    return JSON.parse(line) as JournalEntry;
+  } catch {
+    return null;
+  }
 }
 
 function messageText(entry: JournalEntry): string {
@@ -121,21 +180,21 @@ export async function readMessages(match: string, lines?: number): Promise<strin
 
 /**
  * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
- * `write` while it runs. It reads the run's entries from the first, so it
+ * `write` while it runs, each line with the stream it came from. It reads the run's entries from the first, so it
  * may be created once the unit is starting. Call `finish()` after the unit
  * stopped: it syncs the journal and prints whatever the follower has not
  * shown yet.
  */
 export class RunOutputFollower {
   #match: string;
-  #write: (text: string) => void;
+  #write: (text: string, stream: OutputStream) => void;
   #child: Deno.ChildProcess;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #cursor: string | null = null;
   #stopped = false;
   #pump: Promise<void>;
 
-  constructor(runId: string, write: (text: string) => void) {
+  constructor(runId: string, write: (text: string, stream: OutputStream) => void) {
     this.#match = `TSNSPAWN_RUN=${runId}`;
     this.#write = write;
     this.#child = new Deno.Command("journalctl", {
@@ -168,15 +227,10 @@ export class RunOutputFollower {
   }
 
   #emit(line: string): void {
-    if (!line.trim()) return;
-    let entry: JournalEntry;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      return;
-    }
+    const entry = parseEntry(line);
+    if (!entry) return;
     this.#cursor = entry.__CURSOR;
-    this.#write(messageText(entry) + "\n");
+    this.#write(messageText(entry) + "\n", streamOf(entry));
   }
 
   /** Stops following and prints the entries the follower had not reached. */

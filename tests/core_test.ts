@@ -6,8 +6,8 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { integrationTest } from "./helpers.ts";
 
-integrationTest("run: output reaches the CLI and the journal", async (core) => {
-  const out = await core.tsnOk([
+integrationTest("run: output reaches the CLI and the journal, stderr to stderr", async (core) => {
+  const run = await core.tsn([
     "run",
     "--name",
     "hello",
@@ -17,10 +17,10 @@ integrationTest("run: output reaches the CLI and the journal", async (core) => {
     // stdout and stderr are two journal streams: a pause keeps their order.
     "echo err-line >&2; sleep 0.3; echo out-line; echo '<3>kept as written'",
   ]);
-  assertStringIncludes(out, "out-line");
-  assertStringIncludes(out, "err-line");
-  // Not a syslog level for journald to strip (SyslogLevelPrefix=no).
-  assertStringIncludes(out, "<3>kept as written");
+  assertEquals(run.code, 0, run.stderr);
+  // "<3>" stays: not a syslog level for journald to strip (SyslogLevelPrefix=no).
+  assertEquals(run.stdout, "out-line\n<3>kept as written\n");
+  assertEquals(run.stderr, "err-line\n");
   const journal = await core.shOk("journalctl --no-pager -o cat -u tsnspawn-hello.service");
   assertStringIncludes(journal, "out-line");
   const byField = await core.shOk("journalctl --no-pager -o cat TSNSPAWN_CONTAINER=hello");
@@ -47,9 +47,9 @@ integrationTest("run: output reaches the CLI and the journal", async (core) => {
     "journalctl --no-pager -o cat -p err -u tsnspawn-limited.service TSNSPAWN_CONTAINER=limited",
   );
   assertEquals(limited.trim(), "limited-err");
-  const logs = await core.tsnOk(["logs", "hello"]);
-  assertStringIncludes(logs, "out-line");
-  assertStringIncludes(logs, "<3>kept as written");
+  const logs = await core.tsn(["logs", "hello"]);
+  assertEquals(logs.stdout, "out-line\n<3>kept as written\n");
+  assertEquals(logs.stderr, "err-line\n");
   const tail = await core.tsnOk(["logs", "-n", "1", "hello"]);
   assertEquals(tail.trim(), "<3>kept as written");
 });

@@ -139,7 +139,8 @@ declaredTest(
     await fetchPage(core, 8080);
     await core.waitFor(
       "the request in the log",
-      async () => (await core.tsnOk(["logs", "web"])).includes("response:200"),
+      // busybox httpd logs requests on stderr.
+      async () => (await core.tsn(["logs", "web"])).stderr.includes("response:200"),
     );
 
     // systemd stops it; tsnspawn starts it again through the same unit.
@@ -204,11 +205,12 @@ declaredTest("declared: the worker example is restarted on failure until its wor
     async () => (await core.tsn(["logs", "worker"])).stdout.includes("work done"),
     30_000,
   );
-  const logs = await core.tsnOk(["logs", "worker"]);
-  assertEquals(
-    logs.split("\n").filter((l) => l.startsWith("attempt") || l === "work done"),
-    ["attempt 1", "attempt 1 failed", "attempt 2", "attempt 2 failed", "attempt 3", "work done"],
-  );
+  // Each line on the stream it was written to.
+  const logs = await core.tsn(["logs", "worker"]);
+  const lines = (text: string) =>
+    text.split("\n").filter((l) => l.startsWith("attempt") || l === "work done");
+  assertEquals(lines(logs.stdout), ["attempt 1", "attempt 2", "attempt 3", "work done"]);
+  assertEquals(lines(logs.stderr), ["attempt 1 failed", "attempt 2 failed"]);
   const journal = await core.shOk("journalctl --no-pager -o cat -u tsnspawn-worker.service");
   assertStringIncludes(journal, "restart counter is at 2");
   assert(!journal.includes("restart counter is at 3"), journal);

@@ -19,7 +19,7 @@ import type { MainExit, Systemd, UnitState, UnitWatch } from "../systemd.ts";
 import { SystemdCallError } from "../systemd_error.ts";
 import type { ContainerConfig } from "../container_config.ts";
 import { planUnitProperties, type UnitProperty } from "../unit_properties.ts";
-import { readMessages, RunOutputFollower } from "../journal.ts";
+import { readMessages, RunOutputFollower, writeOutput } from "../journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../declared_store.ts";
 import { hostMachineUnit } from "../machined.ts";
@@ -120,7 +120,7 @@ export async function startContainer(
     // start: it then runs while the container starts, not before the request.
     const onQueued = options.attach && !terminal
       ? () => {
-        attachment.follower = new RunOutputFollower(runId, (text) => ctx.print(text));
+        attachment.follower = new RunOutputFollower(runId, writeOutput);
       }
       : undefined;
     let result: string;
