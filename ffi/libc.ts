@@ -173,6 +173,30 @@ const SYMBOLS = {
   unlockpt: { parameters: ["i32"], result: "i32" },
   // int ptsname_r(int fd, char *buf, size_t buflen);  (returns an errno value, not -1)
   ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+
+  // The layer unpacker and packer (src/layer_syscalls.ts, src/layer_pack.ts).
+  // int lchown(const char *pathname, uid_t owner, gid_t group);
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
+  // int fchown(int fd, uid_t owner, gid_t group);
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  // int fchmod(int fd, mode_t mode);
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  // int utimensat(int dirfd, const char *pathname, const struct timespec times[2], int flags);
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  // int futimens(int fd, const struct timespec times[2]);
+  futimens: { parameters: ["i32", "buffer"], result: "i32" },
+  // int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  // int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
+  fsetxattr: { parameters: ["i32", "buffer", "buffer", "usize", "i32"], result: "i32" },
+  // ssize_t llistxattr(const char *path, char *list, size_t size);
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  // ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size);
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  // uid_t geteuid(void);
+  geteuid: { parameters: [], result: "u32" },
+  // gid_t getegid(void);
+  getegid: { parameters: [], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type LibcSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -197,6 +221,8 @@ export function libc(): LibcSymbols {
       },
     });
   }
+  // Bound now: binding it after a failed call could change the errno it reads.
+  void lazy.__errno_location;
   return symbols = lazy;
 }
 

@@ -12,7 +12,7 @@
  * files changing while they are read make the commit fail.
  */
 import { join } from "@std/path";
-import { createHash } from "node:crypto";
+import { sha256DigestSync } from "./digest.ts";
 import { formatReference, parseTagTarget } from "./image_reference.ts";
 import { commitStagedImage, ensureStoreDirs, inspectImage } from "./image_store.ts";
 import { packDirectories } from "./layer_pack.ts";
@@ -36,10 +36,6 @@ export interface CommitOptions {
   author?: string;
   /** Creation time (default now). */
   created?: Date;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** The new config: the base's plus one layer and one history entry (pure). */
@@ -106,7 +102,7 @@ export async function commitContainer(
       mediaType: MEDIA_TYPE_OCI_MANIFEST,
       config: {
         mediaType: MEDIA_TYPE_OCI_CONFIG,
-        digest: sha256(configBytes),
+        digest: sha256DigestSync(configBytes),
         size: configBytes.length,
       },
       layers: [...(base?.manifest.layers ?? []), layer],

@@ -16,12 +16,12 @@
  * docker.io/library/busybox:latest).
  */
 import { join } from "@std/path";
-import { createHash } from "node:crypto";
+import { createSha256 } from "./digest.ts";
 import { TsnspawnError, withContext } from "./errors.ts";
 import { formatReference, parseReference } from "./image_reference.ts";
 import { type MaterializedImage, materializeImage } from "./image_push.ts";
 import { commitStagedImage, ensureStoreDirs, hasLayer } from "./image_store.ts";
-import { decompress } from "./image_pull.ts";
+import { decompress } from "./layer_decompress.ts";
 import { unpackLayer } from "./layer_unpack.ts";
 import { MEDIA_TYPE_OCI_INDEX, type OciIndex } from "./oci_types.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
@@ -138,7 +138,7 @@ export async function loadImages(stream: ReadableStream<Uint8Array>): Promise<st
       }
       const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(path);
       if (!m) throw refuse(`unexpected entry "${header.path}"`);
-      const hash = createHash("sha256");
+      const hash = createSha256();
       const file = Deno.openSync(join(blobs, m[1]), { write: true, createNew: true, mode: 0o600 });
       try {
         for await (const piece of body) {
@@ -149,7 +149,7 @@ export async function loadImages(stream: ReadableStream<Uint8Array>): Promise<st
       } finally {
         file.close();
       }
-      if (hash.digest("hex") !== m[1]) {
+      if (hash.digest() !== `sha256:${m[1]}`) {
         throw refuse(`blob sha256:${m[1]} does not match its content`);
       }
     }

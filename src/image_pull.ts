@@ -4,10 +4,10 @@
  * Flow (like systemd's importctl pull-oci, but for Docker schema 2 too):
  * manifest by tag or digest → if an index, the manifest for the platform →
  * config (verified, kept as a blob) → every layer not yet in the store
- * (by diff_id), at most `parallel` at once: the blob streams from the
- * registry into a part file under `<store>/tmp/partial/` while it is hashed,
- * decompressed (gzip: DecompressionStream; zstd: node:zlib, as Deno's
- * DecompressionStream has no "zstd") and unpacked into a private staging dir
+ * (by diff_id), at most `parallel` at once, each on a worker thread
+ * (layer_worker.ts, layer_download.ts): the blob streams from the registry
+ * into a part file under `<store>/tmp/partial/` while it is hashed,
+ * decompressed (layer_decompress.ts) and unpacked into a private staging dir
  * (layer_unpack.ts: safe paths, whiteouts → overlay form). The layer counts
  * only if the blob's sha256 and size match the manifest and the unpacked
  * tar's sha256 matches the config's diff_id. Then, under the store lock, the
@@ -18,10 +18,8 @@
  * The compressed layer blobs are not kept (disk use = the layers' unpacked
  * size); `push` re-creates layer tars from the unpacked dirs.
  */
-import { join } from "@std/path";
-import { Duplex } from "node:stream";
-import { createZstdDecompress } from "node:zlib";
-import { TsnspawnError, withContext } from "./errors.ts";
+import { join } from "./path_util.ts";
+import { TsnspawnError } from "./errors.ts";
 import {
   formatReference,
   type ImageReference,
@@ -36,19 +34,19 @@ import {
   readBlob,
   taggedManifest,
 } from "./image_store.ts";
-import { unpackLayer } from "./layer_unpack.ts";
 import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "./oci_types.ts";
 import { tmpDir } from "./paths.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
 import { RegistryClient } from "./registry_client.ts";
 import {
-  type Compression,
   hostPlatform,
   layerCompression,
   parseManifest,
   repositoryScope,
   selectPlatformManifest,
 } from "./registry_protocol.ts";
+import type { LayerDownload } from "./layer_download.ts";
+import type { LayerWorkers } from "./layer_worker.ts";
 
 /** What a pull reports while it runs (the CLI draws bars or prints lines). */
 export interface PullProgress {
@@ -93,25 +91,6 @@ function storeKey(ref: ImageReference): string {
   return ref.tag !== undefined
     ? formatReference({ domain: ref.domain, path: ref.path, tag: ref.tag })
     : formatReference(ref);
-}
-
-/** Turns a compressed blob stream into the tar stream. */
-export function decompress(
-  stream: ReadableStream<Uint8Array>,
-  compression: Compression,
-): ReadableStream<Uint8Array> {
-  switch (compression) {
-    case "none":
-      return stream;
-    case "gzip":
-      return stream.pipeThrough(
-        new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-    case "zstd":
-      return stream.pipeThrough(
-        Duplex.toWeb(createZstdDecompress()) as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-  }
 }
 
 /** Runs `tasks` with at most `limit` at once; the first failure rejects (the rest finish first). */
@@ -164,7 +143,6 @@ export async function pullImage(input: string, options: PullOptions = {}): Promi
   options.progress?.resolved?.(manifestDigest, manifest.layers);
 
   // Warm path: the tag already points at this manifest and everything is stored.
-  ensureStoreDirs();
   const configBytes = hasBlob(manifest.config.digest)
     ? readBlob(manifest.config.digest)
     : await client.getSmallBlob(ref.path, manifest.config, scope);
@@ -186,27 +164,33 @@ export async function pullImage(input: string, options: PullOptions = {}): Promi
   }
   for (const layer of missing.values()) layerCompression(layer.mediaType); // refuse early
 
+  ensureStoreDirs();
   const partialDir = join(tmpDir(), "partial");
   Deno.mkdirSync(partialDir, { recursive: true, mode: 0o700 });
   const staging = makeStagingDir("pull-"); // flocked: `tsnspawn check` leaves it alone
+  const parallel = options.parallel ?? 3;
+  const { LayerWorkers } = await import("./layer_worker.ts"); // only pulls that download load it
+  const workers = new LayerWorkers(Math.min(missing.size, parallel, navigator.hardwareConcurrency));
   try {
     const staged = new Map<string, string>();
-    const tasks = [...missing].map(([diffId, layer], i) => async () => {
+    const session = client.session();
+    // Largest first: the longest download starts first, on a worker of its own.
+    const largestFirst = [...missing].sort(([, a], [, b]) => b.size - a.size);
+    const tasks = largestFirst.map(([diffId, layer], i) => async () => {
       const dir = join(staging, String(i));
-      await fetchLayer(
-        client,
-        ref,
+      const job = {
+        session,
+        path: ref.path,
         scope,
         layer,
-        diffId,
-        dir,
-        join(partialDir, layer.digest.slice(7)),
-        options,
-      );
+        partPath: join(partialDir, layer.digest.slice(7)),
+        context: `layer ${layer.digest} of ${repositoryName(ref)}`,
+      };
+      await stageLayer(workers, job, diffId, dir, options.progress);
       staged.set(diffId, dir);
       options.progress?.layerDone?.(layer);
     });
-    await runBounded(tasks, options.parallel ?? 3);
+    await runBounded(tasks, parallel);
     await options.beforeCommit?.();
     const id = await commitStagedImage({
       tags: [key],
@@ -216,6 +200,7 @@ export async function pullImage(input: string, options: PullOptions = {}): Promi
     });
     return { reference: key, id, manifestDigest, upToDate: false, downloaded: missing.size };
   } finally {
+    workers.close();
     try {
       await Deno.remove(staging, { recursive: true });
     } catch (e) {
@@ -223,6 +208,30 @@ export async function pullImage(input: string, options: PullOptions = {}): Promi
     }
     releaseStaging(staging);
   }
+}
+
+/** Downloads, verifies and unpacks one layer on a worker into `dir` (dir/diff, dir/size). */
+async function stageLayer(
+  workers: LayerWorkers,
+  job: Omit<LayerDownload, "target">,
+  diffId: string,
+  dir: string,
+  progress?: PullProgress,
+): Promise<void> {
+  const diffDir = join(dir, "diff");
+  Deno.mkdirSync(diffDir, { recursive: true, mode: 0o755 });
+  Deno.chmodSync(diffDir, 0o755);
+  const { layer } = job;
+  const onProgress = progress?.layerBytes && ((n: number) => progress.layerBytes!(layer, n));
+  const result = await workers.pull({ ...job, target: diffDir }, onProgress);
+  if (result.diffId !== diffId) {
+    throw new TsnspawnError(
+      "image",
+      `${job.context}: uncompressed digest ${result.diffId} does not match the config's ${diffId}`,
+      { hint: "the image is corrupt or was tampered with; nothing was stored" },
+    );
+  }
+  Deno.writeTextFileSync(join(dir, "size"), `${result.size}\n`);
 }
 
 function parseConfig(bytes: Uint8Array, manifest: OciManifest, input: string): OciImageConfig {
@@ -248,75 +257,4 @@ function parseConfig(bytes: Uint8Array, manifest: OciManifest, input: string): O
     }
   }
   return config;
-}
-
-/** Downloads, verifies and unpacks one layer into `dir` (dir/diff, dir/size). */
-async function fetchLayer(
-  client: RegistryClient,
-  ref: ImageReference,
-  scope: string,
-  layer: OciDescriptor,
-  diffId: string,
-  dir: string,
-  partPath: string,
-  options: PullOptions,
-): Promise<void> {
-  const diffDir = join(dir, "diff");
-  Deno.mkdirSync(diffDir, { recursive: true, mode: 0o755 });
-  Deno.chmodSync(diffDir, 0o755);
-  let blobError: unknown;
-  const blob = client.blobStream(ref.path, layer, scope, {
-    partPath,
-    onProgress: (n) => options.progress?.layerBytes?.(layer, n),
-  });
-  // Remember the blob's own failure (digest, network) to report it rather
-  // than the unpacker's view of it.
-  const tapped = tapErrors(blob, (e) => (blobError ??= e));
-  let result;
-  try {
-    result = await unpackLayer(
-      decompress(tapped, layerCompression(layer.mediaType)),
-      diffDir,
-    );
-  } catch (e) {
-    if (blobError !== undefined) throw blobError;
-    throw withContext(
-      e,
-      e instanceof TsnspawnError ? e.code : "image",
-      `layer ${layer.digest} of ${repositoryName(ref)}`,
-    );
-  }
-  if (result.diffId !== diffId) {
-    throw new TsnspawnError(
-      "image",
-      `layer ${layer.digest} of ${
-        repositoryName(ref)
-      }: uncompressed digest ${result.diffId} does not match the config's ${diffId}`,
-      { hint: "the image is corrupt or was tampered with; nothing was stored" },
-    );
-  }
-  Deno.writeTextFileSync(join(dir, "size"), `${result.size}\n`);
-}
-
-/** Passes a stream through, calling `onError` with the error if reading it fails. */
-function tapErrors(
-  stream: ReadableStream<Uint8Array>,
-  onError: (e: unknown) => void,
-): ReadableStream<Uint8Array> {
-  const reader = stream.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (e) {
-        onError(e);
-        controller.error(e);
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
 }

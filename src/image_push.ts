@@ -16,7 +16,7 @@
  * only if missing, the config, then the manifest under the tag.
  */
 import { join } from "@std/path";
-import { createHash } from "node:crypto";
+import { createSha256, sha256DigestSync } from "./digest.ts";
 import { TsnspawnError } from "./errors.ts";
 import { formatReference, parseReference } from "./image_reference.ts";
 import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "./image_store.ts";
@@ -54,17 +54,13 @@ export interface MaterializedImage {
   cleanup(): Promise<void>;
 }
 
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
-
 /** Packs a stored layer dir into a gzip tar file; returns its digests and size. */
 async function packStoredLayer(
   diffId: string,
   file: string,
 ): Promise<{ diffId: string; digest: string; size: number }> {
-  const tarHash = createHash("sha256");
-  const blobHash = createHash("sha256");
+  const tarHash = createSha256();
+  const blobHash = createSha256();
   let size = 0;
   const out = await Deno.open(file, { write: true, createNew: true, mode: 0o600 });
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({
@@ -89,8 +85,8 @@ async function packStoredLayer(
     .pipeTo(out.writable);
   await Promise.all([packDirectories([layerDiffPath(diffId)], writable, { mode: "layer" }), done]);
   return {
-    diffId: `sha256:${tarHash.digest("hex")}`,
-    digest: `sha256:${blobHash.digest("hex")}`,
+    diffId: tarHash.digest(),
+    digest: blobHash.digest(),
     size,
   };
 }
@@ -151,7 +147,7 @@ export async function materializeImage(input: string): Promise<MaterializedImage
       mediaType: MEDIA_TYPE_OCI_MANIFEST,
       config: {
         mediaType: MEDIA_TYPE_OCI_CONFIG,
-        digest: sha256(configBytes),
+        digest: sha256DigestSync(configBytes),
         size: configBytes.length,
       },
       layers: layers.map((l) => l.descriptor),
@@ -161,7 +157,7 @@ export async function materializeImage(input: string): Promise<MaterializedImage
       reference: image.reference,
       manifestBytes,
       manifestMediaType: MEDIA_TYPE_OCI_MANIFEST,
-      manifestDigest: sha256(manifestBytes),
+      manifestDigest: sha256DigestSync(manifestBytes),
       configBytes,
       configDigest: manifest.config.digest,
       layers,

@@ -24,8 +24,8 @@
  *
  * Specs: opencontainers/image-spec manifest.md, config.md, layer.md.
  */
-import { basename, join } from "@std/path";
-import { createHash } from "node:crypto";
+import { basename, join } from "./path_util.ts";
+import { sha256Digest } from "./digest.ts";
 import { TsnspawnError, withContext } from "./errors.ts";
 import {
   familiarName,
@@ -35,7 +35,6 @@ import {
   parseTagTarget,
   repositoryName,
 } from "./image_reference.ts";
-import { unpackLayer } from "./layer_unpack.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
@@ -92,10 +91,6 @@ function digestHex(digest: string): string {
     });
   }
   return m[1];
-}
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 function exists(path: string): boolean {
@@ -189,8 +184,8 @@ function writeJson(path: string, value: unknown): void {
 }
 
 /** Stores bytes as a blob (no-op if present); returns its digest. Call under the lock. */
-function putBlob(bytes: Uint8Array): string {
-  const digest = sha256(bytes);
+async function putBlob(bytes: Uint8Array): Promise<string> {
+  const digest = await sha256Digest(bytes);
   const path = blobPath(digest);
   if (!exists(path)) writeFileAtomic(path, bytes);
   return digest;
@@ -344,6 +339,8 @@ export async function importRootfsTarball(
   options: ImportOptions = {},
 ): Promise<string> {
   const ref = importTarget(reference);
+  // Loaded here: the store's readers (pull's up-to-date check, images) never unpack.
+  const { unpackLayer } = await import("./layer_unpack.ts");
   const stream = await openTarball(tarPath);
   ensureDirs();
   const staging = makeStagingDir("import-"); // flocked: `tsnspawn check` leaves it alone
@@ -384,20 +381,20 @@ export async function importRootfsTarball(
       mediaType: MEDIA_TYPE_OCI_MANIFEST,
       config: {
         mediaType: MEDIA_TYPE_OCI_CONFIG,
-        digest: sha256(configBytes),
+        digest: await sha256Digest(configBytes),
         size: configBytes.length,
       },
       layers: [layer],
     };
     const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
 
-    return await withStoreLock(() => {
+    return await withStoreLock(async () => {
       const p = storePaths();
       const layerPath = join(p.layers, digestHex(diffId));
       if (!exists(layerPath)) Deno.renameSync(layerDir, layerPath);
       if (!exists(blobPath(diffId))) Deno.renameSync(blobTmp, blobPath(diffId));
-      const id = putBlob(configBytes);
-      const manifestDigest = putBlob(manifestBytes);
+      const id = await putBlob(configBytes);
+      const manifestDigest = await putBlob(manifestBytes);
       const repositories = readRepositories();
       repositories[formatReference(ref)] = manifestDigest;
       writeJson(p.repositories, repositories);
@@ -460,7 +457,7 @@ export function taggedManifest(key: string): string | undefined {
  */
 export async function commitStagedImage(image: StagedImage): Promise<string> {
   const config = JSON.parse(new TextDecoder().decode(image.configBytes)) as OciImageConfig;
-  return await withStoreLock(() => {
+  return await withStoreLock(async () => {
     const p = storePaths();
     for (const diffId of config.rootfs.diff_ids) {
       const target = join(p.layers, digestHex(diffId));
@@ -476,8 +473,8 @@ export async function commitStagedImage(image: StagedImage): Promise<string> {
     for (const [digest, path] of image.blobs ?? []) {
       if (!exists(blobPath(digest))) Deno.renameSync(path, blobPath(digest));
     }
-    const id = putBlob(image.configBytes);
-    const manifestDigest = putBlob(image.manifestBytes);
+    const id = await putBlob(image.configBytes);
+    const manifestDigest = await putBlob(image.manifestBytes);
     const repositories = readRepositories();
     for (const tag of image.tags) repositories[tag] = manifestDigest;
     writeJson(p.repositories, repositories);

@@ -20,41 +20,24 @@
  * written as a hard link to its first path. Sockets are skipped (tar cannot
  * hold them).
  *
- * FFI: llistxattr/lgetxattr via a small local dlopen (like layer_unpack.ts).
+ * FFI: llistxattr/lgetxattr (ffi/libc.ts).
  */
 import { join } from "@std/path";
 import { type TarWriteHeader, TarWriter } from "./tar.ts";
 import { withContext } from "./errors.ts";
-
-// TODO(ffi): move these symbols to ffi/libc.ts.
-const XATTR_SYMBOLS = {
-  /** ssize_t llistxattr(const char *path, char *list, size_t size); */
-  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
-  /** ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size); */
-  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-let libc: Deno.DynamicLibrary<typeof XATTR_SYMBOLS>["symbols"] | undefined;
-function lib() {
-  libc ??= Deno.dlopen("libc.so.6", XATTR_SYMBOLS).symbols;
-  return libc;
-}
-
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(`${s}\0`);
-}
+import { cstring, libc } from "../ffi/libc.ts";
 
 /** Every xattr of `path` (not following symlinks); {} when none or unsupported. */
 export function readXattrs(path: string): Record<string, Uint8Array> {
-  const p = cString(path);
+  const p = cstring(path);
   const list = new Uint8Array(4096);
-  const n = Number(lib().llistxattr(p, list, BigInt(list.length)));
+  const n = Number(libc().llistxattr(p, list, BigInt(list.length)));
   if (n <= 0) return {};
   const out: Record<string, Uint8Array> = {};
   for (const name of new TextDecoder().decode(list.subarray(0, n)).split("\0")) {
     if (name === "") continue;
     const value = new Uint8Array(65536);
-    const len = Number(lib().lgetxattr(p, cString(name), value, BigInt(value.length)));
+    const len = Number(libc().lgetxattr(p, cstring(name), value, BigInt(value.length)));
     if (len >= 0) out[name] = value.slice(0, len);
   }
   return out;
@@ -63,7 +46,7 @@ export function readXattrs(path: string): Record<string, Uint8Array> {
 function isOpaque(path: string): boolean {
   const value = new Uint8Array(4);
   const n = Number(
-    lib().lgetxattr(cString(path), cString("trusted.overlay.opaque"), value, BigInt(value.length)),
+    libc().lgetxattr(cstring(path), cstring("trusted.overlay.opaque"), value, BigInt(value.length)),
   );
   return n === 1 && value[0] === 0x79; // "y"
 }

@@ -345,3 +345,36 @@ Deno.test("unpacks what GNU tar writes (test peer), with a root entry and hard l
     assertEquals(Deno.statSync(join(target, "etc")).mode! & 0o777, 0o750);
   });
 });
+
+Deno.test("ownership: a repeated directory keeps the last owner; a setgid target hands down its group", async () => {
+  await withDir(async (dir) => {
+    const { target } = await unpack(dir, "again", [
+      { header: { path: "d", type: "dir", mode: 0o755, uid: 1000, gid: 1000 } },
+      { header: { path: "d/f", type: "file", mode: 0o644, uid: 0, gid: 0 }, data: "f" },
+      { header: { path: "d", type: "dir", mode: 0o755, uid: 0, gid: 0 } },
+      { header: { path: "l", type: "symlink", linkname: "d/f", uid: 0, gid: 0 } },
+    ]);
+    for (const path of ["d", "d/f", "l"]) {
+      const st = Deno.lstatSync(join(target, path));
+      assertEquals([st.uid, st.gid], [0, 0], path);
+    }
+
+    const setgid = join(dir, "setgid");
+    Deno.mkdirSync(setgid);
+    Deno.chownSync(setgid, 0, 4321);
+    Deno.chmodSync(setgid, 0o2755);
+    await unpackLayer(
+      streamOf(createTar([
+        { header: { path: "sub/f", type: "file", mode: 0o644, uid: 0, gid: 0 }, data: "f" },
+        { header: { path: "g", type: "file", mode: 0o644, uid: 0, gid: 4321 }, data: "g" },
+      ])),
+      setgid,
+    );
+    assertEquals(
+      Deno.statSync(join(setgid, "sub/f")).gid,
+      0,
+      "chowned back to the archive's group",
+    );
+    assertEquals(Deno.statSync(join(setgid, "g")).gid, 4321);
+  });
+});

@@ -1,14 +1,13 @@
 /**
  * POSIX path helpers for the modules that the container's own processes load
- * (shim, stage two, stop, cleanup, exec stage): `src/paths.ts`,
- * `src/self_exec.ts`, `src/mount_plan.ts`, `src/runtime/apply_mounts.ts`,
- * `src/state.ts`, `src/staging.ts`, `src/network/network_store.ts`.
+ * (shim, stage two, stop, cleanup, exec stage; src/runtime/graph_test.ts
+ * checks what they reach) and for `pull`'s path (image_pull.ts,
+ * image_store.ts, registry_config.ts).
  *
- * Why not `@std/path`: it is an npm package (npm:deno-std), and loading any
- * npm module costs a Deno process tens of milliseconds (npm resolution, then
- * `path/mod.js` pulls in the posix and windows variants). Every container
- * start runs four Deno processes, so their module graphs stay free of npm
- * packages. The command line side (src/cli, src/commands, images) keeps using
+ * Why not `@std/path`: it is an npm package (npm:deno-std), and loading an
+ * npm module costs a Deno process milliseconds of npm resolution. The
+ * container's start path runs three Deno processes, so their module graphs
+ * stay free of npm packages. The rest of the command line side keeps using
  * `@std/path`. These functions behave like `@std/path/posix` for the paths
  * tsnspawn builds (absolute or relative POSIX paths, no file URLs except in
  * `fromFileUrl`); `src/path_util_test.ts` compares them.

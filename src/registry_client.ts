@@ -1,14 +1,18 @@
 /**
- * The registry client: the only code in tsnspawn that calls `fetch` (effects).
- * Pure protocol decisions (challenges, manifests, platforms, media types) are
- * in `registry_protocol.ts`.
+ * The registry client: the only code in tsnspawn that talks to registries
+ * (effects). Pure protocol decisions (challenges, manifests, platforms, media
+ * types) are in `registry_protocol.ts`.
  *
  * Flow (opencontainers/distribution-spec spec.md):
- *  - `GET /v2/` once per client ("ping") learns the auth scheme from the 401's
- *    `WWW-Authenticate`; later requests carry `Authorization` up front: Basic
- *    with the stored credentials, or a Bearer token fetched from the realm for
- *    the request's scope (anonymously, or with Basic credentials) and cached
- *    until it expires. A 401 on a request refreshes the challenge once.
+ *  - The first request goes out without credentials; a 401 names the auth
+ *    scheme (`WWW-Authenticate`) and the request is repeated with
+ *    `Authorization`. Later requests carry it up front: Basic with the stored
+ *    credentials (read from disk at the first 401), or a Bearer token fetched
+ *    from the realm for the request's scope (anonymously, or with Basic
+ *    credentials) and cached until it expires. A 401 on a request refreshes
+ *    the challenge once. No separate `GET /v2/` ("ping") before a pull: it
+ *    would cost a round trip; `login` pings to check that the host is a
+ *    registry.
  *  - Connection errors and 5xx/429 are retried with exponential back-off
  *    (`backoffMs`); other statuses become one-line errors naming the registry.
  *  - Blob downloads stream: every byte is written to a part file and hashed as
@@ -19,16 +23,21 @@
  *  - Uploads: `HEAD` the blob first; `POST` an upload session, then either one
  *    `PUT ?digest=` (monolithic) or `PATCH` chunks + closing `PUT` (chunked).
  *
- * Transport: HTTPS, except plain HTTP for loopback registries or ones marked
- * insecure (`--tls-verify=false`, registries.json). Deno's fetch cannot skip
- * certificate checks per request, so "insecure" means plain HTTP here.
+ * Transport: HTTPS through `fetch`, except plain HTTP for loopback registries
+ * or ones marked insecure (`--tls-verify=false`, registries.json), through
+ * registry_http.ts (a redirect from there is followed with `fetch`). Deno's
+ * fetch cannot skip certificate checks per request, so "insecure" means
+ * plain HTTP here. A client's auth state can move to another thread
+ * (`session`, `resume`: the layer workers download with the main thread's
+ * token).
  */
-import { createHash } from "node:crypto";
+import { createSha256, sha256Digest } from "./digest.ts";
 import { TsnspawnError } from "./errors.ts";
 import {
   type AuthChallenge,
   backoffMs,
   type BearerToken,
+  isLoopbackRegistry,
   isRetryableStatus,
   MANIFEST_ACCEPT,
   MAX_MANIFEST_SIZE,
@@ -40,6 +49,7 @@ import {
   tokenRequestUrl,
 } from "./registry_protocol.ts";
 import { type Credentials, isMarkedInsecure, loadCredentials } from "./registry_config.ts";
+import { type HttpRequest, httpRequest, type HttpResponse } from "./registry_http.ts";
 import type { OciDescriptor } from "./oci_types.ts";
 
 /** Options of a {@link RegistryClient}. */
@@ -52,6 +62,18 @@ export interface RegistryClientOptions {
   retries?: number;
   /** Time to wait for response headers, in ms (default 30 s). */
   timeoutMs?: number;
+}
+
+/**
+ * What a client knows about its registry: enough for another client, e.g. on
+ * a worker thread, to carry on with the same auth (plain data, cloneable).
+ */
+export interface RegistrySession {
+  domain: string;
+  insecure: boolean;
+  credentials?: Credentials;
+  challenge: AuthChallenge | null | undefined;
+  tokens: [string, BearerToken][];
 }
 
 /** A manifest as fetched: its bytes, Content-Type and sha256 digest. */
@@ -76,20 +98,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
-
 /** A client for one registry (one domain). */
 export class RegistryClient {
   /** The registry as named in references, e.g. "127.0.0.1:5000" or "docker.io". */
   readonly domain: string;
   /** e.g. "http://127.0.0.1:5000". */
   readonly baseUrl: string;
-  readonly #credentials?: Credentials;
+  /** Given, or read on first need (see `open`). */
+  #credentials: Credentials | undefined | (() => Credentials | undefined);
   readonly #retries: number;
   readonly #timeoutMs: number;
-  /** undefined: not pinged yet; null: no auth needed. */
+  /** undefined: not known yet (no 401 seen); null: no auth needed. */
   #challenge: AuthChallenge | null | undefined;
   readonly #tokens = new Map<string, BearerToken>();
 
@@ -106,11 +125,39 @@ export class RegistryClient {
    * docker's) and the insecure list, unless given explicitly.
    */
   static open(domain: string, options: RegistryClientOptions = {}): RegistryClient {
-    return new RegistryClient(domain, {
+    const client = new RegistryClient(domain, {
       ...options,
-      insecure: options.insecure || isMarkedInsecure(domain),
-      credentials: options.credentials ?? loadCredentials(domain),
+      insecure: options.insecure || isLoopbackRegistry(domain) || isMarkedInsecure(domain),
     });
+    // Read when the registry first asks for credentials: most pulls need none.
+    client.#credentials = options.credentials ?? (() => loadCredentials(domain));
+    return client;
+  }
+
+  /** The credentials, read from disk the first time if `open` left that for later. */
+  get #login(): Credentials | undefined {
+    if (typeof this.#credentials === "function") this.#credentials = this.#credentials();
+    return this.#credentials;
+  }
+
+  /** This client's registry and auth state (see {@link RegistrySession}). */
+  session(): RegistrySession {
+    return {
+      domain: this.domain,
+      insecure: this.baseUrl.startsWith("http:"),
+      credentials: this.#login,
+      challenge: this.#challenge,
+      tokens: [...this.#tokens],
+    };
+  }
+
+  /** A client that carries on with `session`'s registry and auth. */
+  static resume(session: RegistrySession): RegistryClient {
+    const { domain, insecure, credentials } = session;
+    const client = new RegistryClient(domain, { insecure, credentials });
+    client.#challenge = session.challenge;
+    for (const [scope, token] of session.tokens) client.#tokens.set(scope, token);
+    return client;
   }
 
   #error(what: string, hint?: string, cause?: unknown, code: "image" | "not-found" = "image") {
@@ -121,7 +168,7 @@ export class RegistryClient {
 
   /** `GET /v2/`: checks the registry speaks the v2 API and learns its auth scheme. */
   async ping(): Promise<void> {
-    const response = await this.#fetch("GET", `${this.baseUrl}/v2/`, {});
+    const response = await this.#request("GET", `${this.baseUrl}/v2/`, {});
     await response.body?.cancel();
     if (response.status === 401) {
       this.#challenge = this.#pickChallenge(response);
@@ -133,7 +180,7 @@ export class RegistryClient {
     this.#challenge = null;
   }
 
-  #pickChallenge(response: Response): AuthChallenge {
+  #pickChallenge(response: HttpResponse): AuthChallenge {
     const challenges = parseWwwAuthenticate(response.headers.get("www-authenticate") ?? "");
     const chosen = challenges.find((c) => c.scheme === "bearer") ??
       challenges.find((c) => c.scheme === "basic");
@@ -162,12 +209,12 @@ export class RegistryClient {
   }
 
   async #authorization(scope: string | undefined): Promise<string | undefined> {
-    if (this.#challenge === undefined) await this.ping();
     const challenge = this.#challenge;
     if (!challenge) return undefined;
     if (challenge.scheme === "basic") {
-      if (!this.#credentials) return undefined;
-      const { username, password } = this.#credentials;
+      const credentials = this.#login;
+      if (!credentials) return undefined;
+      const { username, password } = credentials;
       return `Basic ${
         btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))
       }`;
@@ -182,18 +229,19 @@ export class RegistryClient {
     if (cached && cached.expiresAt > Date.now()) return cached.token;
     const url = tokenRequestUrl(this.#challenge!, scopes);
     const headers: Record<string, string> = {};
-    if (this.#credentials) {
-      const { username, password } = this.#credentials;
+    const credentials = this.#login;
+    if (credentials) {
+      const { username, password } = credentials;
       headers.authorization = `Basic ${
         btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)))
       }`;
     }
-    const response = await this.#fetch("GET", url, { headers });
+    const response = await this.#request("GET", url, { headers });
     const text = await response.text();
     if (response.status === 401 || response.status === 403) {
       throw this.#error(
-        this.#credentials
-          ? `the token server refused the credentials of ${this.#credentials.username}`
+        credentials
+          ? `the token server refused the credentials of ${credentials.username}`
           : "the token server requires credentials",
         `log in with 'tsnspawn login ${this.domain}'`,
       );
@@ -214,22 +262,30 @@ export class RegistryClient {
 
   // ---------------------------------------------------------- transport
 
-  /** One fetch with connection-error retries and a header timeout. */
-  async #fetch(
+  /** One request with connection-error retries and a header timeout. */
+  async #request(
     method: string,
     url: string,
-    init: { headers?: Record<string, string>; body?: () => BodyInit | null },
-  ): Promise<Response> {
+    init: { headers?: Record<string, string>; body?: () => Uint8Array<ArrayBuffer> },
+  ): Promise<HttpResponse> {
     for (let attempt = 1;; attempt++) {
+      // The timeout only covers the wait for the headers, never the body's
+      // streaming. AbortSignal.timeout rather than setTimeout: the first
+      // setTimeout of a Deno process loads Node's timers (~7 ms).
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+      const timeout = AbortSignal.timeout(this.#timeoutMs);
+      const abort = () => controller.abort();
+      timeout.addEventListener("abort", abort);
       try {
-        const response = await fetch(url, {
+        const request = {
           method,
-          headers: init.headers,
+          headers: init.headers ?? {},
           body: init.body?.() ?? null,
           signal: controller.signal,
-        });
+        };
+        const response = url.startsWith("http:")
+          ? await this.#plainHttp(url, request)
+          : await fetch(url, request);
         if (isRetryableStatus(response.status) && attempt <= this.#retries) {
           await response.body?.cancel();
           await sleep(backoffMs(attempt));
@@ -251,22 +307,52 @@ export class RegistryClient {
           e,
         );
       } finally {
-        clearTimeout(timer);
+        timeout.removeEventListener("abort", abort);
       }
     }
+  }
+
+  /**
+   * A request over plain HTTP (registry_http.ts). A redirect is followed
+   * with fetch, without the credentials when it leaves the origin.
+   */
+  async #plainHttp(
+    url: string,
+    request: Required<HttpRequest> & { headers: Record<string, string> },
+  ): Promise<HttpResponse> {
+    const response = await httpRequest(new URL(url), request);
+    const location = response.headers.get("location");
+    if (![301, 302, 303, 307, 308].includes(response.status) || location === null) {
+      return response;
+    }
+    await response.body?.cancel();
+    const target = new URL(location, url);
+    const headers = { ...request.headers };
+    if (target.origin !== new URL(url).origin) delete headers.authorization;
+    const keep = response.status !== 303 || request.method === "HEAD";
+    return await fetch(target, {
+      method: keep ? request.method : "GET",
+      headers,
+      body: keep ? request.body : null,
+      signal: request.signal,
+    });
   }
 
   /** An authenticated request; a 401 refreshes the challenge once. */
   async #send(
     method: string,
     url: string,
-    init: { scope?: string; headers?: Record<string, string>; body?: () => BodyInit | null },
-  ): Promise<Response> {
+    init: {
+      scope?: string;
+      headers?: Record<string, string>;
+      body?: () => Uint8Array<ArrayBuffer>;
+    },
+  ): Promise<HttpResponse> {
     for (let round = 0;; round++) {
       const headers = { ...init.headers };
       const authorization = await this.#authorization(init.scope);
       if (authorization) headers.authorization = authorization;
-      const response = await this.#fetch(method, url, { headers, body: init.body });
+      const response = await this.#request(method, url, { headers, body: init.body });
       if (response.status !== 401) return response;
       await response.body?.cancel();
       if (round === 0) {
@@ -275,15 +361,15 @@ export class RegistryClient {
         continue;
       }
       throw this.#error(
-        this.#credentials
-          ? `authentication failed for ${this.#credentials.username} (401 Unauthorized)`
+        this.#login
+          ? `authentication failed for ${this.#login.username} (401 Unauthorized)`
           : "authentication required (401 Unauthorized)",
         `log in with 'tsnspawn login ${this.domain}'`,
       );
     }
   }
 
-  async #failure(response: Response, what: string): Promise<TsnspawnError> {
+  async #failure(response: HttpResponse, what: string): Promise<TsnspawnError> {
     const text = await response.text().catch(() => "");
     const detail = registryErrorText(text);
     if (response.status === 404) {
@@ -320,7 +406,7 @@ export class RegistryClient {
     });
     if (!response.ok) throw await this.#failure(response, `manifest ${path}:${reference}`);
     const bytes = await this.#readSmall(response, `manifest ${path}:${reference}`);
-    const digest = sha256(bytes);
+    const digest = await sha256Digest(bytes);
     if (reference.startsWith("sha256:") && digest !== reference) {
       throw this.#error(
         `manifest ${path}@${reference} has digest ${digest}: it does not match`,
@@ -341,7 +427,7 @@ export class RegistryClient {
     return response.headers.get("docker-content-digest") ?? undefined;
   }
 
-  async #readSmall(response: Response, what: string): Promise<Uint8Array> {
+  async #readSmall(response: HttpResponse, what: string): Promise<Uint8Array> {
     const length = Number(response.headers.get("content-length") ?? "0");
     if (length > MAX_MANIFEST_SIZE) {
       await response.body?.cancel();
@@ -362,7 +448,7 @@ export class RegistryClient {
     const response = await this.#send("GET", this.#url(path, "blobs", desc.digest), { scope });
     if (!response.ok) throw await this.#failure(response, `blob ${desc.digest}`);
     const bytes = await this.#readSmall(response, `blob ${desc.digest}`);
-    const digest = sha256(bytes);
+    const digest = await sha256Digest(bytes);
     if (digest !== desc.digest || bytes.length !== desc.size) {
       throw this.#digestError(desc, digest, bytes.length);
     }
@@ -389,7 +475,7 @@ export class RegistryClient {
     scope: string,
     options: BlobStreamOptions,
   ): ReadableStream<Uint8Array> {
-    const hash = createHash("sha256");
+    const hash = createSha256();
     let offset = 0;
     let file: Deno.FsFile | undefined;
     let partPath = options.partPath;
@@ -457,7 +543,7 @@ export class RegistryClient {
       controller.enqueue(chunk);
     };
     const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
-      const digest = `sha256:${hash.digest("hex")}`;
+      const digest = hash.digest();
       await closeAll(true);
       if (offset !== desc.size || digest !== desc.digest) {
         controller.error(this.#digestError(desc, digest, offset));
@@ -484,12 +570,17 @@ export class RegistryClient {
       },
       pull: async (controller) => {
         try {
-          if (replayLeft > 0) {
-            const buffer = new Uint8Array(Math.min(replayLeft, 1 << 20));
-            const n = await file!.read(buffer);
-            if (n === null || n === 0) {
-              replayLeft = 0;
-            } else {
+          // Every pass ends in a chunk, the end or an error, or goes round
+          // again: a pull that returned with nothing would leave the reader
+          // waiting for good.
+          for (;;) {
+            if (replayLeft > 0) {
+              const buffer = new Uint8Array(Math.min(replayLeft, 1 << 20));
+              const n = await file!.read(buffer);
+              if (n === null || n === 0) {
+                replayLeft = 0;
+                continue;
+              }
               const chunk = buffer.subarray(0, n);
               replayLeft -= n;
               hash.update(chunk);
@@ -499,42 +590,41 @@ export class RegistryClient {
               if (replayLeft === 0) await file!.truncate(offset);
               return;
             }
-          }
-          if (pending) {
-            const chunk = pending;
-            pending = undefined;
-            accept(chunk, controller);
-            return;
-          }
-          if (offset === desc.size && !body) {
-            return finish(controller);
-          }
-          if (!body) {
-            await file!.seek(offset, Deno.SeekMode.Start);
-            await openBody();
-            if (pending) return;
-          }
-          let result: ReadableStreamReadResult<Uint8Array>;
-          try {
-            result = await body!.read();
-          } catch (e) {
-            // Dropped connection: resume from `offset` with Range.
-            body = undefined;
-            if (++networkFailures > this.#retries) {
-              throw this.#error(
-                `blob ${desc.digest}: download failed: ${(e as Error).message}`,
-                "retry the pull; it resumes",
-                e,
-              );
+            if (pending) {
+              const chunk = pending;
+              pending = undefined;
+              accept(chunk, controller);
+              return;
             }
-            await sleep(backoffMs(networkFailures));
+            if (offset === desc.size && !body) return await finish(controller);
+            if (!body) {
+              await file!.seek(offset, Deno.SeekMode.Start);
+              await openBody();
+              continue;
+            }
+            let result: ReadableStreamReadResult<Uint8Array>;
+            try {
+              result = await body.read();
+            } catch (e) {
+              // Dropped connection: resume from `offset` with Range.
+              body = undefined;
+              if (++networkFailures > this.#retries) {
+                throw this.#error(
+                  `blob ${desc.digest}: download failed: ${(e as Error).message}`,
+                  "retry the pull; it resumes",
+                  e,
+                );
+              }
+              await sleep(backoffMs(networkFailures));
+              continue;
+            }
+            if (result.done) {
+              body = undefined;
+              return await finish(controller);
+            }
+            accept(result.value, controller);
             return;
           }
-          if (result.done) {
-            body = undefined;
-            return finish(controller);
-          }
-          accept(result.value, controller);
         } catch (e) {
           await closeAll(e instanceof TsnspawnError && /digest|bytes/.test(e.message));
           controller.error(e);
@@ -557,7 +647,7 @@ export class RegistryClient {
     return true;
   }
 
-  #resolveLocation(response: Response): string {
+  #resolveLocation(response: HttpResponse): string {
     const location = response.headers.get("location");
     if (!location) throw this.#error("upload answer without a Location header");
     return new URL(location, this.baseUrl).toString();
@@ -631,7 +721,7 @@ export class RegistryClient {
 
   /** Uploads small bytes (a config) as a blob unless the registry has it. */
   async uploadSmallBlob(path: string, bytes: Uint8Array, scope: string): Promise<string> {
-    const digest = sha256(bytes);
+    const digest = await sha256Digest(bytes);
     if (await this.hasBlob(path, digest, scope)) return digest;
     const start = await this.#send("POST", `${this.baseUrl}/v2/${path}/blobs/uploads/`, { scope });
     await start.body?.cancel().catch(() => {});
@@ -668,6 +758,6 @@ export class RegistryClient {
       throw await this.#failure(response, `manifest ${path}:${reference}`);
     }
     await response.body?.cancel().catch(() => {});
-    return sha256(bytes);
+    return await sha256Digest(bytes);
   }
 }

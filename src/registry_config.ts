@@ -14,7 +14,7 @@
  * Reference: docker cli/config/configfile (the "auths" map and its keys,
  * Docker Hub's "https://index.docker.io/v1/").
  */
-import { dirname, join } from "@std/path";
+import { dirname, join } from "./path_util.ts";
 import { TsnspawnError, withContext } from "./errors.ts";
 import { registryHost } from "./registry_protocol.ts";
 

@@ -2,8 +2,9 @@
  * A tar reader and a small tar writer (pure: bytes in, headers and bytes out;
  * extraction onto a file system lives in `layer_unpack.ts`).
  *
- * Reader: streams over a `ReadableStream<Uint8Array>` (pipe gzip through
- * `DecompressionStream("gzip")` first). Understands POSIX ustar (name +
+ * Reader: `TarParser` is a push parser (chunks in, synchronous calls out);
+ * `readTar` wraps it as an async iterator of entries over a
+ * `ReadableStream<Uint8Array>` (decompress first). Understands POSIX ustar (name +
  * prefix), GNU long names and long link names (type `L`/`K`), PAX extended
  * headers (`x`, and `g` as defaults for later entries) with the keys path,
  * linkpath, size, uid, gid, mtime, uname, gname and `SCHILY.xattr.*`. Entry
@@ -77,11 +78,19 @@ const utf8Encoder = new TextEncoder();
 function decodeString(bytes: Uint8Array, what: string): string {
   let end = bytes.indexOf(0);
   if (end < 0) end = bytes.length;
-  try {
-    return utf8.decode(bytes.subarray(0, end));
-  } catch {
-    throw corrupt(`${what} is not valid UTF-8`);
+  // Names are nearly always ASCII: decode those without a TextDecoder call.
+  let ascii = "";
+  for (let i = 0; i < end; i++) {
+    if (bytes[i] >= 0x80) {
+      try {
+        return utf8.decode(bytes.subarray(0, end));
+      } catch {
+        throw corrupt(`${what} is not valid UTF-8`);
+      }
+    }
+    ascii += String.fromCharCode(bytes[i]);
   }
+  return ascii;
 }
 
 /** Parses a numeric header field: octal text, or GNU base-256 when the high bit is set. */
@@ -94,6 +103,16 @@ export function parseNumeric(field: Uint8Array, what: string): number {
       if (value > Number.MAX_SAFE_INTEGER) throw corrupt(`${what} too large`);
     }
     return value;
+  }
+  // Fast path: octal digits, then NULs or spaces.
+  let value = 0;
+  let i = 0;
+  while (i < field.length && field[i] >= 0x30 && field[i] <= 0x37) {
+    value = value * 8 + field[i++] - 0x30;
+  }
+  if (i > 0 && (i === field.length || field[i] === 0 || field[i] === 0x20)) {
+    while (i < field.length && field[i] === 0x20) i++;
+    if (i === field.length || field[i] === 0) return value;
   }
   let text = "";
   for (const byte of field) {
@@ -127,14 +146,15 @@ export interface RawHeader {
 /** Verifies the checksum of a header block (unsigned or historic signed sum). */
 export function checksumOk(block: Uint8Array): boolean {
   const stored = parseNumeric(block.subarray(148, 156), "checksum");
-  let unsigned = 0;
-  let signed = 0;
+  // The checksum field counts as eight spaces.
+  let unsigned = 8 * 0x20;
+  let high = 0; // bytes above 127: each counts 256 less in the signed sum
   for (let i = 0; i < BLOCK_SIZE; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i];
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
+    if (i === 148) i = 156;
+    unsigned += block[i];
+    if (block[i] > 127) high++;
   }
-  return stored === unsigned || stored === signed;
+  return stored === unsigned || stored === unsigned - 256 * high;
 }
 
 /**
@@ -250,183 +270,267 @@ function applyPax(h: TarHeader, records: Map<string, Uint8Array>): void {
   }
 }
 
-/** Buffered reads of exact byte counts from a stream. */
-class ByteSource {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #chunk: Uint8Array = new Uint8Array(0);
-  #offset = 0;
-  #eof = false;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
-  }
-
-  /** Makes bytes available; false at end of stream. */
-  async #fill(): Promise<boolean> {
-    while (this.#offset >= this.#chunk.length) {
-      if (this.#eof) return false;
-      const { done, value } = await this.#reader.read();
-      if (done) {
-        this.#eof = true;
-        return false;
-      }
-      this.#chunk = value;
-      this.#offset = 0;
-    }
-    return true;
-  }
-
-  /** Exactly n bytes; null when the stream ends before the first byte. */
-  async readExact(n: number, what: string): Promise<Uint8Array | null> {
-    const out = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      if (!(await this.#fill())) {
-        if (got === 0) return null;
-        throw corrupt(`unexpected end of archive in ${what}`);
-      }
-      const take = Math.min(n - got, this.#chunk.length - this.#offset);
-      out.set(this.#chunk.subarray(this.#offset, this.#offset + take), got);
-      this.#offset += take;
-      got += take;
-    }
-    return out;
-  }
-
-  /** Yields exactly n bytes as chunks (views into the stream's buffers). */
-  async *chunks(n: number, what: string): AsyncGenerator<Uint8Array> {
-    let left = n;
-    while (left > 0) {
-      if (!(await this.#fill())) {
-        throw corrupt(`unexpected end of archive in ${what}`);
-      }
-      const take = Math.min(left, this.#chunk.length - this.#offset);
-      const piece = this.#chunk.subarray(this.#offset, this.#offset + take);
-      this.#offset += take;
-      left -= take;
-      yield piece;
-    }
-  }
-
-  async skip(n: number, what: string): Promise<void> {
-    for await (const _ of this.chunks(n, what)) { /* discard */ }
-  }
-
-  /** Reads to the end of the stream (so a hash over it covers everything). */
-  async drain(): Promise<void> {
-    this.#offset = this.#chunk.length;
-    while (await this.#fill()) this.#offset = this.#chunk.length;
-  }
-
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
-  }
+/** Receives what a {@link TarParser} finds, synchronously and in archive order. */
+export interface TarSink {
+  /** An entry starts; for files, its content follows through `data`. */
+  entry(header: TarHeader): void;
+  /** A piece of the current file's content: a view into the pushed chunk (copy it to keep it). */
+  data(piece: Uint8Array): void;
+  /** The current entry is complete (called for every entry, after its content). */
+  end(): void;
 }
 
 function padding(size: number): number {
   return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
 }
 
-async function readMeta(src: ByteSource, size: number, what: string): Promise<Uint8Array> {
-  if (size > MAX_META_SIZE) throw corrupt(`${what} of ${size} bytes is too large`);
-  const data = size === 0 ? new Uint8Array(0) : await src.readExact(size, what);
-  if (data === null) throw corrupt(`unexpected end of archive in ${what}`);
-  await src.skip(padding(size), what);
-  return data;
+/**
+ * A push parser: give it the archive's bytes in chunks of any size with
+ * {@link push}, then call {@link finish}; it calls the sink as entries,
+ * content and entry ends appear, without a promise per entry (a layer can
+ * have hundreds of thousands of entries). Bytes after the end-of-archive
+ * marker are ignored; the caller still reads them (digests cover the whole
+ * stream).
+ *
+ * @throws {TsnspawnError} code "image" (from `push` and `finish`) on corrupt
+ *   or truncated input; errors thrown by the sink pass through.
+ */
+export class TarParser {
+  readonly #sink: TarSink;
+  /** What the next bytes are. */
+  #state: "header" | "meta" | "data" | "skip" | "end" = "header";
+  /** Bytes still expected in the current state ("meta", "data", "skip"). */
+  #left = 0;
+  /** Padding that follows the current content. */
+  #padding = 0;
+  /** What is being read, for truncation errors. */
+  #what = "header";
+  /** A header block split across chunks. */
+  readonly #block = new Uint8Array(BLOCK_SIZE);
+  #blockFill = 0;
+  /** The content of a PAX or GNU long name entry being collected. */
+  #meta = new Uint8Array(0);
+  #metaType = "";
+  readonly #globalPax = new Map<string, Uint8Array>();
+  #pax: Map<string, Uint8Array> | undefined;
+  #longName: string | undefined;
+  #longLink: string | undefined;
+
+  constructor(sink: TarSink) {
+    this.#sink = sink;
+  }
+
+  /** Parses the next bytes of the archive. */
+  push(chunk: Uint8Array): void {
+    let pos = 0;
+    while (pos < chunk.length && this.#state !== "end") {
+      const available = chunk.length - pos;
+      switch (this.#state) {
+        case "header": {
+          if (this.#blockFill === 0 && available >= BLOCK_SIZE) {
+            pos += BLOCK_SIZE;
+            this.#header(chunk.subarray(pos - BLOCK_SIZE, pos));
+            break;
+          }
+          const take = Math.min(BLOCK_SIZE - this.#blockFill, available);
+          this.#block.set(chunk.subarray(pos, pos + take), this.#blockFill);
+          this.#blockFill += take;
+          pos += take;
+          if (this.#blockFill === BLOCK_SIZE) {
+            this.#blockFill = 0;
+            this.#header(this.#block);
+          }
+          break;
+        }
+        case "meta": {
+          const take = Math.min(this.#left, available);
+          this.#meta.set(chunk.subarray(pos, pos + take), this.#meta.length - this.#left);
+          this.#left -= take;
+          pos += take;
+          if (this.#left === 0) this.#metaDone();
+          break;
+        }
+        case "data": {
+          const take = Math.min(this.#left, available);
+          this.#left -= take;
+          pos += take;
+          this.#sink.data(chunk.subarray(pos - take, pos));
+          if (this.#left === 0) this.#contentDone();
+          break;
+        }
+        case "skip": {
+          const take = Math.min(this.#left, available);
+          this.#left -= take;
+          pos += take;
+          if (this.#left === 0) this.#state = "header";
+          break;
+        }
+      }
+    }
+  }
+
+  /** The input ended: checks that the archive did not stop in the middle of something. */
+  finish(): void {
+    if (this.#state === "header" && this.#blockFill > 0) {
+      throw corrupt("unexpected end of archive in header");
+    }
+    if (this.#state === "meta" || this.#state === "data" || this.#state === "skip") {
+      throw corrupt(`unexpected end of archive in ${this.#what}`);
+    }
+    // EOF on a block boundary without the end marker is accepted, like Go's archive/tar.
+    if (this.#pax || this.#longName !== undefined || this.#longLink !== undefined) {
+      throw corrupt("archive ends after an extended header");
+    }
+  }
+
+  /** Expects `size` bytes of content (`what` names them), then their padding. */
+  #expect(state: "meta" | "data", size: number, what: string): void {
+    this.#what = what;
+    this.#padding = padding(size);
+    this.#left = size;
+    this.#state = state;
+    if (size === 0) {
+      if (state === "meta") this.#metaDone();
+      else this.#contentDone();
+    }
+  }
+
+  #contentDone(): void {
+    this.#sink.end();
+    this.#skipPadding();
+  }
+
+  #skipPadding(): void {
+    this.#left = this.#padding;
+    this.#state = this.#left > 0 ? "skip" : "header";
+  }
+
+  #header(block: Uint8Array): void {
+    const raw = parseHeaderBlock(block);
+    if (raw === null) {
+      // First zero block of the end-of-archive marker; the second is
+      // optional in practice, and whatever follows is ignored.
+      if (this.#pax || this.#longName !== undefined || this.#longLink !== undefined) {
+        throw corrupt("archive ends after an extended header");
+      }
+      this.#state = "end";
+      return;
+    }
+    const meta = META_NAMES[raw.typeflag];
+    if (meta !== undefined) {
+      if (raw.size > MAX_META_SIZE) throw corrupt(`${meta} of ${raw.size} bytes is too large`);
+      this.#metaType = raw.typeflag;
+      this.#meta = new Uint8Array(raw.size);
+      this.#expect("meta", raw.size, meta);
+      return;
+    }
+    let type = TYPES[raw.typeflag];
+    if (type === undefined) {
+      throw corrupt(`unsupported entry type ${JSON.stringify(raw.typeflag)} for "${raw.name}"`);
+    }
+    const header: TarHeader = {
+      path: this.#longName ?? raw.name,
+      type,
+      mode: raw.mode & 0o7777,
+      uid: raw.uid,
+      gid: raw.gid,
+      size: raw.size,
+      mtime: raw.mtime,
+      linkname: this.#longLink ?? raw.linkname,
+      uname: raw.uname,
+      gname: raw.gname,
+      devmajor: raw.devmajor,
+      devminor: raw.devminor,
+      xattrs: {},
+    };
+    if (this.#globalPax.size > 0) applyPax(header, this.#globalPax);
+    if (this.#pax) applyPax(header, this.#pax);
+    if (type === "file" && header.path.endsWith("/")) type = header.type = "dir";
+    this.#pax = this.#longName = this.#longLink = undefined;
+    // Only regular files carry data (as Go's archive/tar: other types' size is ignored).
+    const size = type === "file" ? header.size : 0;
+    if (type !== "file") header.size = 0;
+    this.#sink.entry(header);
+    this.#expect("data", size, `content of "${header.path}"`);
+  }
+
+  #metaDone(): void {
+    const data = this.#meta;
+    switch (this.#metaType) {
+      case "x":
+        this.#pax = parsePaxRecords(data);
+        break;
+      case "g":
+        for (const [k, v] of parsePaxRecords(data)) this.#globalPax.set(k, v);
+        break;
+      case "L":
+        this.#longName = decodeString(data, META_NAMES.L);
+        break;
+      case "K":
+        this.#longLink = decodeString(data, META_NAMES.K);
+        break;
+    }
+    this.#skipPadding();
+  }
 }
 
+/** Entry types that describe the next entry rather than being one. */
+const META_NAMES: Record<string, string> = {
+  x: "PAX header",
+  g: "PAX global header",
+  L: "GNU long name",
+  K: "GNU long link name",
+};
+
 /**
- * Reads a tar archive entry by entry. Each entry's body must be consumed
- * before asking for the next one; an unread body is skipped. After the
- * end-of-archive marker the rest of the stream is read and discarded, so
- * whatever observes the stream (a digest) sees all of it.
+ * Reads a tar archive entry by entry (for consumers that want one entry at
+ * a time; the layer unpacker uses {@link TarParser} directly). Each entry's
+ * body must be consumed before asking for the next one; an unread body is
+ * skipped. After the end-of-archive marker the rest of the stream is read
+ * and discarded, so whatever observes the stream (a digest) sees all of it.
  *
  * @throws {TsnspawnError} code "image" on corrupt or truncated input.
  */
 export async function* readTar(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<TarEntry> {
-  const src = new ByteSource(stream);
+  /** Parsed but not yet consumed: a header, a content piece, or null for an entry's end. */
+  const queue: (TarHeader | Uint8Array | null)[] = [];
+  const parser = new TarParser({
+    entry: (header) => queue.push(header),
+    data: (piece) => queue.push(piece),
+    end: () => queue.push(null),
+  });
+  const reader = stream.getReader();
   let finished = false;
+  /** The next parsed item, reading more of the stream as needed; undefined at its end. */
+  const next = async () => {
+    while (queue.length === 0) {
+      const { done, value } = await reader.read();
+      if (done) {
+        parser.finish();
+        finished = true;
+        return undefined;
+      }
+      parser.push(value);
+    }
+    return queue.shift();
+  };
   try {
-    const globalPax = new Map<string, Uint8Array>();
-    let pax: Map<string, Uint8Array> | undefined;
-    let longName: string | undefined;
-    let longLink: string | undefined;
-    for (;;) {
-      const block = await src.readExact(BLOCK_SIZE, "header");
-      if (block === null) break; // EOF on a block boundary: accepted like Go's archive/tar
-      const raw = parseHeaderBlock(block);
-      if (raw === null) {
-        // First zero block of the end-of-archive marker; the second is
-        // optional in practice, trailing data is drained below.
-        break;
-      }
-      switch (raw.typeflag) {
-        case "x":
-          pax = parsePaxRecords(await readMeta(src, raw.size, "PAX header"));
-          continue;
-        case "g":
-          for (
-            const [k, v] of parsePaxRecords(await readMeta(src, raw.size, "PAX global header"))
-          ) {
-            globalPax.set(k, v);
-          }
-          continue;
-        case "L":
-          longName = decodeString(await readMeta(src, raw.size, "GNU long name"), "GNU long name");
-          continue;
-        case "K":
-          longLink = decodeString(
-            await readMeta(src, raw.size, "GNU long link name"),
-            "GNU long link name",
-          );
-          continue;
-      }
-      let type = TYPES[raw.typeflag];
-      if (type === undefined) {
-        throw corrupt(`unsupported entry type ${JSON.stringify(raw.typeflag)} for "${raw.name}"`);
-      }
-      const header: TarHeader = {
-        path: longName ?? raw.name,
-        type,
-        mode: raw.mode & 0o7777,
-        uid: raw.uid,
-        gid: raw.gid,
-        size: raw.size,
-        mtime: raw.mtime,
-        linkname: longLink ?? raw.linkname,
-        uname: raw.uname,
-        gname: raw.gname,
-        devmajor: raw.devmajor,
-        devminor: raw.devminor,
-        xattrs: {},
-      };
-      applyPax(header, globalPax);
-      if (pax) applyPax(header, pax);
-      if (type === "file" && header.path.endsWith("/")) type = header.type = "dir";
-      pax = longName = longLink = undefined;
-      // Only regular files carry data (as Go's archive/tar: other types' size is ignored).
-      const dataSize = type === "file" ? header.size : 0;
-      if (type !== "file") header.size = 0;
-
-      let left = dataSize;
+    for (let item = await next(); item !== undefined; item = await next()) {
+      // The parser ends every entry (null) before the stream can end cleanly.
+      let ended = false;
       const body = (async function* () {
-        for await (const piece of src.chunks(left, `content of "${header.path}"`)) {
-          left -= piece.length;
+        for (let piece = await next(); piece instanceof Uint8Array; piece = await next()) {
           yield piece;
         }
+        ended = true;
       })();
-      yield { header, body };
-      await src.skip(left + padding(dataSize), `content of "${header.path}"`);
+      yield { header: item as TarHeader, body };
+      while (!ended) ended = !((await next()) instanceof Uint8Array);
     }
-    if (pax || longName !== undefined || longLink !== undefined) {
-      throw corrupt("archive ends after an extended header");
-    }
-    await src.drain();
-    finished = true;
   } finally {
-    if (!finished) await src.cancel();
+    if (!finished) await reader.cancel().catch(() => {});
   }
 }
 

@@ -48,7 +48,9 @@ Deno.test("a --rm container without a bridge is cleaned up by rm, others by the 
     ["/bin/rm", "-rf", "--one-file-system", "--", dir],
     true,
   ]]]);
-  for (const kept of [config({ autoRemove: false }), config({ autoRemove: true, network: "bridge" })]) {
+  for (
+    const kept of [config({ autoRemove: false }), config({ autoRemove: true, network: "bridge" })]
+  ) {
     const props = byName(planUnitProperties(kept, OPTS));
     assertEquals(props.get("ExecStopPost"), ["a(sasb)", [[
       "/usr/bin/deno",

@@ -18,10 +18,10 @@ import { basename, dirname, relative } from "../path_util.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
 import { formatMountOp, type MountFlag, type MountOp, overlayOptions } from "../mount_plan.ts";
 import {
+  makeReadOnlyRecursive,
   mknodBlock,
   mknodChar,
   MNT_DETACH,
-  makeReadOnlyRecursive,
   mount,
   mountOverlayLayers,
   MS_BIND,

@@ -84,7 +84,10 @@ export function waitForSetup(fd: number, timeoutMs = SETUP_TIMEOUT_MS): void {
       text += new TextDecoder().decode(buffer.subarray(0, n));
       if (text.includes(READY)) return;
     }
-    throw new TsnspawnError("start-failed", `setup: the container was not ready after ${timeoutMs / 1000}s`);
+    throw new TsnspawnError(
+      "start-failed",
+      `setup: the container was not ready after ${timeoutMs / 1000}s`,
+    );
   } finally {
     closeFd(fd);
   }
