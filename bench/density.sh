@@ -3,7 +3,7 @@
 # started one after another, per peer: total wall time, host memory per
 # container, and the extra (non-payload) processes each container costs.
 #
-#   sudo bash bench/density.sh          (BENCH_COUNT=100 by default;
+#   bash bench/density.sh (as root)          (BENCH_COUNT=100 by default;
 #                                        BENCH_PEERS="tsnspawn podman nspawn")
 #
 # Like bench/start.sh, everything runs inside ONE throwaway systemd host

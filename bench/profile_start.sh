@@ -2,7 +2,7 @@
 # bench/profile_start.sh — where the time of `tsnspawn run --rm --network none
 # busybox /bin/true` goes, inside a throwaway systemd host. Changes nothing in src/.
 #
-#   sudo bash bench/profile_start.sh     (BENCH_PROFILE_RUNS=10, BENCH_RUNS=10)
+#   bash bench/profile_start.sh (as root)     (BENCH_PROFILE_RUNS=10, BENCH_RUNS=10)
 #
 # 1. Component costs (bench/timeit.ts, round-robin): a bare Deno start, the
 #    module graphs of each process (CLI, shim, stage two, cleanup) imported

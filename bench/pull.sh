@@ -3,7 +3,7 @@
 # registry: tsnspawn against `podman pull` and `skopeo copy` to an OCI dir,
 # side by side in one run, with ratios and on-disk sizes.
 #
-#   sudo bash bench/pull.sh                 (BENCH_RUNS=5 by default)
+#   bash bench/pull.sh (as root)                 (BENCH_RUNS=5 by default)
 #
 # Runs inside ONE throwaway systemd host (bench/in_testhost.ts), so the
 # registry, every store and every temp file live on the host's base tmpfs and

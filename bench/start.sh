@@ -2,7 +2,7 @@
 # bench/start.sh — start-to-exit latency of a container running /bin/true,
 # tsnspawn side by side with its peers, reported as ratios.
 #
-#   sudo bash bench/start.sh            (BENCH_RUNS=30 BENCH_WARMUP=3 by default)
+#   bash bench/start.sh (as root)            (BENCH_RUNS=30 BENCH_WARMUP=3 by default)
 #
 # Everything runs inside ONE throwaway systemd host (tests/testhost.ts through
 # bench/in_testhost.ts): the machine's own systemd as PID 1 of fresh

@@ -5,7 +5,7 @@
 # with bridge plus one published port (-p 18080:80: nft map elements and the
 # clash check), timed round-robin by bench/timeit.ts.
 #
-#   sudo bash bench/start_bridge.sh      (BENCH_RUNS=30 BENCH_WARMUP=3 by default)
+#   bash bench/start_bridge.sh (as root)      (BENCH_RUNS=30 BENCH_WARMUP=3 by default)
 #
 # Runs inside ONE throwaway systemd host (tests/testhost.ts via
 # bench/in_testhost.ts), in its own network namespace: the bridge, the veths

@@ -167,7 +167,7 @@ async function walk(): Promise<number> {
 async function main(): Promise<number> {
   if (Deno.uid() !== 0) {
     console.error(
-      "demo: must run as root (containers need it): sudo node_modules/.bin/deno task demo",
+      "demo: must run as root (containers need it); run it from a root shell (sudo -i)",
     );
     return 1;
   }

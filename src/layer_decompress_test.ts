@@ -3,6 +3,7 @@ import { gzipSync, zstdCompressSync } from "node:zlib";
 import { TsnspawnError } from "./errors.ts";
 import { createDecoder, decompress } from "./layer_decompress.ts";
 import type { Compression } from "./registry_protocol.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Bytes that compress, but not to nothing: 3 MiB of a short-period pattern with noise. */
 const DATA = new Uint8Array(3 << 20).map((_, i) => (i % 7919 === 0 ? i >> 8 : i % 97) & 0xff);
@@ -10,16 +11,6 @@ const DATA = new Uint8Array(3 << 20).map((_, i) => (i % 7919 === 0 ? i >> 8 : i 
 function chunks(bytes: Uint8Array, size: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < bytes.length; i += size) out.push(bytes.slice(i, i + size));
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
   return out;
 }
 
@@ -33,7 +24,7 @@ function decode(compression: Compression, blob: Uint8Array, size: number): Uint8
   } finally {
     decoder.close();
   }
-  return concat(out);
+  return concatBytes(out);
 }
 
 const COMPRESS: Record<"gzip" | "zstd", (bytes: Uint8Array) => Uint8Array> = {
@@ -54,7 +45,7 @@ for (const compression of ["gzip", "zstd"] as const) {
 
   Deno.test(`${compression}: concatenated members/frames are one stream`, () => {
     const [a, b] = [DATA.subarray(0, 1000), DATA.subarray(1000, 300_000)];
-    const blob = concat([COMPRESS[compression](a), COMPRESS[compression](b)]);
+    const blob = concatBytes([COMPRESS[compression](a), COMPRESS[compression](b)]);
     assertEquals(decode(compression, blob, 4096), DATA.subarray(0, 300_000));
   });
 

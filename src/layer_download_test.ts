@@ -2,12 +2,11 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/
 import { join } from "@std/path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { TsnspawnError } from "./errors.ts";
-import { downloadLayer, type LayerDownload } from "./layer_download.ts";
+import { downloadLayer } from "./layer_download.ts";
 import { unpackLayer } from "./layer_unpack.ts";
 import { MEDIA_TYPE_OCI_LAYER } from "./oci_types.ts";
-import type { OciDescriptor } from "./oci_types.ts";
 import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./registry_protocol.ts";
-import { type BlobServer, startBlobServer } from "./testing/blob_server.ts";
+import { layerJob, withBlobServer } from "./testing/blob_server.ts";
 import { createTar, type TarWriteHeader } from "./tar.ts";
 
 /** 2 MiB that do not compress (getRandomValues fills at most 64 KiB per call). */
@@ -23,33 +22,8 @@ function layerTar(extra: { header: TarWriteHeader; data?: string | Uint8Array }[
   ]);
 }
 
-async function withServer(fn: (server: BlobServer, dir: string) => Promise<void>): Promise<void> {
-  const server = startBlobServer();
-  const dir = await Deno.makeTempDir({ prefix: "tsnspawn-download-" });
-  try {
-    await fn(server, dir);
-  } finally {
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function job(server: BlobServer, dir: string, layer: OciDescriptor, name = "t"): LayerDownload {
-  const target = join(dir, name);
-  Deno.mkdirSync(target);
-  return {
-    session: server.session,
-    path: "test/layer",
-    scope: "repository:test/layer:pull",
-    layer,
-    partPath: join(dir, `${name}.part`),
-    target,
-    context: "layer L",
-  };
-}
-
 Deno.test("gzip, zstd and plain layers unpack as from the tar itself; the part file goes", async () => {
-  await withServer(async (server, dir) => {
+  await withBlobServer(async (server, dir) => {
     const tar = layerTar();
     const want = await unpackLayer(ReadableStream.from([tar]), target(dir, "want"));
     const blobs: [string, Uint8Array, string][] = [
@@ -60,7 +34,7 @@ Deno.test("gzip, zstd and plain layers unpack as from the tar itself; the part f
     for (const [name, blob, mediaType] of blobs) {
       const layer = await server.add(blob, { mediaType });
       const bytes: number[] = [];
-      const got = await downloadLayer(job(server, dir, layer, name), (n) => bytes.push(n));
+      const got = await downloadLayer(layerJob(server, dir, layer, name), (n) => bytes.push(n));
       assertEquals(got, want, name);
       assertEquals(Deno.readFileSync(join(dir, name, "big.bin")), BIG, name);
       assertEquals(bytes.at(-1), blob.length, name);
@@ -70,10 +44,10 @@ Deno.test("gzip, zstd and plain layers unpack as from the tar itself; the part f
 });
 
 Deno.test("a part file left by a killed pull is replayed, the rest comes with Range", async () => {
-  await withServer(async (server, dir) => {
+  await withBlobServer(async (server, dir) => {
     const blob = new Uint8Array(gzipSync(layerTar()));
     const layer = await server.add(blob);
-    const download = job(server, dir, layer);
+    const download = layerJob(server, dir, layer);
     Deno.writeFileSync(download.partPath, blob.subarray(0, 100_000));
     const got = await downloadLayer(download);
     assertEquals(got.size, BIG.length + 4);
@@ -82,24 +56,24 @@ Deno.test("a part file left by a killed pull is replayed, the rest comes with Ra
 });
 
 Deno.test("a damaged blob: its digest is the error, not what the decompressor made of it", async () => {
-  await withServer(async (server, dir) => {
+  await withBlobServer(async (server, dir) => {
     const blob = new Uint8Array(gzipSync(layerTar()));
     const damaged = blob.slice();
     damaged.fill(0x55, 1000, 3000);
     const { digest } = await server.add(blob);
     const layer = await server.add(damaged, { digest });
-    const e = await assertRejects(() => downloadLayer(job(server, dir, layer)), TsnspawnError);
+    const e = await assertRejects(() => downloadLayer(layerJob(server, dir, layer)), TsnspawnError);
     assertStringIncludes(e.message, `blob ${layer.digest}: digest mismatch`);
   });
 });
 
 Deno.test("an intact but malicious layer: the entry is named, after the context", async () => {
-  await withServer(async (server, dir) => {
+  await withBlobServer(async (server, dir) => {
     const tar = layerTar([{ header: { path: "../../evil", type: "file" }, data: "x" }]);
     const layer = await server.add(new Uint8Array(gzipSync(tar)));
-    const download = job(server, dir, layer);
+    const download = layerJob(server, dir, layer);
     const e = await assertRejects(() => downloadLayer(download), TsnspawnError);
-    assert(e.message.startsWith('layer L: layer entry "../../evil"'), e.message);
+    assert(e.message.startsWith('layer t: layer entry "../../evil"'), e.message);
     assert(!exists(join(dir, "evil")) && !exists(join(dir, "../evil")));
     assert(!exists(download.partPath), "the blob was read to its end and verified");
   });

@@ -20,6 +20,7 @@
  * (layers are tar archives in this format).
  */
 import { TsnspawnError } from "./errors.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Size of a tar block. */
 export const BLOCK_SIZE = 512;
@@ -616,17 +617,7 @@ export function encodePaxRecords(records: [string, Uint8Array][]): Uint8Array {
     record[length - 1] = 0x0a;
     parts.push(record);
   }
-  return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function ustarBlock(
@@ -706,7 +697,7 @@ export function encodeHeader(h: TarWriteHeader): Uint8Array {
     new Uint8Array(0),
     () => {},
   );
-  return concat([paxHeader, paxData, new Uint8Array(padding(paxData.length)), main]);
+  return concatBytes([paxHeader, paxData, new Uint8Array(padding(paxData.length)), main]);
 }
 
 /** Zero bytes that pad `size` bytes of content to a block boundary. */
@@ -730,7 +721,7 @@ export function createTar(
     parts.push(encodeHeader({ ...header, size }), bytes.subarray(0, size), encodePadding(size));
   }
   parts.push(encodeEnd());
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /**

@@ -68,6 +68,7 @@ import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/pro
 import { createSetupPipe, signalSetupReady } from "./setup_ready.ts";
 import { buildRootfs } from "./rootfs.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -100,7 +101,7 @@ function describeExit(status: ExitStatus): string {
 export function waitForStart(fd: number, pid: number): StartOutcome {
   const chunks: Uint8Array[] = [];
   const buffer = new Uint8Array(4096);
-  const text = () => new TextDecoder().decode(concat(chunks)).trim();
+  const text = () => new TextDecoder().decode(concatBytes(chunks)).trim();
   for (;;) {
     const revents = pollOne(fd, POLLIN, POLL_INTERVAL_MS);
     if (revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -124,16 +125,6 @@ export function waitForStart(fd: number, pid: number): StartOutcome {
       };
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** Kills stage two after a failed setup and reaps it (systemd needs no status of it). */

@@ -4,7 +4,9 @@
  * the layer download. Used by tests only; tests/registry_fixture.ts runs a
  * real registry for the integration tests.
  */
+import { join } from "../path_util.ts";
 import { sha256Digest } from "../digest.ts";
+import type { LayerDownload } from "../layer_download.ts";
 import { MEDIA_TYPE_OCI_LAYER_GZIP, type OciDescriptor } from "../oci_types.ts";
 import { RegistryClient, type RegistrySession } from "../registry_client.ts";
 
@@ -69,5 +71,39 @@ export function startBlobServer(): BlobServer {
       return state.cancelled;
     },
     close: () => server.shutdown(),
+  };
+}
+
+/** Runs `fn` with a blob server and a scratch directory, then removes both. */
+export async function withBlobServer(
+  fn: (server: BlobServer, dir: string) => Promise<void>,
+): Promise<void> {
+  const server = startBlobServer();
+  const dir = await Deno.makeTempDir({ prefix: "tsnspawn-blobs-" });
+  try {
+    await fn(server, dir);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A download of `layer` from `server` into `<dir>/<name>` (created). */
+export function layerJob(
+  server: BlobServer,
+  dir: string,
+  layer: OciDescriptor,
+  name = "t",
+): LayerDownload {
+  const target = join(dir, name);
+  Deno.mkdirSync(target);
+  return {
+    session: server.session,
+    path: "test/layer",
+    scope: "repository:test/layer:pull",
+    layer,
+    partPath: join(dir, `${name}.part`),
+    target,
+    context: `layer ${name}`,
   };
 }
