@@ -126,6 +126,14 @@ integrationTest(
       "/etc",
     ]);
     const hostname = JSON.parse(await core.tsnOk(["inspect", "web"])).Config.hostname;
+    // `run -d` returns once httpd runs, which may be before it listens (as with docker).
+    await core.waitFor(
+      "httpd to listen",
+      async () =>
+        (await core.sh(httpGet("127.0.0.1", 8080, "/hostname", "busybox nc"))).stdout.includes(
+          "200 OK",
+        ),
+    );
     for (
       const [host, port] of [["127.0.0.1", 8080], ["10.88.0.1", 8080], ["127.0.0.1", 8090]] as const
     ) {
@@ -238,9 +246,13 @@ integrationTest("network: stop, kill -9 and rm leave no veth, no rule, no lease"
   // The lease survives: a restart gets the same address, and the port works again.
   await core.tsnOk(["start", "k"]);
   assertEquals((await leases(core, "bridge"))[0].address, address);
-  assertStringIncludes(
-    await core.shOk(httpGet("127.0.0.1", 8081, "/hostname", "busybox nc")),
-    "200 OK",
+  // `start` returns once httpd runs, which may be before it listens (as with docker).
+  await core.waitFor(
+    "httpd to answer on the published port again",
+    async () =>
+      (await core.sh(httpGet("127.0.0.1", 8081, "/hostname", "busybox nc"))).stdout.includes(
+        "200 OK",
+      ),
   );
   await core.tsnOk(["stop", "k"]);
   assertEquals(await containerLinks(core), []);
