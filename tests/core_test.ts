@@ -67,6 +67,16 @@ integrationTest("run: many lines arrive complete and in order", async (core) => 
   assertEquals(lines.length, 3000);
   assertEquals(lines[0], "line-0");
   assertEquals(lines[2999], "line-2999");
+  // A line longer than journalctl's 4096-byte field limit arrives whole.
+  const long = await core.tsnOk([
+    "run",
+    "--rm",
+    "busybox",
+    "sh",
+    "-c",
+    "head -c 5000 /dev/zero | tr '\\0' x; echo",
+  ]);
+  assertEquals(long, "x".repeat(5000) + "\n");
 });
 
 integrationTest("run: exit codes propagate, signals as 128+N", async (core) => {
