@@ -84,3 +84,13 @@ export function withContext(
     cause: error,
   });
 }
+
+/**
+ * An error as the runtime processes report it on stderr or the start pipe:
+ * the message, then a "hint: " line when there is a hint (the CLI shows the
+ * hint line as its own hint).
+ */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof TsnspawnError && error.hint ? `${message}\nhint: ${error.hint}` : message;
+}

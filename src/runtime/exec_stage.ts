@@ -28,7 +28,7 @@
  *
  * Man pages: setns(2), nsenter(1), credentials(7) (sessions).
  */
-import { TsnspawnError } from "../errors.ts";
+import { describeError, TsnspawnError } from "../errors.ts";
 import { selfCommand } from "../self_exec.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { planContainerSeccomp, type SeccompSetting } from "../security_options.ts";
@@ -198,8 +198,7 @@ export function runExecStage(args: string[]): Promise<number> {
       tty: request.tty || request.ttyPath !== undefined,
     });
   } catch (error) {
-    const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
-    console.error(`exec: ${error instanceof Error ? error.message : String(error)}${hint}`);
+    console.error(`exec: ${describeError(error)}`);
     return Promise.resolve(exitStatusFor(error));
   }
 }

@@ -33,7 +33,7 @@
  * systemd (it inherits the zombie when we exit). We watch it with
  * waitid(WNOWAIT) instead, and leave with _exit(2) (ffi exitNow).
  */
-import { TsnspawnError } from "../errors.ts";
+import { describeError } from "../errors.ts";
 import type { ContainerConfig } from "../container_config.ts";
 import { containerPaths } from "../paths.ts";
 import { selfCommand } from "../self_exec.ts";
@@ -137,12 +137,6 @@ function killStageTwo(pid: number): void {
   }
 }
 
-/** The message of a setup failure, with its hint. */
-function describeFailure(error: unknown): string {
-  const hint = error instanceof TsnspawnError && error.hint ? `\nhint: ${error.hint}` : "";
-  return `${error instanceof Error ? error.message : error}${hint}`;
-}
-
 /**
  * Reports a failed start on stderr (the journal) and exits 1. Every line is
  * prefixed "tsnspawn: " so the CLI finds the reason among the container's
@@ -213,7 +207,7 @@ export function runShim(name: string): Promise<never> {
     }).spawn();
     pid = child.pid;
   } catch (error) {
-    fail(`container ${name}: cannot start: ${describeFailure(error)}`);
+    fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
 
   try {
@@ -225,7 +219,7 @@ export function runShim(name: string): Promise<never> {
     closeNamespace(hostMounts);
   } catch (error) {
     killStageTwo(pid);
-    fail(`container ${name}: cannot start: ${describeFailure(error)}`);
+    fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
 
   if (bridged) {
@@ -238,7 +232,7 @@ export function runShim(name: string): Promise<never> {
       setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
     } catch (error) {
       killStageTwo(pid);
-      fail(`container ${name}: network: ${describeFailure(error)}`);
+      fail(`container ${name}: network: ${describeError(error)}`);
     }
     for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
   }

@@ -13,7 +13,7 @@
  * Failures go to the start pipe (see start_pipe.ts) for the shim to print,
  * and the exit status is 127 (command not found), 126 (not executable) or 1.
  */
-import { TsnspawnError } from "../errors.ts";
+import { describeError, TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container_config.ts";
 import { containerPaths, unitName } from "../paths.ts";
 import { CONTAINER_INIT, planRootfs } from "../mount_plan.ts";
@@ -30,10 +30,7 @@ import { planContainerSeccomp } from "../security_options.ts";
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {
-  if (error instanceof TsnspawnError) {
-    return `stage two: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ""}`;
-  }
-  return `stage two: ${error instanceof Error ? error.message : String(error)}`;
+  return `stage two: ${describeError(error)}`;
 }
 
 function loadConfig(path: string): ContainerConfig {
