@@ -39,29 +39,35 @@ export async function showLogs(query: LogQuery): Promise<number> {
     stdin: "null",
     stdout: "piped",
   }).spawn();
-  await forEachLine(child.stdout, (line) => {
+  await forEachLine(child.stdout.getReader(), (line) => {
     const entry = parseEntry(line);
     if (entry) writeOutput(messageText(entry) + "\n", streamOf(entry));
   });
   return (await child.status).code;
 }
 
-/** Calls `onLine` with every line of `stream` (without the newline). */
+/**
+ * Calls `onLine` with every line `reader` delivers (without the newline),
+ * until its end or until `stopped()` says so (what was read then is dropped).
+ */
 async function forEachLine(
-  stream: ReadableStream<Uint8Array>,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
   onLine: (line: string) => void,
+  stopped: () => boolean = () => false,
 ): Promise<void> {
   let pending = "";
   const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done || stopped()) break;
+    pending += decoder.decode(value, { stream: true });
     let newline: number;
     while ((newline = pending.indexOf("\n")) >= 0) {
       onLine(pending.slice(0, newline));
       pending = pending.slice(newline + 1);
     }
   }
-  if (pending) onLine(pending);
+  if (pending && !stopped()) onLine(pending);
 }
 
 /** Writes all of `text` to our stdout or stderr. */
@@ -180,10 +186,10 @@ export async function readMessages(match: string, lines?: number): Promise<strin
 
 /**
  * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
- * `write` while it runs, each line with the stream it came from. It reads the run's entries from the first, so it
- * may be created once the unit is starting. Call `finish()` after the unit
- * stopped: it syncs the journal and prints whatever the follower has not
- * shown yet.
+ * `write` while it runs, each line with the stream it came from. It reads
+ * the run's entries from the first, so it may be created once the unit is
+ * starting. Call `finish()` after the unit stopped: it syncs the journal and
+ * prints whatever the follower has not shown yet.
  */
 export class RunOutputFollower {
   #match: string;
@@ -208,19 +214,8 @@ export class RunOutputFollower {
   }
 
   async #consume(): Promise<void> {
-    let pending = "";
-    const decoder = new TextDecoder();
     try {
-      while (true) {
-        const { value, done } = await this.#reader.read();
-        if (done || this.#stopped) return;
-        pending += decoder.decode(value, { stream: true });
-        let newline: number;
-        while ((newline = pending.indexOf("\n")) >= 0) {
-          this.#emit(pending.slice(0, newline));
-          pending = pending.slice(newline + 1);
-        }
-      }
+      await forEachLine(this.#reader, (line) => this.#emit(line), () => this.#stopped);
     } catch {
       // The follower died; finish() reads the rest.
     }
