@@ -248,6 +248,15 @@ export function readCString(buffer: Uint8Array): string {
 }
 
 /**
+ * The address of a buffer's first byte as a 64-bit integer (0 for null), for
+ * pointers passed inside structs or to syscall(2). Keep the buffer alive
+ * until the call that uses the address returns.
+ */
+export function addressOf(bytes: Uint8Array | null): bigint {
+  return bytes === null ? 0n : BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+}
+
+/**
  * A NULL-terminated array of pointers to NUL-terminated strings (`char *const
  * argv[]`). Keep the returned object alive until the call returns: it holds
  * the string buffers the pointers point into.
@@ -259,7 +268,7 @@ export function cstringArray(strings: readonly string[]): {
   const buffers = strings.map(cstring);
   const pointers = new BigUint64Array(buffers.length + 1);
   buffers.forEach((b, i) => {
-    pointers[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+    pointers[i] = addressOf(b);
   });
   pointers[buffers.length] = 0n;
   return { pointers, buffers };

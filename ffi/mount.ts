@@ -8,6 +8,7 @@
  * mount_setattr(2), mount_namespaces(7).
  */
 import {
+  addressOf,
   check,
   cstring,
   cstringOrNull,
@@ -161,11 +162,6 @@ const MOUNT_ATTR_RDONLY = 0x1n;
 /** sizeof(struct mount_attr): attr_set, attr_clr, propagation, userns_fd (u64 each). */
 const MOUNT_ATTR_SIZE = 32;
 
-/** A C string's address as a syscall argument (keep `bytes` alive across the call). */
-function address(bytes: Uint8Array<ArrayBuffer> | null): bigint {
-  return bytes === null ? 0n : BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
-}
-
 function syscall(call: string, nr: number, subject: string, ...args: bigint[]): number {
   const padded = [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) as [
     bigint,
@@ -191,7 +187,7 @@ export function mountOverlayLayers(
   target: string,
 ): void {
   const fsType = cstring("overlay");
-  const context = syscall("fsopen", SYS_fsopen, "overlay", address(fsType), FSOPEN_CLOEXEC);
+  const context = syscall("fsopen", SYS_fsopen, "overlay", addressOf(fsType), FSOPEN_CLOEXEC);
   let mounted = -1;
   try {
     const set = (key: string, value: string) => {
@@ -203,8 +199,8 @@ export function mountOverlayLayers(
         `overlay ${key}=${value}`,
         BigInt(context),
         FSCONFIG_SET_STRING,
-        address(k),
-        address(v),
+        addressOf(k),
+        addressOf(v),
         0n,
       );
       void [k, v];
@@ -230,9 +226,9 @@ export function mountOverlayLayers(
       SYS_move_mount,
       target,
       BigInt(mounted),
-      address(empty),
+      addressOf(empty),
       AT_FDCWD,
-      address(to),
+      addressOf(to),
       MOVE_MOUNT_F_EMPTY_PATH,
     );
     void [empty, to, fsType];
@@ -257,9 +253,9 @@ export function makeReadOnlyRecursive(target: string): boolean {
     libc().syscall6(
       BigInt(SYS_mount_setattr),
       AT_FDCWD,
-      address(path),
+      addressOf(path),
       AT_RECURSIVE,
-      address(attr),
+      addressOf(attr),
       BigInt(MOUNT_ATTR_SIZE),
       0n,
     ),

@@ -9,7 +9,7 @@
  *
  * Man pages: sd_notify(3), unix(7), sendto(2).
  */
-import { check, libc } from "./libc.ts";
+import { addressOf, check, libc } from "./libc.ts";
 import { POLLHUP, POLLIN, pollOne } from "./fifo.ts";
 
 const AF_UNIX = 1;
@@ -112,7 +112,7 @@ function sendWithFd(
   address: string,
 ): void {
   const payload = new TextEncoder().encode(text);
-  const iov = new BigUint64Array([address64(payload), BigInt(payload.length)]);
+  const iov = new BigUint64Array([addressOf(payload), BigInt(payload.length)]);
   const control = new Uint8Array(24);
   const cmsg = new DataView(control.buffer);
   cmsg.setBigUint64(0, 20n, true); // cmsg_len
@@ -122,17 +122,13 @@ function sendWithFd(
   const msghdr = new Uint8Array(56);
   const m = new DataView(msghdr.buffer);
   // msg_name stays NULL: the socket is connected.
-  m.setBigUint64(16, address64(new Uint8Array(iov.buffer)), true);
+  m.setBigUint64(16, addressOf(new Uint8Array(iov.buffer)), true);
   m.setBigUint64(24, 1n, true);
-  m.setBigUint64(32, address64(control), true);
+  m.setBigUint64(32, addressOf(control), true);
   m.setBigUint64(40, BigInt(control.length), true);
   check("sendmsg", libc().sendmsg(socket, msghdr, MSG_NOSIGNAL), address);
   // Keep the buffers alive until the call returned.
   void [payload, iov, control];
-}
-
-function address64(buffer: Uint8Array<ArrayBuffer>): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
 }
 
 /** sd_notify(state) to $NOTIFY_SOCKET; returns false when there is none. */

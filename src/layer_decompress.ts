@@ -14,6 +14,7 @@
  * References: zlib.h (inflateInit2, inflate, inflateReset, inflateEnd);
  * zstd.h ("Streaming decompression").
  */
+import { addressOf } from "../ffi/libc.ts";
 import { TsnspawnError } from "./errors.ts";
 import type { Compression } from "./registry_protocol.ts";
 
@@ -34,11 +35,6 @@ function corrupt(format: string, why: string): TsnspawnError {
   return new TsnspawnError("image", `${format} data is corrupt: ${why}`, {
     hint: "the layer blob is damaged or malformed",
   });
-}
-
-/** The address of a typed array's first byte, as a bigint (0 when empty). */
-function address(bytes: Uint8Array): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
 }
 
 // ------------------------------------------------------------------ gzip
@@ -105,9 +101,9 @@ class GzipDecoder implements Decoder {
         this.#memberEnded = false;
       }
       // The pointers are set before every call: V8 may move `input` between calls.
-      fields.setBigUint64(NEXT_IN, address(input), true);
+      fields.setBigUint64(NEXT_IN, addressOf(input), true);
       fields.setUint32(AVAIL_IN, input.length, true);
-      fields.setBigUint64(NEXT_OUT, address(this.#out), true);
+      fields.setBigUint64(NEXT_OUT, addressOf(this.#out), true);
       fields.setUint32(AVAIL_OUT, OUT_SIZE, true);
       const result = this.#lib.inflate(this.#stream, 0);
       const produced = OUT_SIZE - fields.getUint32(AVAIL_OUT, true);
@@ -182,8 +178,8 @@ class ZstdDecoder implements Decoder {
     input.setBigUint64(16, 0n, true);
     for (;;) {
       // The pointers are set before every call: V8 may move `chunk` between calls.
-      input.setBigUint64(0, address(chunk), true);
-      output.setBigUint64(0, address(this.#out), true);
+      input.setBigUint64(0, addressOf(chunk), true);
+      output.setBigUint64(0, addressOf(this.#out), true);
       output.setBigUint64(8, BigInt(OUT_SIZE), true);
       output.setBigUint64(16, 0n, true);
       const result = BigInt(lib.ZSTD_decompressStream(this.#stream, output, input));

@@ -15,7 +15,7 @@
  *
  * Man pages: seccomp(2), prctl(2) (PR_SET_SECCOMP).
  */
-import { check, libc, strerror } from "../../ffi/libc.ts";
+import { addressOf, check, libc, strerror } from "../../ffi/libc.ts";
 import { SysError, TsnspawnError } from "../errors.ts";
 import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "../seccomp_bpf.ts";
 
@@ -56,8 +56,8 @@ export function installSeccompFilter(instructions: Uint8Array): void {
   const program = new Uint8Array(SOCK_FPROG_SIZE);
   const view = new DataView(program.buffer);
   view.setUint16(0, count, true);
-  view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(filter))), true);
-  const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(program)));
+  view.setBigUint64(8, addressOf(filter), true);
+  const address = addressOf(program);
   _handedToKernel = [filter, program];
   try {
     check(
