@@ -8,6 +8,7 @@ import { MEDIA_TYPE_OCI_LAYER } from "./oci_types.ts";
 import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./registry_protocol.ts";
 import { layerJob, withBlobServer } from "./testing/blob_server.ts";
 import { createTar, type TarWriteHeader } from "./tar.ts";
+import { lexists } from "./testing/files.ts";
 
 /** 2 MiB that do not compress (getRandomValues fills at most 64 KiB per call). */
 const BIG = new Uint8Array(2 << 20);
@@ -38,7 +39,7 @@ Deno.test("gzip, zstd and plain layers unpack as from the tar itself; the part f
       assertEquals(got, want, name);
       assertEquals(Deno.readFileSync(join(dir, name, "big.bin")), BIG, name);
       assertEquals(bytes.at(-1), blob.length, name);
-      assert(!exists(join(dir, `${name}.part`)), `${name}: the part file is removed`);
+      assert(!lexists(join(dir, `${name}.part`)), `${name}: the part file is removed`);
     }
   });
 });
@@ -74,8 +75,8 @@ Deno.test("an intact but malicious layer: the entry is named, after the context"
     const download = layerJob(server, dir, layer);
     const e = await assertRejects(() => downloadLayer(download), TsnspawnError);
     assert(e.message.startsWith('layer t: layer entry "../../evil"'), e.message);
-    assert(!exists(join(dir, "evil")) && !exists(join(dir, "../evil")));
-    assert(!exists(download.partPath), "the blob was read to its end and verified");
+    assert(!lexists(join(dir, "evil")) && !lexists(join(dir, "../evil")));
+    assert(!lexists(download.partPath), "the blob was read to its end and verified");
   });
 });
 
@@ -83,13 +84,4 @@ function target(dir: string, name: string): string {
   const path = join(dir, name);
   Deno.mkdirSync(path);
   return path;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

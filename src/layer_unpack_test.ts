@@ -3,6 +3,7 @@ import { join } from "@std/path";
 import { TsnspawnError } from "./errors.ts";
 import { normalizeEntryPath, unpackLayer } from "./layer_unpack.ts";
 import { createTar, type TarWriteHeader } from "./tar.ts";
+import { lexists } from "./testing/files.ts";
 
 type Entry = { header: TarWriteHeader; data?: string };
 
@@ -29,15 +30,6 @@ async function unpack(dir: string, name: string, entries: Entry[]) {
 async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function getxattr(path: string, name: string): string {
@@ -68,7 +60,7 @@ Deno.test("path traversal is refused, absolute paths land inside", async () => {
       );
       assert(e.message.includes("escapes the layer root"), e.message);
     }
-    assert(!exists(join(dir, "evil")));
+    assert(!lexists(join(dir, "evil")));
     const { target } = await unpack(dir, "abs", [{
       header: { path: "/etc/passwd", type: "file", mode: 0o644 },
       data: "root",
@@ -279,7 +271,7 @@ Deno.test("absurd sizes are refused before reading", async () => {
       TsnspawnError,
     );
     assert(e.message.includes("exceeds the limit"), e.message);
-    assert(!exists(join(target, "a")));
+    assert(!lexists(join(target, "a")));
   });
 });
 
@@ -301,9 +293,9 @@ Deno.test("OCI whiteouts become overlayfs whiteouts", async () => {
     const wh = Deno.lstatSync(join(upper, "a"));
     assert(wh.isCharDevice);
     assertEquals(wh.rdev, 0);
-    assert(!exists(join(upper, ".wh.a")));
-    assert(!exists(join(upper, ".wh..wh.plnk")));
-    assert(!exists(join(upper, "d/.wh..wh..opq")));
+    assert(!lexists(join(upper, ".wh.a")));
+    assert(!lexists(join(upper, ".wh..wh.plnk")));
+    assert(!lexists(join(upper, "d/.wh..wh..opq")));
     assertEquals(getxattr(join(upper, "d"), "trusted.overlay.opaque"), "y");
     const merged = join(dir, "merged");
     await Deno.mkdir(merged);
