@@ -37,7 +37,7 @@ import { TsnspawnError } from "./errors.ts";
 import type { ContainerConfig } from "./container_config.ts";
 import { planContainer, requestFromRunOptions } from "./container_plan.ts";
 import { findCommand, parseCommandLine, type RunOptions } from "./cli/args.ts";
-import { normalizeReference, parseReference } from "./image_reference.ts";
+import { normalizeReference, parseReference } from "./oci/reference.ts";
 import { validateContainerName } from "./run_options.ts";
 import {
   escapeSpecifiers,

@@ -12,8 +12,8 @@
  * files changing while they are read make the commit fail.
  */
 import { join } from "@std/path";
-import { sha256DigestSync } from "./digest.ts";
-import { formatReference, parseTagTarget } from "./image_reference.ts";
+import { sha256DigestSync } from "./oci/digest.ts";
+import { formatReference, parseTagTarget } from "./oci/reference.ts";
 import { commitStagedImage, ensureStoreDirs, inspectImage } from "./image_store.ts";
 import { packDirectories } from "./layer_pack.ts";
 import { unpackLayer } from "./layer_unpack.ts";
@@ -24,7 +24,7 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
-} from "./oci_types.ts";
+} from "./oci/types.ts";
 import { containerPaths } from "./paths.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
 import { loadContainer } from "./state.ts";

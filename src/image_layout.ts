@@ -16,14 +16,14 @@
  * docker.io/library/busybox:latest).
  */
 import { join } from "@std/path";
-import { createSha256 } from "./digest.ts";
+import { createSha256 } from "./oci/digest.ts";
 import { TsnspawnError, withContext } from "./errors.ts";
-import { formatReference, parseReference } from "./image_reference.ts";
+import { formatReference, parseReference } from "./oci/reference.ts";
 import { type MaterializedImage, materializeImage } from "./image_push.ts";
 import { commitStagedImage, ensureStoreDirs, hasLayer } from "./image_store.ts";
 import { decompress } from "./layer_decompress.ts";
 import { unpackLayer } from "./layer_unpack.ts";
-import { MEDIA_TYPE_OCI_INDEX, type OciIndex } from "./oci_types.ts";
+import { MEDIA_TYPE_OCI_INDEX, type OciIndex } from "./oci/types.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
 import {
   hostPlatform,

@@ -25,7 +25,7 @@ import {
   type ImageReference,
   parseReference,
   repositoryName,
-} from "./image_reference.ts";
+} from "./oci/reference.ts";
 import {
   commitStagedImage,
   ensureStoreDirs,
@@ -34,7 +34,7 @@ import {
   readBlob,
   taggedManifest,
 } from "./image_store.ts";
-import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "./oci_types.ts";
+import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "./oci/types.ts";
 import { tmpDir } from "./paths.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
 import { RegistryClient } from "./registry_client.ts";

@@ -16,9 +16,9 @@
  * only if missing, the config, then the manifest under the tag.
  */
 import { join } from "@std/path";
-import { createSha256, sha256DigestSync } from "./digest.ts";
+import { createSha256, sha256DigestSync } from "./oci/digest.ts";
 import { TsnspawnError } from "./errors.ts";
-import { formatReference, parseReference } from "./image_reference.ts";
+import { formatReference, parseReference } from "./oci/reference.ts";
 import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "./image_store.ts";
 import { packDirectories } from "./layer_pack.ts";
 import {
@@ -28,7 +28,7 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
-} from "./oci_types.ts";
+} from "./oci/types.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
 import { RegistryClient } from "./registry_client.ts";
 import { repositoryScope } from "./registry_protocol.ts";

@@ -25,7 +25,7 @@
  * Specs: opencontainers/image-spec manifest.md, config.md, layer.md.
  */
 import { basename, join } from "./path_util.ts";
-import { sha256Digest } from "./digest.ts";
+import { sha256Digest } from "./oci/digest.ts";
 import { TsnspawnError, withContext } from "./errors.ts";
 import {
   familiarName,
@@ -34,7 +34,7 @@ import {
   parseReference,
   parseTagTarget,
   repositoryName,
-} from "./image_reference.ts";
+} from "./oci/reference.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
@@ -42,7 +42,7 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
-} from "./oci_types.ts";
+} from "./oci/types.ts";
 import { imagesDir, tmpDir } from "./paths.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";
 

@@ -15,7 +15,7 @@
 import { TsnspawnError, withContext } from "./errors.ts";
 import { createDecoder, type Decoder } from "./layer_decompress.ts";
 import { LayerUnpacker, type UnpackResult } from "./layer_unpack.ts";
-import type { OciDescriptor } from "./oci_types.ts";
+import type { OciDescriptor } from "./oci/types.ts";
 import { RegistryClient, type RegistrySession } from "./registry_client.ts";
 import { layerCompression } from "./registry_protocol.ts";
 

@@ -4,7 +4,7 @@ import { gzipSync, zstdCompressSync } from "node:zlib";
 import { TsnspawnError } from "./errors.ts";
 import { downloadLayer } from "./layer_download.ts";
 import { unpackLayer } from "./layer_unpack.ts";
-import { MEDIA_TYPE_OCI_LAYER } from "./oci_types.ts";
+import { MEDIA_TYPE_OCI_LAYER } from "./oci/types.ts";
 import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./registry_protocol.ts";
 import { layerJob, withBlobServer } from "./testing/blob_server.ts";
 import { createTar, type TarWriteHeader } from "./tar.ts";

@@ -31,7 +31,7 @@
  * (`session`, `resume`: the layer workers download with the main thread's
  * token).
  */
-import { createSha256, sha256Digest } from "./digest.ts";
+import { createSha256, sha256Digest } from "./oci/digest.ts";
 import { TsnspawnError } from "./errors.ts";
 import {
   type AuthChallenge,
@@ -50,7 +50,7 @@ import {
 } from "./registry_protocol.ts";
 import { type Credentials, isMarkedInsecure, loadCredentials } from "./registry_config.ts";
 import { type HttpRequest, httpRequest, type HttpResponse } from "./registry_http.ts";
-import type { OciDescriptor } from "./oci_types.ts";
+import type { OciDescriptor } from "./oci/types.ts";
 
 /** Options of a {@link RegistryClient}. */
 export interface RegistryClientOptions {

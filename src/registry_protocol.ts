@@ -32,7 +32,7 @@ import {
   type OciIndex,
   type OciManifest,
   type OciPlatform,
-} from "./oci_types.ts";
+} from "./oci/types.ts";
 
 /** zstd-compressed OCI layer. */
 export const MEDIA_TYPE_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";

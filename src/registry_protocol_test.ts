@@ -18,7 +18,7 @@ import {
   selectPlatformManifest,
   tokenRequestUrl,
 } from "./registry_protocol.ts";
-import type { OciIndex } from "./oci_types.ts";
+import type { OciIndex } from "./oci/types.ts";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));

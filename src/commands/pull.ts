@@ -6,7 +6,7 @@
  */
 import { formatBytes } from "../format.ts";
 import { pullImage, type PullProgress, type PullResult } from "../image_pull.ts";
-import type { OciDescriptor } from "../oci_types.ts";
+import type { OciDescriptor } from "../oci/types.ts";
 import { parsePlatform } from "../registry_protocol.ts";
 import type { CommandContext } from "./context.ts";
 

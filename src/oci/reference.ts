@@ -21,7 +21,7 @@
  * without tag and digest gets the tag `latest`. A name made only of 64 hex
  * digits is refused (it would be confused with an image id).
  */
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 
 /** A parsed, normalized image reference. */
 export interface ImageReference {

@@ -1,11 +1,11 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   familiarName,
   formatReference,
   normalizeReference,
   parseReference,
-} from "./image_reference.ts";
+} from "./reference.ts";
 
 const HEX = "a".repeat(64);
 
