@@ -212,7 +212,7 @@ const SYMBOLS = {
   // int ptsname_r(int fd, char *buf, size_t buflen);  (returns an errno value, not -1)
   ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
 
-  // The layer unpacker and packer (src/layer_syscalls.ts, src/layer_pack.ts).
+  // The layer unpacker and packer (src/image/layer_syscalls.ts, src/image/layer_pack.ts).
   // int lchown(const char *pathname, uid_t owner, gid_t group);
   lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   // int fchown(int fd, uid_t owner, gid_t group);

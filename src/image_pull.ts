@@ -33,7 +33,7 @@ import {
   hasLayer,
   readBlob,
   taggedManifest,
-} from "./image_store.ts";
+} from "./image/store.ts";
 import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "./oci/types.ts";
 import { tmpDir } from "./paths.ts";
 import { makeStagingDir, releaseStaging } from "./staging.ts";

@@ -19,8 +19,8 @@ import { join } from "@std/path";
 import { createSha256, sha256DigestSync } from "./oci/digest.ts";
 import { TsnspawnError } from "./errors.ts";
 import { formatReference, parseReference } from "./oci/reference.ts";
-import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "./image_store.ts";
-import { packDirectories } from "./layer_pack.ts";
+import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "./image/store.ts";
+import { packDirectories } from "./image/layer_pack.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER_GZIP,

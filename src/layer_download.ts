@@ -13,8 +13,8 @@
  * digest is the error to report then.
  */
 import { TsnspawnError, withContext } from "./errors.ts";
-import { createDecoder, type Decoder } from "./layer_decompress.ts";
-import { LayerUnpacker, type UnpackResult } from "./layer_unpack.ts";
+import { createDecoder, type Decoder } from "./image/decompress.ts";
+import { LayerUnpacker, type UnpackResult } from "./image/layer_unpack.ts";
 import type { OciDescriptor } from "./oci/types.ts";
 import { RegistryClient, type RegistrySession } from "./registry_client.ts";
 import { layerCompression } from "./registry_protocol.ts";

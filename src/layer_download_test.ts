@@ -3,11 +3,11 @@ import { join } from "@std/path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { TsnspawnError } from "./errors.ts";
 import { downloadLayer } from "./layer_download.ts";
-import { unpackLayer } from "./layer_unpack.ts";
+import { unpackLayer } from "./image/layer_unpack.ts";
 import { MEDIA_TYPE_OCI_LAYER } from "./oci/types.ts";
 import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./registry_protocol.ts";
 import { layerJob, withBlobServer } from "./testing/blob_server.ts";
-import { createTar, type TarWriteHeader } from "./tar.ts";
+import { createTar, type TarWriteHeader } from "./image/tar.ts";
 import { lexists } from "./testing/files.ts";
 
 /** 2 MiB that do not compress (getRandomValues fills at most 64 KiB per call). */

@@ -21,7 +21,7 @@
  */
 import { type ErrorCode, TsnspawnError } from "./errors.ts";
 import type { LayerDownload } from "./layer_download.ts";
-import type { UnpackResult } from "./layer_unpack.ts";
+import type { UnpackResult } from "./image/layer_unpack.ts";
 
 /** Progress is reported at most once per this many bytes (and at the end). */
 const PROGRESS_STEP = 1 << 20;

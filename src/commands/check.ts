@@ -34,7 +34,7 @@ import {
   unitName,
 } from "../paths.ts";
 import { randomHex, writeFileAtomic } from "../state.ts";
-import { storePaths } from "../image_store.ts";
+import { storePaths } from "../image/store.ts";
 import { tryLockPath } from "../staging.ts";
 import {
   analyzeStore,

@@ -1,5 +1,5 @@
-/** `tsnspawn commit CONTAINER NAME[:TAG]`: prints the new image id (src/image_commit.ts). */
-import { commitContainer } from "../image_commit.ts";
+/** `tsnspawn commit CONTAINER NAME[:TAG]`: prints the new image id (src/image/commit.ts). */
+import { commitContainer } from "../image/commit.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn commit [-m MSG] [-a AUTHOR] CONTAINER NAME[:TAG]`. */

@@ -22,7 +22,7 @@ import {
 } from "../network/network_store.ts";
 import { runningPortOwners } from "../network/host_network.ts";
 import { findPortClash, portClashError } from "../network/published_ports.ts";
-import { resolveImage } from "../image_store.ts";
+import { resolveImage } from "../image/store.ts";
 import { generateContainerName, parseEnvFile, parseUser, resolveUser } from "../run_options.ts";
 import { requireRoot } from "./context.ts";
 import { holdOperation, releaseStaging } from "../staging.ts";

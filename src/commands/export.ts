@@ -4,7 +4,7 @@
  * layers and its writable layer merged as overlayfs would (layer_pack.ts
  * "flatten": whiteouts and opaque dirs applied). Volumes are not included.
  */
-import { packDirectories } from "../layer_pack.ts";
+import { packDirectories } from "../image/layer_pack.ts";
 import { containerPaths } from "../paths.ts";
 import { loadContainer } from "../state.ts";
 import type { CommandContext } from "./context.ts";

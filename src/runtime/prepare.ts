@@ -52,7 +52,7 @@ function readJson<T>(path: string): T | null {
 async function currentImageId(declaration: ContainerDeclaration): Promise<string | null> {
   const { options } = declaration;
   if (options.image === undefined) return null;
-  const { resolveImage } = await import("../image_store.ts");
+  const { resolveImage } = await import("../image/store.ts");
   if (options.pull === "always") {
     const { pullWithProgress } = await import("../commands/pull.ts");
     const pulled = await pullWithProgress(options.image, {

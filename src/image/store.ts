@@ -24,9 +24,9 @@
  *
  * Specs: opencontainers/image-spec manifest.md, config.md, layer.md.
  */
-import { basename, join } from "./path_util.ts";
-import { sha256Digest } from "./oci/digest.ts";
-import { TsnspawnError, withContext } from "./errors.ts";
+import { basename, join } from "../path_util.ts";
+import { sha256Digest } from "../oci/digest.ts";
+import { TsnspawnError, withContext } from "../errors.ts";
 import {
   familiarName,
   formatReference,
@@ -34,7 +34,7 @@ import {
   parseReference,
   parseTagTarget,
   repositoryName,
-} from "./oci/reference.ts";
+} from "../oci/reference.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
@@ -42,9 +42,9 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
-} from "./oci/types.ts";
-import { imagesDir, tmpDir } from "./paths.ts";
-import { makeStagingDir, releaseStaging } from "./staging.ts";
+} from "../oci/types.ts";
+import { imagesDir, tmpDir } from "../paths.ts";
+import { makeStagingDir, releaseStaging } from "../staging.ts";
 
 /** The PATH every imported image gets unless its env sets one. */
 export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -34,8 +34,8 @@
  * (layer_syscalls.ts); paths this layer has not created are known not to
  * exist (the target starts empty), so they are not looked up first.
  */
-import { createSha256 } from "./oci/digest.ts";
-import { TsnspawnError, withContext } from "./errors.ts";
+import { createSha256 } from "../oci/digest.ts";
+import { TsnspawnError, withContext } from "../errors.ts";
 import {
   closeFile,
   createFile,

@@ -1,9 +1,9 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { TsnspawnError } from "./errors.ts";
-import { createDecoder, decompress } from "./layer_decompress.ts";
-import type { Compression } from "./registry_protocol.ts";
-import { concatBytes } from "./bytes.ts";
+import { TsnspawnError } from "../errors.ts";
+import { createDecoder, decompress } from "./decompress.ts";
+import type { Compression } from "../registry_protocol.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Bytes that compress, but not to nothing: 3 MiB of a short-period pattern with noise. */
 const DATA = new Uint8Array(3 << 20).map((_, i) => (i % 7919 === 0 ? i >> 8 : i % 97) & 0xff);

@@ -11,7 +11,7 @@
  * Man pages: open(2), write(2), close(2), chown(2), chmod(2), utimensat(2),
  * setxattr(2), mknod(2).
  */
-import { check, cstring, libc } from "../ffi/libc.ts";
+import { check, cstring, libc } from "../../ffi/libc.ts";
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;

@@ -1,9 +1,9 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { join } from "@std/path";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import { normalizeEntryPath, unpackLayer } from "./layer_unpack.ts";
 import { createTar, type TarWriteHeader } from "./tar.ts";
-import { lexists } from "./testing/files.ts";
+import { lexists } from "../testing/files.ts";
 
 type Entry = { header: TarWriteHeader; data?: string };
 

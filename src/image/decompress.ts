@@ -14,9 +14,9 @@
  * References: zlib.h (inflateInit2, inflate, inflateReset, inflateEnd);
  * zstd.h ("Streaming decompression").
  */
-import { addressOf } from "../ffi/libc.ts";
-import { TsnspawnError } from "./errors.ts";
-import type { Compression } from "./registry_protocol.ts";
+import { addressOf } from "../../ffi/libc.ts";
+import { TsnspawnError } from "../errors.ts";
+import type { Compression } from "../registry_protocol.ts";
 
 /** Decompresses a stream given in chunks (see the module comment). */
 export interface Decoder {

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
 import { join } from "@std/path";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   importRootfsTarball,
   listImages,
@@ -14,7 +14,7 @@ import {
   resolveImage,
   storePaths,
   tagImage,
-} from "./image_store.ts";
+} from "./store.ts";
 import { createTar } from "./tar.ts";
 
 const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => {
@@ -220,7 +220,7 @@ Deno.test({
       }
       // And from separate processes (real flock contention).
       const code = `import { importRootfsTarball } from "${new URL(
-        "./image_store.ts",
+        "./store.ts",
         import.meta.url,
       )}";
         await importRootfsTarball(Deno.args[0], Deno.args[1]);`;

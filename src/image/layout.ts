@@ -16,21 +16,21 @@
  * docker.io/library/busybox:latest).
  */
 import { join } from "@std/path";
-import { createSha256 } from "./oci/digest.ts";
-import { TsnspawnError, withContext } from "./errors.ts";
-import { formatReference, parseReference } from "./oci/reference.ts";
-import { type MaterializedImage, materializeImage } from "./image_push.ts";
-import { commitStagedImage, ensureStoreDirs, hasLayer } from "./image_store.ts";
-import { decompress } from "./layer_decompress.ts";
+import { createSha256 } from "../oci/digest.ts";
+import { TsnspawnError, withContext } from "../errors.ts";
+import { formatReference, parseReference } from "../oci/reference.ts";
+import { type MaterializedImage, materializeImage } from "../image_push.ts";
+import { commitStagedImage, ensureStoreDirs, hasLayer } from "./store.ts";
+import { decompress } from "./decompress.ts";
 import { unpackLayer } from "./layer_unpack.ts";
-import { MEDIA_TYPE_OCI_INDEX, type OciIndex } from "./oci/types.ts";
-import { makeStagingDir, releaseStaging } from "./staging.ts";
+import { MEDIA_TYPE_OCI_INDEX, type OciIndex } from "../oci/types.ts";
+import { makeStagingDir, releaseStaging } from "../staging.ts";
 import {
   hostPlatform,
   layerCompression,
   parseManifest,
   selectPlatformManifest,
-} from "./registry_protocol.ts";
+} from "../registry_protocol.ts";
 import { readTar, TarWriter } from "./tar.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";

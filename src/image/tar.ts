@@ -19,8 +19,8 @@
  * Format"; GNU tar manual "Basic Tar Format"; the OCI image-spec layer.md
  * (layers are tar archives in this format).
  */
-import { TsnspawnError } from "./errors.ts";
-import { concatBytes } from "./bytes.ts";
+import { TsnspawnError } from "../errors.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Size of a tar block. */
 export const BLOCK_SIZE = 512;

@@ -12,9 +12,9 @@
  * files changing while they are read make the commit fail.
  */
 import { join } from "@std/path";
-import { sha256DigestSync } from "./oci/digest.ts";
-import { formatReference, parseTagTarget } from "./oci/reference.ts";
-import { commitStagedImage, ensureStoreDirs, inspectImage } from "./image_store.ts";
+import { sha256DigestSync } from "../oci/digest.ts";
+import { formatReference, parseTagTarget } from "../oci/reference.ts";
+import { commitStagedImage, ensureStoreDirs, inspectImage } from "./store.ts";
 import { packDirectories } from "./layer_pack.ts";
 import { unpackLayer } from "./layer_unpack.ts";
 import {
@@ -24,11 +24,11 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
-} from "./oci/types.ts";
-import { containerPaths } from "./paths.ts";
-import { makeStagingDir, releaseStaging } from "./staging.ts";
-import { loadContainer } from "./state.ts";
-import { hostPlatform } from "./registry_protocol.ts";
+} from "../oci/types.ts";
+import { containerPaths } from "../paths.ts";
+import { makeStagingDir, releaseStaging } from "../staging.ts";
+import { loadContainer } from "../state.ts";
+import { hostPlatform } from "../registry_protocol.ts";
 
 /** Options of {@link commitContainer}. */
 export interface CommitOptions {

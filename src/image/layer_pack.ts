@@ -24,8 +24,8 @@
  */
 import { join } from "@std/path";
 import { type TarWriteHeader, TarWriter } from "./tar.ts";
-import { withContext } from "./errors.ts";
-import { cstring, libc } from "../ffi/libc.ts";
+import { withContext } from "../errors.ts";
+import { cstring, libc } from "../../ffi/libc.ts";
 
 /** Every xattr of `path` (not following symlinks); {} when none or unsupported. */
 export function readXattrs(path: string): Record<string, Uint8Array> {
