@@ -21,7 +21,7 @@ import { join } from "@std/path";
 const RUNNING_STATES = new Set(["active", "activating", "deactivating", "reloading", "refreshing"]);
 
 /** Top-level entries of `<root>/tmp` kept on purpose. */
-const KEPT_TMP = new Set(["partial"]); // resumable layer downloads (src/image_pull.ts)
+const KEPT_TMP = new Set(["partial"]); // resumable layer downloads (src/registry/pull.ts)
 
 /** The parts of a container's config.json the check needs. */
 export interface ContainerConfigSummary {

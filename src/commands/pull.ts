@@ -2,12 +2,12 @@
  * `tsnspawn pull`: pulls with per-layer progress bars on a terminal (bytes,
  * rate; redrawn in place) and plain lines otherwise (one per layer event), or
  * only the image id with -q. Also the pull `run --pull` does. The pulling
- * itself is src/image_pull.ts.
+ * itself is src/registry/pull.ts.
  */
 import { formatBytes } from "../format.ts";
-import { pullImage, type PullProgress, type PullResult } from "../image_pull.ts";
+import { pullImage, type PullProgress, type PullResult } from "../registry/pull.ts";
 import type { OciDescriptor } from "../oci/types.ts";
-import { parsePlatform } from "../registry_protocol.ts";
+import { parsePlatform } from "../registry/protocol.ts";
 import type { CommandContext } from "./context.ts";
 
 /** Options of the pull commands. */

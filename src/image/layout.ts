@@ -19,7 +19,7 @@ import { join } from "@std/path";
 import { createSha256 } from "../oci/digest.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
 import { formatReference, parseReference } from "../oci/reference.ts";
-import { type MaterializedImage, materializeImage } from "../image_push.ts";
+import { type MaterializedImage, materializeImage } from "../registry/push.ts";
 import { commitStagedImage, ensureStoreDirs, hasLayer } from "./store.ts";
 import { decompress } from "./decompress.ts";
 import { unpackLayer } from "./layer_unpack.ts";
@@ -30,7 +30,7 @@ import {
   layerCompression,
   parseManifest,
   selectPlatformManifest,
-} from "../registry_protocol.ts";
+} from "../registry/protocol.ts";
 import { readTar, TarWriter } from "./tar.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";

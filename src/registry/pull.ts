@@ -18,14 +18,14 @@
  * The compressed layer blobs are not kept (disk use = the layers' unpacked
  * size); `push` re-creates layer tars from the unpacked dirs.
  */
-import { join } from "./path_util.ts";
-import { TsnspawnError } from "./errors.ts";
+import { join } from "../path_util.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   formatReference,
   type ImageReference,
   parseReference,
   repositoryName,
-} from "./oci/reference.ts";
+} from "../oci/reference.ts";
 import {
   commitStagedImage,
   ensureStoreDirs,
@@ -33,18 +33,18 @@ import {
   hasLayer,
   readBlob,
   taggedManifest,
-} from "./image/store.ts";
-import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "./oci/types.ts";
-import { tmpDir } from "./paths.ts";
-import { makeStagingDir, releaseStaging } from "./staging.ts";
-import { RegistryClient } from "./registry_client.ts";
+} from "../image/store.ts";
+import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "../oci/types.ts";
+import { tmpDir } from "../paths.ts";
+import { makeStagingDir, releaseStaging } from "../staging.ts";
+import { RegistryClient } from "./client.ts";
 import {
   hostPlatform,
   layerCompression,
   parseManifest,
   repositoryScope,
   selectPlatformManifest,
-} from "./registry_protocol.ts";
+} from "./protocol.ts";
 import type { LayerDownload } from "./layer_download.ts";
 import type { LayerWorkers } from "./layer_worker.ts";
 

@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { join } from "@std/path";
 import { gzipSync } from "node:zlib";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import { LayerWorkers } from "./layer_worker.ts";
-import { layerJob, withBlobServer } from "./testing/blob_server.ts";
-import { createTar } from "./image/tar.ts";
+import { layerJob, withBlobServer } from "../testing/blob_server.ts";
+import { createTar } from "../image/tar.ts";
 
 /** 3 MiB that do not compress (getRandomValues fills at most 64 KiB per call). */
 const BIG = new Uint8Array(3 << 20);

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { httpRequest } from "./registry_http.ts";
+import { httpRequest } from "./http.ts";
 
 /** A TCP server on a free loopback port that answers every connection with `reply` (raw bytes). */
 function rawServer(reply: (request: string) => string | Uint8Array) {

@@ -1,14 +1,14 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { join } from "@std/path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import { downloadLayer } from "./layer_download.ts";
-import { unpackLayer } from "./image/layer_unpack.ts";
-import { MEDIA_TYPE_OCI_LAYER } from "./oci/types.ts";
-import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./registry_protocol.ts";
-import { layerJob, withBlobServer } from "./testing/blob_server.ts";
-import { createTar, type TarWriteHeader } from "./image/tar.ts";
-import { lexists } from "./testing/files.ts";
+import { unpackLayer } from "../image/layer_unpack.ts";
+import { MEDIA_TYPE_OCI_LAYER } from "../oci/types.ts";
+import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./protocol.ts";
+import { layerJob, withBlobServer } from "../testing/blob_server.ts";
+import { createTar, type TarWriteHeader } from "../image/tar.ts";
+import { lexists } from "../testing/files.ts";
 
 /** 2 MiB that do not compress (getRandomValues fills at most 64 KiB per call). */
 const BIG = new Uint8Array(2 << 20);

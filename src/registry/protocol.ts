@@ -19,7 +19,7 @@
  * manifest.md, image-index.md, media-types.md; docker's
  * manifest-v2-2.md.
  */
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   MEDIA_TYPE_DOCKER_LAYER_GZIP,
   MEDIA_TYPE_DOCKER_MANIFEST,
@@ -32,7 +32,7 @@ import {
   type OciIndex,
   type OciManifest,
   type OciPlatform,
-} from "./oci/types.ts";
+} from "../oci/types.ts";
 
 /** zstd-compressed OCI layer. */
 export const MEDIA_TYPE_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";

@@ -14,9 +14,9 @@
  * Reference: docker cli/config/configfile (the "auths" map and its keys,
  * Docker Hub's "https://index.docker.io/v1/").
  */
-import { dirname, join } from "./path_util.ts";
-import { TsnspawnError, withContext } from "./errors.ts";
-import { registryHost } from "./registry_protocol.ts";
+import { dirname, join } from "../path_util.ts";
+import { TsnspawnError, withContext } from "../errors.ts";
+import { registryHost } from "./protocol.ts";
 
 /** A user name and password (or `<token>` and an identity token). */
 export interface Credentials {

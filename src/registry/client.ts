@@ -31,8 +31,8 @@
  * (`session`, `resume`: the layer workers download with the main thread's
  * token).
  */
-import { createSha256, sha256Digest } from "./oci/digest.ts";
-import { TsnspawnError } from "./errors.ts";
+import { createSha256, sha256Digest } from "../oci/digest.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   type AuthChallenge,
   backoffMs,
@@ -47,10 +47,10 @@ import {
   registryBaseUrl,
   registryErrorText,
   tokenRequestUrl,
-} from "./registry_protocol.ts";
-import { type Credentials, isMarkedInsecure, loadCredentials } from "./registry_config.ts";
-import { type HttpRequest, httpRequest, type HttpResponse } from "./registry_http.ts";
-import type { OciDescriptor } from "./oci/types.ts";
+} from "./protocol.ts";
+import { type Credentials, isMarkedInsecure, loadCredentials } from "./config.ts";
+import { type HttpRequest, httpRequest, type HttpResponse } from "./http.ts";
+import type { OciDescriptor } from "../oci/types.ts";
 
 /** Options of a {@link RegistryClient}. */
 export interface RegistryClientOptions {

@@ -9,7 +9,7 @@ import {
   loadCredentials,
   removeCredentials,
   saveCredentials,
-} from "./registry_config.ts";
+} from "./config.ts";
 
 Deno.test("auth entries: keys, lookup and decoding (docker config format)", () => {
   assertEquals(credentialKeys("quay.io"), ["quay.io", "https://quay.io", "http://quay.io"]);

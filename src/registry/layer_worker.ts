@@ -19,9 +19,9 @@
  * This module is the workers' entry as well (`import.meta.main` there); the
  * downloading modules are imported by the workers only.
  */
-import { type ErrorCode, TsnspawnError } from "./errors.ts";
+import { type ErrorCode, TsnspawnError } from "../errors.ts";
 import type { LayerDownload } from "./layer_download.ts";
-import type { UnpackResult } from "./image/layer_unpack.ts";
+import type { UnpackResult } from "../image/layer_unpack.ts";
 
 /** Progress is reported at most once per this many bytes (and at the end). */
 const PROGRESS_STEP = 1 << 20;

@@ -16,11 +16,11 @@
  * only if missing, the config, then the manifest under the tag.
  */
 import { join } from "@std/path";
-import { createSha256, sha256DigestSync } from "./oci/digest.ts";
-import { TsnspawnError } from "./errors.ts";
-import { formatReference, parseReference } from "./oci/reference.ts";
-import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "./image/store.ts";
-import { packDirectories } from "./image/layer_pack.ts";
+import { createSha256, sha256DigestSync } from "../oci/digest.ts";
+import { TsnspawnError } from "../errors.ts";
+import { formatReference, parseReference } from "../oci/reference.ts";
+import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "../image/store.ts";
+import { packDirectories } from "../image/layer_pack.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER_GZIP,
@@ -28,10 +28,10 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
-} from "./oci/types.ts";
-import { makeStagingDir, releaseStaging } from "./staging.ts";
-import { RegistryClient } from "./registry_client.ts";
-import { repositoryScope } from "./registry_protocol.ts";
+} from "../oci/types.ts";
+import { makeStagingDir, releaseStaging } from "../staging.ts";
+import { RegistryClient } from "./client.ts";
+import { repositoryScope } from "./protocol.ts";
 
 /** One layer ready to send. */
 export interface MaterializedLayer {

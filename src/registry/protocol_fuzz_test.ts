@@ -6,7 +6,7 @@
  * accepted must have the shape the pull relies on.
  */
 import { assert } from "@std/assert";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   layerCompression,
   parseManifest,
@@ -14,7 +14,7 @@ import {
   parseTokenResponse,
   parseWwwAuthenticate,
   selectPlatformManifest,
-} from "./registry_protocol.ts";
+} from "./protocol.ts";
 
 /** A small deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {

@@ -12,12 +12,12 @@
  * decompressor or the tar parser fail before the blob's digest can, and the
  * digest is the error to report then.
  */
-import { TsnspawnError, withContext } from "./errors.ts";
-import { createDecoder, type Decoder } from "./image/decompress.ts";
-import { LayerUnpacker, type UnpackResult } from "./image/layer_unpack.ts";
-import type { OciDescriptor } from "./oci/types.ts";
-import { RegistryClient, type RegistrySession } from "./registry_client.ts";
-import { layerCompression } from "./registry_protocol.ts";
+import { TsnspawnError, withContext } from "../errors.ts";
+import { createDecoder, type Decoder } from "../image/decompress.ts";
+import { LayerUnpacker, type UnpackResult } from "../image/layer_unpack.ts";
+import type { OciDescriptor } from "../oci/types.ts";
+import { RegistryClient, type RegistrySession } from "./client.ts";
+import { layerCompression } from "./protocol.ts";
 
 /** One layer to download and unpack (plain data: it crosses to worker threads). */
 export interface LayerDownload {

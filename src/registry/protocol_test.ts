@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   backoffMs,
   checkDescriptor,
@@ -17,8 +17,8 @@ import {
   repositoryScope,
   selectPlatformManifest,
   tokenRequestUrl,
-} from "./registry_protocol.ts";
-import type { OciIndex } from "./oci/types.ts";
+} from "./protocol.ts";
+import type { OciIndex } from "../oci/types.ts";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
