@@ -4,7 +4,7 @@
  * `index.json`, `blobs/sha256/<hex>`), annotations.md
  * (`org.opencontainers.image.ref.name`).
  *
- * save: every blob of each image (image_push.ts `materializeImage`), an
+ * save: every blob of each image (materialize.ts `materializeImage`), an
  * index.json whose entries carry the full reference in
  * `org.opencontainers.image.ref.name` (and containerd's
  * `io.containerd.image.name`). load: the archive is extracted into a private
@@ -19,7 +19,7 @@ import { join } from "@std/path";
 import { createSha256 } from "../oci/digest.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
 import { formatReference, parseReference } from "../oci/reference.ts";
-import { type MaterializedImage, materializeImage } from "../registry/push.ts";
+import { type MaterializedImage, materializeImage } from "./materialize.ts";
 import { commitStagedImage, ensureStoreDirs, hasLayer } from "./store.ts";
 import { decompress } from "./decompress.ts";
 import { unpackLayer } from "./layer_unpack.ts";
