@@ -7,7 +7,7 @@
 import { formatBytes } from "../format.ts";
 import { pullImage, type PullProgress, type PullResult } from "../registry/pull.ts";
 import type { OciDescriptor } from "../oci/types.ts";
-import { parsePlatform } from "../registry/protocol.ts";
+import { parsePlatform } from "../oci/manifest.ts";
 import type { CommandContext } from "./context.ts";
 
 /** Options of the pull commands. */

@@ -28,7 +28,7 @@ import {
 import { containerPaths } from "../paths.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { loadContainer } from "../state.ts";
-import { hostPlatform } from "../registry/protocol.ts";
+import { hostPlatform } from "../oci/manifest.ts";
 
 /** Options of {@link commitContainer}. */
 export interface CommitOptions {

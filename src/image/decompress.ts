@@ -16,7 +16,7 @@
  */
 import { addressOf } from "../../ffi/libc.ts";
 import { TsnspawnError } from "../errors.ts";
-import type { Compression } from "../registry/protocol.ts";
+import type { Compression } from "../oci/manifest.ts";
 
 /** Decompresses a stream given in chunks (see the module comment). */
 export interface Decoder {

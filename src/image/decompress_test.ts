@@ -2,7 +2,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { TsnspawnError } from "../errors.ts";
 import { createDecoder, decompress } from "./decompress.ts";
-import type { Compression } from "../registry/protocol.ts";
+import type { Compression } from "../oci/manifest.ts";
 import { concatBytes } from "../bytes.ts";
 
 /** Bytes that compress, but not to nothing: 3 MiB of a short-period pattern with noise. */

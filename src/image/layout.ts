@@ -30,7 +30,7 @@ import {
   layerCompression,
   parseManifest,
   selectPlatformManifest,
-} from "../registry/protocol.ts";
+} from "../oci/manifest.ts";
 import { readTar, TarWriter } from "./tar.ts";
 
 const REF_NAME = "org.opencontainers.image.ref.name";

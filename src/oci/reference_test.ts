@@ -1,11 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
-import {
-  familiarName,
-  formatReference,
-  normalizeReference,
-  parseReference,
-} from "./reference.ts";
+import { familiarName, formatReference, normalizeReference, parseReference } from "./reference.ts";
 
 const HEX = "a".repeat(64);
 

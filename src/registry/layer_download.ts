@@ -17,7 +17,7 @@ import { createDecoder, type Decoder } from "../image/decompress.ts";
 import { LayerUnpacker, type UnpackResult } from "../image/layer_unpack.ts";
 import type { OciDescriptor } from "../oci/types.ts";
 import { RegistryClient, type RegistrySession } from "./client.ts";
-import { layerCompression } from "./protocol.ts";
+import { layerCompression } from "../oci/manifest.ts";
 
 /** One layer to download and unpack (plain data: it crosses to worker threads). */
 export interface LayerDownload {

@@ -5,7 +5,7 @@ import { TsnspawnError } from "../errors.ts";
 import { downloadLayer } from "./layer_download.ts";
 import { unpackLayer } from "../image/layer_unpack.ts";
 import { MEDIA_TYPE_OCI_LAYER } from "../oci/types.ts";
-import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "./protocol.ts";
+import { MEDIA_TYPE_OCI_LAYER_ZSTD } from "../oci/manifest.ts";
 import { layerJob, withBlobServer } from "../testing/blob_server.ts";
 import { createTar, type TarWriteHeader } from "../image/tar.ts";
 import { lexists } from "../testing/files.ts";

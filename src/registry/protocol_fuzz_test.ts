@@ -7,14 +7,13 @@
  */
 import { assert } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
+import { parseTokenResponse, parseWwwAuthenticate } from "./protocol.ts";
 import {
   layerCompression,
   parseManifest,
   parsePlatform,
-  parseTokenResponse,
-  parseWwwAuthenticate,
   selectPlatformManifest,
-} from "./protocol.ts";
+} from "../oci/manifest.ts";
 
 /** A small deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {

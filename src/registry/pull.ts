@@ -38,13 +38,13 @@ import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "..
 import { tmpDir } from "../paths.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { RegistryClient } from "./client.ts";
+import { repositoryScope } from "./protocol.ts";
 import {
   hostPlatform,
   layerCompression,
   parseManifest,
-  repositoryScope,
   selectPlatformManifest,
-} from "./protocol.ts";
+} from "../oci/manifest.ts";
 import type { LayerDownload } from "./layer_download.ts";
 import type { LayerWorkers } from "./layer_worker.ts";
 
