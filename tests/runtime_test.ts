@@ -17,7 +17,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import type { ContainerConfig, VolumeMount } from "../src/container_config.ts";
 import { containerPaths } from "../src/paths.ts";
 import { selfCommand } from "../src/self_exec.ts";
-import { DOCKER_DEFAULT_CAPABILITIES } from "../src/capability_names.ts";
+import { DOCKER_DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
 import { spawnExecStage } from "../src/runtime/exec_stage.ts";
 import { openInRoot } from "../ffi/open_in_root.ts";
 import { libc } from "../ffi/libc.ts";

@@ -51,14 +51,14 @@ import {
   DOCKER_DEFAULT_CAPABILITIES,
   normalizeCapabilityName,
   resolveCapabilities,
-} from "../capability_names.ts";
+} from "../security/capabilities.ts";
 import {
   parseSecurityOptions,
   parseTmpfs,
   parseUserns,
   type SecurityOptions,
   type TmpfsMount,
-} from "../security_options.ts";
+} from "../security/options.ts";
 
 // ---------------------------------------------------------------------------
 // Command types

@@ -26,7 +26,7 @@ import { resolveImage } from "../image/store.ts";
 import { generateContainerName, parseEnvFile, parseUser, resolveUser } from "../run_options.ts";
 import { requireRoot } from "./context.ts";
 import { holdOperation, releaseStaging } from "../staging.ts";
-import { planSeccompSetting } from "../security_options.ts";
+import { planSeccompSetting } from "../security/options.ts";
 
 /** The image or rootfs a container runs from. */
 interface RootSource {

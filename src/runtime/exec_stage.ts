@@ -57,7 +57,7 @@ import {
   exitStatusFor,
   prepareCommand,
 } from "./process_security.ts";
-import { planContainerSeccomp, type SeccompSetting } from "../security_options.ts";
+import { planContainerSeccomp, type SeccompSetting } from "../security/options.ts";
 import { withReadOnlyRuntime } from "./readonly_runtime.ts";
 import { prepareCgroupVisit } from "./cgroups.ts";
 import { spawnProcess } from "../../ffi/spawn.ts";

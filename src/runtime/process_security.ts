@@ -46,7 +46,7 @@
  * execve"), credentials(7), execve(2), prctl(2) (PR_SET_DUMPABLE),
  * ptrace(2) ("Ptrace access mode checking"), proc(5).
  */
-import { capabilityMask, capabilityNumber } from "../capability_names.ts";
+import { capabilityMask, capabilityNumber } from "../security/capabilities.ts";
 import { TsnspawnError } from "../errors.ts";
 import { DEFAULT_PATH } from "../mount_plan.ts";
 import {

@@ -26,7 +26,7 @@ import { dup2 } from "../../ffi/process.ts";
 import { closeFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
-import { planContainerSeccomp } from "../security_options.ts";
+import { planContainerSeccomp } from "../security/options.ts";
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {

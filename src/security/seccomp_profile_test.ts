@@ -3,7 +3,7 @@
  * data and `--security-opt seccomp=` values.
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   DOCKER_DEFAULT_PROFILE,
   formatSeccompProfile,

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   CAP_LAST_CAP,
   CAPABILITIES,
@@ -9,7 +9,7 @@ import {
   DOCKER_DEFAULT_CAPABILITIES,
   normalizeCapabilityName,
   resolveCapabilities,
-} from "./capability_names.ts";
+} from "./capabilities.ts";
 
 Deno.test("the table has capabilities 0..40 with their kernel numbers", () => {
   assertEquals(CAPABILITIES.length, 41);

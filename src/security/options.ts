@@ -14,8 +14,8 @@
  * References: docker-run(1) "--security-opt", "--tmpfs", "--privileged";
  * tmpfs(5) (mount options); seccomp(2); prctl(2) PR_SET_NO_NEW_PRIVS.
  */
-import { TsnspawnError } from "./errors.ts";
-import type { MountFlag } from "./mount_plan.ts";
+import { TsnspawnError } from "../errors.ts";
+import type { MountFlag } from "../mount_plan.ts";
 import { parseSeccompOption, parseSeccompProfile, type SeccompOption } from "./seccomp_profile.ts";
 import { DOCKER_DEFAULT_PROFILE } from "./seccomp_profile.ts";
 import { planSeccompProgram } from "./seccomp_bpf.ts";

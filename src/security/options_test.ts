@@ -1,20 +1,20 @@
-import { testContainerConfig } from "./testing/container_config.ts";
+import { testContainerConfig } from "../testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import type { ContainerConfig } from "./container_config.ts";
-import { TsnspawnError } from "./errors.ts";
-import { containerPaths } from "./paths.ts";
-import { planRootfs } from "./mount_plan.ts";
-import { parseCommandLine } from "./cli/args.ts";
-import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "./capability_names.ts";
+import type { ContainerConfig } from "../container_config.ts";
+import { TsnspawnError } from "../errors.ts";
+import { containerPaths } from "../paths.ts";
+import { planRootfs } from "../mount_plan.ts";
+import { parseCommandLine } from "../cli/args.ts";
+import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "./capabilities.ts";
 import { DOCKER_DEFAULT_PROFILE, formatSeccompProfile } from "./seccomp_profile.ts";
-import { planUnitProperties } from "./unit_properties.ts";
+import { planUnitProperties } from "../unit_properties.ts";
 import {
   parseSecurityOptions,
   parseTmpfs,
   parseUserns,
   planContainerSeccomp,
   planSeccompSetting,
-} from "./security_options.ts";
+} from "./options.ts";
 
 function invalid(fn: () => unknown, includes: string): void {
   const error = assertThrows(fn, TsnspawnError);

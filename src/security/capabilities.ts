@@ -7,7 +7,7 @@
  * (`ffi/capabilities.ts`) turns the resolved names into masks with
  * {@link capabilityMask}.
  */
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 
 /** Every Linux capability, indexed by its number (`CAP_LAST_CAP` = 40). */
 export const CAPABILITIES: readonly { name: string; description: string }[] = [

@@ -9,7 +9,7 @@
  * (`set_thread_area`, `tuxcall`, ...) are kept: profiles name them and the
  * kernel returns ENOSYS for them.
  *
- * Pure data. Used by `src/seccomp_bpf.ts` to turn a profile's syscall names
+ * Pure data. Used by `src/security/seccomp_bpf.ts` to turn a profile's syscall names
  * into numbers; names the table does not know (other architectures' calls
  * such as `chown32` or `_llseek`) are skipped like libseccomp does.
  *

@@ -5,7 +5,7 @@
  * Two steps, both pure:
  *  1. {@link resolveSeccompProfile}: applies each rule's `includes`/`excludes`
  *     to the container (capabilities, architecture "amd64", kernel version),
- *     maps names to x86_64 numbers (`src/seccomp_syscalls.ts`; unknown names
+ *     maps names to x86_64 numbers (`src/security/seccomp_syscalls.ts`; unknown names
  *     are skipped like libseccomp does), and gives each syscall an ordered
  *     list of argument rules plus a fallback action.
  *  2. {@link planSeccompProgram}: emits the program:
@@ -43,7 +43,7 @@
  * linux/filter.h and linux/bpf_common.h (instruction encoding),
  * linux/audit.h (AUDIT_ARCH_X86_64), syscall(2) (x32).
  */
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   ENOSYS,
   EPERM,

@@ -6,8 +6,8 @@
  * resolved rules.
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { DOCKER_DEFAULT_CAPABILITIES } from "./capability_names.ts";
-import { TsnspawnError } from "./errors.ts";
+import { DOCKER_DEFAULT_CAPABILITIES } from "./capabilities.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   AUDIT_ARCH_I386,
   AUDIT_ARCH_X86_64,

@@ -16,13 +16,13 @@
  * a security profile must not silently widen it. Features tsnspawn cannot
  * apply (`SCMP_ACT_NOTIFY` with `listenerPath`, filter `flags`) are refused.
  *
- * Pure: no system access. `src/seccomp_bpf.ts` compiles a profile into a BPF
+ * Pure: no system access. `src/security/seccomp_bpf.ts` compiles a profile into a BPF
  * program; `src/runtime/seccomp_apply.ts` installs it.
  *
  * Man pages: seccomp(2), seccomp_rule_add(3), capabilities(7).
  */
-import { CAPABILITIES } from "./capability_names.ts";
-import { TsnspawnError } from "./errors.ts";
+import { CAPABILITIES } from "./capabilities.ts";
+import { TsnspawnError } from "../errors.ts";
 
 // ---------------------------------------------------------------------------
 // Vocabulary
