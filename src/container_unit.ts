@@ -34,11 +34,11 @@
  */
 import { basename } from "@std/path";
 import { TsnspawnError } from "./errors.ts";
-import type { ContainerConfig } from "./container_config.ts";
-import { planContainer, requestFromRunOptions } from "./container_plan.ts";
+import type { ContainerConfig } from "./container/config.ts";
+import { planContainer, requestFromRunOptions } from "./container/plan.ts";
 import { findCommand, parseCommandLine, type RunOptions } from "./cli/args.ts";
 import { normalizeReference, parseReference } from "./oci/reference.ts";
-import { validateContainerName } from "./run_options.ts";
+import { validateContainerName } from "./container/run_options.ts";
 import {
   escapeSpecifiers,
   expandSpecifiers,

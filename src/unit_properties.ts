@@ -11,8 +11,8 @@
  * systemd.resource-control(5), systemd.unit(5) (sources: src/core/dbus-unit.c,
  * dbus-service.c, dbus-execute.c, dbus-kill.c, dbus-cgroup.c).
  */
-import type { ContainerConfig } from "./container_config.ts";
-import { parseSignal, signalName } from "./run_options.ts";
+import type { ContainerConfig } from "./container/config.ts";
+import { parseSignal, signalName } from "./container/run_options.ts";
 import { containerPaths } from "./paths.ts";
 
 /** One transient unit property: name, D-Bus signature, plain JS value (bigint for `t`). */

@@ -1,6 +1,6 @@
 import { testContainerConfig } from "./testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import type { ContainerConfig } from "./container_config.ts";
+import type { ContainerConfig } from "./container/config.ts";
 import { TsnspawnError } from "./errors.ts";
 import {
   DEFAULT_RESTART_USEC,

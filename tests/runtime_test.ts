@@ -14,7 +14,7 @@
  */
 import { testContainerConfig } from "../src/testing/container_config.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import type { ContainerConfig, VolumeMount } from "../src/container_config.ts";
+import type { ContainerConfig, VolumeMount } from "../src/container/config.ts";
 import { containerPaths } from "../src/paths.ts";
 import { selfCommand } from "../src/self_exec.ts";
 import { DOCKER_DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";

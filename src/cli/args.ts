@@ -11,7 +11,7 @@
  * `run busybox ls -l` passes `-l` to `ls`. Other commands accept options
  * anywhere, like docker.
  *
- * Values are syntactically validated here with `src/run_options.ts` (memory in
+ * Values are syntactically validated here with `src/container/run_options.ts` (memory in
  * bytes, volumes, signals, names...); anything that needs the file system or
  * the image (env files, user names, the rootfs path) stays a raw string.
  */
@@ -21,7 +21,7 @@ import type {
   ResourceLimits,
   RestartPolicy,
   VolumeMount,
-} from "../container_config.ts";
+} from "../container/config.ts";
 import { parsePublish } from "../network/published_ports.ts";
 import { parseSubnet } from "../network/ipv4.ts";
 import { validateNetworkName } from "../network/network_config.ts";
@@ -46,7 +46,7 @@ import {
   type UserSpec,
   validateContainerName,
   validateHostname,
-} from "../run_options.ts";
+} from "../container/run_options.ts";
 import {
   DOCKER_DEFAULT_CAPABILITIES,
   normalizeCapabilityName,

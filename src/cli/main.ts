@@ -96,7 +96,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       return 0;
     }
     case "logs": {
-      const { loadContainer } = await import("../state.ts");
+      const { loadContainer } = await import("../container/state.ts");
       loadContainer(command.name);
       return await showLogs({
         container: command.name,

@@ -33,7 +33,7 @@ import {
   tmpDir,
   unitName,
 } from "../paths.ts";
-import { randomHex, writeFileAtomic } from "../state.ts";
+import { randomHex, writeFileAtomic } from "../container/state.ts";
 import { storePaths } from "../image/store.ts";
 import { tryLockPath } from "../staging.ts";
 import {

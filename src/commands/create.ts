@@ -10,10 +10,10 @@ import {
   planContainer,
   planInitLayer,
   requestFromRunOptions,
-} from "../container_plan.ts";
-import type { ContainerConfig } from "../container_config.ts";
+} from "../container/plan.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import type { RunOptions } from "../cli/args.ts";
-import { containerExists, createContainerDir, randomHex } from "../state.ts";
+import { containerExists, createContainerDir, randomHex } from "../container/state.ts";
 import {
   allocateLease,
   ensureNetworkStored,
@@ -23,7 +23,7 @@ import {
 import { runningPortOwners } from "../network/host_network.ts";
 import { findPortClash, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
-import { generateContainerName, parseEnvFile, parseUser, resolveUser } from "../run_options.ts";
+import { generateContainerName, parseEnvFile, parseUser, resolveUser } from "../container/run_options.ts";
 import { requireRoot } from "./context.ts";
 import { holdOperation, releaseStaging } from "../staging.ts";
 import { planSeccompSetting } from "../security/options.ts";

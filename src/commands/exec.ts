@@ -13,8 +13,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer } from "../state.ts";
-import { mergeEnv, parseSignal } from "../run_options.ts";
+import { loadContainer } from "../container/state.ts";
+import { mergeEnv, parseSignal } from "../container/run_options.ts";
 import type { ExecOptions } from "../cli/args.ts";
 import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
 import type { CommandContext } from "./context.ts";

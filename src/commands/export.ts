@@ -6,7 +6,7 @@
  */
 import { packDirectories } from "../image/layer_pack.ts";
 import { containerPaths } from "../paths.ts";
-import { loadContainer } from "../state.ts";
+import { loadContainer } from "../container/state.ts";
 import type { CommandContext } from "./context.ts";
 import { withContext } from "../errors.ts";
 

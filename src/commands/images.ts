@@ -12,7 +12,7 @@ import {
   removeImage,
   tagImage,
 } from "../image/store.ts";
-import { listContainerNames, loadContainer } from "../state.ts";
+import { listContainerNames, loadContainer } from "../container/state.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { TsnspawnError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";

@@ -4,7 +4,7 @@
  * PORTS — or `--json`.
  */
 import { unitName } from "../paths.ts";
-import { type ExitRecord, listContainerNames, loadContainer, loadExitRecord } from "../state.ts";
+import { type ExitRecord, listContainerNames, loadContainer, loadExitRecord } from "../container/state.ts";
 import type { UnitState } from "../systemd.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning } from "./start.ts";

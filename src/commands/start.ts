@@ -14,16 +14,16 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, randomHex, withContainerLock } from "../state.ts";
+import { loadContainer, loadExitRecord, randomHex, withContainerLock } from "../container/state.ts";
 import type { MainExit, Systemd, UnitState, UnitWatch } from "../systemd.ts";
 import { SystemdCallError } from "../systemd_error.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { planUnitProperties, type UnitProperty } from "../unit_properties.ts";
 import { readMessages, RunOutputFollower, writeOutput } from "../journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../declared_store.ts";
 import { hostMachineUnit } from "../machined.ts";
-import { parseSignal } from "../run_options.ts";
+import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
 

@@ -4,7 +4,7 @@
  * and state as JSON).
  */
 import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord } from "../state.ts";
+import { loadContainer, loadExitRecord } from "../container/state.ts";
 import { readMessages } from "../journal.ts";
 import { formatBytes } from "../format.ts";
 import type { CommandContext } from "./context.ts";

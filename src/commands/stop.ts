@@ -10,8 +10,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer } from "../state.ts";
-import { parseSignal } from "../run_options.ts";
+import { loadContainer } from "../container/state.ts";
+import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning, startContainer } from "./start.ts";
 

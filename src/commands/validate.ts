@@ -11,7 +11,7 @@ import { TsnspawnError } from "../errors.ts";
 import { formatProblem, planContainerUnit } from "../container_unit.ts";
 import { hostUnitContext, listDeclarationFiles, readDeclarationFile } from "../declared_store.ts";
 import { declaredDir, declaredFile, unitName } from "../paths.ts";
-import { validateContainerName } from "../run_options.ts";
+import { validateContainerName } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 
 /** A FILE or NAME argument → the declaration path. */

@@ -27,7 +27,7 @@ import {
 } from "../oci/types.ts";
 import { containerPaths } from "../paths.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
-import { loadContainer } from "../state.ts";
+import { loadContainer } from "../container/state.ts";
 import { hostPlatform } from "../oci/manifest.ts";
 
 /** Options of {@link commitContainer}. */

@@ -26,7 +26,7 @@
  */
 import { CLONE_NEWCGROUP, unshare } from "../../ffi/namespaces.ts";
 import { closeFd, O_CLOEXEC, O_WRONLY, openFd, writeAll } from "../../ffi/fifo.ts";
-import type { ResourceLimits } from "../container_config.ts";
+import type { ResourceLimits } from "../container/config.ts";
 import { TsnspawnError } from "../errors.ts";
 
 /** The environment variable carrying the unit's cgroup paths to stage two. */

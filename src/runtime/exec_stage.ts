@@ -50,7 +50,7 @@
  */
 import { describeError, TsnspawnError } from "../errors.ts";
 import { selfCommand } from "../self_exec.ts";
-import { resolveUser, type UserSpec } from "../run_options.ts";
+import { resolveUser, type UserSpec } from "../container/run_options.ts";
 import {
   capabilitiesWeHold,
   dropPrivileges,

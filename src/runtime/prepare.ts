@@ -17,12 +17,12 @@
  * shows them) and the exit status is 1, which fails the unit's start.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerDeclaration } from "../container_unit.ts";
 import { loadDeclaration } from "../declared_store.ts";
 import { containerPaths } from "../paths.ts";
-import { removeContainerDir, withContainerLock, writeFileAtomic } from "../state.ts";
-import { validateContainerName } from "../run_options.ts";
+import { removeContainerDir, withContainerLock, writeFileAtomic } from "../container/state.ts";
+import { validateContainerName } from "../container/run_options.ts";
 
 /** What declared.json holds. */
 export interface DeclaredRecord {

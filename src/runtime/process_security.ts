@@ -48,7 +48,7 @@
  */
 import { capabilityMask, capabilityNumber } from "../security/capabilities.ts";
 import { TsnspawnError } from "../errors.ts";
-import { DEFAULT_PATH } from "../mount_plan.ts";
+import { DEFAULT_PATH } from "../container/mount_plan.ts";
 import {
   boundingHas,
   capset,

@@ -15,9 +15,9 @@
  * pivots, so nothing it loads moves under it.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerPaths } from "../paths.ts";
-import { HOST_TINI, planRootfs } from "../mount_plan.ts";
+import { HOST_TINI, planRootfs } from "../container/mount_plan.ts";
 import { applyMounts } from "./apply_mounts.ts";
 import { sethostname } from "../../ffi/process.ts";
 import { interfaceUp } from "../../ffi/net.ts";

@@ -36,7 +36,7 @@
  * waitid(WNOWAIT) instead, and leave with _exit(2) (ffi exitNow).
  */
 import { describeError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
 import { selfCommand } from "../self_exec.ts";
 import {

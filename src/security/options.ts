@@ -15,7 +15,7 @@
  * tmpfs(5) (mount options); seccomp(2); prctl(2) PR_SET_NO_NEW_PRIVS.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { MountFlag } from "../mount_plan.ts";
+import type { MountFlag } from "../container/mount_plan.ts";
 import { parseSeccompOption, parseSeccompProfile, type SeccompOption } from "./seccomp_profile.ts";
 import { DOCKER_DEFAULT_PROFILE } from "./seccomp_profile.ts";
 import { planSeccompProgram } from "./seccomp_bpf.ts";

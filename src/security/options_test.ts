@@ -1,9 +1,9 @@
 import { testContainerConfig } from "../testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths } from "../paths.ts";
-import { planRootfs } from "../mount_plan.ts";
+import { planRootfs } from "../container/mount_plan.ts";
 import { parseCommandLine } from "../cli/args.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "./capabilities.ts";
 import { DOCKER_DEFAULT_PROFILE, formatSeccompProfile } from "./seccomp_profile.ts";

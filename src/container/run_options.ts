@@ -10,8 +10,8 @@
  * units follow systemd.resource-control(5); signal numbers are x86_64 Linux
  * (signal(7)).
  */
-import { TsnspawnError } from "./errors.ts";
-import type { RestartPolicy, VolumeMount } from "./container_config.ts";
+import { TsnspawnError } from "../errors.ts";
+import type { RestartPolicy, VolumeMount } from "./config.ts";
 
 function invalid(thing: string, value: string, detail: string, hint?: string): TsnspawnError {
   return new TsnspawnError("invalid", `${thing} ${printable(value)}: ${detail}`, { hint });

@@ -1,7 +1,7 @@
-import { testContainerConfig } from "./testing/container_config.ts";
+import { testContainerConfig } from "../testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import type { ContainerConfig } from "./container_config.ts";
-import { containerPaths } from "./paths.ts";
+import type { ContainerConfig } from "./config.ts";
+import { containerPaths } from "../paths.ts";
 import {
   formatMountOp,
   MASKED_PATHS,
@@ -10,7 +10,7 @@ import {
   planRootfs,
   READONLY_PATHS,
 } from "./mount_plan.ts";
-import { overlayMountData, resolveInRoot } from "./runtime/apply_mounts.ts";
+import { overlayMountData, resolveInRoot } from "../runtime/apply_mounts.ts";
 
 const paths = containerPaths("web", "/var/lib/tsnspawn");
 

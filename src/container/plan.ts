@@ -15,10 +15,10 @@ import {
   type ResourceLimits,
   type RestartPolicy,
   type VolumeMount,
-} from "./container_config.ts";
-import { TsnspawnError } from "./errors.ts";
-import type { RunOptions } from "./cli/args.ts";
-import { STANDARD_HOSTS_ENTRIES } from "./network/hosts_file.ts";
+} from "./config.ts";
+import { TsnspawnError } from "../errors.ts";
+import type { RunOptions } from "../cli/args.ts";
+import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
 
 /** The docker default PATH, used when the image sets none. */

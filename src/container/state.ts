@@ -8,8 +8,8 @@
  * a half-deleted container is never visible. A lock file per container
  * (flock, released by the kernel if the holder dies) serializes changes.
  */
-import { join } from "./path_util.ts";
-import { TsnspawnError } from "./errors.ts";
+import { join } from "../path_util.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   type ContainerPaths,
   containerPaths,
@@ -17,9 +17,9 @@ import {
   containersDir,
   stateRoot,
   tmpDir,
-} from "./paths.ts";
-import type { ContainerConfig } from "./container_config.ts";
-import { createStagingDir, releaseStaging } from "./staging.ts";
+} from "../paths.ts";
+import type { ContainerConfig } from "./config.ts";
+import { createStagingDir, releaseStaging } from "../staging.ts";
 
 /** What the cleanup records when the container's process ends. */
 export interface ExitRecord {

@@ -6,7 +6,7 @@
  * All paths in it are absolute host paths unless named "in the container".
  */
 
-import type { SeccompSetting, TmpfsMount } from "./security/options.ts";
+import type { SeccompSetting, TmpfsMount } from "../security/options.ts";
 
 /** A bind mount of a host path into the container (`-v HOST:CTR[:ro]`). */
 export interface VolumeMount {

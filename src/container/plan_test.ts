@@ -5,8 +5,8 @@ import {
   planCommand,
   planContainer,
   planInitLayer,
-} from "./container_plan.ts";
-import { TsnspawnError } from "./errors.ts";
+} from "./plan.ts";
+import { TsnspawnError } from "../errors.ts";
 
 function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
   return {
