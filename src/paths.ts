@@ -20,7 +20,7 @@
  *   <root>/networks/<net>/hosts             /etc/hosts of every container on it (bind-mounted read-only, rewritten in place)
  *   <root>/networks/<net>/lock              flock: leases, hosts file, bridge creation
  *
- * Declared containers (src/container_unit.ts):
+ * Declared containers (src/systemd/container_unit.ts):
  *   /etc/tsnspawn/<name>.container          the declaration (`TSNSPAWN_CONFIG_DIR` overrides the dir)
  *   /etc/tsnspawn/enabled/<name>.container  symlink to ../<name>.container: started at boot (`tsnspawn enable`)
  */

@@ -213,7 +213,7 @@ export type Command =
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
-  // Declared containers (/etc/tsnspawn/<name>.container, src/container_unit.ts).
+  // Declared containers (/etc/tsnspawn/<name>.container, src/systemd/container_unit.ts).
   | { kind: "enable"; debug: boolean; names: string[]; now: boolean }
   | { kind: "disable"; debug: boolean; names: string[]; now: boolean }
   | { kind: "cat"; debug: boolean; name: string }

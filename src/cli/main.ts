@@ -7,7 +7,7 @@
 import { TsnspawnError } from "../errors.ts";
 import { type Command, helpText, parseCommandLine } from "./args.ts";
 import { CommandContext, requireRoot } from "../commands/context.ts";
-import { showLogs } from "../journal.ts";
+import { showLogs } from "../systemd/journal.ts";
 
 /** The version printed by `tsnspawn version`. */
 export const VERSION = "0.1.0";

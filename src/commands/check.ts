@@ -51,7 +51,7 @@ import {
   type UnitEntry,
 } from "../store_check.ts";
 import type { CommandContext } from "./context.ts";
-import type { Systemd } from "../systemd.ts";
+import type { Systemd } from "../systemd/bus.ts";
 
 /** Options of {@link checkCommand}. */
 export interface CheckOptions {
@@ -266,7 +266,7 @@ async function snapshotUnits(systemd: Systemd): Promise<UnitEntry[]> {
   const names = await systemd.listUnitNames(["tsnspawn-*.service"]);
   const out: UnitEntry[] = [];
   for (const unit of names) {
-    // Container units only: not the companions `tsnspawn-machine@NAME.service` (src/machined.ts).
+    // Container units only: not the companions `tsnspawn-machine@NAME.service` (src/systemd/machined.ts).
     const m = /^tsnspawn-([^@]+)\.service$/.exec(unit);
     if (!m) continue;
     const state = await systemd.unitState(unit);

@@ -4,7 +4,7 @@
  * tests can run them against another store root or bus.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { Systemd } from "../systemd.ts";
+import type { Systemd } from "../systemd/bus.ts";
 
 /** Shared state of one CLI invocation. */
 export class CommandContext {
@@ -22,7 +22,7 @@ export class CommandContext {
    * (`version`, `help`, `images`, …) start that much faster.
    */
   systemd(): Promise<Systemd> {
-    this.#systemd ??= import("../systemd.ts").then(({ Systemd }) => Systemd.connect());
+    this.#systemd ??= import("../systemd/bus.ts").then(({ Systemd }) => Systemd.connect());
     return this.#systemd;
   }
 

@@ -4,7 +4,7 @@
  */
 import type { RunOptions } from "../cli/args.ts";
 import { planNewContainer } from "./create.ts";
-import { formatUnitProperties, planUnitProperties } from "../unit_properties.ts";
+import { formatUnitProperties, planUnitProperties } from "../systemd/unit_properties.ts";
 import { selfCommand } from "../self_exec.ts";
 import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";

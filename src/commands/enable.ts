@@ -13,7 +13,7 @@
  */
 import { dirname } from "@std/path";
 import { enabledMark, unitName } from "../paths.ts";
-import { isEnabled, loadDeclaration } from "../declared_store.ts";
+import { isEnabled, loadDeclaration } from "../systemd/declared_store.ts";
 import type { CommandContext } from "./context.ts";
 import { loadDeclaredUnit, startDeclaredContainer } from "./start_declared.ts";
 import { isRunning } from "./start.ts";

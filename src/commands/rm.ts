@@ -4,7 +4,7 @@
  * first. The unit is reset so no failed unit remains.
  */
 import { TsnspawnError } from "../errors.ts";
-import { SystemdCallError } from "../systemd.ts";
+import { SystemdCallError } from "../systemd/bus.ts";
 import { unitName } from "../paths.ts";
 import { containerExists, loadContainer, removeContainerDir, withContainerLock } from "../container/state.ts";
 import type { CommandContext } from "./context.ts";

@@ -12,8 +12,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { declaredFile, unitName } from "../paths.ts";
-import { loadDeclaration } from "../declared_store.ts";
-import type { Systemd, UnitFileInfo } from "../systemd.ts";
+import { loadDeclaration } from "../systemd/declared_store.ts";
+import type { Systemd, UnitFileInfo } from "../systemd/bus.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning, type StartOptions } from "./start.ts";
 

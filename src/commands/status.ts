@@ -5,7 +5,7 @@
  */
 import { unitName } from "../paths.ts";
 import { loadContainer, loadExitRecord } from "../container/state.ts";
-import { readMessages } from "../journal.ts";
+import { readMessages } from "../systemd/journal.ts";
 import { formatBytes } from "../format.ts";
 import type { CommandContext } from "./context.ts";
 import { describeState } from "./list.ts";

@@ -18,8 +18,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import type { ContainerDeclaration } from "../container_unit.ts";
-import { loadDeclaration } from "../declared_store.ts";
+import type { ContainerDeclaration } from "../systemd/container_unit.ts";
+import { loadDeclaration } from "../systemd/declared_store.ts";
 import { containerPaths } from "../paths.ts";
 import { removeContainerDir, withContainerLock, writeFileAtomic } from "../container/state.ts";
 import { validateContainerName } from "../container/run_options.ts";

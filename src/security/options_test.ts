@@ -7,7 +7,7 @@ import { planRootfs } from "../container/mount_plan.ts";
 import { parseCommandLine } from "../cli/args.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "./capabilities.ts";
 import { DOCKER_DEFAULT_PROFILE, formatSeccompProfile } from "./seccomp_profile.ts";
-import { planUnitProperties } from "../unit_properties.ts";
+import { planUnitProperties } from "../systemd/unit_properties.ts";
 import {
   parseSecurityOptions,
   parseTmpfs,

@@ -1,7 +1,7 @@
-import { testContainerConfig } from "./testing/container_config.ts";
+import { testContainerConfig } from "../testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import type { ContainerConfig } from "./container/config.ts";
-import { TsnspawnError } from "./errors.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   DEFAULT_RESTART_USEC,
   DEVICE_ALLOW,

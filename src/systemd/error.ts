@@ -1,8 +1,8 @@
 /**
  * The error of a failed D-Bus call to systemd. On its own, without the D-Bus
- * client (src/systemd.ts): commands test for it without loading dbus-next.
+ * client (src/systemd/bus.ts): commands test for it without loading dbus-next.
  */
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 
 /** A D-Bus method call to systemd that returned an error. */
 export class SystemdCallError extends TsnspawnError {

@@ -20,7 +20,7 @@
  * re-parses to the same sections and entries (the round-trip property the
  * tests check), and `parseUnitFile` never throws on any input.
  */
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 
 /** One `Key=value` assignment. */
 export interface UnitEntry {

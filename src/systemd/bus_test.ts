@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { Systemd, unitObjectPath, UnitWatch } from "./systemd.ts";
-import { SystemdCallError } from "./systemd_error.ts";
-import { TsnspawnError } from "./errors.ts";
+import { Systemd, unitObjectPath, UnitWatch } from "./bus.ts";
+import { SystemdCallError } from "./error.ts";
+import { TsnspawnError } from "../errors.ts";
 
 Deno.test("unitObjectPath escapes like sd_bus_path_encode", () => {
   assertEquals(

@@ -21,8 +21,8 @@ import variantTypes from "dbus-next/lib/variant.js";
 import dbusErrors from "dbus-next/lib/errors.js";
 import dbusConstants from "dbus-next/lib/constants.js";
 import { Buffer } from "node:buffer";
-import { TsnspawnError } from "./errors.ts";
-import { SystemdCallError } from "./systemd_error.ts";
+import { TsnspawnError } from "../errors.ts";
+import { SystemdCallError } from "./error.ts";
 import type { UnitProperty } from "./unit_properties.ts";
 
 export { SystemdCallError };

@@ -2,10 +2,10 @@
  * Declared containers on disk: finding and reading `/etc/tsnspawn/*.container`,
  * the host facts their `%` specifiers need, and the context the generated
  * unit is planned with. The parsing and planning are pure
- * (src/container_unit.ts); this module only reads.
+ * (src/systemd/container_unit.ts); this module only reads.
  */
 import { join } from "@std/path";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   type ContainerDeclaration,
   type DeclarationResult,
@@ -14,8 +14,8 @@ import {
   parseDeclaration,
   type UnitContext,
 } from "./container_unit.ts";
-import { declaredDir, declaredFile, enabledMark, stateRoot } from "./paths.ts";
-import { selfCommand } from "./self_exec.ts";
+import { declaredDir, declaredFile, enabledMark, stateRoot } from "../paths.ts";
+import { selfCommand } from "../self_exec.ts";
 import { machinedInstalled } from "./machined.ts";
 
 function readOr(path: string, fallback: string): string {

@@ -1,5 +1,5 @@
 /**
- * Declared containers (src/container_unit.ts): the key table against the
+ * Declared containers (src/systemd/container_unit.ts): the key table against the
  * CLI's options, specifiers, the D-Bus → unit-file key mapping, and that
  * systemd itself accepts every generated unit (`systemd-analyze verify`).
  * The generator's output per feature is covered by the fixtures
@@ -18,9 +18,9 @@ import {
   planSpecifiers,
   unitFileLines,
 } from "./container_unit.ts";
-import { findCommand } from "./cli/args.ts";
+import { findCommand } from "../cli/args.ts";
 import { planUnitProperties } from "./unit_properties.ts";
-import { selfCommand } from "./self_exec.ts";
+import { selfCommand } from "../self_exec.ts";
 import { machineName, machineUnitName } from "./machined.ts";
 
 const HOST = {
@@ -171,7 +171,7 @@ Deno.test({
   name: "systemd-analyze verify accepts every generated unit without a warning",
   ignore: systemdAnalyze() === null || Deno.uid() !== 0,
   fn: async () => {
-    const fixtures = join(dirname(fromFileUrl(import.meta.url)), "..", "tests", "fixtures");
+    const fixtures = join(dirname(fromFileUrl(import.meta.url)), "..", "..", "tests", "fixtures");
     const dir = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "tsnspawn-verify-" });
     try {
       const units: string[] = [];

@@ -3,7 +3,7 @@
  * the container (the `properties` argument of
  * `org.freedesktop.systemd1.Manager.StartTransientUnit`, signature `a(sv)`).
  *
- * Pure: a plan of `[name, D-Bus signature, value]` triples that `src/systemd.ts`
+ * Pure: a plan of `[name, D-Bus signature, value]` triples that `src/systemd/bus.ts`
  * wraps in variants, and that `--dry-run` prints with
  * {@link formatUnitProperties}. Property names and signatures are those of
  * systemd 252's transient-unit API: org.freedesktop.systemd1(5),
@@ -11,9 +11,9 @@
  * systemd.resource-control(5), systemd.unit(5) (sources: src/core/dbus-unit.c,
  * dbus-service.c, dbus-execute.c, dbus-kill.c, dbus-cgroup.c).
  */
-import type { ContainerConfig } from "./container/config.ts";
-import { parseSignal, signalName } from "./container/run_options.ts";
-import { containerPaths } from "./paths.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import { parseSignal, signalName } from "../container/run_options.ts";
+import { containerPaths } from "../paths.ts";
 
 /** One transient unit property: name, D-Bus signature, plain JS value (bigint for `t`). */
 export type UnitProperty = [name: string, signature: string, value: unknown];
@@ -27,7 +27,7 @@ export type ExecCommand = [path: string, argv: string[], ignoreFailure: boolean]
  */
 export const UNIT_PROPERTY_SIGNATURES = {
   Description: "s", // unit: shown by systemctl status
-  Wants: "as", // unit: tsnspawn-machine@NAME.service registers the container with machined (src/machined.ts)
+  Wants: "as", // unit: tsnspawn-machine@NAME.service registers the container with machined (src/systemd/machined.ts)
   Type: "s", // service: "notify" — the shim sends READY=1 and MAINPID=
   NotifyAccess: "s", // service: "all" — the shim is not the main process
   ExecStartPre: "a(sasb)", // service: declared containers: (re)create the container from its .container file
@@ -111,9 +111,9 @@ export interface UnitPlanOptions {
   tty?: { path: string };
   /** Set AddRef so the unit is stopped when the calling client disconnects. */
   addRef?: boolean;
-  /** ExecStartPre= of a declared container: `tsnspawn __prepare NAME` (src/container_unit.ts). */
+  /** ExecStartPre= of a declared container: `tsnspawn __prepare NAME` (src/systemd/container_unit.ts). */
   prepareCommand?: string[];
-  /** The unit that registers the container with systemd-machined (src/machined.ts), when installed. */
+  /** The unit that registers the container with systemd-machined (src/systemd/machined.ts), when installed. */
   registerMachine?: string;
 }
 
@@ -174,7 +174,7 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
 
   set("Description", `tsnspawn container ${config.name} (${image})`);
   set("CollectMode", "inactive-or-failed");
-  // Runs after this unit is up, outside its start job (see src/machined.ts).
+  // Runs after this unit is up, outside its start job (see src/systemd/machined.ts).
   if (opts.registerMachine) set("Wants", [opts.registerMachine]);
   if (opts.addRef) set("AddRef", true);
   set("Slice", "machine.slice");

@@ -1,8 +1,8 @@
 /**
  * Declared containers: a `/etc/tsnspawn/<name>.container` file in systemd
- * unit syntax (src/unit_file.ts) becomes the options of `tsnspawn create`
+ * unit syntax (src/systemd/unit_file.ts) becomes the options of `tsnspawn create`
  * and the text of the unit `tsnspawn-<name>.service` that the generator
- * (src/runtime/generator.ts) writes at boot and on daemon-reload.
+ * (src/systemd/generator.ts) writes at boot and on daemon-reload.
  *
  * The `[Container]` section uses podman quadlet's key names
  * (podman-systemd.unit(5)); {@link CONTAINER_KEYS} is the one table of them.
@@ -21,24 +21,24 @@
  * container is enabled (`tsnspawn enable`; {@link planInstallLinks}).
  *
  * The generated unit carries exactly the properties `tsnspawn run` gives a
- * transient unit: both come from `planUnitProperties` (src/unit_properties.ts),
+ * transient unit: both come from `planUnitProperties` (src/systemd/unit_properties.ts),
  * rewritten here from D-Bus property names to unit-file keys
  * ({@link UNIT_FILE_KEYS}). Its `ExecStartPre=` (`tsnspawn __prepare NAME`,
  * src/runtime/prepare.ts) creates the container directory from the file at
  * each start; with machined installed it wants `tsnspawn-machine@NAME.service`
- * (src/machined.ts).
+ * (src/systemd/machined.ts).
  *
  * Values of `[Container]` keys expand `%` specifiers ({@link planSpecifiers});
  * the other sections are left to systemd, which expands them itself.
- * Pure: the caller reads files and host facts (src/declared_store.ts).
+ * Pure: the caller reads files and host facts (src/systemd/declared_store.ts).
  */
 import { basename } from "@std/path";
-import { TsnspawnError } from "./errors.ts";
-import type { ContainerConfig } from "./container/config.ts";
-import { planContainer, requestFromRunOptions } from "./container/plan.ts";
-import { findCommand, parseCommandLine, type RunOptions } from "./cli/args.ts";
-import { normalizeReference, parseReference } from "./oci/reference.ts";
-import { validateContainerName } from "./container/run_options.ts";
+import { TsnspawnError } from "../errors.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import { planContainer, requestFromRunOptions } from "../container/plan.ts";
+import { findCommand, parseCommandLine, type RunOptions } from "../cli/args.ts";
+import { normalizeReference, parseReference } from "../oci/reference.ts";
+import { validateContainerName } from "../container/run_options.ts";
 import {
   escapeSpecifiers,
   expandSpecifiers,
@@ -51,7 +51,7 @@ import {
   type UnitSection,
 } from "./unit_file.ts";
 import { formatUnitProperties, planUnitProperties, type UnitProperty } from "./unit_properties.ts";
-import { containersDir, unitName } from "./paths.ts";
+import { containersDir, unitName } from "../paths.ts";
 import { machineUnitName } from "./machined.ts";
 
 // ---------------------------------------------------------------------------
@@ -724,7 +724,7 @@ export function unitFileLines(property: UnitProperty): ["Unit" | "Service", stri
 export interface UnitContext {
   /** argv that runs tsnspawn's internal `mode` (src/self_exec.ts `selfCommand`). */
   command: (mode: string, args: string[]) => string[];
-  /** systemd-machined is installed: the unit wants tsnspawn-machine@NAME.service (src/machined.ts). */
+  /** systemd-machined is installed: the unit wants tsnspawn-machine@NAME.service (src/systemd/machined.ts). */
   machined: boolean;
   /** The state root (`/var/lib/tsnspawn`). */
   stateRoot: string;

@@ -1,5 +1,5 @@
 /**
- * The generator's file handling (src/runtime/generator.ts) without systemd:
+ * The generator's file handling (src/systemd/generator.ts) without systemd:
  * units for valid declarations, links for enabled ones, broken files
  * skipped with their problems. The declarations dir comes from
  * TSNSPAWN_CONFIG_DIR.

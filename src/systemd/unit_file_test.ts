@@ -1,11 +1,11 @@
 /**
- * The unit-file syntax (src/unit_file.ts): sections, comments, continuations,
+ * The unit-file syntax (src/systemd/unit_file.ts): sections, comments, continuations,
  * repeated keys, quoting, escapes, specifiers, booleans; the round trip
  * parse ∘ format; and fuzzing (random input never throws from the parser,
  * and only ever a TsnspawnError from the value helpers).
  */
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { TsnspawnError } from "./errors.ts";
+import { TsnspawnError } from "../errors.ts";
 import {
   escapeSpecifiers,
   expandSpecifiers,

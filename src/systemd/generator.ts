@@ -21,13 +21,13 @@
  * The exit status is 0 even then: a generator failure would only add noise.
  */
 import { dirname, join } from "@std/path";
-import { formatProblem, planContainerUnit, planInstallLinks } from "../container_unit.ts";
+import { formatProblem, planContainerUnit, planInstallLinks } from "./container_unit.ts";
 import {
   hostUnitContext,
   isEnabled,
   listDeclarationFiles,
   readDeclarationFile,
-} from "../declared_store.ts";
+} from "./declared_store.ts";
 import { unitName } from "../paths.ts";
 
 /** The syslog identifier of the generator's messages (`journalctl -t tsnspawn-generator`). */
