@@ -6,7 +6,7 @@ import {
   type Finding,
   formatFinding,
   type StoreSnapshot,
-} from "./store_check.ts";
+} from "./analysis.ts";
 
 const ROOT = "/var/lib/tsnspawn";
 const HEX = (c: string) => c.repeat(64);

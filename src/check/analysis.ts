@@ -641,3 +641,23 @@ export function formatFinding(
   const hint = !outcome && finding.hint ? ` (hint: ${finding.hint})` : "";
   return `${label}: ${finding.subject}: ${finding.message}${hint}`;
 }
+
+/** Repairs in a safe order: units first (their cleanups run), then mounts, then files. */
+export function sortRepairs(findings: Finding[]): Finding[] {
+  const order: Repair["action"][] = [
+    "stop-unit",
+    "reset-failed-unit",
+    "unmount",
+    "delete-veth",
+    "sweep-published-ports",
+    "remove-container-file",
+    "quarantine-container",
+    "remove-tmp",
+    "remove-partial-layer",
+    "release-lease",
+    "restore-lease",
+  ];
+  return [...findings].sort((a, b) =>
+    order.indexOf(a.repair!.action) - order.indexOf(b.repair!.action)
+  );
+}
