@@ -52,13 +52,9 @@ import {
   normalizeCapabilityName,
   resolveCapabilities,
 } from "../security/capabilities.ts";
-import {
-  parseSecurityOptions,
-  parseTmpfs,
-  parseUserns,
-  type SecurityOptions,
-  type TmpfsMount,
-} from "../security/options.ts";
+import { parseSecurityOptions, parseUserns, type SecurityOptions } from "../security/options.ts";
+import { type TmpfsMount } from "../container/config.ts";
+import { parseTmpfs } from "../container/tmpfs.ts";
 
 // ---------------------------------------------------------------------------
 // Command types

@@ -23,7 +23,12 @@ import {
 import { runningPortOwners } from "../network/host_network.ts";
 import { findPortClash, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
-import { generateContainerName, parseEnvFile, parseUser, resolveUser } from "../container/run_options.ts";
+import {
+  generateContainerName,
+  parseEnvFile,
+  parseUser,
+  resolveUser,
+} from "../container/run_options.ts";
 import { requireRoot } from "./context.ts";
 import { holdOperation, releaseStaging } from "../staging.ts";
 import { planSeccompSetting } from "../security/options.ts";

@@ -4,7 +4,12 @@
  * PORTS — or `--json`.
  */
 import { unitName } from "../paths.ts";
-import { type ExitRecord, listContainerNames, loadContainer, loadExitRecord } from "../container/state.ts";
+import {
+  type ExitRecord,
+  listContainerNames,
+  loadContainer,
+  loadExitRecord,
+} from "../container/state.ts";
 import type { UnitState } from "../systemd/bus.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning } from "./start.ts";

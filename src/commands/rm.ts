@@ -6,7 +6,12 @@
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "../systemd/bus.ts";
 import { unitName } from "../paths.ts";
-import { containerExists, loadContainer, removeContainerDir, withContainerLock } from "../container/state.ts";
+import {
+  containerExists,
+  loadContainer,
+  removeContainerDir,
+  withContainerLock,
+} from "../container/state.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning } from "./start.ts";
 import { releaseLease } from "../network/network_store.ts";

@@ -9,7 +9,11 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { formatProblem, planContainerUnit } from "../systemd/container_unit.ts";
-import { hostUnitContext, listDeclarationFiles, readDeclarationFile } from "../systemd/declared_store.ts";
+import {
+  hostUnitContext,
+  listDeclarationFiles,
+  readDeclarationFile,
+} from "../systemd/declared_store.ts";
 import { declaredDir, declaredFile, unitName } from "../paths.ts";
 import { validateContainerName } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";

@@ -6,7 +6,20 @@
  * All paths in it are absolute host paths unless named "in the container".
  */
 
-import type { SeccompSetting, TmpfsMount } from "../security/options.ts";
+import type { SeccompSetting } from "../security/options.ts";
+
+/** Per-mount flags of a planned mount (mount_plan.ts) and of a `--tmpfs` mount. */
+export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";
+
+/** A `--tmpfs` mount. */
+export interface TmpfsMount {
+  /** Absolute path in the container. */
+  destination: string;
+  /** Per-mount flags. */
+  flags: MountFlag[];
+  /** tmpfs data options (size=, mode=, uid=, gid=, nr_inodes=, nr_blocks=), comma-separated. */
+  data: string;
+}
 
 /** A bind mount of a host path into the container (`-v HOST:CTR[:ro]`). */
 export interface VolumeMount {

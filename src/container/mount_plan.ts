@@ -28,12 +28,9 @@
  * filesystems and devices), moby's default masked/read-only paths
  * (oci/defaults.go), mount(2), overlayfs docs (filesystems/overlayfs.rst).
  */
-import type { ContainerConfig } from "./config.ts";
+import type { ContainerConfig, MountFlag } from "./config.ts";
 import { type ContainerPaths, networkPaths } from "../paths.ts";
 import { dirname } from "../path_util.ts";
-
-/** Per-mount flags, by their mount(8) names (applied as MS_*). */
-export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";
 
 /** One step of the plan. `why` says what it is for (shown by --dry-run and in errors). */
 export type MountOp =

@@ -16,7 +16,8 @@
  */
 import { basename, dirname, relative } from "../path_util.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
-import { formatMountOp, type MountFlag, type MountOp, overlayOptions } from "../container/mount_plan.ts";
+import { formatMountOp, type MountOp, overlayOptions } from "../container/mount_plan.ts";
+import { type MountFlag } from "../container/config.ts";
 import {
   makeReadOnlyRecursive,
   mknodBlock,

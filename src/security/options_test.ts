@@ -10,7 +10,6 @@ import { DOCKER_DEFAULT_PROFILE, formatSeccompProfile } from "./seccomp_profile.
 import { planUnitProperties } from "../systemd/unit_properties.ts";
 import {
   parseSecurityOptions,
-  parseTmpfs,
   parseUserns,
   planContainerSeccomp,
   planSeccompSetting,
@@ -38,26 +37,6 @@ Deno.test("parseSecurityOptions: docker spellings, later wins, unknown refused",
   invalid(() => parseSecurityOptions(["seccomp"]), "not supported");
   invalid(() => parseSecurityOptions(["seccomp="]), "not a profile");
   invalid(() => parseSecurityOptions(["SECCOMP=unconfined"]), "not supported");
-});
-
-Deno.test("parseTmpfs: docker's defaults, flags and data options", () => {
-  assertEquals(parseTmpfs("/run"), {
-    destination: "/run",
-    flags: ["nosuid", "nodev", "noexec"],
-    data: "",
-  });
-  assertEquals(parseTmpfs("/a/b/:rw,exec,size=64m,mode=1777,uid=5"), {
-    destination: "/a/b",
-    flags: ["nosuid", "nodev"],
-    data: "size=64m,mode=1777,uid=5",
-  });
-  assertEquals(parseTmpfs("/x:ro,suid,dev").flags, ["ro", "noexec"]);
-  invalid(() => parseTmpfs("run"), "absolute");
-  invalid(() => parseTmpfs("/"), "not a usable");
-  invalid(() => parseTmpfs("/a/../b"), "not a usable");
-  invalid(() => parseTmpfs("/a:size=lots"), "bad option");
-  invalid(() => parseTmpfs("/a:mode=999"), "bad option");
-  invalid(() => parseTmpfs("/a:huge=always"), "bad option");
 });
 
 Deno.test("parseUserns: only host", () => {
