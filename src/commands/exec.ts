@@ -18,7 +18,7 @@ import { mergeEnv, parseSignal } from "../container/run_options.ts";
 import type { ExecOptions } from "../cli/args.ts";
 import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 import { openTerminal, relayTerminal } from "./terminal.ts";
 import { relayUntilQuiet } from "./relay.ts";
 import { prepareCgroupVisit } from "../runtime/cgroups.ts";

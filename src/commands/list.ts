@@ -12,7 +12,7 @@ import {
 } from "../container/state.ts";
 import type { UnitState } from "../systemd/bus.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { formatPublished } from "../network/published_ports.ts";
 

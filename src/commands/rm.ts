@@ -13,7 +13,7 @@ import {
   withContainerLock,
 } from "../container/state.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 import { releaseLease } from "../network/network_store.ts";
 
 const SIGKILL = 9;

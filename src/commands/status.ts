@@ -10,7 +10,7 @@ import { formatBytes } from "../format.ts";
 import type { CommandContext } from "./context.ts";
 import { describeState } from "./list.ts";
 import { formatPublished } from "../network/published_ports.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 
 /** Everything known about a container, as `inspect` prints it. */
 export async function inspectContainer(ctx: CommandContext, name: string) {
