@@ -16,7 +16,7 @@ import {
   tmpDir,
   unitName,
 } from "../paths.ts";
-import { randomHex, writeFileAtomic } from "../container/state.ts";
+import { randomHex, writeFileAtomic } from "../files.ts";
 import { tryLockPath } from "../staging.ts";
 import { isRunningState, type Repair } from "./analysis.ts";
 import type { Systemd } from "../systemd/bus.ts";

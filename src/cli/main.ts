@@ -6,7 +6,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { type Command, helpText, parseCommandLine } from "./args.ts";
-import { CommandContext, requireRoot } from "../commands/context.ts";
+import { CommandContext } from "../commands/context.ts";
+import { requireRoot } from "../errors.ts";
 import { showLogs } from "../systemd/journal.ts";
 
 /** The version printed by `tsnspawn version`. */
@@ -35,7 +36,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
         return 0;
       }
       if (command.kind === "create") {
-        const { createContainer } = await import("../commands/create.ts");
+        const { createContainer } = await import("../ops/create.ts");
         ctx.print((await createContainer(command)).id);
         return 0;
       }

@@ -7,7 +7,7 @@
 import { containerExists, removeContainerDir } from "../container/state.ts";
 import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";
-import { createContainer } from "./create.ts";
+import { createContainer } from "../ops/create.ts";
 import type { RunOptions } from "../cli/args.ts";
 import { startContainer } from "./start.ts";
 

@@ -14,7 +14,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, randomHex, withContainerLock } from "../container/state.ts";
+import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
+import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
 import { isRunning } from "../systemd/unit_state.ts";

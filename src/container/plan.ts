@@ -17,7 +17,7 @@ import {
   type VolumeMount,
 } from "./config.ts";
 import { TsnspawnError } from "../errors.ts";
-import type { RunOptions } from "../cli/args.ts";
+import type { ContainerOptions } from "./options.ts";
 import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
 
@@ -85,7 +85,7 @@ export interface ResolvedSource {
  * `create` and for declared containers.
  */
 export function requestFromRunOptions(
-  options: RunOptions,
+  options: ContainerOptions,
   source: ResolvedSource,
 ): ContainerRequest {
   return {

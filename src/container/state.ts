@@ -8,6 +8,7 @@
  * a half-deleted container is never visible. A lock file per container
  * (flock, released by the kernel if the holder dies) serializes changes.
  */
+import { ensureStore, randomHex, removeTree, writeNewFileSynced } from "../files.ts";
 import { join } from "../path_util.ts";
 import { TsnspawnError } from "../errors.ts";
 import {
@@ -15,7 +16,6 @@ import {
   containerPaths,
   containerPathsAt,
   containersDir,
-  stateRoot,
   tmpDir,
 } from "../paths.ts";
 import type { ContainerConfig } from "./config.ts";
@@ -33,46 +33,6 @@ export interface ExitRecord {
   finishedAt: string;
   /** Automatic restarts before this run ended (systemd's NRestarts), when known. */
   restarts?: number;
-}
-
-/** Random lowercase hex of `bytes` bytes. */
-export function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buffer, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Writes a file by temp file + fsync + rename, so readers see old or new. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const temp = `${path}.tmp-${randomHex(6)}`;
-  writeNewFileSynced(temp, data, mode);
-  try {
-    Deno.renameSync(temp, path);
-  } catch (error) {
-    try {
-      Deno.removeSync(temp);
-    } catch { /* best effort */ }
-    throw error;
-  }
-}
-
-/** Creates a file that must not exist yet, writes it and fsyncs it. */
-function writeNewFileSynced(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const file = Deno.openSync(path, { write: true, createNew: true, mode });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-    file.syncSync();
-  } finally {
-    file.close();
-  }
-}
-
-/** Makes sure the store's top directories exist. */
-export function ensureStore(root = stateRoot()): void {
-  for (const dir of [root, containersDir(root), tmpDir(root)]) {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  }
 }
 
 /** True when a container of that name exists. */
@@ -197,15 +157,6 @@ export function removeContainerDir(name: string): void {
     throw error;
   }
   removeTree(trash);
-}
-
-/** Deletes a tree, ignoring a missing one. */
-export function removeTree(path: string): void {
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
 }
 
 /** Holds the container's flock while `action` runs. */

@@ -25,9 +25,7 @@ import {
   type OciImageConfig,
   type OciManifest,
 } from "../oci/types.ts";
-import { containerPaths } from "../paths.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
-import { loadContainer } from "../container/state.ts";
 import { hostPlatform } from "../oci/manifest.ts";
 
 /** Options of {@link commitContainer}. */
@@ -65,19 +63,29 @@ export function planCommitConfig(
   return config;
 }
 
+/** The container whose writable layer is committed (the caller loads it). */
+export interface CommitSource {
+  /** Its name, for the history entry. */
+  name: string;
+  /** Its overlay upper dir. */
+  upperDir: string;
+  /** The image it was made from, or null (--rootfs). */
+  imageId: string | null;
+}
+
 /**
- * Commits the container `name` as `reference`.
+ * Commits the writable layer of `source` as `reference`.
  * @returns the new image id.
  */
 export async function commitContainer(
-  name: string,
+  source: CommitSource,
   reference: string,
   options: CommitOptions = {},
 ): Promise<string> {
   const target = parseTagTarget(reference, "commit to");
-  const container = loadContainer(name);
-  const base = container.imageId ? inspectImage(container.imageId) : undefined;
-  const upper = containerPaths(name).upper;
+  const name = source.name;
+  const base = source.imageId ? inspectImage(source.imageId) : undefined;
+  const upper = source.upperDir;
   ensureStoreDirs();
   const staging = makeStagingDir("commit-"); // flocked: `tsnspawn check` leaves it alone
   try {

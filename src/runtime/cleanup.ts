@@ -23,7 +23,8 @@
  */
 import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
-import { type ExitRecord, removeContainerDir, writeFileAtomic } from "../container/state.ts";
+import { type ExitRecord, removeContainerDir } from "../container/state.ts";
+import { writeFileAtomic } from "../files.ts";
 import { MNT_DETACH, umount2 } from "../../ffi/mount.ts";
 import { detachContainerHost } from "../network/host_network.ts";
 import { releaseLease } from "../network/network_store.ts";

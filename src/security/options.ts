@@ -2,7 +2,7 @@
  * The security choices of `run`/`create` that are not capabilities:
  * `--security-opt` (seccomp, no-new-privileges), `--userns`, and what
  * `--privileged` turns off. Pure: parsing and
- * planning only; `src/commands/create.ts` reads profile files, stage two and
+ * planning only; `src/ops/create.ts` reads profile files, stage two and
  * the exec stage install what {@link planContainerSeccomp} compiles.
  *
  * Docker's spellings are accepted (`seccomp=FILE` and `seccomp:FILE`,

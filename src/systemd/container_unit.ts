@@ -36,7 +36,8 @@ import { basename } from "@std/path";
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { planContainer, requestFromRunOptions } from "../container/plan.ts";
-import { findCommand, parseCommandLine, type RunOptions } from "../cli/args.ts";
+import type { ContainerOptions } from "../container/options.ts";
+import { CONTAINER_OPTIONS, parseContainerArgs } from "../container/run_args.ts";
 import { normalizeReference, parseReference } from "../oci/reference.ts";
 import { validateContainerName } from "../container/run_options.ts";
 import {
@@ -307,7 +308,7 @@ export interface ContainerDeclaration {
   /** The `create` command line the `[Container]` section amounts to (after `create`). */
   createArgs: string[];
   /** The parsed options of that command line. */
-  options: RunOptions;
+  options: ContainerOptions;
   /** Entries passed through to the unit, per section. */
   unit: UnitEntry[];
   service: UnitEntry[];
@@ -391,7 +392,6 @@ export function parseDeclaration(
   }
   const sectionLine = containerSections[0]?.line ?? 0;
   const specifiers = planSpecifiers(name || "container", context.host);
-  const createOptions = findCommand("create")?.options ?? [];
 
   // Collect [Container] values, key by key.
   const collected = new Map<string, Collected>();
@@ -401,7 +401,7 @@ export function parseDeclaration(
       report(entry.line, `unknown key ${entry.key}= in [Container]`, nearestKeyHint(entry.key));
       continue;
     }
-    if (!key.option.match(/^[A-Z]+$/) && !createOptions.some((o) => o.long === key.option)) {
+    if (!key.option.match(/^[A-Z]+$/) && !CONTAINER_OPTIONS.some((o) => o.long === key.option)) {
       report(
         entry.line,
         `${entry.key}= is not supported yet`,
@@ -516,14 +516,12 @@ export function parseDeclaration(
   if (image) args.push(image.values[0]);
   args.push(...(collected.get("Exec")?.values ?? []));
 
-  let options: RunOptions;
+  let options: ContainerOptions;
   try {
-    const command = parseCommandLine(["create", ...args], {
+    options = parseContainerArgs(args, {
       lookupEnv: () => undefined,
       hostCpus: context.hostCpus,
     });
-    if (command.kind !== "create") throw new TsnspawnError("invalid", "not a create command");
-    options = command;
     planDeclaredConfig(options); // the checks create makes without the image
   } catch (error) {
     const { message, hint } = describe(error);
@@ -599,7 +597,7 @@ function checkValue(
     const words = key.shape === "flag"
       ? [`--${key.option}=${values[0]}`]
       : optionArgs(key.option, values);
-    parseCommandLine(["create", ...words, ...(key.option === "rootfs" ? [] : ["image"])], {
+    parseContainerArgs([...words, ...(key.option === "rootfs" ? [] : ["image"])], {
       lookupEnv: () => undefined,
       hostCpus,
     });
@@ -644,7 +642,7 @@ function nearestKeyHint(key: string): string {
  * user); only the stop signal of those reaches the unit (KillSignal=), and
  * ExecStop= sends the real one.
  */
-export function planDeclaredConfig(options: RunOptions): ContainerConfig {
+export function planDeclaredConfig(options: ContainerOptions): ContainerConfig {
   // The user and the image are resolved by __prepare at start; a declared
   // container has no terminal and is never removed when it stops.
   const request = requestFromRunOptions(

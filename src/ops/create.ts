@@ -1,6 +1,7 @@
 /**
- * `tsnspawn create`: validates a run request against the image and the host,
- * plans the container (pure, container_plan.ts) and writes its directory
+ * Creating a container, for every front end (`tsnspawn create` and `run`, a
+ * declared container's ExecStartPre=): validates a request against the image
+ * and the host, plans the container (pure, plan.ts) and writes its directory
  * atomically (state.ts). Nothing is written before every check passed.
  */
 import { join, resolve } from "@std/path";
@@ -12,8 +13,9 @@ import {
   requestFromRunOptions,
 } from "../container/plan.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import type { RunOptions } from "../cli/args.ts";
-import { containerExists, createContainerDir, randomHex } from "../container/state.ts";
+import type { ContainerOptions } from "../container/options.ts";
+import { containerExists, createContainerDir } from "../container/state.ts";
+import { randomHex } from "../files.ts";
 import {
   allocateLease,
   ensureNetworkStored,
@@ -29,7 +31,7 @@ import {
   parseUser,
   resolveUser,
 } from "../container/run_options.ts";
-import { requireRoot } from "./context.ts";
+import { requireRoot } from "../errors.ts";
 import { holdOperation, releaseStaging } from "../staging.ts";
 import { planSeccompSetting } from "../security/options.ts";
 
@@ -41,7 +43,7 @@ interface RootSource {
   config: ImageRuntimeConfig;
 }
 
-async function resolveRootSource(options: RunOptions): Promise<RootSource> {
+async function resolveRootSource(options: ContainerOptions): Promise<RootSource> {
   if (options.rootfs !== undefined) {
     const dir = resolve(options.rootfs);
     let info: Deno.FileInfo;
@@ -76,7 +78,7 @@ async function resolveRootSource(options: RunOptions): Promise<RootSource> {
     }
   }
   if (image === undefined) {
-    const { pullWithProgress } = await import("./pull.ts");
+    const { pullWithProgress } = await import("../registry/progress_display.ts");
     try {
       const pulled = await pullWithProgress(options.image, {
         platform: options.platform,
@@ -127,7 +129,7 @@ export interface ContainerPlan {
 }
 
 /** Validates a request against the host and the image and plans the container. */
-export async function planNewContainer(options: RunOptions): Promise<ContainerPlan> {
+export async function planNewContainer(options: ContainerOptions): Promise<ContainerPlan> {
   if (options.autoRemove && options.restart.policy !== "no") {
     throw new TsnspawnError("usage", "conflicting options: --restart and --rm", {
       hint: "a container that removes itself cannot be restarted; drop one of them",
@@ -177,7 +179,7 @@ export async function planNewContainer(options: RunOptions): Promise<ContainerPl
  * --tmpfs), validated now so that a bad profile or a clashing mount point
  * fails `create`, not the unit's start. Fields at their default are left out.
  */
-function planSecurity(options: RunOptions): Partial<ContainerConfig> {
+function planSecurity(options: ContainerOptions): Partial<ContainerConfig> {
   const destinations = new Set(options.volumes.map((v) => v.destination));
   for (const t of options.tmpfs) {
     if (destinations.has(t.destination)) {
@@ -226,7 +228,7 @@ function checkBridgeNetwork(config: ContainerConfig): void {
 }
 
 /** Validates, plans and writes a new container; returns its config. */
-export async function createContainer(options: RunOptions): Promise<ContainerConfig> {
+export async function createContainer(options: ContainerOptions): Promise<ContainerConfig> {
   requireRoot("create a container");
   const plan = await planNewContainer(options);
   const bridge = plan.config.bridge;
