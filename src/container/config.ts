@@ -8,7 +8,7 @@
 
 import type { SeccompSetting } from "../security/options.ts";
 
-/** Per-mount flags of a planned mount (mount_plan.ts) and of a `--tmpfs` mount. */
+/** Per-mount flags of a planned mount (container/mount_plan.ts) and of a `--tmpfs` mount. */
 export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";
 
 /** A `--tmpfs` mount. */

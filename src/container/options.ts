@@ -4,7 +4,7 @@
  * `.container` file through the same grammar, the Docker API's create body),
  * validated but not yet resolved against the image or the host. The CLI's
  * grammar is src/cli/args.ts; the plan from these options is plan.ts, the
- * creation create.ts.
+ * creation ops/create.ts.
  */
 import type {
   PublishedPort,

@@ -3,10 +3,10 @@
  * of `run`/`create` options (with their help lines) and the builder that
  * turns split arguments into {@link ContainerOptions}. The CLI's `run` and
  * `create` (src/cli/args.ts) and declared containers (systemd/
- * container_unit.ts translates a `.container` file into these arguments)
+ * systemd/container_unit.ts translates a `.container` file into these arguments)
  * read the same grammar, so the two cannot drift.
  *
- * Values are syntactically validated with run_options.ts (memory in bytes,
+ * Values are syntactically validated with container/run_options.ts (memory in bytes,
  * volumes, signals, names...); anything that needs the file system or the
  * image (env files, user names, the rootfs path) stays a raw string.
  */

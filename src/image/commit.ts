@@ -2,7 +2,7 @@
  * `tsnspawn commit`: a container's writable layer (its overlay upper dir)
  * becomes a new image layer on top of the container's image (effects).
  *
- * The upper dir is packed in "layer" mode (layer_pack.ts: overlay whiteouts
+ * The upper dir is packed in "layer" mode (image/layer_pack.ts: overlay whiteouts
  * → `.wh.` entries, opaque dirs → `.wh..wh..opq`) into an uncompressed tar
  * under the store's tmp/, which is kept as the layer's blob (so `push` sends
  * it as is); the same tar is unpacked back into a staged layer dir (overlay

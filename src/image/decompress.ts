@@ -9,7 +9,7 @@
  * Debian's systemd): both decode several times faster than Deno's
  * `DecompressionStream`, which has no zstd at all. Concatenated gzip members
  * and zstd frames are read as one stream, like Go's readers do. Media types
- * → compression: registry_protocol.ts.
+ * → compression: oci/manifest.ts.
  *
  * References: zlib.h (inflateInit2, inflate, inflateReset, inflateEnd);
  * zstd.h ("Streaming decompression").

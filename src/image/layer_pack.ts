@@ -1,5 +1,5 @@
 /**
- * Directories → tar streams, the reverse of `layer_unpack.ts` (effects: reads
+ * Directories → tar streams, the reverse of `image/layer_unpack.ts` (effects: reads
  * the file system, writes a stream).
  *
  * Two modes:

@@ -29,9 +29,9 @@
  * device NAME; `.wh..wh..opq` → xattr `trusted.overlay.opaque=y` on the
  * directory; other `.wh..wh.*` entries (aufs metadata) are ignored.
  *
- * Speed: the archive goes through a push parser (tar.ts `TarParser`) with
+ * Speed: the archive goes through a push parser (image/tar.ts `TarParser`) with
  * synchronous handlers, and files are written with plain system calls
- * (layer_syscalls.ts); paths this layer has not created are known not to
+ * (image/layer_syscalls.ts); paths this layer has not created are known not to
  * exist (the target starts empty), so they are not looked up first.
  */
 import { createSha256 } from "../oci/digest.ts";

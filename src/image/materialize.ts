@@ -5,7 +5,7 @@
  * Layer blobs: a layer whose blob is in the store (imported or committed
  * images keep their uncompressed tar) is sent as is. A pulled layer's
  * compressed blob is not kept (see registry/pull.ts), so it is re-created from
- * the unpacked dir (layer_pack.ts, overlay whiteouts → OCI ones) as a gzip
+ * the unpacked dir (image/layer_pack.ts, overlay whiteouts → OCI ones) as a gzip
  * tar. That tar is not byte-identical to the original, so its diff_id
  * differs: the config then lists the new diff_ids, and the image sent has a
  * new id (as with podman without tar-split data). When nothing had to be

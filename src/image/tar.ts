@@ -1,6 +1,6 @@
 /**
  * A tar reader and a small tar writer (pure: bytes in, headers and bytes out;
- * extraction onto a file system lives in `layer_unpack.ts`).
+ * extraction onto a file system lives in `image/layer_unpack.ts`).
  *
  * Reader: `TarParser` is a push parser (chunks in, synchronous calls out);
  * `readTar` wraps it as an async iterator of entries over a

@@ -2,7 +2,7 @@
  * Creating a container, for every front end (`tsnspawn create` and `run`, a
  * declared container's ExecStartPre=): validates a request against the image
  * and the host, plans the container (pure, plan.ts) and writes its directory
- * atomically (state.ts). Nothing is written before every check passed.
+ * atomically (container/state.ts). Nothing is written before every check passed.
  */
 import { join, resolve } from "@std/path";
 import { TsnspawnError, withContext } from "../errors.ts";

@@ -1,7 +1,7 @@
 /**
  * The registry client: the only code in tsnspawn that talks to registries
  * (effects). Pure protocol decisions (challenges, manifests, platforms, media
- * types) are in `registry_protocol.ts`.
+ * types) are in `registry/protocol.ts`.
  *
  * Flow (opencontainers/distribution-spec spec.md):
  *  - The first request goes out without credentials; a 401 names the auth
@@ -25,7 +25,7 @@
  *
  * Transport: HTTPS through `fetch`, except plain HTTP for loopback registries
  * or ones marked insecure (`--tls-verify=false`, registries.json), through
- * registry_http.ts (a redirect from there is followed with `fetch`). Deno's
+ * registry/http.ts (a redirect from there is followed with `fetch`). Deno's
  * fetch cannot skip certificate checks per request, so "insecure" means
  * plain HTTP here. A client's auth state can move to another thread
  * (`session`, `resume`: the layer workers download with the main thread's
@@ -313,7 +313,7 @@ export class RegistryClient {
   }
 
   /**
-   * A request over plain HTTP (registry_http.ts). A redirect is followed
+   * A request over plain HTTP (registry/http.ts). A redirect is followed
    * with fetch, without the credentials when it leaves the origin.
    */
   async #plainHttp(

@@ -1,6 +1,6 @@
 /**
  * HTTP/1.1 over plain TCP, for the registries tsnspawn reaches without TLS
- * (loopback ones, and ones marked insecure) — effects; registry_client.ts
+ * (loopback ones, and ones marked insecure) — effects; registry/client.ts
  * is its only user and keeps `fetch` for https.
  *
  * Why not `fetch` for these too: the first `fetch` of a Deno process costs

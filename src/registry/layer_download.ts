@@ -1,9 +1,9 @@
 /**
  * One layer from the registry into a directory, in the calling thread
  * (effects): the registry client's blob stream (part file, `Range` resume,
- * size and digest check: registry_client.ts) through a decoder
- * (layer_decompress.ts) into the unpacker (layer_unpack.ts), chunk by chunk,
- * without a copy or a stream in between. layer_worker.ts runs it on worker
+ * size and digest check: registry/client.ts) through a decoder
+ * (image/decompress.ts) into the unpacker (image/layer_unpack.ts), chunk by chunk,
+ * without a copy or a stream in between. registry/layer_worker.ts runs it on worker
  * threads.
  *
  * Errors: the blob's own (network, size, digest) are thrown as they are, the

@@ -2,7 +2,7 @@
  * Downloading and unpacking layers on worker threads (effects): both ends.
  *
  * Each layer's whole job — the download with its part file and digest, the
- * decompression, the diff_id and the unpacking (layer_download.ts) — runs
+ * decompression, the diff_id and the unpacking (registry/layer_download.ts) — runs
  * on a `Worker` thread, so layers proceed in parallel with each other while
  * the main thread only waits. The main thread's registry client hands its
  * auth over (`RegistrySession`), so a worker asks for no token the main
@@ -103,7 +103,7 @@ export class LayerWorkers {
     }
   }
 
-  /** Runs `downloadLayer(job, onProgress)` on a worker (see layer_download.ts). */
+  /** Runs `downloadLayer(job, onProgress)` on a worker (see registry/layer_download.ts). */
   async pull(job: LayerDownload, onProgress?: (bytes: number) => void): Promise<UnpackResult> {
     const id = this.#nextId++;
     const bytes = job.layer.size;

@@ -5,10 +5,10 @@
  * manifest by tag or digest → if an index, the manifest for the platform →
  * config (verified, kept as a blob) → every layer not yet in the store
  * (by diff_id), at most `parallel` at once, each on a worker thread
- * (layer_worker.ts, layer_download.ts): the blob streams from the registry
+ * (registry/layer_worker.ts, registry/layer_download.ts): the blob streams from the registry
  * into a part file under `<store>/tmp/partial/` while it is hashed,
- * decompressed (layer_decompress.ts) and unpacked into a private staging dir
- * (layer_unpack.ts: safe paths, whiteouts → overlay form). The layer counts
+ * decompressed (image/decompress.ts) and unpacked into a private staging dir
+ * (image/layer_unpack.ts: safe paths, whiteouts → overlay form). The layer counts
  * only if the blob's sha256 and size match the manifest and the unpacked
  * tar's sha256 matches the config's diff_id. Then, under the store lock, the
  * staged layers, config and manifest are renamed into place and the tag is

@@ -8,7 +8,7 @@
  * only; Deno's other threads stay in the host's). So every mount lands in
  * the container's mount namespace, sysfs shows the container's network
  * devices, mqueue its IPC namespace, and sethostname names its UTS
- * namespace. Only /proc is left to stage two (mount_plan.ts `procfs`).
+ * namespace. Only /proc is left to stage two (container/mount_plan.ts `procfs`).
  *
  * Stage two is in the same mount namespace, still with the host's root: it
  * waits on the setup pipe (setup_ready.ts) before it mounts /proc and

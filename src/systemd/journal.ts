@@ -4,7 +4,7 @@
  * output of a foreground `run`.
  *
  * Every log line of a container carries the fields set by the unit's
- * LogExtraFields= (see unit_properties.ts): TSNSPAWN_CONTAINER=<name> and
+ * LogExtraFields= (see systemd/unit_properties.ts): TSNSPAWN_CONTAINER=<name> and
  * TSNSPAWN_RUN=<id of this start>, so a foreground `run` follows exactly its
  * own output without racing the unit's start.
  *
