@@ -1,0 +1,463 @@
+/**
+ * The create mapping against the bodies the docker CLI 28.2.2 and
+ * docker-compose 1.29.2 sent (testdata/), and through the CLI's own grammar:
+ * the arguments are parsed by `parseContainerArgs` (src/container/run_args.ts)
+ * as the effectful half will parse them, so a mapping the CLI would refuse
+ * or read differently fails here.
+ */
+import { assertEquals, assertThrows } from "@std/assert";
+import { parseContainerArgs } from "../container/run_args.ts";
+import type { ContainerOptions } from "../container/options.ts";
+import { planCommand, planContainerCreate } from "./container_create.ts";
+import type { CreatePlan } from "./create_types.ts";
+import { ApiError } from "./errors.ts";
+import { parseRequestTarget } from "./request.ts";
+
+interface Request {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | null;
+}
+const CLI: { captures: { command: string; requests: Request[] }[] } = JSON.parse(
+  Deno.readTextFileSync(new URL("./testdata/docker_cli_28.2.2.json", import.meta.url)),
+);
+const COMPOSE: { requests: Request[] } = JSON.parse(
+  Deno.readTextFileSync(new URL("./testdata/compose_1.29.2.json", import.meta.url)),
+);
+
+/** The create request a captured docker command line sent. */
+function cliCreate(command: string): Request {
+  const capture = CLI.captures.find((c) => c.command.endsWith(command));
+  if (!capture) throw new Error(`no capture for ${command}`);
+  return capture.requests[0];
+}
+
+function plan(request: Request, imageCmd: string[] | null = ["sh"]): CreatePlan {
+  return planContainerCreate(request.body!, parseRequestTarget(request.path).query, { imageCmd });
+}
+
+/** The options the CLI grammar reads from a plan's arguments. */
+function options(created: CreatePlan): ContainerOptions {
+  return parseContainerArgs(created.args, { lookupEnv: () => undefined, hostCpus: 8 });
+}
+
+const CLI_DEFAULTS = ["--pull=never", "--", "busybox"];
+
+Deno.test("create: docker run --rm busybox echo hi", () => {
+  const created = plan(cliCreate("docker create --rm busybox echo hi"));
+  assertEquals(created.args, ["--rm", ...CLI_DEFAULTS, "echo", "hi"]);
+  assertEquals(created.session, {
+    attachStdin: false,
+    attachStdout: true,
+    attachStderr: true,
+    stdinOnce: false,
+  });
+  assertEquals(created.given, {
+    image: "busybox",
+    cmd: ["echo", "hi"],
+    entrypoint: null,
+    stopTimeout: null,
+  });
+  const parsed = options(created);
+  assertEquals([parsed.autoRemove, parsed.image, parsed.command], [true, "busybox", [
+    "echo",
+    "hi",
+  ]]);
+  assertEquals([parsed.network, parsed.pull, parsed.tty, parsed.interactive], [
+    "bridge",
+    "never",
+    false,
+    false,
+  ]);
+  assertEquals(created.warnings, []);
+});
+
+Deno.test("create: -i and -it (console size, stdin once)", () => {
+  const i = plan(cliCreate("docker create -i busybox cat"));
+  assertEquals(i.args, ["--interactive", ...CLI_DEFAULTS, "cat"]);
+  assertEquals(i.session.stdinOnce, true);
+  const it = plan(cliCreate("docker create -it --name box busybox sh"));
+  assertEquals(it.args, ["--name=box", "--tty", "--interactive", ...CLI_DEFAULTS, "sh"]);
+  assertEquals(it.session, {
+    attachStdin: true,
+    attachStdout: true,
+    attachStderr: true,
+    stdinOnce: true,
+    consoleSize: [30, 100],
+  });
+  const parsed = options(it);
+  assertEquals([parsed.name, parsed.tty, parsed.interactive], ["box", true, true]);
+});
+
+Deno.test("create: published ports, random ports, -P, exposed ports", () => {
+  const created = plan(cliCreate("--expose 7000 --name web2 busybox"));
+  assertEquals(created.args, [
+    "--name=web2",
+    "--publish=8080:80/tcp",
+    "--publish=9000:90/tcp",
+    "--publish=9001:91/tcp",
+    ...CLI_DEFAULTS,
+  ]);
+  assertEquals(created.pending.randomPorts, [{
+    hostIp: "127.0.0.1",
+    containerPort: 53,
+    protocol: "udp",
+  }]);
+  assertEquals(created.pending.publishAll, true);
+  assertEquals(
+    created.pending.exposedPorts.map((p) => `${p.port}/${p.protocol}`).sort(),
+    ["53/udp", "7000/tcp", "80/tcp", "90/tcp", "91/tcp"],
+  );
+  assertEquals(options(created).publish, [
+    { hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" },
+    { hostIp: "", hostPort: 9000, containerPort: 90, protocol: "tcp" },
+    { hostIp: "", hostPort: 9001, containerPort: 91, protocol: "tcp" },
+  ]);
+});
+
+Deno.test("create: env, user, workdir, hostname, labels; bare env names unset", () => {
+  const created = plan(cliCreate("--hostname h1 --label a=b --label c busybox"));
+  assertEquals(created.args, [
+    "--hostname=h1",
+    "--user=1000:1000",
+    "--workdir=/app",
+    "--env=A=1",
+    "--env=B=",
+    ...CLI_DEFAULTS,
+  ]);
+  assertEquals(created.pending.envRemove, ["UNSET_X_Y"]);
+  assertEquals(created.pending.labels, { a: "b", c: "" });
+  const parsed = options(created);
+  assertEquals(parsed.env, ["A=1", "B="]);
+  assertEquals(parsed.user, { user: "1000", group: "1000" });
+  assertEquals([parsed.workdir, parsed.hostname], ["/app", "h1"]);
+});
+
+Deno.test("create: binds, named and anonymous volumes, Mounts, Tmpfs", () => {
+  const created = plan(cliCreate("tmpfs-size=1048576,tmpfs-mode=1777 busybox"));
+  assertEquals(created.args, [
+    "--volume=/srv:/data:ro",
+    "--volume=/a:/b",
+    "--tmpfs=/t:size=1048576,mode=1777",
+    "--tmpfs=/run:size=64m",
+    ...CLI_DEFAULTS,
+  ]);
+  const volume = { noCopy: false, labels: {}, driverOptions: {} };
+  assertEquals(created.pending.volumes, [
+    { name: "named", destination: "/vol", readOnly: false, ...volume },
+    { name: "v2", destination: "/v2", readOnly: true, ...volume },
+    { name: "", destination: "/anon", readOnly: false, ...volume },
+  ]);
+  const parsed = options(created);
+  assertEquals(parsed.volumes, [
+    { source: "/srv", destination: "/data", readOnly: true },
+    { source: "/a", destination: "/b", readOnly: false },
+  ]);
+  assertEquals(parsed.tmpfs.map((t) => [t.destination, t.data]), [
+    ["/t", "size=1048576,mode=1777"],
+    ["/run", "size=64m"],
+  ]);
+});
+
+Deno.test("create: resources and the restart policy in the CLI's units", () => {
+  const created = plan(cliCreate("--stop-signal SIGINT --stop-timeout 5 busybox"));
+  assertEquals(created.args, [
+    "--stop-signal=SIGINT",
+    "--stop-timeout=5",
+    "--restart=on-failure:3",
+    "--memory=536870912",
+    "--cpus=1.5",
+    "--cpu-shares=512",
+    "--pids-limit=100",
+    ...CLI_DEFAULTS,
+  ]);
+  const parsed = options(created);
+  assertEquals(parsed.resources, {
+    memoryMax: 536870912,
+    cpuQuotaPerSecUSec: 1_500_000,
+    tasksMax: 100,
+    cpuWeight: 1 + Math.floor(((512 - 2) * 9999) / 262142),
+  });
+  assertEquals(parsed.restart, { policy: "on-failure", maxRetries: 3 });
+  assertEquals([parsed.stopSignal, parsed.stopTimeoutSec], ["SIGINT", 5]);
+  const quota = plan(
+    cliCreate("--cpu-quota 50000 --cpu-period 100000 --restart unless-stopped busybox"),
+  );
+  assertEquals(quota.args, ["--restart=unless-stopped", "--cpus=0.5", ...CLI_DEFAULTS]);
+  assertEquals(options(quota).resources, { cpuQuotaPerSecUSec: 500_000 });
+  assertEquals(quota.warnings, []);
+});
+
+Deno.test("create: capabilities, privileged, read-only, init, security options", () => {
+  const created = plan(cliCreate("--read-only --init --privileged busybox"));
+  assertEquals(created.args, [
+    "--cap-add=CAP_NET_ADMIN",
+    "--cap-drop=ALL",
+    "--privileged",
+    "--read-only",
+    "--init",
+    "--security-opt=seccomp=unconfined",
+    "--security-opt=no-new-privileges",
+    ...CLI_DEFAULTS,
+  ]);
+  const parsed = options(created);
+  assertEquals([parsed.privileged, parsed.readOnly, parsed.init], [true, true, true]);
+  assertEquals(parsed.security, { seccomp: { kind: "unconfined" }, noNewPrivileges: true });
+  const unprivileged = plan({
+    ...cliCreate("--read-only --init --privileged busybox"),
+    body: { Image: "busybox", HostConfig: { CapAdd: ["NET_ADMIN"], CapDrop: ["ALL"] } },
+  });
+  assertEquals(options(unprivileged).capabilities, ["CAP_NET_ADMIN"]);
+});
+
+Deno.test("create: networks: user network with alias, dns, hosts; none; host", () => {
+  const created = plan(cliCreate("--add-host h:1.2.3.4 busybox"));
+  assertEquals(created.args, ["--network=mynet", ...CLI_DEFAULTS]);
+  assertEquals(created.pending.networkAliases, ["web"]);
+  assertEquals(created.pending.dns, {
+    servers: ["1.1.1.1"],
+    search: ["example.com"],
+    options: ["ndots:2"],
+  });
+  assertEquals(created.pending.extraHosts, [{ host: "h", address: "1.2.3.4" }]);
+  assertEquals(options(created).network, "mynet");
+  assertEquals(plan(cliCreate("--network none busybox")).args, ["--network=none", ...CLI_DEFAULTS]);
+  assertEquals(options(plan(cliCreate("--network host busybox"))).network, "host");
+});
+
+Deno.test("create: entrypoint as the CLI sends it; health checks pending", () => {
+  const sh = plan(cliCreate("--entrypoint /bin/sh busybox -c 'echo hi'"));
+  assertEquals(sh.args, ["--entrypoint=/bin/sh", ...CLI_DEFAULTS, "-c", "echo hi"]);
+  assertEquals(sh.given.entrypoint, ["/bin/sh"]);
+  const cleared = plan(cliCreate("--entrypoint '' busybox echo"));
+  assertEquals(cleared.args, ["--entrypoint=", ...CLI_DEFAULTS, "echo"]);
+  assertEquals(options(cleared).entrypoint, "");
+  assertEquals(plan(cliCreate("--health-start-period 1s busybox")).pending.healthcheck, {
+    test: ["CMD-SHELL", "wget -q localhost"],
+    intervalNs: 5e9,
+    timeoutNs: 3e9,
+    startPeriodNs: 1e9,
+    startIntervalNs: 0,
+    retries: 2,
+  });
+  assertEquals(plan(cliCreate("--no-healthcheck busybox")).pending.healthcheck?.test, ["NONE"]);
+  assertEquals(plan(cliCreate("--rm busybox echo hi")).pending.healthcheck, undefined);
+  assertEquals(plan(cliCreate("--platform linux/amd64 busybox")).args, [
+    "--platform=linux/amd64",
+    ...CLI_DEFAULTS,
+  ]);
+});
+
+Deno.test("create: what tsnspawn cannot do is refused, naming the field", () => {
+  const error = assertThrows(() => plan(cliCreate("--ipc host --pid host busybox")), ApiError);
+  assertEquals(error.status, 400);
+  assertEquals(error.message.startsWith("HostConfig.Devices="), true);
+  const refused = (body: Record<string, unknown>, field: string) => {
+    const e = assertThrows(
+      () => plan({ method: "POST", path: "/containers/create", body }),
+      ApiError,
+    );
+    assertEquals(e.status, 400);
+    assertEquals(e.message.startsWith(field), true, `${e.message} should name ${field}`);
+  };
+  const host = (hostConfig: Record<string, unknown>) => ({
+    Image: "busybox",
+    HostConfig: hostConfig,
+  });
+  refused(host({ IpcMode: "host" }), "HostConfig.IpcMode=");
+  refused(host({ ShmSize: 134217728 }), "HostConfig.ShmSize=");
+  refused(host({ Ulimits: [{ Name: "nofile", Soft: 1, Hard: 2 }] }), "HostConfig.Ulimits=");
+  refused(host({ LogConfig: { Type: "syslog" } }), "HostConfig.LogConfig.Type=");
+  refused(
+    host({ LogConfig: { Type: "json-file", Config: { "max-size": "10m" } } }),
+    "HostConfig.LogConfig.Config=",
+  );
+  refused(host({ NetworkMode: "container:db" }), "HostConfig.NetworkMode=");
+  refused(host({ Links: ["db:db"] }), "HostConfig.Links=");
+  refused(host({ MaskedPaths: [] }), "HostConfig.MaskedPaths=");
+  refused(host({ UsernsMode: "private" }), "HostConfig.UsernsMode=");
+  refused(host({ CpuPeriod: 50000 }), "HostConfig.CpuPeriod=");
+  refused(host({ Binds: ["/a:/b:shared"] }), "HostConfig.Binds[0]=");
+  refused(host({ Mounts: [{ Type: "npipe", Target: "/x" }] }), "HostConfig.Mounts[0].Type=");
+  refused(
+    host({ PortBindings: { "80/tcp": [{ HostIp: "::", HostPort: "80" }] } }),
+    "HostConfig.PortBindings.80/tcp[0].HostIp=",
+  );
+  refused(host({ PortBindings: { "80/sctp": [] } }), "HostConfig.PortBindings.80/sctp=");
+  refused({ Image: "busybox", Domainname: "example.com" }, "Domainname=");
+  refused({ Image: "busybox", SomethingNew: { Enabled: true } }, "SomethingNew=");
+  refused(host({ SomethingNew: 1 }), "HostConfig.SomethingNew=");
+  refused({
+    Image: "busybox",
+    NetworkingConfig: { EndpointsConfig: { a: {}, b: {} } },
+  }, "NetworkingConfig.EndpointsConfig=");
+  refused({
+    Image: "busybox",
+    NetworkingConfig: {
+      EndpointsConfig: { default: { IPAMConfig: { IPv4Address: "10.88.0.9" } } },
+    },
+  }, "NetworkingConfig.EndpointsConfig.default.IPAMConfig=");
+});
+
+Deno.test("create: docker's own 400s, in its words", () => {
+  const bad = (body: Record<string, unknown>, message: string) =>
+    assertThrows(
+      () => plan({ method: "POST", path: "/containers/create", body }),
+      ApiError,
+      message,
+    );
+  bad({}, "Config.Image: no image given");
+  bad(
+    { Image: "b", HostConfig: { AutoRemove: true, RestartPolicy: { Name: "always" } } },
+    "can't create 'AutoRemove' container with restart policy",
+  );
+  bad(
+    { Image: "b", HostConfig: { RestartPolicy: { Name: "always", MaximumRetryCount: 2 } } },
+    "can only be used with 'on-failure'",
+  );
+  bad(
+    { Image: "b", HostConfig: { RestartPolicy: { Name: "sometimes" } } },
+    "unknown policy 'sometimes'",
+  );
+  bad(
+    { Image: "b", HostConfig: { NanoCpus: 1e9, CpuQuota: 50000 } },
+    "Nano CPUs and CPU Quota cannot both be set",
+  );
+  bad({ Image: "b", HostConfig: { Binds: ["/a:/x", "v:/x"] } }, "Duplicate mount point: /x");
+  bad({ Image: "b", HostConfig: { Binds: ["/a:/b:bogus"] } }, "invalid mode: bogus");
+  bad(
+    { Image: "b", NetworkingConfig: { EndpointsConfig: { default: { Aliases: ["x"] } } } },
+    "network-scoped alias is supported only",
+  );
+  bad(
+    { Image: "b", Healthcheck: { Test: ["CMD", "true"], Interval: 5 } },
+    "Interval in Healthcheck cannot be less than 1ms",
+  );
+  bad({ Image: "b", Tty: "yes" }, "Tty: expected true or false");
+  bad({ Image: "b", HostConfig: { Memory: "512m" } }, "HostConfig.Memory: expected an integer");
+  bad({ Image: "b", Env: "A=1" }, "Env: expected an array of strings");
+});
+
+Deno.test("create: zero values of any field are accepted, names match in any case", () => {
+  const created = plan({
+    method: "POST",
+    path: "/containers/create",
+    body: {
+      image: "busybox",
+      cmd: ["true"],
+      FutureField: { Nested: [], Flag: false, Count: 0 },
+      HostConfig: {
+        Ulimits: [],
+        Devices: null,
+        ShmSize: 0,
+        MemorySwappiness: -1,
+        IpcMode: "private",
+        FutureHost: "",
+      },
+      NetworkingConfig: { EndpointsConfig: { bridge: { NetworkID: "x", IPAddress: "10.0.0.9" } } },
+    },
+  });
+  assertEquals(created.args, ["--pull=never", "--", "busybox", "true"]);
+});
+
+Deno.test("planCommand: moby's merge of Entrypoint and Cmd with the image", () => {
+  assertEquals(planCommand(null, null, ["sh"]), { command: [] }); // the image's entrypoint and Cmd
+  assertEquals(planCommand(null, ["ls"], ["sh"]), { command: ["ls"] });
+  assertEquals(planCommand([""], null, ["sh"]), { entrypoint: "", command: [] });
+  assertEquals(planCommand([""], ["ls"], ["sh"]), { entrypoint: "", command: ["ls"] });
+  assertEquals(planCommand([], null, ["sh", "-l"]), { entrypoint: "", command: ["sh", "-l"] });
+  assertEquals(planCommand([], ["ls"], ["sh"]), { entrypoint: "", command: ["ls"] });
+  assertEquals(planCommand(["/bin/sh", "-c"], ["echo hi"], ["sh"]), {
+    entrypoint: "/bin/sh",
+    command: ["-c", "echo hi"],
+  });
+  assertEquals(planCommand(["tini", "--"], null, ["sh"]), { entrypoint: "tini", command: ["--"] });
+  assertThrows(() => planCommand(["", "x"], null, null), ApiError, "the program is empty");
+});
+
+Deno.test("create: docker-compose 1.29.2's bodies (db and web of the captured project)", () => {
+  const creates = COMPOSE.requests.filter((r) => r.path.includes("/containers/create"));
+  assertEquals(creates.length, 2);
+  const db = plan(creates[0], ["sh"]);
+  assertEquals(db.args, [
+    "--name=proj_db_1",
+    "--env=A=1",
+    "--network=proj_backend",
+    "--pull=never",
+    "--",
+    "busybox",
+    "httpd",
+    "-f",
+    "-p",
+    "80",
+  ]);
+  assertEquals(db.pending.envRemove, ["UNSET_IN_SHELL"]);
+  assertEquals(db.pending.networkAliases, ["db"]);
+  assertEquals(db.pending.volumes, [
+    {
+      name: "proj_dbdata",
+      destination: "/data",
+      readOnly: false,
+      noCopy: false,
+      labels: {},
+      driverOptions: {},
+    },
+  ]);
+  assertEquals(db.pending.labels["com.docker.compose.service"], "db");
+  assertEquals(db.pending.labels["tier"], "db");
+  assertEquals(Object.keys(db.pending.labels).length, 9);
+  assertEquals(options(db).network, "proj_backend");
+
+  const web = plan(creates[1], ["sh"]);
+  assertEquals(web.args, [
+    "--name=proj_web_2",
+    "--entrypoint=/bin/sh",
+    "--user=1000",
+    "--workdir=/app",
+    "--stop-signal=SIGINT",
+    "--stop-timeout=5",
+    "--network=proj_backend",
+    "--publish=8080:80/tcp",
+    "--publish=127.0.0.1:9090:90/udp",
+    "--volume=/srv:/srv:ro",
+    "--tmpfs=/t",
+    "--tmpfs=/run",
+    "--restart=unless-stopped",
+    "--memory=67108864",
+    "--cpus=0.5",
+    "--cap-add=NET_ADMIN",
+    "--cap-drop=ALL",
+    "--read-only",
+    "--init",
+    "--pull=never",
+    "--",
+    "busybox",
+    "-c",
+    "sh",
+    "-c",
+    "wget -qO- http://db/",
+  ]);
+  const parsed = options(web);
+  assertEquals(parsed.entrypoint, "/bin/sh");
+  assertEquals(parsed.command, ["-c", "sh", "-c", "wget -qO- http://db/"]);
+  assertEquals(parsed.user, { user: "1000" });
+  assertEquals(parsed.workdir, "/app");
+  assertEquals(parsed.restart, { policy: "always", maxRetries: 0 });
+  assertEquals([parsed.stopSignal, parsed.stopTimeoutSec], ["SIGINT", 5]);
+  assertEquals(parsed.resources, { memoryMax: 67108864, cpuQuotaPerSecUSec: 500_000 });
+  assertEquals([parsed.readOnly, parsed.init], [true, true]);
+  assertEquals(parsed.capabilities, ["CAP_NET_ADMIN"]);
+  assertEquals(parsed.volumes, [{ source: "/srv", destination: "/srv", readOnly: true }]);
+  assertEquals(parsed.tmpfs.map((t) => t.destination), ["/t", "/run"]);
+  assertEquals(parsed.publish, [
+    { hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" },
+    { hostIp: "127.0.0.1", hostPort: 9090, containerPort: 90, protocol: "udp" },
+  ]);
+  assertEquals(web.pending.healthcheck?.test, ["CMD", "true"]);
+  assertEquals(web.pending.healthcheck?.intervalNs, 10e9);
+  assertEquals(web.pending.dns.servers, ["1.1.1.1"]);
+  assertEquals(web.pending.extraHosts, [{ host: "h", address: "1.2.3.4" }]);
+  assertEquals(web.pending.networkAliases, ["web"]);
+  assertEquals(web.pending.volumes, []); // Config.Volumes /srv is the bind's path
+  assertEquals(web.given.entrypoint, ["/bin/sh", "-c"]);
+});
