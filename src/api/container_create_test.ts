@@ -5,12 +5,11 @@
  * as the effectful half will parse them, so a mapping the CLI would refuse
  * or read differently fails here.
  */
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals } from "@std/assert";
 import { parseContainerArgs } from "../container/run_args.ts";
 import type { ContainerOptions } from "../container/options.ts";
-import { planCommand, planContainerCreate } from "./container_create.ts";
+import { planContainerCreate } from "./container_create.ts";
 import type { CreatePlan } from "./create_types.ts";
-import { ApiError } from "./errors.ts";
 import { parseRequestTarget } from "./request.ts";
 
 interface Request {
@@ -246,133 +245,6 @@ Deno.test("create: entrypoint as the CLI sends it; health checks pending", () =>
     "--platform=linux/amd64",
     ...CLI_DEFAULTS,
   ]);
-});
-
-Deno.test("create: what tsnspawn cannot do is refused, naming the field", () => {
-  const error = assertThrows(() => plan(cliCreate("--ipc host --pid host busybox")), ApiError);
-  assertEquals(error.status, 400);
-  assertEquals(error.message.startsWith("HostConfig.Devices="), true);
-  const refused = (body: Record<string, unknown>, field: string) => {
-    const e = assertThrows(
-      () => plan({ method: "POST", path: "/containers/create", body }),
-      ApiError,
-    );
-    assertEquals(e.status, 400);
-    assertEquals(e.message.startsWith(field), true, `${e.message} should name ${field}`);
-  };
-  const host = (hostConfig: Record<string, unknown>) => ({
-    Image: "busybox",
-    HostConfig: hostConfig,
-  });
-  refused(host({ IpcMode: "host" }), "HostConfig.IpcMode=");
-  refused(host({ ShmSize: 134217728 }), "HostConfig.ShmSize=");
-  refused(host({ Ulimits: [{ Name: "nofile", Soft: 1, Hard: 2 }] }), "HostConfig.Ulimits=");
-  refused(host({ LogConfig: { Type: "syslog" } }), "HostConfig.LogConfig.Type=");
-  refused(
-    host({ LogConfig: { Type: "json-file", Config: { "max-size": "10m" } } }),
-    "HostConfig.LogConfig.Config=",
-  );
-  refused(host({ NetworkMode: "container:db" }), "HostConfig.NetworkMode=");
-  refused(host({ Links: ["db:db"] }), "HostConfig.Links=");
-  refused(host({ MaskedPaths: [] }), "HostConfig.MaskedPaths=");
-  refused(host({ UsernsMode: "private" }), "HostConfig.UsernsMode=");
-  refused(host({ CpuPeriod: 50000 }), "HostConfig.CpuPeriod=");
-  refused(host({ Binds: ["/a:/b:shared"] }), "HostConfig.Binds[0]=");
-  refused(host({ Mounts: [{ Type: "npipe", Target: "/x" }] }), "HostConfig.Mounts[0].Type=");
-  refused(
-    host({ PortBindings: { "80/tcp": [{ HostIp: "::", HostPort: "80" }] } }),
-    "HostConfig.PortBindings.80/tcp[0].HostIp=",
-  );
-  refused(host({ PortBindings: { "80/sctp": [] } }), "HostConfig.PortBindings.80/sctp=");
-  refused({ Image: "busybox", Domainname: "example.com" }, "Domainname=");
-  refused({ Image: "busybox", SomethingNew: { Enabled: true } }, "SomethingNew=");
-  refused(host({ SomethingNew: 1 }), "HostConfig.SomethingNew=");
-  refused({
-    Image: "busybox",
-    NetworkingConfig: { EndpointsConfig: { a: {}, b: {} } },
-  }, "NetworkingConfig.EndpointsConfig=");
-  refused({
-    Image: "busybox",
-    NetworkingConfig: {
-      EndpointsConfig: { default: { IPAMConfig: { IPv4Address: "10.88.0.9" } } },
-    },
-  }, "NetworkingConfig.EndpointsConfig.default.IPAMConfig=");
-});
-
-Deno.test("create: docker's own 400s, in its words", () => {
-  const bad = (body: Record<string, unknown>, message: string) =>
-    assertThrows(
-      () => plan({ method: "POST", path: "/containers/create", body }),
-      ApiError,
-      message,
-    );
-  bad({}, "Config.Image: no image given");
-  bad(
-    { Image: "b", HostConfig: { AutoRemove: true, RestartPolicy: { Name: "always" } } },
-    "can't create 'AutoRemove' container with restart policy",
-  );
-  bad(
-    { Image: "b", HostConfig: { RestartPolicy: { Name: "always", MaximumRetryCount: 2 } } },
-    "can only be used with 'on-failure'",
-  );
-  bad(
-    { Image: "b", HostConfig: { RestartPolicy: { Name: "sometimes" } } },
-    "unknown policy 'sometimes'",
-  );
-  bad(
-    { Image: "b", HostConfig: { NanoCpus: 1e9, CpuQuota: 50000 } },
-    "Nano CPUs and CPU Quota cannot both be set",
-  );
-  bad({ Image: "b", HostConfig: { Binds: ["/a:/x", "v:/x"] } }, "Duplicate mount point: /x");
-  bad({ Image: "b", HostConfig: { Binds: ["/a:/b:bogus"] } }, "invalid mode: bogus");
-  bad(
-    { Image: "b", NetworkingConfig: { EndpointsConfig: { default: { Aliases: ["x"] } } } },
-    "network-scoped alias is supported only",
-  );
-  bad(
-    { Image: "b", Healthcheck: { Test: ["CMD", "true"], Interval: 5 } },
-    "Interval in Healthcheck cannot be less than 1ms",
-  );
-  bad({ Image: "b", Tty: "yes" }, "Tty: expected true or false");
-  bad({ Image: "b", HostConfig: { Memory: "512m" } }, "HostConfig.Memory: expected an integer");
-  bad({ Image: "b", Env: "A=1" }, "Env: expected an array of strings");
-});
-
-Deno.test("create: zero values of any field are accepted, names match in any case", () => {
-  const created = plan({
-    method: "POST",
-    path: "/containers/create",
-    body: {
-      image: "busybox",
-      cmd: ["true"],
-      FutureField: { Nested: [], Flag: false, Count: 0 },
-      HostConfig: {
-        Ulimits: [],
-        Devices: null,
-        ShmSize: 0,
-        MemorySwappiness: -1,
-        IpcMode: "private",
-        FutureHost: "",
-      },
-      NetworkingConfig: { EndpointsConfig: { bridge: { NetworkID: "x", IPAddress: "10.0.0.9" } } },
-    },
-  });
-  assertEquals(created.args, ["--pull=never", "--", "busybox", "true"]);
-});
-
-Deno.test("planCommand: moby's merge of Entrypoint and Cmd with the image", () => {
-  assertEquals(planCommand(null, null, ["sh"]), { command: [] }); // the image's entrypoint and Cmd
-  assertEquals(planCommand(null, ["ls"], ["sh"]), { command: ["ls"] });
-  assertEquals(planCommand([""], null, ["sh"]), { entrypoint: "", command: [] });
-  assertEquals(planCommand([""], ["ls"], ["sh"]), { entrypoint: "", command: ["ls"] });
-  assertEquals(planCommand([], null, ["sh", "-l"]), { entrypoint: "", command: ["sh", "-l"] });
-  assertEquals(planCommand([], ["ls"], ["sh"]), { entrypoint: "", command: ["ls"] });
-  assertEquals(planCommand(["/bin/sh", "-c"], ["echo hi"], ["sh"]), {
-    entrypoint: "/bin/sh",
-    command: ["-c", "echo hi"],
-  });
-  assertEquals(planCommand(["tini", "--"], null, ["sh"]), { entrypoint: "tini", command: ["--"] });
-  assertThrows(() => planCommand(["", "x"], null, null), ApiError, "the program is empty");
 });
 
 Deno.test("create: docker-compose 1.29.2's bodies (db and web of the captured project)", () => {

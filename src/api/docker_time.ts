@@ -8,7 +8,8 @@
  * Times travel as nanoseconds since the epoch in a bigint (systemd gives
  * microseconds: multiply by 1000n), so nothing is lost to floating point.
  *
- * References: Go time.RFC3339Nano; moby v28.2.2
+ * References: Docker Engine API v1.44 (ContainerState times, `timestamps`
+ * of logs); Go time.RFC3339Nano; moby v28.2.2
  * api/types/time (RFC3339NanoFixed in pkg/jsonmessage), container/state.go
  * (State.String), go-units duration.go (HumanDuration); research notes
  * /work/shared/research/docker-api.md §3.3 and §6 tier 1 rows 3 and 5.
