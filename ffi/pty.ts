@@ -58,6 +58,65 @@ export function openPtyPeer(master: number): number {
   );
 }
 
+/**
+ * A pty whose slave the caller holds open until the process that gets it
+ * has opened it too: without that hold, the pty would hang up when a
+ * process that opened and closed the slave early (a shell's startup)
+ * leaves it closed. Release the hold once the process runs.
+ */
+export interface HeldPty extends Pty {
+  /** Closes the caller's hold on the slave. */
+  releaseSlave(): void;
+  /** Releases the slave and closes the master. */
+  close(): void;
+}
+
+/** {@link openPty} plus a held slave (opened through {@link openPtyPeer}). */
+export function openHeldPty(ptmx?: number): HeldPty {
+  const pty = openPty(ptmx);
+  let slave: number | null;
+  try {
+    slave = openPtyPeer(pty.master);
+  } catch (error) {
+    closePty(pty.master);
+    throw error;
+  }
+  let closed = false;
+  return {
+    master: pty.master,
+    slavePath: pty.slavePath,
+    releaseSlave() {
+      if (slave !== null) closePty(slave);
+      slave = null;
+    },
+    close() {
+      this.releaseSlave();
+      if (!closed) closePty(pty.master);
+      closed = true;
+    },
+  };
+}
+
+/**
+ * Wakes a reader blocked in {@link readAsync} on the master: one byte
+ * written to the slave becomes readable on the master. A blocked read holds
+ * the master open, so closing it would not hang the pty up until the read
+ * returned; wake the reader, let it see it should stop, then close.
+ */
+export function wakeMasterReader(master: number): void {
+  let peer: number;
+  try {
+    peer = openPtyPeer(master);
+  } catch {
+    return; // the pty is gone already
+  }
+  try {
+    libc().write(peer, new Uint8Array([0]), 1n);
+  } finally {
+    closePty(peer);
+  }
+}
+
 /** Terminal size in character cells. */
 export interface WindowSize {
   rows: number;

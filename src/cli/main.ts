@@ -8,7 +8,7 @@ import { TsnspawnError } from "../errors.ts";
 import { type Command, helpText, parseCommandLine } from "./args.ts";
 import { CommandContext } from "../commands/context.ts";
 import { requireRoot } from "../errors.ts";
-import { showLogs } from "../systemd/journal.ts";
+import { writeOutput } from "../systemd/journal.ts";
 
 /** The version printed by `tsnspawn version`. */
 export const VERSION = "0.1.0";
@@ -44,13 +44,14 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       return await runContainer(ctx, command);
     }
     case "start": {
-      const { startContainer } = await import("../commands/start.ts");
       if (command.attach) {
         if (command.names.length !== 1) {
           throw new TsnspawnError("usage", "start -a takes exactly one container");
         }
-        return (await startContainer(ctx, command.names[0], { attach: true }))!;
+        const { startAttached } = await import("../commands/attach.ts");
+        return await startAttached(ctx, command.names[0]);
       }
+      const { startContainer } = await import("../ops/start.ts");
       return await eachName(
         ctx,
         command.names,
@@ -58,11 +59,11 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       );
     }
     case "stop": {
-      const { stopContainer } = await import("../commands/stop.ts");
+      const { stopContainer } = await import("../ops/stop.ts");
       return await eachName(ctx, command.names, (n) => stopContainer(ctx, n, command.timeoutSec));
     }
     case "restart": {
-      const { restartContainer } = await import("../commands/stop.ts");
+      const { restartContainer } = await import("../ops/stop.ts");
       return await eachName(
         ctx,
         command.names,
@@ -70,11 +71,11 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       );
     }
     case "kill": {
-      const { killContainer } = await import("../commands/stop.ts");
+      const { killContainer } = await import("../ops/stop.ts");
       return await eachName(ctx, command.names, (n) => killContainer(ctx, n, command.signal));
     }
     case "rm": {
-      const { removeContainer } = await import("../commands/rm.ts");
+      const { removeContainer } = await import("../ops/remove.ts");
       return await eachName(ctx, command.names, (n) => removeContainer(ctx, n, command.force));
     }
     case "list": {
@@ -97,14 +98,13 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       return 0;
     }
     case "logs": {
-      const { loadContainer } = await import("../container/state.ts");
-      loadContainer(command.name);
-      return await showLogs({
-        container: command.name,
+      const { readContainerLogs } = await import("../ops/logs.ts");
+      await readContainerLogs(ctx, command.name, {
         follow: command.follow,
-        lines: command.tail,
-        since: command.since,
-      });
+        ...(command.tail !== undefined ? { tail: command.tail } : {}),
+        ...(command.since !== undefined ? { sinceText: command.since } : {}),
+      }, (line) => writeOutput(line.text + "\n", line.stream));
+      return 0;
     }
     case "exec": {
       const { execInContainer } = await import("../commands/exec.ts");

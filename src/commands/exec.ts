@@ -11,19 +11,12 @@
  * do, never our own descriptors: a container process could reopen a host
  * file it was handed through /proc/self/fd/N with other modes.
  */
-import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer } from "../container/state.ts";
-import { mergeEnv, parseSignal } from "../container/run_options.ts";
+import { getWindowSize, setWindowSize } from "../../ffi/pty.ts";
 import type { ExecOptions } from "../cli/args.ts";
-import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "../systemd/unit_state.ts";
-import { openTerminal, relayTerminal } from "./terminal.ts";
+import { relayTerminal } from "./terminal.ts";
 import { relayUntilQuiet } from "./relay.ts";
-import { prepareCgroupVisit } from "../runtime/cgroups.ts";
-import { openInRoot } from "../../ffi/open_in_root.ts";
-import { O_NOCTTY, O_RDWR } from "../../ffi/fifo.ts";
+import { exitStatusOfExec, startExecProcess } from "../ops/exec_process.ts";
 
 /** How long output of an ended `exec -t` process is still relayed. */
 const RELAY_DRAIN_MS = 200;
@@ -34,45 +27,24 @@ export async function execInContainer(
   options: ExecOptions,
   loginShell = false,
 ): Promise<number> {
-  const config = loadContainer(options.name);
-  const unit = unitName(options.name);
-  const systemd = await ctx.systemd();
-  const state = await systemd.unitState(unit);
-  if (!isRunning(state) || !state || state.mainPid <= 0) {
-    throw new TsnspawnError("conflict", `container ${options.name}: not running`, {
-      hint: `start it with 'tsnspawn start ${options.name}'`,
-    });
-  }
-  const pid = state.mainPid;
-  // The pty comes from the container's own devpts, as runc's does, so that
-  // inside it the terminal is a /dev/pts/N that `tty` and ttyname(3) find.
-  const terminal = options.tty
-    ? openTerminal(openInRoot(pid, "/dev/pts/ptmx", O_RDWR | O_NOCTTY))
-    : null;
-  const request: ExecRequest = {
-    pid,
-    unit,
+  const { child, terminal } = await startExecProcess(ctx, {
+    name: options.name,
     command: options.command,
-    env: mergeEnv(
-      config.env,
-      options.tty ? [`TERM=${Deno.env.get("TERM") ?? "xterm"}`] : [],
-      options.env,
-    ),
-    user: config.user,
-    ...(options.user ? { userSpec: options.user } : {}),
+    env: options.env,
+    ...(options.user ? { user: options.user } : {}),
+    ...(options.workdir ? { workdir: options.workdir } : {}),
+    tty: options.tty,
+    interactive: options.interactive,
+    term: Deno.env.get("TERM") ?? "xterm",
     ...(loginShell ? { loginShell: true } : {}),
-    workingDir: options.workdir ?? config.workingDir,
-    terminal: terminal?.slavePath,
-    capabilities: config.capabilities,
-    noNewPrivileges: config.noNewPrivileges,
-    seccomp: config.seccomp,
-    ...(config.privileged ? { privileged: true } : {}),
-  };
+  });
   try {
     if (terminal) {
-      // The exec stage's own messages go to our stderr; the command has the pty.
-      const child = spawnExecStage(request, { stdin: "null", stdout: "null", stderr: "inherit" });
-      moveEarly(child.pid, request);
+      if (Deno.stdin.isTerminal()) {
+        try {
+          setWindowSize(terminal.master, getWindowSize(0));
+        } catch { /* keep the default size */ }
+      }
       const relay = relayTerminal(terminal, options.interactive);
       const status = await child.status;
       // Our hold on the slave kept the pty open while the command was
@@ -81,14 +53,8 @@ export async function execInContainer(
       // slave open: `exec` ends with its process, as docker's does.
       terminal.releaseSlave();
       await Promise.race([relay, new Promise((resolve) => setTimeout(resolve, RELAY_DRAIN_MS))]);
-      return exitCode(status);
+      return exitStatusOfExec(status);
     }
-    const child = spawnExecStage(request, {
-      stdin: options.interactive ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
-    });
-    moveEarly(child.pid, request);
     if (options.interactive) {
       // Ends with an error once the command is gone; stdin may stay open.
       Deno.stdin.readable.pipeTo(child.stdin).catch(() => {});
@@ -99,33 +65,10 @@ export async function execInContainer(
     ]);
     const status = await child.status;
     await relays.finish();
-    return exitCode(status);
+    return exitStatusOfExec(status);
   } finally {
     terminal?.close();
   }
-}
-
-/**
- * Moves the exec stage's main thread into the container's cgroups while its
- * Deno boots (runtime/cgroups.ts prepareCgroupVisit: the stage moves itself
- * too, before it spawns; this only takes the slow first migration off its
- * path). Best effort: the stage may have ended already.
- */
-function moveEarly(stage: number, request: ExecRequest): void {
-  try {
-    const visit = prepareCgroupVisit(request.pid, request.unit);
-    try {
-      visit.enter(stage);
-    } finally {
-      visit.close();
-    }
-  } catch {
-    // The exec stage moves itself, or says why it cannot.
-  }
-}
-
-function exitCode(status: Deno.CommandStatus): number {
-  return status.signal ? 128 + parseSignal(status.signal) : status.code;
 }
 
 /** `tsnspawn shell NAME`: an interactive login shell as the container's user. */

@@ -8,11 +8,9 @@ import {
   importRootfsTarball,
   inspectImage,
   listImages as storeImages,
-  pruneStore,
-  removeImage,
   tagImage,
 } from "../image/store.ts";
-import { listContainerNames, loadContainer } from "../container/state.ts";
+import { pruneUnusedImages, removeImageUnused } from "../ops/images.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { TsnspawnError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";
@@ -59,27 +57,14 @@ export function listImages(ctx: CommandContext, quiet: boolean): void {
   ));
 }
 
-/** Ids of the images containers are made from. */
-function imagesInUse(): Set<string> {
-  const ids = new Set<string>();
-  for (const name of listContainerNames()) {
-    try {
-      const id = loadContainer(name).imageId;
-      if (id) ids.add(id);
-    } catch { /* removed meanwhile */ }
-  }
-  return ids;
-}
-
 /** `tsnspawn rmi [-f] IMAGE...`. */
 export async function removeImages(
   ctx: CommandContext,
   references: string[],
   force: boolean,
 ): Promise<void> {
-  const inUse = imagesInUse();
   for (const reference of references) {
-    const result = await removeImage(reference, { force, isInUse: (id) => inUse.has(id) });
+    const result = await removeImageUnused(reference, force);
     for (const tag of result.untagged) ctx.print(`Untagged: ${tag}`);
     for (const digest of result.deleted) ctx.print(`Deleted: ${digest}`);
   }
@@ -121,8 +106,7 @@ export function inspectImages(ctx: CommandContext, references: string[]): void {
 
 /** `tsnspawn image prune`: removes what no image or container needs; prints bytes freed. */
 export async function pruneCommand(ctx: CommandContext): Promise<void> {
-  const inUse = imagesInUse();
-  const { deleted, bytes } = await pruneStore((id) => inUse.has(id));
+  const { deleted, bytes } = await pruneUnusedImages();
   for (const digest of deleted) ctx.print(`Deleted: ${digest}`);
   ctx.print(`Total reclaimed space: ${formatBytes(bytes)} (${bytes} bytes)`);
 }

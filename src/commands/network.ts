@@ -1,11 +1,8 @@
 /**
  * `tsnspawn network create|ls|inspect|rm`: bridge networks (docker's
- * `docker network` verbs). A network is a definition plus a lease store
- * (src/network/network_store.ts); its bridge and rules are made when its
- * first container starts (src/network/host_network.ts) and removed by
- * `network rm`, which refuses while a container holds an address on it.
+ * `docker network` verbs), printed; creating and removing them is
+ * ops/network.ts.
  */
-import { TsnspawnError } from "../errors.ts";
 import { formatTable } from "../format.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
@@ -13,17 +10,14 @@ import { describePool, gatewayOf, segmentBridgeName } from "../network/address_p
 import { formatIpv4, parseSubnet } from "../network/ipv4.ts";
 import type { NetworkConfig } from "../network/network_config.ts";
 import {
-  createNetwork,
   type Lease,
-  leaseIsLive,
   listNetworks,
   loadNetwork,
   readLeases,
   readNetworkConfig,
-  removeNetworkDir,
-  withNetworksLockSync,
 } from "../network/network_store.ts";
-import { interfaceExists, removeNetworkDevices } from "../network/host_network.ts";
+import { interfaceExists } from "../network/host_network.ts";
+import { createNetwork, removeNetwork } from "../ops/network.ts";
 import { hostInterfaceName } from "../network/link_plan.ts";
 import { formatPublished } from "../network/published_ports.ts";
 import type { CommandContext } from "./context.ts";
@@ -142,31 +136,6 @@ export function inspectNetworksCommand(ctx: CommandContext, names: string[]): Pr
   const all = names.map(describeNetwork);
   ctx.print(JSON.stringify(names.length === 1 ? all[0] : all, null, 2));
   return Promise.resolve();
-}
-
-/** Removes one network: refused while a container (running or not) holds a lease on it. */
-function removeNetwork(name: string): void {
-  withNetworksLockSync(() => {
-    const network = readNetworkConfig(name);
-    if (!network) {
-      if (name === "bridge") return; // the default network, never used: nothing to remove
-      loadNetwork(name); // throws not-found
-      return;
-    }
-    const users = readLeases(name).leases.filter(leaseIsLive);
-    if (users.length > 0) {
-      const list = users.slice(0, 5).map((l) => l.container).join(", ");
-      throw new TsnspawnError(
-        "conflict",
-        `network ${name}: in use by ${users.length} container(s): ${list}${
-          users.length > 5 ? ", ..." : ""
-        }`,
-        { hint: "remove those containers first ('tsnspawn rm -f NAME')" },
-      );
-    }
-    removeNetworkDevices(network);
-    removeNetworkDir(name);
-  });
 }
 
 /** `network rm`: like docker, goes on after an error and prints each removed name. */

@@ -9,7 +9,8 @@ import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";
 import { createContainer } from "../ops/create.ts";
 import type { RunOptions } from "../cli/args.ts";
-import { startContainer } from "./start.ts";
+import { startContainer } from "../ops/start.ts";
+import { startAttached } from "./attach.ts";
 
 /** Runs a new container; returns the exit status for the CLI. */
 export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
@@ -17,9 +18,10 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   // start needs both. A failure to connect surfaces where start awaits it.
   ctx.systemd().catch(() => {});
   const config = await createContainer(options);
-  let status: number | null;
+  let status: number | null = null;
   try {
-    status = await startContainer(ctx, config.name, { attach: !options.detach, config });
+    if (options.detach) await startContainer(ctx, config.name, { attach: false, config });
+    else status = await startAttached(ctx, config.name, config);
   } catch (error) {
     if (config.autoRemove && containerExists(config.name)) {
       const systemd = await ctx.systemd().catch(() => null);

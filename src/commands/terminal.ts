@@ -7,58 +7,31 @@
  * in the container ends `run -it` as in docker.
  */
 import {
-  closePty,
   getWindowSize,
-  openPty,
-  openPtyPeer,
+  type HeldPty,
+  openHeldPty,
   readAsync,
   setWindowSize,
   writeAllAsync,
 } from "../../ffi/pty.ts";
-import { closeFd } from "../../ffi/fifo.ts";
 
 /** An open pty for one container process. */
-export interface Terminal {
-  master: number;
-  slavePath: string;
-  /** Closes our hold on the slave once the container has it open. */
-  releaseSlave(): void;
-  close(): void;
-}
+export type Terminal = HeldPty;
 
 /**
  * Opens a pty (from the devpts instance of the open `ptmx` descriptor if
- * given). Our own slave fd keeps the pty from hanging up before the
- * container opened its side; release it once the container runs.
+ * given) with the size of our own terminal. Our own slave fd keeps the pty
+ * from hanging up before the container opened its side; release it once
+ * the container runs.
  */
 export function openTerminal(ptmx?: number): Terminal {
-  const pty = openPty(ptmx);
-  let slave: number | null;
-  try {
-    slave = openPtyPeer(pty.master);
-  } catch (error) {
-    closePty(pty.master);
-    throw error;
-  }
-  let closed = false;
+  const pty = openHeldPty(ptmx);
   if (Deno.stdin.isTerminal()) {
     try {
       setWindowSize(pty.master, getWindowSize(0));
     } catch { /* keep the default size */ }
   }
-  return {
-    master: pty.master,
-    slavePath: pty.slavePath,
-    releaseSlave() {
-      if (slave !== null) closeFd(slave);
-      slave = null;
-    },
-    close() {
-      this.releaseSlave();
-      if (!closed) closePty(pty.master);
-      closed = true;
-    },
-  };
+  return pty;
 }
 
 /**

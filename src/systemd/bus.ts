@@ -395,7 +395,7 @@ export class Systemd {
   }
 
   // -------------------------------------------------------------------------
-  // Declared containers' generated units (src/commands/start_declared.ts, enable.ts)
+  // Declared containers' generated units (src/ops/start_declared.ts, commands/enable.ts)
 
   /** Starts a unit that has a unit file and waits for its start job; returns the job result. */
   async startUnit(unit: string): Promise<string> {

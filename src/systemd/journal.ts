@@ -13,35 +13,64 @@
  * `run` write each line to the stream it came from, as docker does.
  */
 
-/** Options of `tsnspawn logs`. */
+/** Options of `tsnspawn logs` (and of the Docker API's logs). */
 export interface LogQuery {
   container: string;
   follow?: boolean;
   lines?: number;
+  /** journalctl's --since (systemd.time(7): "1 hour ago", "@1700000000.5"). */
   since?: string;
+  /** journalctl's --until. */
+  until?: string;
 }
 
-/** journalctl arguments for `tsnspawn logs` (pure). */
-export function logsArguments(query: LogQuery): string[] {
-  const args = ["--no-pager", "--quiet", ...JSON_FIELDS];
-  if (query.follow) args.push("--follow");
+/** The selection of a logs query: lines, times, the container's field (pure). */
+function logsSelection(query: LogQuery): string[] {
+  const args: string[] = [];
   if (query.lines !== undefined) args.push(`--lines=${query.lines}`);
   else args.push("--no-tail");
   if (query.since) args.push(`--since=${query.since}`);
+  if (query.until) args.push(`--until=${query.until}`);
   args.push(`TSNSPAWN_CONTAINER=${query.container}`);
   return args;
 }
 
-/** Runs journalctl for `logs`, each line to stdout or stderr; returns its exit code. */
-export async function showLogs(query: LogQuery): Promise<number> {
+/** journalctl arguments for `tsnspawn logs` (pure). */
+export function logsArguments(query: LogQuery): string[] {
+  return [
+    "--no-pager",
+    "--quiet",
+    ...JSON_FIELDS,
+    ...(query.follow ? ["--follow"] : []),
+    ...logsSelection(query),
+  ];
+}
+
+/** One line of a container's output as the journal has it. */
+export interface LogLine {
+  /** The line, without its newline. */
+  text: string;
+  stream: OutputStream;
+  /** When journald received it, µs since the epoch. */
+  realtimeUs: bigint;
+}
+
+/**
+ * Reads a container's log lines (`query.follow` is ignored: see
+ * {@link JournalFollower}), each to `onLine`; returns journalctl's exit code.
+ */
+export async function readLogs(
+  query: LogQuery,
+  onLine: (line: LogLine) => void,
+): Promise<number> {
   const child = new Deno.Command("journalctl", {
-    args: logsArguments(query),
+    args: logsArguments({ ...query, follow: false }),
     stdin: "null",
     stdout: "piped",
   }).spawn();
   await forEachLine(child.stdout.getReader(), (line) => {
     const entry = parseEntry(line);
-    if (entry) writeOutput(messageText(entry) + "\n", streamOf(entry));
+    if (entry) onLine(logLineOf(entry));
   });
   return (await child.status).code;
 }
@@ -132,17 +161,16 @@ async function synchronizeOverVarlink(): Promise<boolean> {
 
 /**
  * journalctl arguments for entries as JSON, one per line, with the fields
- * we use (and the cursor, always there); `--all`: fields over 4096 bytes
+ * we use (and the cursor and the realtime timestamp, always there); `--all`: fields over 4096 bytes
  * are printed, not replaced by null.
  */
 const JSON_FIELDS = ["--output=json", "--output-fields=MESSAGE,PRIORITY", "--all"];
 
-/** All matching entries, as {@link JSON_FIELDS}. */
-const JSON_ENTRIES = ["--no-tail", ...JSON_FIELDS];
-
 /** One journal entry as `journalctl -o json` prints it. */
 export interface JournalEntry {
   __CURSOR: string;
+  /** µs since the epoch, as a decimal string (always printed). */
+  __REALTIME_TIMESTAMP?: string;
   MESSAGE?: string | number[] | null;
   PRIORITY?: string;
 }
@@ -166,6 +194,15 @@ function parseEntry(line: string): JournalEntry | null {
   }
 }
 
+/** A parsed entry as a {@link LogLine}. */
+function logLineOf(entry: JournalEntry): LogLine {
+  let realtimeUs = 0n;
+  try {
+    realtimeUs = BigInt(entry.__REALTIME_TIMESTAMP ?? "0");
+  } catch { /* not a number: unknown time */ }
+  return { text: messageText(entry), stream: streamOf(entry), realtimeUs };
+}
+
 function messageText(entry: JournalEntry): string {
   const message = entry.MESSAGE;
   if (message === undefined || message === null) return "";
@@ -185,26 +222,29 @@ export async function readMessages(match: string, lines?: number): Promise<strin
 }
 
 /**
- * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
- * `write` while it runs, each line with the stream it came from. It reads
- * the run's entries from the first, so it may be created once the unit is
- * starting. Call `finish()` after the unit stopped: it syncs the journal and
- * prints whatever the follower has not shown yet.
+ * Follows journal entries (`selection`: journalctl's match and options,
+ * e.g. `--lines=5 TSNSPAWN_CONTAINER=web`), each to `onLine`, until
+ * cancelled or finished. Call `finish()` once the writer stopped (the
+ * container's unit ended): it syncs the journal and passes on whatever the
+ * follower has not reached yet, so nothing is lost to journalctl's delay.
  */
-export class RunOutputFollower {
+export class JournalFollower {
+  #selection: string[];
   #match: string;
-  #write: (text: string, stream: OutputStream) => void;
+  #onLine: (line: LogLine) => void;
   #child: Deno.ChildProcess;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #cursor: string | null = null;
   #stopped = false;
   #pump: Promise<void>;
 
-  constructor(runId: string, write: (text: string, stream: OutputStream) => void) {
-    this.#match = `TSNSPAWN_RUN=${runId}`;
-    this.#write = write;
+  /** `selection` ends with the match (`FIELD=value`) that `finish` reads after the cursor. */
+  constructor(selection: string[], onLine: (line: LogLine) => void) {
+    this.#selection = selection;
+    this.#match = selection[selection.length - 1];
+    this.#onLine = onLine;
     this.#child = new Deno.Command("journalctl", {
-      args: ["--no-pager", "--quiet", "--follow", ...JSON_ENTRIES, this.#match],
+      args: ["--no-pager", "--quiet", "--follow", ...JSON_FIELDS, ...selection],
       stdout: "piped",
       stderr: "null",
       stdin: "null",
@@ -225,22 +265,22 @@ export class RunOutputFollower {
     const entry = parseEntry(line);
     if (!entry) return;
     this.#cursor = entry.__CURSOR;
-    this.#write(messageText(entry) + "\n", streamOf(entry));
+    this.#onLine(logLineOf(entry));
   }
 
-  /** Stops following and prints the entries the follower had not reached. */
+  /** Stops following and passes on the entries the follower had not reached. */
   async finish(): Promise<void> {
     await Promise.all([this.cancel(), syncJournal()]);
-    const args = ["--no-pager", "--quiet", ...JSON_ENTRIES];
-    if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`);
-    args.push(this.#match);
+    const args = ["--no-pager", "--quiet", ...JSON_FIELDS];
+    if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`, this.#match);
+    else args.push(...this.#selection);
     const output = await new Deno.Command("journalctl", { args, stderr: "null" }).output();
     for (const line of new TextDecoder().decode(output.stdout).split("\n")) this.#emit(line);
   }
 
   /**
-   * Stops following: what the follower printed stays printed (its cursor is
-   * where `finish` goes on), anything it still sends is dropped. journalctl
+   * Stops following: what was passed on stays passed on (the cursor is where
+   * `finish` goes on), anything journalctl still sends is dropped. journalctl
    * is killed but not waited for: unmapping its journal files as it exits
    * takes milliseconds.
    */
@@ -253,5 +293,23 @@ export class RunOutputFollower {
     this.#child.unref();
     await this.#reader.cancel().catch(() => {});
     await this.#pump;
+  }
+}
+
+/** A {@link JournalFollower} of a container's log lines. */
+export function followLogs(query: LogQuery, onLine: (line: LogLine) => void): JournalFollower {
+  return new JournalFollower(logsSelection(query), onLine);
+}
+
+/**
+ * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
+ * `write` while it runs, each line with the stream it came from. It reads
+ * the run's entries from the first, so it may be created once the unit is
+ * starting. Call `finish()` after the unit stopped: it syncs the journal and
+ * prints whatever the follower has not shown yet.
+ */
+export class RunOutputFollower extends JournalFollower {
+  constructor(runId: string, write: (text: string, stream: OutputStream) => void) {
+    super(["--no-tail", `TSNSPAWN_RUN=${runId}`], (line) => write(line.text + "\n", line.stream));
   }
 }

@@ -1,13 +1,19 @@
 /**
- * `tsnspawn start`: turns a created container into a running transient unit.
+ * Starting a container, for every front end (`tsnspawn start`/`run`, the
+ * Docker API's `/start`): turns a created container into a running
+ * transient unit.
  *
  * The unit's properties come from `planUnitProperties` (pure); this file only
  * orders the effects: lock, start the unit and wait for its start job (a
  * running container is refused and a failed unit of the same name cleared
- * only when systemd reports one: no round trip before the start). Attached
- * starts (`run` without -d, `start -a`) then stream the container's output
- * from the journal (or relay its terminal) and return its exit status, which
- * they learn from the unit's signals.
+ * only when systemd reports one: no round trip before the start). An
+ * attached start keeps a watch on the unit from before the start (the run's
+ * end is seen from its signal) and the unit referenced (its exit status
+ * stays readable), and either hands each line of this start's output to the
+ * caller's `output` (followed from the journal, TSNSPAWN_RUN=) or gives the
+ * container the caller's terminal; {@link waitForExit} then returns the exit
+ * status. The front end relays (commands/attach.ts: the CLI's stdio and
+ * signals; api/attach.ts: a hijacked connection).
  *
  * A failed start leaves nothing behind: the unit is reset, its reason is read
  * from the journal and shown in the error.
@@ -21,13 +27,12 @@ import { SystemdCallError } from "../systemd/error.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
-import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
+import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../systemd/declared_store.ts";
 import { hostMachineUnit } from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
-import type { CommandContext } from "./context.ts";
-import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
+import type { OpsContext } from "./context.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -58,51 +63,65 @@ async function startFailure(
   return { reason, hint };
 }
 
+/** The pty an attached start gives the container (commands/terminal.ts `Terminal` fits). */
+export interface StartTerminal {
+  /** The slave's path: the container's stdin, stdout and stderr (TTYPath=). */
+  slavePath: string;
+  /** Closes the caller's hold on the slave once the container has it open. */
+  releaseSlave(): void;
+}
+
 /** Options of a start. */
 export interface StartOptions {
-  /** Stay attached: stream output, forward signals, return the exit status. */
+  /**
+   * Stay attached: watch the unit, keep it referenced and return an
+   * {@link Attachment} for {@link waitForExit}.
+   */
   attach: boolean;
   /** The container's config when the caller holds it (`run`: just written); else it is read. */
   config?: ContainerConfig;
+  /** Attached without a terminal: receives each line of this start's output. */
+  output?: (text: string, stream: OutputStream) => void;
+  /** Attached with a terminal (a container created with -t): the pty it gets. */
+  terminal?: StartTerminal;
 }
 
 /** What an attached start hands to the waiting side. */
-interface Attachment {
-  watch: UnitWatch | null;
+export interface Attachment {
+  config: ContainerConfig;
+  /** Identifies this start in the journal (TSNSPAWN_RUN=). */
+  runId: string;
+  watch: UnitWatch;
   follower: RunOutputFollower | null;
-  terminal: Terminal | null;
 }
 
 /**
- * Starts the container's unit. Returns the exit status when attached, else
+ * Starts the container's unit. Returns the attachment when attached, else
  * null once the container is running.
  */
 export async function startContainer(
-  ctx: CommandContext,
+  ctx: OpsContext,
   name: string,
   options: StartOptions,
-): Promise<number | null> {
+): Promise<Attachment | null> {
   // A declared container (/etc/tsnspawn/NAME.container) runs as its generated unit.
   if (isDeclared(name)) {
     const { startDeclaredContainer } = await import("./start_declared.ts");
-    return await startDeclaredContainer(ctx, name, options);
+    await startDeclaredContainer(ctx, name, options);
+    return null;
   }
   const config = options.config ?? loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();
-  const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
+  return await withContainerLock(name, async (): Promise<Attachment | null> => {
     const runId = randomHex(16);
-    const terminal = config.tty && options.attach ? openTerminal() : null;
-    const attachment: Attachment = {
-      // Watching from before the start: the run's end is seen from its signal.
-      watch: options.attach ? systemd.watchUnit(unit) : null,
-      follower: null,
-      terminal,
-    };
+    const terminal = options.attach ? options.terminal : undefined;
+    // Watching from before the start: the run's end is seen from its signal.
+    const watch = options.attach ? systemd.watchUnit(unit) : null;
+    let follower: RunOutputFollower | null = null;
     const abandon = async () => {
-      attachment.watch?.close();
-      await attachment.follower?.cancel();
-      terminal?.close();
+      watch?.close();
+      await follower?.cancel();
     };
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
@@ -115,9 +134,10 @@ export async function startContainer(
     });
     // The output follower's journalctl starts once systemd accepted the
     // start: it then runs while the container starts, not before the request.
-    const onQueued = options.attach && !terminal
+    const output = options.output;
+    const onQueued = options.attach && !terminal && output
       ? () => {
-        attachment.follower = new RunOutputFollower(runId, writeOutput);
+        follower = new RunOutputFollower(runId, output);
       }
       : undefined;
     let result: string;
@@ -136,11 +156,8 @@ export async function startContainer(
       });
     }
     terminal?.releaseSlave();
-    return attachment;
+    return watch ? { config, runId, watch, follower } : null;
   });
-  // Attached starts have a watch; detached ones are done.
-  if (!attachment.watch) return null;
-  return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
 }
 
 /**
@@ -169,31 +186,26 @@ async function startUnit(
   return await systemd.startTransientUnit(unit, properties, onQueued);
 }
 
-/** Waits for an attached container, forwarding signals, and returns its status. */
-async function waitAttached(
+/**
+ * Waits for an attached start's container to end, its output to be passed
+ * on (`relay`: the caller's terminal relay, if any) and returns its exit
+ * status (docker's: 128+N for signal N). Closes the watch.
+ */
+export async function waitForExit(
   systemd: Systemd,
-  config: ContainerConfig,
-  { watch, follower, terminal }: Attachment & { watch: UnitWatch },
+  attachment: Attachment,
+  relay?: Promise<void> | null,
 ): Promise<number> {
-  const unit = unitName(config.name);
-  const forward = (signal: Deno.Signal) => () => {
-    systemd.killUnit(unit, "main", parseSignal(signal)).catch(() => {});
-  };
-  const handlers: [Deno.Signal, () => void][] = terminal
-    ? [["SIGTERM", forward("SIGTERM")], ["SIGHUP", forward("SIGHUP")]]
-    : [["SIGINT", forward("SIGINT")], ["SIGTERM", forward("SIGTERM")], [
-      "SIGHUP",
-      forward("SIGHUP"),
-    ]];
-  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  const { config, watch, follower } = attachment;
   try {
-    const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
     await watch.untilInactive();
-    const [exit] = await Promise.all([systemd.mainExit(unit), relay, follower?.finish()]);
+    const [exit] = await Promise.all([
+      systemd.mainExit(unitName(config.name)),
+      relay,
+      follower?.finish(),
+    ]);
     return exitStatusOf(exit, config.name);
   } finally {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     watch.close();
-    terminal?.close();
   }
 }

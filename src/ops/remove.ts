@@ -1,5 +1,6 @@
 /**
- * `tsnspawn rm [-f]`: removes a stopped container (its writable layer, init
+ * Removing a container, for every front end (`tsnspawn rm [-f]`, the Docker
+ * API's `DELETE /containers/NAME`): removes a stopped container (its writable layer, init
  * layer and config). A running one is refused unless -f, which kills it
  * first. The unit is reset so no failed unit remains.
  */
@@ -12,7 +13,7 @@ import {
   removeContainerDir,
   withContainerLock,
 } from "../container/state.ts";
-import type { CommandContext } from "./context.ts";
+import type { OpsContext } from "./context.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { releaseLease } from "../network/network_store.ts";
 
@@ -20,7 +21,7 @@ const SIGKILL = 9;
 
 /** Removes a container. */
 export async function removeContainer(
-  ctx: CommandContext,
+  ctx: OpsContext,
   name: string,
   force: boolean,
 ): Promise<void> {

@@ -1,5 +1,7 @@
 /**
- * `tsnspawn stop`, `restart` and `kill`.
+ * Stopping, restarting and signalling a container, for every front end
+ * (`tsnspawn stop`, `restart`, `kill`; the Docker API's `/stop`, `/restart`,
+ * `/kill`).
  *
  * stop without -t is systemd's own StopUnit: KillSignal= (the image's stop
  * signal) to the main process, SIGKILL to all after TimeoutStopSec=. With -t
@@ -12,22 +14,25 @@ import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
 import { loadContainer } from "../container/state.ts";
 import { parseSignal } from "../container/run_options.ts";
-import type { CommandContext } from "./context.ts";
+import type { OpsContext } from "./context.ts";
 import { startContainer } from "./start.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 
 const SIGKILL = 9;
 
-/** Stops a container; a stopped one is left as it is. */
+/**
+ * Stops a container; a stopped one is left as it is. Returns false when it
+ * was not running (docker's 304), true once it stopped.
+ */
 export async function stopContainer(
-  ctx: CommandContext,
+  ctx: OpsContext,
   name: string,
   timeoutSec?: number,
-): Promise<void> {
+): Promise<boolean> {
   const config = loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();
-  if (!isRunning(await systemd.unitState(unit))) return;
+  if (!isRunning(await systemd.unitState(unit))) return false;
   if (timeoutSec !== undefined) {
     await systemd.killUnit(unit, "main", parseSignal(config.stopSignal));
     const state = await systemd.waitUntilInactive(unit, timeoutSec * 1000);
@@ -35,11 +40,12 @@ export async function stopContainer(
   }
   await systemd.stopUnit(unit);
   await systemd.waitUntilInactive(unit);
+  return true;
 }
 
 /** Stops (if running) and starts a container again, detached. */
 export async function restartContainer(
-  ctx: CommandContext,
+  ctx: OpsContext,
   name: string,
   timeoutSec?: number,
 ): Promise<void> {
@@ -49,7 +55,7 @@ export async function restartContainer(
 
 /** Sends a signal to the container's main process (docker kill). */
 export async function killContainer(
-  ctx: CommandContext,
+  ctx: OpsContext,
   name: string,
   signal: string,
 ): Promise<void> {

@@ -14,7 +14,7 @@ import { TsnspawnError } from "../errors.ts";
 import { declaredFile, unitName } from "../paths.ts";
 import { loadDeclaration } from "../systemd/declared_store.ts";
 import type { Systemd, UnitFileInfo } from "../systemd/bus.ts";
-import type { CommandContext } from "./context.ts";
+import type { OpsContext } from "./context.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 
 /** Where the generator is installed (by ./setup). */
@@ -68,7 +68,7 @@ async function journalSince(unit: string, since: Date): Promise<string[]> {
 
 /** Starts a declared container's unit; resolves to null once it runs (no attach). */
 export async function startDeclaredContainer(
-  ctx: CommandContext,
+  ctx: OpsContext,
   name: string,
   options: { attach: boolean },
 ): Promise<number | null> {
