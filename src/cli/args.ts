@@ -138,6 +138,7 @@ export type Command =
   | { kind: "validate"; debug: boolean; files: string[] }
   | { kind: "version"; debug: boolean; json: boolean }
   | { kind: "check"; debug: boolean; dryRun: boolean; json: boolean }
+  | { kind: "api"; debug: boolean; socket?: string; idleExitSec: number }
   | { kind: "help"; debug: boolean; topic?: string };
 
 /** The `kind` of a {@link Command}. */
@@ -484,6 +485,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       flag("dry-run", "n", "only report, repair nothing"),
       flag("json", undefined, "print JSON"),
+    ],
+    positionals: [0, 0],
+  },
+  {
+    name: "api",
+    usage: "[OPTIONS]",
+    summary: "serve the Docker Engine API (what units/tsnspawn-api.service runs)",
+    options: [
+      value(
+        "socket",
+        undefined,
+        "PATH",
+        "unix socket to bind when systemd passed none (default /run/tsnspawn/docker.sock)",
+      ),
+      value(
+        "idle-exit",
+        undefined,
+        "SECONDS",
+        "exit after this long without a call in progress (default 5, 0 = never)",
+      ),
     ],
     positionals: [0, 0],
   },
@@ -836,6 +857,13 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       return { kind: "check", debug, dryRun: o.flag("dry-run"), json: o.flag("json") };
     case "version":
       return { kind: "version", debug, json: o.flag("json") };
+    case "api":
+      return {
+        kind: "api",
+        debug,
+        socket: o.parsed("socket", (s) => nonEmpty("--socket", s, "api")),
+        idleExitSec: o.parsed("idle-exit", parseIdleExit) ?? 5,
+      };
     case "help":
       if (p[0] !== undefined && !findCommand(p[0])) throw unknownCommand(p[0]);
       return {
@@ -844,6 +872,14 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
       };
   }
+}
+
+/** `api --idle-exit`: whole seconds, 0 = never. */
+function parseIdleExit(text: string): number {
+  if (!/^\d{1,9}$/.test(text.trim())) {
+    throw usage(`--idle-exit ${JSON.stringify(text)}: not a whole number of seconds`, "api");
+  }
+  return Number(text.trim());
 }
 
 /** `--tls-verify=false` given: plain HTTP allowed. */

@@ -10,8 +10,7 @@ import { CommandContext } from "../commands/context.ts";
 import { requireRoot } from "../errors.ts";
 import { writeOutput } from "../systemd/journal.ts";
 
-/** The version printed by `tsnspawn version`. */
-export const VERSION = "0.1.0";
+import { VERSION } from "../version.ts";
 
 async function execute(command: Command, ctx: CommandContext): Promise<number> {
   switch (command.kind) {
@@ -214,6 +213,14 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
     case "validate": {
       const { validateDeclarations } = await import("../commands/validate.ts");
       return validateDeclarations(ctx, command.files);
+    }
+    case "api": {
+      const { runApiService } = await import("../api/service.ts");
+      return await runApiService({
+        ...(command.socket !== undefined ? { socketPath: command.socket } : {}),
+        idleExitSec: command.idleExitSec,
+        debug: command.debug,
+      });
     }
     case "check": {
       const { checkCommand } = await import("../commands/check.ts");

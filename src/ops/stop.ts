@@ -22,20 +22,23 @@ const SIGKILL = 9;
 
 /**
  * Stops a container; a stopped one is left as it is. Returns false when it
- * was not running (docker's 304), true once it stopped.
+ * was not running (docker's 304), true once it stopped. `signal` replaces
+ * the container's stop signal for this stop (docker stop -s).
  */
 export async function stopContainer(
   ctx: OpsContext,
   name: string,
   timeoutSec?: number,
+  signal?: string,
 ): Promise<boolean> {
   const config = loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();
   if (!isRunning(await systemd.unitState(unit))) return false;
-  if (timeoutSec !== undefined) {
-    await systemd.killUnit(unit, "main", parseSignal(config.stopSignal));
-    const state = await systemd.waitUntilInactive(unit, timeoutSec * 1000);
+  const timeout = timeoutSec ?? (signal === undefined ? undefined : config.stopTimeoutSec);
+  if (timeout !== undefined) {
+    await systemd.killUnit(unit, "main", parseSignal(signal ?? config.stopSignal));
+    const state = await systemd.waitUntilInactive(unit, timeout * 1000);
     if (isRunning(state)) await systemd.killUnit(unit, "all", SIGKILL);
   }
   await systemd.stopUnit(unit);

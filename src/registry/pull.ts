@@ -38,6 +38,7 @@ import type { OciDescriptor, OciImageConfig, OciManifest, OciPlatform } from "..
 import { tmpDir } from "../paths.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { RegistryClient } from "./client.ts";
+import type { Credentials } from "./config.ts";
 import { repositoryScope } from "./protocol.ts";
 import {
   hostPlatform,
@@ -66,6 +67,8 @@ export interface PullOptions {
   platform?: OciPlatform;
   /** Allow plain HTTP to this registry (`--tls-verify=false`). */
   insecure?: boolean;
+  /** Credentials to use instead of the stored ones (the Docker API's X-Registry-Auth). */
+  credentials?: Credentials;
   /** Layers downloaded at once (default 3). */
   parallel?: number;
   progress?: PullProgress;
@@ -120,7 +123,10 @@ async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promis
  */
 export async function pullImage(input: string, options: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(input);
-  const client = RegistryClient.open(ref.domain, { insecure: options.insecure });
+  const client = RegistryClient.open(ref.domain, {
+    insecure: options.insecure,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
   const scope = repositoryScope(ref.path, ["pull"]);
   const key = storeKey(ref);
   const wanted = ref.digest ?? ref.tag!;

@@ -394,6 +394,47 @@ export class Systemd {
     }
   }
 
+  /**
+   * Drops the reference a start with AddRef= took (Manager.UnrefUnit): an
+   * ended unit is then garbage-collected, so a new one of its name can start.
+   */
+  async unrefUnit(unit: string): Promise<void> {
+    try {
+      await this.#call(MANAGER_PATH, MANAGER, "UnrefUnit", "s", [unit], unit);
+    } catch (error) {
+      if (!(error instanceof SystemdCallError && error.isNoSuchUnit)) throw error;
+    }
+  }
+
+  /**
+   * Follows the PropertiesChanged signals of every unit whose name starts
+   * with `prefix`, of the Unit and the Service interface (ActiveState,
+   * ExecMainCode, ExecMainStatus...): `onChange(unit, iface, changed)`.
+   * Service signals carry ~200 properties each: watch only while someone
+   * listens. Returns the function that stops it.
+   */
+  watchUnits(
+    prefix: string,
+    onChange: (unit: string, iface: string, changed: Record<string, unknown>) => void,
+  ): () => void {
+    const rule =
+      `type='signal',sender='${SYSTEMD}',interface='${PROPERTIES}',member='PropertiesChanged'`;
+    this.#addMatch(rule);
+    const pathPrefix = unitObjectPath(prefix);
+    const handler = (msg: Signal) => {
+      if (msg.member !== "PropertiesChanged" || !msg.path.startsWith(pathPrefix)) return;
+      const [iface, changed] = msg.body as [string, Record<string, unknown> | undefined];
+      const values: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(changed ?? {})) values[key] = plain(value);
+      onChange(unitNameOfPath(msg.path), iface, values);
+    };
+    this.#signalHandlers.add(handler);
+    return () => {
+      this.#signalHandlers.delete(handler);
+      this.#bus.call(removeMatchMessage(rule)).catch(() => {});
+    };
+  }
+
   // -------------------------------------------------------------------------
   // Declared containers' generated units (src/ops/start_declared.ts, commands/enable.ts)
 
@@ -549,6 +590,33 @@ function systemdMessage(
   body: unknown[],
 ): InstanceType<typeof Message> {
   return new Message({ destination: SYSTEMD, path, interface: iface, member, signature, body });
+}
+
+/** The unit name of a unit's object path (the inverse of {@link unitObjectPath}). */
+export function unitNameOfPath(path: string): string {
+  const encoded = path.slice(`${MANAGER_PATH}/unit/`.length);
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    if (encoded[i] === "_" && i + 2 < encoded.length) {
+      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(encoded.charCodeAt(i));
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** org.freedesktop.DBus.RemoveMatch of `rule`. */
+function removeMatchMessage(rule: string): InstanceType<typeof Message> {
+  return new Message({
+    destination: "org.freedesktop.DBus",
+    path: "/org/freedesktop/DBus",
+    interface: "org.freedesktop.DBus",
+    member: "RemoveMatch",
+    signature: "s",
+    body: [rule],
+  });
 }
 
 /** org.freedesktop.DBus.AddMatch of `rule`. */

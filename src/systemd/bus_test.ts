@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "@std/assert";
-import { Systemd, unitObjectPath, UnitWatch } from "./bus.ts";
+import { Systemd, unitNameOfPath, unitObjectPath, UnitWatch } from "./bus.ts";
 import { SystemdCallError } from "./error.ts";
 import { TsnspawnError } from "../errors.ts";
 
@@ -12,6 +12,12 @@ Deno.test("unitObjectPath escapes like sd_bus_path_encode", () => {
     unitObjectPath("tsnspawn-a_b.service"),
     "/org/freedesktop/systemd1/unit/tsnspawn_2da_5fb_2eservice",
   );
+});
+
+Deno.test("unitNameOfPath decodes what unitObjectPath encodes", () => {
+  for (const unit of ["tsnspawn-web.service", "tsnspawn-a_b.service", "x@1.2-3.service"]) {
+    assertEquals(unitNameOfPath(unitObjectPath(unit)), unit);
+  }
 });
 
 const UNIT = "org.freedesktop.systemd1.Unit";

@@ -1,0 +1,361 @@
+/**
+ * The container endpoints that follow a run: start, attach (hijacked),
+ * wait, logs and resize (runs.ts holds who is attached and waiting).
+ *
+ * A start with clients attached or waiting is an attached start of
+ * ops/start.ts, as the CLI's `run`: without a terminal, the run's output
+ * lines (from the journal, TSNSPAWN_RUN=) go to the attached clients as
+ * stdcopy frames; with one, the service opens a pty, gives its slave to the
+ * container and relays its master to the clients (stdin from the one that
+ * asked for it). The exit status goes to the waiters, then the streams end.
+ * When the last client of a terminal leaves, the terminal hangs up, as it
+ * does when `tsnspawn run -it` ends: a container with a terminal ends with
+ * its client (no process of ours stays behind to hold its pty).
+ *
+ * References: Docker Engine API v1.44 (attach, wait, logs, resize); moby
+ * v28.2.2 container_routes.go; research notes
+ * /work/shared/research/docker-api.md §2, §3.1–3.4, §7.1–7.5, §7.18.
+ */
+import { ApiError, badRequest, notModified } from "./errors.ts";
+import { unitName } from "../paths.ts";
+import { containerExists, loadContainer, loadExitRecord } from "../container/state.ts";
+import { exitStatusOf, startContainer, waitForExit } from "../ops/start.ts";
+import { readContainerLogs } from "../ops/logs.ts";
+import { isRunning } from "../systemd/unit_state.ts";
+import {
+  type HeldPty,
+  openHeldPty,
+  readAsync,
+  setWindowSize,
+  wakeMasterReader,
+  writeAllAsync,
+} from "../../ffi/pty.ts";
+import type { ApiCall } from "./http.ts";
+import type { ApiContext } from "./context.ts";
+import type { Hijacked } from "./hijack.ts";
+import { type AttachClient, type LiveRun, sendLine } from "./runs.ts";
+import { resolveContainer } from "./names.ts";
+import { readApiRecord } from "./api_record.ts";
+import { atLeast } from "./api_version.ts";
+import { parseTail, parseTimestamp, queryBool, queryInt } from "./request.ts";
+import {
+  formatFrame,
+  formatLogLine,
+  STDERR,
+  STDOUT,
+  streamMediaType,
+  SYSTEMERR,
+} from "./stream.ts";
+import { formatWaitResponse } from "./inspect_system.ts";
+import { eventContainerOf, exitFactsOf } from "./facts.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `POST /containers/{name}/start`: 304 when it runs already. */
+export async function startContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
+  const name = resolveContainer(call.params.name);
+  const systemd = await api.systemd();
+  if (isRunning(await systemd.unitState(unitName(name)))) {
+    throw notModified(`container ${name} is already running`);
+  }
+  await startForApi(api, name);
+  call.sendEmpty(204);
+}
+
+/**
+ * Starts a container for the API: attached when clients are attached or
+ * waiting (see the module comment), detached otherwise. Returns once it runs.
+ */
+export async function startForApi(api: ApiContext, name: string): Promise<void> {
+  const config = loadContainer(name);
+  const clients = api.runs.takePending(name);
+  if (config.tty && clients.length === 0) {
+    throw new ApiError(
+      501,
+      `container ${name} has a terminal (-t): starting it needs an attached client`,
+      { hint: "use docker run -it, or docker start -ai; detached terminals are not supported yet" },
+    );
+  }
+  if (clients.length === 0 && !api.runs.hasWaiters(name)) {
+    await startContainer(api, name, { attach: false, config });
+    return;
+  }
+  let terminal: HeldPty | undefined;
+  if (config.tty) {
+    terminal = openHeldPty();
+    const size = readApiRecord(name)?.session.consoleSize;
+    if (size) setWindowSize(terminal.master, { rows: size[0], columns: size[1] });
+  }
+  const run: LiveRun = {
+    name,
+    clients: new Set(clients),
+    master: terminal?.master ?? null,
+    exit: Promise.resolve(0),
+  };
+  const output = config.tty ? undefined : (text: string, stream: "stdout" | "stderr") => {
+    for (const client of run.clients) sendLine(client, text, stream);
+  };
+  let attachment;
+  try {
+    attachment = await startContainer(api, name, { attach: true, config, output, terminal });
+  } catch (error) {
+    terminal?.close();
+    for (const client of clients) client.connection.end();
+    throw error;
+  }
+  if (!attachment) { // a declared container: its unit is systemd's, not attached here
+    for (const client of clients) client.connection.end();
+    return;
+  }
+  const systemd = await api.systemd();
+  const started = attachment;
+  let relay: Promise<void> | null = null;
+  if (terminal) relay = relayTerminal(terminal, run);
+  else {
+    // Nobody left to read: stop following (no journalctl left behind).
+    for (const client of run.clients) {
+      client.connection.onClose(() => {
+        run.clients.delete(client);
+        if (run.clients.size === 0) void started.follower?.cancel();
+      });
+    }
+  }
+  run.exit = (async () => {
+    try {
+      return await waitForExit(systemd, started, relay);
+    } finally {
+      await systemd.unrefUnit(unitName(name)).catch(() => {});
+      terminal?.close();
+    }
+  })();
+  api.runs.addLive(run);
+  // The status reaches the waiters before the streams end.
+  run.exit.catch(() => -1).then(async () => {
+    await sleep(0);
+    for (const client of run.clients) client.connection.end();
+  });
+}
+
+/**
+ * Relays a run's pty: its output to every client, the input of the first
+ * client that attached stdin to it. When the last client leaves, the
+ * terminal hangs up.
+ */
+async function relayTerminal(terminal: HeldPty, run: LiveRun): Promise<void> {
+  let stopped = false;
+  let writing: Promise<unknown> = Promise.resolve();
+  const input = [...run.clients].find((c) => c.stdin);
+  input?.connection.receive((data) => {
+    const bytes = new Uint8Array(data);
+    writing = writing.then(() => stopped ? false : writeAllAsync(terminal.master, bytes));
+  }, () => {});
+  for (const client of run.clients) {
+    client.connection.onClose(() => {
+      run.clients.delete(client);
+      if (run.clients.size === 0 && !stopped) {
+        stopped = true;
+        wakeMasterReader(terminal.master);
+      }
+    });
+  }
+  const buffer = new Uint8Array(16384);
+  while (!stopped) {
+    const n = await readAsync(terminal.master, buffer);
+    if (n === 0 || stopped) break;
+    const chunk = buffer.slice(0, n);
+    for (const client of run.clients) client.connection.write(chunk);
+  }
+  // Hung up (no client left), or the container's side closed: close ours too.
+  if (stopped) terminal.close();
+}
+
+/**
+ * `POST /containers/{name}/attach` (hijacked): before the start the client
+ * waits for it (runs.ts); on a running container without a terminal it gets
+ * the output from now until the container stops; `logs=1` first replays
+ * what was written.
+ */
+export async function attachContainerCall(
+  connection: Hijacked,
+  params: Record<string, string>,
+  query: URLSearchParams,
+  apiVersion: string,
+  api: ApiContext,
+): Promise<void> {
+  const name = resolveContainer(params.name);
+  const config = loadContainer(name);
+  const client: AttachClient = {
+    connection,
+    stdin: queryBool(query, "stdin"),
+    stdout: queryBool(query, "stdout"),
+    stderr: queryBool(query, "stderr"),
+  };
+  const systemd = await api.systemd();
+  const running = isRunning(await systemd.unitState(unitName(name)));
+  connection.upgrade({ tty: config.tty, multiplexedAllowed: atLeast(apiVersion, "1.42") });
+  api.events.emitContainer("attach", eventContainerOf(name, config));
+  const replay = queryBool(query, "logs");
+  if (replay) {
+    await readContainerLogs(api, name, { follow: false }, (line) => {
+      const text = `${line.text}\n`;
+      if (config.tty) connection.write(text);
+      else sendLine(client, text, line.stream);
+    });
+  }
+  if (!queryBool(query, "stream")) {
+    connection.end();
+    return;
+  }
+  if (!running && !api.runs.live(name)) {
+    api.runs.addPending(name, client);
+    return;
+  }
+  if (config.tty) {
+    connection.write(
+      `the terminal of container ${name} belongs to the client that started it\r\n`,
+    );
+    connection.end();
+    return;
+  }
+  const leave = new AbortController();
+  connection.onClose(() => leave.abort());
+  await readContainerLogs(api, name, { follow: true, tail: 0 }, (line) => {
+    sendLine(client, `${line.text}\n`, line.stream);
+  }, leave.signal).catch((error) => {
+    connection.write(formatFrame(SYSTEMERR, `${(error as Error).message}\n`));
+  });
+  connection.end();
+}
+
+/** The conditions `/wait` takes. */
+const WAIT_CONDITIONS = ["not-running", "next-exit", "removed"];
+
+/**
+ * `POST /containers/{name}/wait?condition=`: the waiter is counted before
+ * the headers go out (the docker CLI starts the container once they
+ * arrived, and the start must know someone waits), then the body once the
+ * condition holds.
+ */
+export async function waitContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
+  const name = resolveContainer(call.params.name);
+  const condition = call.query.get("condition") || "not-running";
+  if (!WAIT_CONDITIONS.includes(condition)) {
+    throw badRequest(`invalid condition: "${condition}"`);
+  }
+  const done = api.runs.addWaiter(name);
+  try {
+    const stream = call.stream(200, "application/json");
+    const status = await waitForStatus(api, name, condition, call.closed);
+    if (status === undefined) return;
+    if (condition === "removed") {
+      while (containerExists(name) && !call.closed.aborted) await sleep(100);
+    }
+    stream.write(JSON.stringify(formatWaitResponse(status)) + "\n");
+    stream.end();
+  } finally {
+    done();
+  }
+}
+
+/** The exit status the condition waits for; undefined when the client left first. */
+async function waitForStatus(
+  api: ApiContext,
+  name: string,
+  condition: string,
+  closed: AbortSignal,
+): Promise<number | undefined> {
+  const gone = new Promise<undefined>((resolve) => {
+    closed.addEventListener("abort", () => resolve(undefined), { once: true });
+  });
+  const systemd = await api.systemd();
+  const unit = unitName(name);
+  for (;;) {
+    if (closed.aborted) return undefined;
+    const live = api.runs.live(name);
+    if (live) return await Promise.race([live.exit, gone]);
+    if (isRunning(await systemd.unitState(unit))) {
+      // Started some other way: its unit tells when it ends.
+      const watch = systemd.watchUnit(unit);
+      try {
+        const ended = await Promise.race([watch.untilInactive(), gone]);
+        if (ended === undefined) return undefined;
+        return exitStatusOf(await systemd.mainExit(unit), name);
+      } finally {
+        watch.close();
+      }
+    }
+    if (condition === "not-running") return exitFactsOf(loadExitRecord(name))?.exitCode ?? 0;
+    if (!containerExists(name)) return exitFactsOf(loadExitRecord(name))?.exitCode ?? 0;
+    // Not running yet: the next start (ours, or anyone's: looked at each second).
+    const poll = new AbortController();
+    const next: LiveRun | undefined = await Promise.race([
+      api.runs.nextRun(name, poll.signal),
+      sleep(1000).then(() => undefined),
+      gone,
+    ]);
+    poll.abort();
+    if (next) return await Promise.race([next.exit, gone]);
+  }
+}
+
+/**
+ * `GET /containers/{name}/logs`: stdcopy frames (raw bytes with a
+ * terminal), `tail`, `since`, `until`, `timestamps`, and with `follow`
+ * until the container stops or the client leaves.
+ */
+export async function logsContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
+  const name = resolveContainer(call.params.name);
+  const config = loadContainer(name);
+  const stdout = queryBool(call.query, "stdout");
+  const stderr = queryBool(call.query, "stderr");
+  if (!stdout && !stderr) throw badRequest("Bad parameters: you must choose at least one stream");
+  const now = new Date();
+  const since = call.query.get("since") ?? "";
+  const until = call.query.get("until") ?? "";
+  const sinceNs = since === "" || since === "0" ? undefined : parseTimestamp(since, now, "since");
+  const untilNs = until === "" || until === "0" ? undefined : parseTimestamp(until, now, "until");
+  const tail = parseTail(call.query.get("tail"));
+  const timestamps = queryBool(call.query, "timestamps");
+  const stream = call.stream(200, streamMediaType(config.tty, atLeast(call.apiVersion, "1.42")));
+  try {
+    await readContainerLogs(api, name, {
+      follow: queryBool(call.query, "follow"),
+      ...(tail !== undefined ? { tail } : {}),
+      ...(sinceNs !== undefined ? { sinceNs } : {}),
+      ...(untilNs !== undefined ? { untilNs } : {}),
+    }, (line) => {
+      if (line.stream === "stdout" ? !stdout : !stderr) return;
+      const text = formatLogLine(
+        `${line.text}\n`,
+        timestamps ? line.realtimeUs * 1000n : undefined,
+      );
+      stream.write(
+        config.tty ? text : formatFrame(line.stream === "stdout" ? STDOUT : STDERR, text),
+      );
+    }, call.closed);
+  } catch (error) {
+    stream.write(formatFrame(SYSTEMERR, `Error grabbing logs: ${(error as Error).message}\n`));
+  }
+  stream.end();
+}
+
+/** `POST /containers/{name}/resize?h=&w=`: the terminal the service holds for the run. */
+export async function resizeContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
+  const name = resolveContainer(call.params.name);
+  const rows = queryInt(call.query, "h", 0, { min: 0, max: 65535 });
+  const columns = queryInt(call.query, "w", 0, { min: 0, max: 65535 });
+  const live = api.runs.live(name);
+  if (live?.master !== null && live?.master !== undefined) {
+    setWindowSize(live.master, { rows, columns });
+    call.sendEmpty(200);
+    return;
+  }
+  const systemd = await api.systemd();
+  if (!isRunning(await systemd.unitState(unitName(name)))) {
+    throw new ApiError(409, `Container ${name} is not running`);
+  }
+  const config = loadContainer(name);
+  throw config.tty
+    ? new ApiError(501, `container ${name}: its terminal belongs to the client that started it`)
+    : badRequest(`container ${name} has no terminal to resize`);
+}

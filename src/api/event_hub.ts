@@ -1,0 +1,158 @@
+/**
+ * The events the API service has seen, for `GET /events`: what its own
+ * calls did (create, destroy, rename, attach, exec, pull, tag, delete,
+ * network and volume changes; the handlers emit them) and the start and
+ * death of every tsnspawn container while a client listens, whoever started
+ * it (the CLI, systemd, the API): those come from systemd's
+ * PropertiesChanged signals of the containers' units (ActiveState, and the
+ * main process's exit status for `die`'s `exitCode`).
+ *
+ * The service keeps no state on disk and exits when idle, so `since` reaches
+ * back over what this process saw only (at most {@link KEEP} events); a
+ * client that listens keeps the service running, so a live stream misses
+ * nothing.
+ *
+ * References: Docker Engine API v1.44 (`GET /events`); moby v28.2.2
+ * daemon/events/events.go (a ring of recent events plus subscribers);
+ * org.freedesktop.systemd1(5); research notes
+ * /work/shared/research/docker-api.md §3.5, §4 (compose's log printer
+ * follows `start` and `die`).
+ */
+import { containerExists } from "../container/state.ts";
+import type { OpsContext } from "../ops/context.ts";
+import { type EventContainer, type EventRecord, planContainerEvent } from "./events.ts";
+import { eventContainerOf, exitFactsOf } from "./facts.ts";
+import { loadExitRecord } from "../container/state.ts";
+import { nanosOf } from "./docker_time.ts";
+
+/** Events kept for `since`. */
+export const KEEP = 1024;
+
+/** ExecMainCode of a main process that exited (CLD_EXITED); others are signals. */
+const CLD_EXITED = 1;
+
+/** Unit names of containers: `tsnspawn-NAME.service` (not the API's or machined's units). */
+const CONTAINER_UNIT = /^tsnspawn-(.+)\.service$/;
+
+/** Recent events and live subscribers. */
+export class EventHub {
+  readonly #ctx: OpsContext;
+  readonly #recent: EventRecord[] = [];
+  readonly #subscribers = new Set<(record: EventRecord) => void>();
+  #stopWatching: (() => void) | null = null;
+  /** Per unit: its last ActiveState and the main exit seen. */
+  readonly #units = new Map<
+    string,
+    { active?: string; exit?: { code: number; status: number }; container?: EventContainer }
+  >();
+
+  constructor(ctx: OpsContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Records an event and passes it to every subscriber. */
+  emit(record: EventRecord): void {
+    this.#recent.push(record);
+    if (this.#recent.length > KEEP) this.#recent.shift();
+    for (const subscriber of this.#subscribers) subscriber(record);
+  }
+
+  /** A container event now. */
+  emitContainer(action: string, container: EventContainer, extra?: Record<string, string>): void {
+    this.emit(planContainerEvent(action, container, nanosOf(new Date()), extra));
+  }
+
+  /**
+   * A container event for container `name` now, unless it is gone already
+   * (removed meanwhile: nothing to say about it).
+   */
+  emitFor(action: string, name: string, extra?: Record<string, string>): void {
+    let container: EventContainer;
+    try {
+      container = eventContainerOf(name);
+    } catch {
+      return;
+    }
+    this.emitContainer(action, container, extra);
+  }
+
+  /** The events kept, oldest first. */
+  recent(): readonly EventRecord[] {
+    return this.#recent;
+  }
+
+  /**
+   * Subscribes to new events; the first subscriber starts following
+   * systemd's signals, the last one leaving stops it. Returns the
+   * unsubscribe function.
+   */
+  async subscribe(subscriber: (record: EventRecord) => void): Promise<() => void> {
+    this.#subscribers.add(subscriber);
+    if (!this.#stopWatching) await this.#watch();
+    return () => {
+      this.#subscribers.delete(subscriber);
+      if (this.#subscribers.size === 0 && this.#stopWatching) {
+        this.#stopWatching();
+        this.#stopWatching = null;
+        this.#units.clear();
+      }
+    };
+  }
+
+  async #watch(): Promise<void> {
+    const systemd = await this.#ctx.systemd();
+    if (this.#stopWatching) return;
+    this.#stopWatching = systemd.watchUnits("tsnspawn-", (unit, iface, changed) => {
+      const match = CONTAINER_UNIT.exec(unit);
+      if (!match) return;
+      this.#unitChanged(match[1], unit, iface, changed);
+    });
+  }
+
+  #unitChanged(
+    name: string,
+    unit: string,
+    iface: string,
+    changed: Record<string, unknown>,
+  ): void {
+    const seen = this.#units.get(unit) ?? {};
+    this.#units.set(unit, seen);
+    if (iface.endsWith(".Service")) {
+      const code = changed.ExecMainCode;
+      const status = changed.ExecMainStatus;
+      if (typeof code === "number" && typeof status === "number" && code !== 0) {
+        seen.exit = { code, status };
+      }
+      return;
+    }
+    const active = changed.ActiveState;
+    if (typeof active !== "string" || active === seen.active) return;
+    const previous = seen.active;
+    seen.active = active;
+    // Looked up at the first change: an --rm container is gone once it died.
+    const container = this.#container(name, seen);
+    if (!container) return;
+    if (active === "active" && previous !== "active") {
+      seen.exit = undefined;
+      this.emitContainer("start", container);
+    } else if ((active === "inactive" || active === "failed") && previous !== undefined) {
+      let exitCode: number | undefined;
+      if (seen.exit) {
+        exitCode = seen.exit.code === CLD_EXITED ? seen.exit.status : 128 + seen.exit.status;
+      } else {
+        exitCode = exitFactsOf(loadExitRecord(name))?.exitCode;
+      }
+      this.emitContainer("die", container, { exitCode: String(exitCode ?? 0) });
+    }
+  }
+
+  /** The container behind a unit, remembered: an --rm container is gone when it dies. */
+  #container(name: string, seen: { container?: EventContainer }): EventContainer | undefined {
+    if (!seen.container && containerExists(name)) {
+      try {
+        seen.container = eventContainerOf(name);
+      } catch { /* removed meanwhile */ }
+    }
+    return seen.container;
+  }
+}
