@@ -1,0 +1,261 @@
+/**
+ * The Docker API with the real docker CLI (tier 1 of issue 13): every
+ * command against tsnspawn's socket, started by systemd from
+ * units/tsnspawn-api.socket, checking output and exit codes, and that what
+ * the API made are ordinary tsnspawn containers (`tsnspawn list`, the
+ * journal, no process of ours per container).
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { apiTest } from "./api_helpers.ts";
+
+apiTest("docker CLI: version, info, images, ps against tsnspawn", async (api) => {
+  const version = await api.dockerOk(["version"]);
+  assertStringIncludes(version, "Server: tsnspawn");
+  assertMatch(version, /API version:\s+1\.44 \(minimum version 1\.24\)/);
+  const info = await api.dockerOk(["info"]);
+  assertStringIncludes(info, "Server Version: 0.1.0");
+  assertStringIncludes(info, "Logging Driver: journald");
+  assertMatch(await api.dockerOk(["images"]), /busybox\s+latest\s+[0-9a-f]{12}/);
+  const image = JSON.parse(await api.dockerOk(["image", "inspect", "busybox"]));
+  assertEquals(image[0].RepoTags, ["busybox:latest"]);
+  assertMatch(image[0].Id, /^sha256:[0-9a-f]{64}$/);
+  assertEquals((await api.dockerOk(["ps", "-a", "-q"])).trim(), "");
+  assertEquals(await api.serviceState(), "active");
+});
+
+apiTest("docker run: output, streams, exit codes, -e, -v, --rm cleanup", async (api) => {
+  const hello = await api.docker(["run", "--rm", "busybox", "echo", "hello from tsnspawn"]);
+  assertEquals([hello.code, hello.stdout], [0, "hello from tsnspawn\n"]);
+  const three = await api.docker(["run", "--rm", "busybox", "sh", "-c", "exit 3"]);
+  assertEquals(three.code, 3);
+  const streams = await api.docker([
+    "run",
+    "--rm",
+    "busybox",
+    "sh",
+    "-c",
+    "echo to-out; echo to-err >&2; exit 7",
+  ]);
+  assertEquals([streams.code, streams.stdout, streams.stderr], [7, "to-out\n", "to-err\n"]);
+  // A PID 1 cannot be killed from inside; under --init (tini) the shell is not PID 1.
+  const killed = await api.docker(["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"]);
+  assertEquals(killed.code, 137);
+  await api.shOk("mkdir -p /tmp/vol && echo from-the-host > /tmp/vol/f");
+  const env = await api.dockerOk([
+    "run",
+    "--rm",
+    "-e",
+    "GREETING=bonjour",
+    "-v",
+    "/tmp/vol:/data:ro",
+    "busybox",
+    "sh",
+    "-c",
+    'echo "$GREETING"; cat /data/f; touch /data/g 2>&1 || echo read-only',
+  ]);
+  assertEquals(env, "bonjour\nfrom-the-host\ntouch: /data/g: Read-only file system\nread-only\n");
+  // --rm: nothing is left, for docker nor for tsnspawn nor for systemd.
+  assertEquals((await api.dockerOk(["ps", "-a", "-q"])).trim(), "");
+  assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
+  assertEquals(
+    (await api.sh("systemctl list-units --all --no-legend 'tsnspawn-*.service' | grep -v api"))
+      .stdout.trim(),
+    "",
+  );
+});
+
+apiTest("docker run -d with -p and --name: a tsnspawn container, port reachable", async (api) => {
+  const id = (await api.dockerOk([
+    "run",
+    "-d",
+    "--name",
+    "web",
+    "-p",
+    "8080:80",
+    "busybox",
+    "httpd",
+    "-f",
+    "-p",
+    "80",
+    "-h",
+    "/var/www",
+  ])).trim();
+  assertMatch(id, /^[0-9a-f]{64}$/);
+  await api.waitFor(
+    "httpd to answer on the published port",
+    async () =>
+      (await api.sh("curl -sf http://127.0.0.1:8080/")).stdout.includes("hello from tsnspawn"),
+  );
+  const ps = await api.dockerOk(["ps"]);
+  assertMatch(ps, /busybox\s+"httpd -f -p 80 -h \/…"\s+.*Up .*0\.0\.0\.0:8080->80\/tcp\s+web/);
+  // An ordinary tsnspawn container: the CLI lists it, systemd runs it, and
+  // its unit holds the container's process alone.
+  assertMatch(await api.tsnOk(["list"]), /web\s+docker\.io\/library\/busybox:latest\s+running/);
+  assertEquals(await api.unitProperty("tsnspawn-web.service", "ActiveState"), "active");
+  const cgroup = await api.unitProperty("tsnspawn-web.service", "ControlGroup");
+  const procs = (await api.shOk(`cat /sys/fs/cgroup/systemd${cgroup}/cgroup.procs`)).trim();
+  assertEquals(procs.split("\n").length, 1, `the unit's processes: ${procs}`);
+  const inspect = JSON.parse(await api.dockerOk(["inspect", "web"]))[0];
+  assertEquals(inspect.Id, id);
+  assertEquals(inspect.Name, "/web");
+  assertEquals(inspect.State.Running, true);
+  assertEquals(inspect.Config.Image, "busybox");
+  assertEquals(inspect.HostConfig.PortBindings, { "80/tcp": [{ HostIp: "", HostPort: "8080" }] });
+  assertEquals(inspect.NetworkSettings.Ports["80/tcp"], [{
+    HostIp: "0.0.0.0",
+    HostPort: "8080",
+  }]);
+  // by ID prefix too
+  assertEquals(JSON.parse(await api.dockerOk(["inspect", id.slice(0, 8)]))[0].Name, "/web");
+
+  const stopped = await api.docker(["stop", "-t", "1", "web"]);
+  assertEquals([stopped.code, stopped.stdout], [0, "web\n"]);
+  assertMatch(await api.dockerOk(["ps", "-a"]), /Exited \(137\) .* ago\s+web/);
+  assertEquals((await api.docker(["stop", "web"])).code, 0); // 304: already stopped
+  assertEquals((await api.dockerOk(["start", "web"])).trim(), "web");
+  assertEquals((await api.dockerOk(["rm", "-f", "web"])).trim(), "web");
+  assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
+});
+
+apiTest("docker logs, logs -f (ends with the container), exec, kill, rm", async (api) => {
+  await api.dockerOk([
+    "run",
+    "-d",
+    "--name",
+    "talker",
+    "busybox",
+    "sh",
+    "-c",
+    "echo line-1; echo oops >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+  ]);
+  await api.waitFor(
+    "the first lines",
+    async () => (await api.docker(["logs", "talker"])).stdout.includes("line-1"),
+  );
+  const logs = await api.docker(["logs", "talker"]);
+  assertEquals([logs.code, logs.stdout, logs.stderr], [0, "line-1\n", "oops\n"]);
+  assertEquals(await api.dockerOk(["logs", "--tail", "1", "talker"]), "");
+  assertMatch(
+    await api.dockerOk(["logs", "-t", "talker"]),
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line-1\n$/,
+  );
+  // The journal has the same lines (the container's unit, tsnspawn's logs).
+  assertStringIncludes(
+    await api.shOk("journalctl --no-pager -q -u tsnspawn-talker.service -o cat"),
+    "line-1",
+  );
+  assertStringIncludes(await api.tsnOk(["logs", "talker"]), "line-1");
+
+  const exec = await api.docker(["exec", "talker", "sh", "-c", "echo in-exec; echo e >&2; exit 5"]);
+  assertEquals([exec.code, exec.stdout, exec.stderr], [5, "in-exec\n", "e\n"]);
+  const piped = await api.docker(["exec", "-i", "talker", "sh", "-c", "tr a-z A-Z"], {
+    stdin: "piped through exec\n",
+  });
+  assertEquals([piped.code, piped.stdout], [0, "PIPED THROUGH EXEC\n"]);
+  const missing = await api.docker(["exec", "talker", "no-such-program"]);
+  assertEquals(missing.code, 127);
+  const env = await api.dockerOk([
+    "exec",
+    "-e",
+    "X=1",
+    "-w",
+    "/tmp",
+    "talker",
+    "sh",
+    "-c",
+    "echo $X; pwd",
+  ]);
+  assertEquals(env, "1\n/tmp\n");
+
+  // logs -f follows until the container stops, then ends by itself.
+  const follow = api.host.spawn(["docker", "logs", "-f", "talker"], {
+    stdout: "piped",
+    stderr: "null",
+    env: { DOCKER_HOST: "unix:///run/tsnspawn/docker.sock", DOCKER_CONFIG: "/tmp/docker-config" },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assertEquals((await api.docker(["stop", "talker"])).code, 0);
+  const followed = await follow.output();
+  assertEquals(followed.code, 0);
+  assertEquals(new TextDecoder().decode(followed.stdout), "line-1\nbye\n");
+
+  assertEquals((await api.dockerOk(["start", "talker"])).trim(), "talker");
+  const kill = await api.docker(["kill", "--signal", "KILL", "talker"]);
+  assertEquals(kill.code, 0);
+  const wait = await api.dockerOk(["wait", "talker"]);
+  assertEquals(wait.trim(), "137");
+  const notRunning = await api.docker(["kill", "talker"]);
+  assertEquals(notRunning.code, 1);
+  assertStringIncludes(notRunning.stderr, "not running");
+  assertEquals((await api.dockerOk(["rm", "talker"])).trim(), "talker");
+  const gone = await api.docker(["rm", "talker"]);
+  assertEquals(gone.code, 1);
+  assertStringIncludes(gone.stderr, "Error response from daemon: No such container: talker");
+});
+
+apiTest("docker run -it and exec -it: a real terminal through the socket", async (api) => {
+  /** Types `lines` into a terminal running `command`, a pause before each. */
+  const typed = (lines: string[], command: string) => {
+    const input = lines.map((line) => `sleep 2; printf '${line}\\r'`).join("; ");
+    return `(sleep 2; ${input}) | script -qec "stty rows 40 cols 100; ${command}" /dev/null; echo "status=$?"`;
+  };
+  const run = await api.client(
+    typed(["tty; stty size; echo hi-from-tty", "exit 4"], "docker run -it --rm busybox sh"),
+    { timeoutMs: 60_000 },
+  );
+  assertStringIncludes(run.stdout, "/dev/console");
+  assertStringIncludes(run.stdout, "40 100");
+  assertStringIncludes(run.stdout, "hi-from-tty");
+  assertStringIncludes(run.stdout, "status=4");
+  assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
+
+  await api.dockerOk(["run", "-d", "--name", "box", "busybox", "sleep", "1000"]);
+  const exec = await api.client(
+    typed(["echo in-exec; tty; stty size", "exit 6"], "docker exec -it box sh"),
+    { timeoutMs: 60_000 },
+  );
+  assertStringIncludes(exec.stdout, "in-exec");
+  assertStringIncludes(exec.stdout, "/dev/pts/0");
+  assertStringIncludes(exec.stdout, "40 100");
+  assertStringIncludes(exec.stdout, "status=6");
+  await api.dockerOk(["rm", "-f", "box"]);
+});
+
+apiTest("what tsnspawn cannot do: Docker-format errors, never a silent ignore", async (api) => {
+  const curl = async (args: string) => {
+    const r = await api.shOk(
+      `curl -s -o /tmp/body -w '%{http_code}' --unix-socket /run/tsnspawn/docker.sock ${args}; echo; cat /tmp/body`,
+    );
+    const [status, ...body] = r.split("\n");
+    return { status: Number(status), body: JSON.parse(body.join("\n")) };
+  };
+  const malformed = await curl(
+    `-X POST -H 'Content-Type: application/json' -d '{"Image": "busybox",' http://d/v1.44/containers/create`,
+  );
+  assertEquals(malformed.status, 400);
+  assertStringIncludes(malformed.body.message, "invalid JSON");
+  const unknown = await curl("http://d/v1.44/no/such/endpoint");
+  assertEquals([unknown.status, unknown.body], [404, { message: "page not found" }]);
+  await api.shOk("head -c 5000000 /dev/zero | tr '\\0' ' ' > /tmp/big.json");
+  const big = await curl(
+    `-X POST -H 'Content-Type: application/json' --data-binary @/tmp/big.json http://d/v1.44/containers/create`,
+  );
+  assertEquals(big.status, 413);
+  assertStringIncludes(big.body.message, "request body too large");
+  const unsupported = await curl("http://d/v1.44/containers/x/stats");
+  assertEquals(unsupported.status, 501);
+  assertStringIncludes(unsupported.body.message, "not supported by tsnspawn");
+  const swarm = await curl("http://d/v1.44/services");
+  assertEquals(swarm.status, 503);
+
+  const device = await api.docker(["run", "--rm", "--device", "/dev/null", "busybox", "true"]);
+  assertEquals(device.code, 125);
+  assertStringIncludes(device.stderr, "HostConfig.Devices");
+  assertStringIncludes(device.stderr, "not supported by tsnspawn");
+  const noImage = await api.docker(["run", "--rm", "127.0.0.1:1/nothing:here", "true"]);
+  assertEquals(noImage.code, 125);
+  assertStringIncludes(noImage.stderr, "Unable to find image '127.0.0.1:1/nothing:here' locally");
+  // Nothing was left half-made.
+  assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
+  assert((await api.docker(["ps"])).code === 0);
+});
