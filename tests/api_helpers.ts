@@ -25,7 +25,7 @@ export function apiUnits(idleExitSec: number): Record<string, string> {
   const socket = Deno.readTextFileSync(`${REPO}/units/tsnspawn-api.socket`);
   const service = Deno.readTextFileSync(`${REPO}/units/tsnspawn-api.service`).replace(
     /^ExecStart=.*$/m,
-    `ExecStart=${tsnspawnArgv(["api", "--idle-exit", String(idleExitSec)]).join(" ")}`,
+    `ExecStart=${tsnspawnArgv(["--debug", "api", "--idle-exit", String(idleExitSec)]).join(" ")}`,
   );
   return { "tsnspawn-api.socket": socket, "tsnspawn-api.service": service };
 }

@@ -259,3 +259,144 @@ apiTest("what tsnspawn cannot do: Docker-format errors, never a silent ignore", 
   assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
   assert((await api.docker(["ps"])).code === 0);
 });
+
+/** Starts Debian's docker-registry on 127.0.0.1:5000 inside the host (its data under `dir`). */
+async function startRegistry(api: import("./api_helpers.ts").ApiHost): Promise<void> {
+  await api.shOk(
+    "mkdir -p /tmp/registry && printf 'version: 0.1\\nlog:\\n  level: error\\n  accesslog:\\n    disabled: true\\nstorage:\\n  filesystem:\\n    rootdirectory: /tmp/registry\\nhttp:\\n  addr: 127.0.0.1:5000\\n' > /tmp/registry.yml",
+  );
+  api.host.spawn(["docker-registry", "serve", "/tmp/registry.yml"], {
+    stdout: "null",
+    stderr: "null",
+  });
+  await api.waitFor(
+    "the registry",
+    async () => (await api.sh("curl -sf http://127.0.0.1:5000/v2/")).code === 0,
+  );
+}
+
+apiTest("docker pull from a registry, images, tag, rmi; run pulls a missing image", async (api) => {
+  await startRegistry(api);
+  await api.tsnOk(["tag", "busybox", "127.0.0.1:5000/lib/bb:1"]);
+  await api.tsnOk(["push", "127.0.0.1:5000/lib/bb:1"]);
+  await api.tsnOk(["rmi", "127.0.0.1:5000/lib/bb:1"]);
+  const pull = await api.docker(["pull", "127.0.0.1:5000/lib/bb:1"]);
+  assertEquals(pull.code, 0, pull.stderr);
+  assertStringIncludes(pull.stdout, "1: Pulling from lib/bb");
+  assertMatch(pull.stdout, /Digest: sha256:[0-9a-f]{64}/);
+  assertStringIncludes(pull.stdout, "Status: Downloaded newer image for 127.0.0.1:5000/lib/bb:1");
+  const again = await api.dockerOk(["pull", "127.0.0.1:5000/lib/bb:1"]);
+  assertStringIncludes(again, "Status: Image is up to date for 127.0.0.1:5000/lib/bb:1");
+  assertStringIncludes(pull.stdout, "127.0.0.1:5000/lib/bb:1\n");
+  assertMatch(await api.dockerOk(["images"]), /127\.0\.0\.1:5000\/lib\/bb\s+1\s+[0-9a-f]{12}/);
+
+  // A fresh store: the layers download (tsnspawn pull shares the store, so rmi both first).
+  await api.dockerOk(["rmi", "127.0.0.1:5000/lib/bb:1"]);
+  await api.dockerOk(["rmi", "busybox"]);
+  assertEquals((await api.dockerOk(["images", "-q"])).trim(), "");
+  const run = await api.docker([
+    "run",
+    "--rm",
+    "127.0.0.1:5000/lib/bb:1",
+    "echo",
+    "pulled-and-ran",
+  ]);
+  assertEquals(run.code, 0, run.stderr);
+  assertStringIncludes(run.stderr, "Unable to find image '127.0.0.1:5000/lib/bb:1' locally");
+  assertStringIncludes(run.stderr, "Pull complete");
+  assertStringIncludes(run.stderr, "Status: Downloaded newer image for 127.0.0.1:5000/lib/bb:1");
+  assertEquals(run.stdout, "pulled-and-ran\n");
+
+  assertEquals((await api.docker(["tag", "127.0.0.1:5000/lib/bb:1", "mine:2"])).code, 0);
+  assertMatch(await api.dockerOk(["images", "mine"]), /mine\s+2\s+[0-9a-f]{12}/);
+  await api.dockerOk(["run", "-d", "--name", "user", "mine:2", "sleep", "100"]);
+  const inUse = await api.docker(["rmi", "127.0.0.1:5000/lib/bb:1", "mine:2"]);
+  assertStringIncludes(inUse.stdout, "Untagged: 127.0.0.1:5000/lib/bb:1");
+  assertEquals(inUse.code, 1);
+  assertStringIncludes(inUse.stderr, "in use by a container");
+  await api.dockerOk(["rm", "-f", "user"]);
+  const rmi = await api.dockerOk(["rmi", "mine:2"]);
+  assertStringIncludes(rmi, "Untagged: mine:2");
+  assertMatch(rmi, /Deleted: sha256:[0-9a-f]{64}/);
+  const missing = await api.docker(["pull", "127.0.0.1:5000/lib/none:1"]);
+  assertEquals(missing.code, 1);
+  assertStringIncludes(missing.stderr, "127.0.0.1:5000");
+});
+
+apiTest(
+  "socket activation: the service exits when idle and comes back on the next call",
+  async (api) => {
+    assertEquals(await api.serviceState(), "inactive"); // nothing asked yet: socket only
+    assertEquals(await api.unitProperty("tsnspawn-api.socket", "ActiveState"), "active");
+    await api.dockerOk(["version"]);
+    assertEquals(await api.serviceState(), "active");
+    await api.waitFor("the idle exit", async () => await api.serviceState() === "inactive", 10_000);
+    assertEquals(await api.unitProperty("tsnspawn-api.service", "Result"), "success");
+    // A stream in progress is activity: the service stays while `docker logs -f` follows.
+    await api.dockerOk([
+      "run",
+      "-d",
+      "--name",
+      "ticker",
+      "busybox",
+      "sh",
+      "-c",
+      "while true; do echo tick; sleep 1; done",
+    ]);
+    const follow = api.host.spawn(["docker", "logs", "-f", "ticker"], {
+      stdout: "piped",
+      stderr: "null",
+      env: { DOCKER_HOST: "unix:///run/tsnspawn/docker.sock", DOCKER_CONFIG: "/tmp/docker-config" },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    assertEquals(await api.serviceState(), "active");
+    await api.dockerOk(["rm", "-f", "ticker"]);
+    const followed = await follow.output();
+    assertEquals(followed.code, 0);
+    assertStringIncludes(new TextDecoder().decode(followed.stdout), "tick\n");
+    await api.waitFor("the idle exit", async () => await api.serviceState() === "inactive", 10_000);
+    // Back on the next call, with what the last one left.
+    assertEquals((await api.dockerOk(["ps", "-a", "-q"])).trim(), "");
+    assertEquals(await api.serviceState(), "active");
+  },
+  { idleExitSec: 1 },
+);
+
+apiTest("clients killed mid-stream leave no stuck process or container", async (api) => {
+  await api.dockerOk([
+    "run",
+    "-d",
+    "--name",
+    "long",
+    "busybox",
+    "sh",
+    "-c",
+    "while true; do echo tick; sleep 0.2; done",
+  ]);
+  // Started and SIGKILLed by one shell inside the host (killing a process
+  // spawned from outside would kill its nsenter only).
+  const killed = await api.client(`
+    docker logs -f long >/dev/null 2>&1 & p1=$!
+    docker run --name fg busybox sh -c 'while true; do echo fg; sleep 0.2; done' >/dev/null 2>&1 & p2=$!
+    docker exec long sleep 1000 >/dev/null 2>&1 & p3=$!
+    docker events >/dev/null 2>&1 & p4=$!
+    docker wait long >/dev/null 2>&1 & p5=$!
+    for i in $(seq 50); do [ -n "$(docker ps -q --filter name=fg)" ] && break; sleep 0.2; done
+    sleep 1
+    kill -9 $p1 $p2 $p3 $p4 $p5
+    wait
+    pgrep -x docker || echo no-client-left
+  `);
+  assertStringIncludes(killed.stdout, "no-client-left");
+  // The service ends (no follower, exec stage or wait left holding it) ...
+  await api.waitFor("the idle exit", async () => await api.serviceState() === "inactive", 15_000);
+  assertEquals(
+    (await api.sh("pgrep -ax journalctl || true")).stdout.trim(),
+    "",
+  );
+  // ... the containers run on, as docker's do after their client went away, and go cleanly.
+  assertMatch(await api.dockerOk(["ps"]), /long[\s\S]*fg|fg[\s\S]*long/);
+  assertEquals((await api.dockerOk(["rm", "-f", "long", "fg"])).trim(), "long\nfg");
+  assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
+  assertEquals((await api.sh("tsnspawn check -n >/dev/null 2>&1; echo $?")).code, 0);
+}, { idleExitSec: 1 });

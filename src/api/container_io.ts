@@ -39,8 +39,10 @@ import { readApiRecord } from "./api_record.ts";
 import { atLeast } from "./api_version.ts";
 import { parseTail, parseTimestamp, queryBool, queryInt } from "./request.ts";
 import {
+  EMPTY_FRAME,
   formatFrame,
   formatLogLine,
+  PROBE_INTERVAL_MS,
   STDERR,
   STDOUT,
   streamMediaType,
@@ -193,6 +195,7 @@ export async function attachContainerCall(
   const systemd = await api.systemd();
   const running = isRunning(await systemd.unitState(unitName(name)));
   connection.upgrade({ tty: config.tty, multiplexedAllowed: atLeast(apiVersion, "1.42") });
+  if (!config.tty) connection.probe(EMPTY_FRAME, PROBE_INTERVAL_MS);
   api.events.emitContainer("attach", eventContainerOf(name, config));
   const replay = queryBool(query, "logs");
   if (replay) {

@@ -29,7 +29,7 @@ import { formatExecInspect } from "./inspect_system.ts";
 import { resolveContainer } from "./names.ts";
 import { parseJsonObject, queryInt } from "./request.ts";
 import { atLeast } from "./api_version.ts";
-import { formatFrame, STDERR, STDOUT } from "./stream.ts";
+import { EMPTY_FRAME, formatFrame, PROBE_INTERVAL_MS, STDERR, STDOUT } from "./stream.ts";
 import { eventContainerOf } from "./facts.ts";
 
 /** How long an ended terminal process's output is still relayed (as `tsnspawn exec -t`). */
@@ -241,6 +241,7 @@ export async function startExecHijacked(
     await stageErrors.finish();
     stopped = true;
   } else {
+    connection.probe(EMPTY_FRAME, PROBE_INTERVAL_MS);
     if (instance.plan.attachStdin && child.stdin) {
       const writer = child.stdin.getWriter();
       let writing: Promise<unknown> = Promise.resolve();

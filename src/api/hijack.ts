@@ -32,6 +32,11 @@ export class Hijacked {
   #ended = false;
   #closed = false;
   #upgraded = false;
+  /** The client's bytes before someone receives them. */
+  #input: Uint8Array[] = [];
+  #clientEnded = false;
+  #onInput: ((data: Uint8Array) => void) | null = null;
+  #onInputEnd: (() => void) | null = null;
   readonly #closeHandlers: (() => void)[] = [];
   readonly #endActivity: () => void;
 
@@ -147,31 +152,46 @@ export class Hijacked {
     const upgrade = (this.req.headers["upgrade"] ?? "") !== "";
     this.#upgraded = true;
     this.#socket.write(formatHijackHead({ upgrade, ...options, headers: API_HEADERS }));
-  }
-
-  /**
-   * Delivers what the client sends (its stdin) to `onData`, and `onEnd` once
-   * it half-closed or went away. Call once, after {@link upgrade}.
-   */
-  receive(onData: (data: Uint8Array) => void, onEnd: () => void): void {
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      onEnd();
-    };
-    if (this.#head.length > 0) onData(this.#head);
+    // Read from now on, whoever wants the bytes: a socket nobody reads never
+    // learns that its client went away.
+    if (this.#head.length > 0) this.#input.push(this.#head);
     this.#head = new Uint8Array(0);
-    this.#socket.on("data", (data: Uint8Array) => onData(data));
-    this.#socket.on("end", end);
-    this.onClose(end);
+    this.#socket.on("data", (data: Uint8Array) => {
+      const bytes = new Uint8Array(data);
+      if (this.#onInput) this.#onInput(bytes);
+      else this.#input.push(bytes);
+    });
+    const ended = () => {
+      if (this.#clientEnded) return;
+      this.#clientEnded = true;
+      this.#onInputEnd?.();
+    };
+    this.#socket.on("end", ended);
+    this.onClose(ended);
     this.#socket.resume();
   }
 
-  /** Pauses or resumes reading the client (backpressure on stdin). */
-  pauseReading(paused: boolean): void {
-    if (paused) this.#socket.pause();
-    else this.#socket.resume();
+  /**
+   * Delivers what the client sends (its stdin; what it sent before is kept
+   * for this) to `onData`, and `onEnd` once it half-closed or went away.
+   * Call once, after {@link upgrade}.
+   */
+  receive(onData: (data: Uint8Array) => void, onEnd: () => void): void {
+    for (const bytes of this.#input.splice(0)) onData(bytes);
+    this.#onInput = onData;
+    this.#onInputEnd = onEnd;
+    if (this.#clientEnded) onEnd();
+  }
+
+  /**
+   * Writes `bytes` every `intervalMs` while the connection is open: a client
+   * that half-closed and then died is noticed only when a write fails, and
+   * a quiet stream would never write (an empty stdcopy frame changes
+   * nothing for the clients).
+   */
+  probe(bytes: Uint8Array, intervalMs: number): void {
+    const timer = setInterval(() => this.write(bytes), intervalMs);
+    this.onClose(() => clearInterval(timer));
   }
 
   /** Writes bytes to the client; false once it is gone. */

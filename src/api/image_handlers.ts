@@ -91,9 +91,7 @@ export async function pullImageCall(call: ApiCall, api: ApiContext): Promise<voi
   const stream = call.stream(200, "application/json");
   const send = (message: JsonMessage) => stream.write(formatJsonMessage(message));
   const familiar = familiarName(ref);
-  send(
-    pullingFrom(familiarName({ ...ref, tag: undefined, digest: undefined }), ref.tag ?? "latest"),
-  );
+  send(pullingFrom(ref.path, ref.tag ?? "latest"));
   try {
     const result = await pullImage(reference, {
       ...(platform ? { platform: parsePlatform(platform) } : {}),

@@ -127,7 +127,10 @@ async function serveCall(
   options: ApiServiceOptions,
 ): Promise<void> {
   const end = api.idle.begin();
-  res.on("close", end);
+  res.on("close", () => {
+    end();
+    if (options.debug) log(`${req.method} ${req.url}: closed (${api.idle.active} active)`);
+  });
   const { path, query } = parseRequestTarget(req.url ?? "/");
   const method = req.method ?? "GET";
   const match = matchRoute(method, path);
@@ -154,7 +157,11 @@ async function serveHijack(
   options: ApiServiceOptions,
 ): Promise<void> {
   socket.pause();
-  const connection = new Hijacked(req, socket, new Uint8Array(head), api.idle.begin());
+  const end = api.idle.begin();
+  const connection = new Hijacked(req, socket, new Uint8Array(head), () => {
+    end();
+    if (options.debug) log(`${req.method} ${req.url}: closed (${api.idle.active} active)`);
+  });
   const { path, query } = parseRequestTarget(req.url ?? "/");
   const method = req.method ?? "POST";
   const match = matchRoute(method, path);

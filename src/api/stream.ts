@@ -113,6 +113,16 @@ export class FrameDecoder {
   }
 }
 
+/**
+ * An empty stdout frame: changes nothing for the clients (a frame of
+ * length 0 writes nothing), but a write to a client that went away fails,
+ * which is how a quiet hijacked stream notices it (hijack.ts probe).
+ */
+export const EMPTY_FRAME: Uint8Array = formatFrameHeader(STDOUT, 0);
+
+/** How often a quiet multiplexed stream is probed with {@link EMPTY_FRAME}. */
+export const PROBE_INTERVAL_MS = 2000;
+
 /** Decodes a whole multiplexed stream (tests, small answers). */
 export function demultiplex(bytes: Uint8Array): Frame[] {
   const decoder = new FrameDecoder();
