@@ -28,6 +28,7 @@ import { hostMachineUnit } from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
+import { trace } from "../trace.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -189,7 +190,9 @@ async function waitAttached(
   try {
     const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
     await watch.untilInactive();
+    trace("unit-inactive");
     const [exit] = await Promise.all([systemd.mainExit(unit), relay, follower?.finish()]);
+    trace("exit-status");
     return exitStatusOf(exit, config.name);
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);

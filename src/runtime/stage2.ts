@@ -27,6 +27,7 @@ import { closeFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 import { planContainerSeccomp } from "../security/options.ts";
+import { trace } from "../trace.ts";
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {
@@ -68,6 +69,7 @@ function openAnnouncer(): (() => void) | null {
   const socket = openNotifySocket(address)!;
   return () => {
     socket.send(`MAINPID=${hostPid}\nREADY=1`);
+    trace("notified");
     if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
@@ -75,6 +77,7 @@ function openAnnouncer(): (() => void) | null {
       );
     }
     socket.close();
+    trace("barrier");
   };
 }
 
@@ -114,11 +117,16 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
   const plan = planRootfs(config, paths);
+  trace("prepared");
   // The shim builds the root file system (and the bridge's eth0) meanwhile.
   waitForSetup(setupReady);
+  trace("setup-ready");
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
   applyMounts(plan.afterPivot, null);
+  trace("pivoted");
+  const seccomp = planContainerSeccomp(config.seccomp, config.capabilities, Deno.osRelease());
+  trace("seccomp");
   return execContainerProcess({
     command: config.command,
     env: config.env,
@@ -126,12 +134,13 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
     workingDir: config.workingDir,
     capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,
     noNewPrivileges: config.noNewPrivileges,
-    seccomp: planContainerSeccomp(config.seccomp, config.capabilities, Deno.osRelease()),
+    seccomp,
     init: config.init ? CONTAINER_INIT : undefined,
     tty: config.tty,
     // Back into the unit's cgroups first: systemd takes MAINPID= only from
     // a process of the unit, and the limits must hold from execve on.
     announce: () => {
+      trace("command");
       cgroupReturn.join();
       announce?.();
     },

@@ -24,6 +24,7 @@ import { Buffer } from "node:buffer";
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "./error.ts";
 import type { UnitProperty } from "./unit_properties.ts";
+import { trace } from "../trace.ts";
 
 export { SystemdCallError };
 
@@ -162,9 +163,11 @@ export class Systemd {
     ];
     // The first failure in sending order: a refused handshake fails the rest too.
     const ready = Promise.allSettled(setup).then((results) => {
+      trace("dbus-ready");
       const failed = results.find((result) => result.status === "rejected");
       if (failed) throw failed.reason;
     });
+    trace("dbus-connected");
     return new Systemd(bus, ready);
   }
 
@@ -195,8 +198,10 @@ export class Systemd {
     this.#inFlight++;
     // deno-lint-ignore no-explicit-any
     let reply: any;
+    trace(`call ${member}`);
     try {
       reply = await this.#bus.call(message);
+      trace(`reply ${member}`);
     } catch (error) {
       await this.#ready; // a failed connection explains the failure better
       throw new SystemdCallError(member, error, subject);
@@ -444,6 +449,7 @@ export class Systemd {
       while (!finished.has(jobPath)) {
         await new Promise<void>((resolve) => (wake = resolve));
       }
+      trace("job-removed");
       return finished.get(jobPath)!;
     } finally {
       this.#signalHandlers.delete(handler);
