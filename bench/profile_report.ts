@@ -12,7 +12,7 @@
  *                  whole session (CLOCK_MONOTONIC), with perf.offset: the
  *                  wall clock minus the monotonic clock, in ms
  *
- *   profile_report.ts DIR [--markdown FILE]
+ *   profile_report.ts DIR [--markdown FILE] [--show KEY,KEY,...]
  *
  * The kernel's events name the processes nobody else marks: systemd's fork
  * of the shim, the execve of the container's command and its exit,
@@ -23,6 +23,8 @@
  * total), then min and max of that step. Marks of processes that work in
  * parallel (the shim's root file system while stage two boots, the CLI
  * waiting) are listed where they happen; the `track` column tells them apart.
+ * `--show` prints, per run, the offsets of the given marks (`track:event`
+ * keys as in the table's sources, e.g. `__stage2:notify,systemd:Started`).
  *
  * @module
  */
@@ -68,7 +70,7 @@ const MEANING: Record<string, string> = {
   "__stage2:pivoted": "stage two: /proc, pivot_root, masked paths",
   "__stage2:seccomp": "stage two: seccomp program compiled",
   "__stage2:command": "stage two: command found, working directory entered",
-  "__stage2:notified": "stage two: cgroups joined, MAINPID= READY=1 sent",
+  "__stage2:notify": "stage two: cgroups joined; MAINPID= READY=1 and a barrier sent",
   "systemd:Started": "systemd: READY=1 handled ('Started …')",
   "__stage2:barrier": "stage two: sd_notify barrier returned",
   "__stage2:execve": "stage two: privileges dropped, fds closed; execve",
@@ -79,8 +81,10 @@ const MEANING: Record<string, string> = {
   "__shim:exit 0": "shim: _exit",
   "kernel:shim-exit": "shim gone",
   "kernel:command-exit": "the command exits",
+  "kernel:stop-fork": "systemd forks ExecStop= (sh guard)",
   "kernel:stop-exec": "ExecStop= (sh guard) runs",
   "kernel:stop-exit": "ExecStop= done",
+  "kernel:rm-fork": "systemd forks ExecStopPost= (rm -rf)",
   "kernel:rm-exec": "ExecStopPost= (rm -rf) runs",
   "kernel:rm-exit": "ExecStopPost= done",
   "kernel:cleanup-exec": "ExecStopPost= (tsnspawn __cleanup) runs",
@@ -181,9 +185,11 @@ function kernelMarks(procs: Map<number, Proc>, from: number, to: number): Mark[]
   );
   add("kernel:machine-fork", machine?.fork);
   const stop = systemdChildren.find((p) => p !== machine && execOf(p, /\/sh$/));
+  add("kernel:stop-fork", stop?.fork);
   add("kernel:stop-exec", stop && execOf(stop, /\/sh$/)!.at);
   add("kernel:stop-exit", stop?.exit);
   const rm = systemdChildren.find((p) => execOf(p, /\/rm$/));
+  add("kernel:rm-fork", rm?.fork);
   add("kernel:rm-exec", rm && execOf(rm, /\/rm$/)!.at);
   add("kernel:rm-exit", rm?.exit);
   const cleanup = denos.find((p) => p !== shim && p.parentComm === "systemd");
@@ -305,6 +311,16 @@ function main(args: string[]): void {
       `  ${f(r.at).padStart(6)}  ${f(r.step).padStart(6)}  ${f(r.min).padStart(6)}  ${
         f(r.max).padStart(6)
       }  ${r.track.padEnd(8)}  ${r.what.padEnd(w)}`.trimEnd(),
+    );
+  }
+  const showIndex = args.indexOf("--show");
+  if (showIndex > 0) {
+    const show = args[showIndex + 1].split(",");
+    console.log(`per run: ${show.join("  ")}`);
+    runs.forEach((r, i) =>
+      console.log(
+        `  ${String(i + 1).padStart(2)}  ${show.map((k) => f(r.get(k) ?? NaN)).join("  ")}`,
+      )
     );
   }
   if (markdownFile) {

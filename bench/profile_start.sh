@@ -109,6 +109,8 @@ if [ -n "$perf_pid" ]; then
   perf script -i /bench/prof/perf.data -F comm,pid,tid,time,event,trace >/bench/prof/perf.txt 2>/dev/null
 fi
 "$deno" run -A --quiet "$repo/bench/profile_report.ts" /bench/prof --markdown /bench/prof/timeline.md
+# BENCH_PROFILE_KEEP=DIR (a path outside the test host's /tmp) keeps the raw data
+if [ -n "${BENCH_PROFILE_KEEP:-}" ]; then mkdir -p "$BENCH_PROFILE_KEEP" && cp -r /bench/prof/. "$BENCH_PROFILE_KEEP/"; fi
 echo
 echo "== timeline (for the README)"
 cat /bench/prof/timeline.md

@@ -185,6 +185,8 @@ const SYMBOLS = {
 
   // ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags);
   sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags);
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   // int pipe2(int pipefd[2], int flags);
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // int pidfd_open(pid_t pid, unsigned int flags);  (glibc 2.36)

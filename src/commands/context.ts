@@ -33,7 +33,7 @@ export class CommandContext {
   async close(): Promise<void> {
     if (this.#systemd) {
       try {
-        (await this.#systemd).close();
+        await (await this.#systemd).close();
       } catch { /* connecting failed; nothing to close */ }
     }
   }

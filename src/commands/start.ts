@@ -13,7 +13,7 @@
  * from the journal and shown in the error.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
+import { containerPaths, unitName } from "../paths.ts";
 import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
@@ -24,7 +24,12 @@ import { planUnitProperties, type UnitProperty } from "../systemd/unit_propertie
 import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../systemd/declared_store.ts";
-import { hostMachineUnit } from "../systemd/machined.ts";
+import {
+  hostMachineUnit,
+  machinedInstalled,
+  machineName,
+  machineUnitName,
+} from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
@@ -69,6 +74,8 @@ export interface StartOptions {
 
 /** What an attached start hands to the waiting side. */
 interface Attachment {
+  /** Settles once the registration with machined is sent (or skipped). */
+  registered?: Promise<void>;
   watch: UnitWatch | null;
   follower: RunOutputFollower | null;
   terminal: Terminal | null;
@@ -105,11 +112,16 @@ export async function startContainer(
       await attachment.follower?.cancel();
       terminal?.close();
     };
+    // Registration with machined: a container that systemd restarts on its
+    // own wants the registering unit (each start registers); any other is
+    // registered from here once it runs (registerWithMachined), so that
+    // systemd forks nothing when the container becomes ready.
+    const restarts = config.restart.policy !== "no";
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
-      registerMachine: hostMachineUnit(name),
+      registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       tty: terminal ? { path: terminal.slavePath } : undefined,
       addRef: options.attach,
@@ -137,8 +149,13 @@ export async function startContainer(
       });
     }
     terminal?.releaseSlave();
+    if (!restarts) {
+      attachment.registered = registerWithMachined(systemd, config, options.attach);
+    }
     return attachment;
   });
+  // Detached: registered before we return (the call is sent, not answered).
+  await attachment.registered;
   // Attached starts have a watch; detached ones are done.
   if (!attachment.watch) return null;
   return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
@@ -168,6 +185,40 @@ async function startUnit(
   }
   await systemd.resetFailedUnit(unit);
   return await systemd.startTransientUnit(unit, properties, onQueued);
+}
+
+/**
+ * Registers a started container with systemd-machined (machinectl list,
+ * status, terminate), as units/tsnspawn-machine@.service does for the
+ * containers systemd restarts: leader = the unit's main PID (the
+ * container's PID 1), root = its root directory. Nothing when machined is
+ * not installed or the container already ended. The request is sent, not
+ * waited for (src/systemd/machined.ts); a failure is only lost. A detached
+ * start, which disconnects at once, asks systemd to start the registering
+ * unit instead: the bus would drop a call to a machined it is starting.
+ */
+async function registerWithMachined(
+  systemd: Systemd,
+  config: ContainerConfig,
+  attached: boolean,
+): Promise<void> {
+  if (!machinedInstalled()) return;
+  if (!attached) {
+    systemd.startUnitNoWait(machineUnitName(config.name));
+    return;
+  }
+  const unit = unitName(config.name);
+  try {
+    const leader = await systemd.mainPid(unit);
+    if (leader > 0) {
+      systemd.registerMachine(
+        machineName(config.name),
+        unit,
+        leader,
+        containerPaths(config.name).rootfs,
+      );
+    }
+  } catch { /* not registered: machinectl does not list it */ }
 }
 
 /** Waits for an attached container, forwarding signals, and returns its status. */

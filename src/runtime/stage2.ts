@@ -68,9 +68,10 @@ function openAnnouncer(): (() => void) | null {
   const hostPid = Number(Deno.readLinkSync("/proc/self"));
   const socket = openNotifySocket(address)!;
   return () => {
-    socket.send(`MAINPID=${hostPid}\nREADY=1`);
-    trace("notified");
-    if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
+    trace("notify");
+    // One sendmmsg: the barrier is handled right after MAINPID=/READY=1,
+    // before systemd starts what READY=1 triggers (machined's registration).
+    if (!socket.sendWithBarrier(`MAINPID=${hostPid}\nREADY=1`, BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
         "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)",

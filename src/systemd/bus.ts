@@ -31,7 +31,7 @@ export { SystemdCallError };
 const { Message } = messageTypes;
 const { Variant } = variantTypes;
 const { DBusError } = dbusErrors;
-const { MessageType } = dbusConstants;
+const { MessageType, MessageFlag } = dbusConstants;
 
 const SYSTEMD = "org.freedesktop.systemd1";
 const MANAGER_PATH = "/org/freedesktop/systemd1";
@@ -171,10 +171,13 @@ export class Systemd {
     return new Systemd(bus, ready);
   }
 
-  /** Closes the connection (releases AddRef'd units). */
-  close(): void {
+  /**
+   * Closes the connection (releases AddRef'd units) once what was sent is
+   * written: a message sent without waiting for a reply is not lost.
+   */
+  async close(): Promise<void> {
     try {
-      this.#bus.disconnect();
+      await this.#bus.disconnect();
     } catch { /* already closed */ }
   }
 
@@ -271,6 +274,65 @@ export class Systemd {
       "",
       pids,
     ], unit);
+  }
+
+  /** The unit's main PID (0 when it has none or is not loaded). */
+  async mainPid(unit: string): Promise<number> {
+    try {
+      const [value] = await this.#call(unitObjectPath(unit), PROPERTIES, "Get", "ss", [
+        SERVICE,
+        "MainPID",
+      ]);
+      return plain(value) as number;
+    } catch (error) {
+      if (error instanceof SystemdCallError && error.isNoSuchUnit) return 0;
+      throw error;
+    }
+  }
+
+  /**
+   * org.freedesktop.machine1.Manager.RegisterMachine(name, id, service,
+   * class, leader, root_directory), sent with NO_REPLY_EXPECTED: nothing
+   * waits for machined, and a failure (machined missing, the leader gone
+   * already) is only lost. The bus starts machined when it is not running,
+   * but drops the call if we disconnect before it runs: only for a client
+   * that stays connected a while.
+   */
+  registerMachine(
+    machine: string,
+    unit: string,
+    leader: number,
+    rootDirectory: string,
+  ): void {
+    this.#bus.send(
+      new Message({
+        destination: "org.freedesktop.machine1",
+        path: "/org/freedesktop/machine1",
+        interface: "org.freedesktop.machine1.Manager",
+        member: "RegisterMachine",
+        signature: "sayssus",
+        body: [machine, [], unit, "container", leader, rootDirectory],
+        flags: MessageFlag.NO_REPLY_EXPECTED,
+      }),
+    );
+  }
+
+  /**
+   * StartUnit(unit, "replace") sent with NO_REPLY_EXPECTED: systemd starts
+   * the unit whether or not we are still connected; nothing waits for it.
+   */
+  startUnitNoWait(unit: string): void {
+    this.#bus.send(
+      new Message({
+        destination: SYSTEMD,
+        path: MANAGER_PATH,
+        interface: MANAGER,
+        member: "StartUnit",
+        signature: "ss",
+        body: [unit, "replace"],
+        flags: MessageFlag.NO_REPLY_EXPECTED,
+      }),
+    );
   }
 
   /** Names of loaded units matching the glob patterns. */
@@ -533,9 +595,12 @@ export class UnitWatch {
 interface Bus {
   // deno-lint-ignore no-explicit-any
   call(message: any): Promise<any>;
+  /** Sends a message that expects no reply. */
+  // deno-lint-ignore no-explicit-any
+  send(message: any): void;
   // deno-lint-ignore no-explicit-any
   on(event: "message" | "error", handler: (msg: any) => void): void;
-  disconnect(): void;
+  disconnect(): void | Promise<void>;
 }
 
 /** A signal as dbus-next's Message has it. */
@@ -641,9 +706,11 @@ class BusConnection implements Bus {
     // Errors surface as rejected calls.
   }
 
-  disconnect(): void {
+  /** Closes the socket once what was sent so far is written (a `send` is not lost). */
+  async disconnect(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#writing.catch(() => {});
     try {
       this.#conn.close();
     } catch { /* already closed */ }
@@ -671,6 +738,14 @@ class BusConnection implements Bus {
     );
     this.#receive();
     return hello.then(() => {});
+  }
+
+  // deno-lint-ignore no-explicit-any
+  send(message: any): void {
+    if (this.#closed) return;
+    message.serial = this.#serial++;
+    const [data] = marshallCompat.marshallMessage(message);
+    this.#write(data).catch(() => {}); // a failed write fails the reads too
   }
 
   // deno-lint-ignore no-explicit-any
