@@ -4,11 +4,11 @@
 #
 #   bash bench/profile_start.sh (as root)     (BENCH_PROFILE_RUNS=20, BENCH_RUNS=10)
 #
-# 1. Component costs (bench/timeit.ts, round-robin): a bare Deno start, the
-#    module graphs of each process (CLI, shim, stage two, cleanup) imported
-#    with nothing run (with --no-lock as the units run, and with the lock
-#    file as the CLI runs), `tsnspawn version`, `journalctl --sync`, and the whole
-#    `run --rm` and `run -d` + `rm -f`.
+# 1. Component costs (bench/timeit.ts, round-robin): a bare Deno start, each
+#    process's chunks of the bundle (dist/bundle, tools/bundle.ts) imported
+#    with nothing run (the CLI; the CLI with `run` and the D-Bus client; the
+#    shim, stage two, cleanup), node:buffer alone, `tsnspawn version`,
+#    `journalctl --sync`, and the whole `run --rm` and `run -d` + `rm -f`.
 # 2. A timeline from the CLI's exec to its exit, each step the median of
 #    BENCH_PROFILE_RUNS runs (bench/profile_report.ts): the marks the CLI, the
 #    shim and stage two write themselves (src/trace.ts, $TSNSPAWN_TRACE; the
@@ -38,29 +38,28 @@ bench_prepare
 # ---------------------------------------------------------------- components
 # (BENCH_RUNS=0 skips them)
 if [ "$runs" -gt 0 ]; then
-cfg=(--no-lock --config "$repo/deno.json")
-echo 'export {};' >/bench/empty.ts
-for m in cli/main shim:runtime/shim stage2:runtime/stage2 cleanup:runtime/cleanup; do
-  name=${m%%:*}; path=${m#*:}
-  echo "import \"$repo/src/$path.ts\";" >"/bench/load_$(basename "$name").ts"
+bundle=$repo/dist/bundle
+chunk() { sed -n "/case \"$1\":/{n;s|.*import(\"\./\([^\"]*\)\").*|\1|p}" "$bundle/mod.js"; }
+echo 'export {};' >/bench/empty.js
+# each process's own chunks, imported with nothing run (the bundle, as users run it)
+main=$(sed -n 's|.*import("\./\(main-[^"]*\)").*|\1|p' "$bundle/mod.js")
+echo "import \"$bundle/$main\";" >/bench/load_cli.js
+for f in run bus; do
+  echo "import \"$bundle/$(cd "$bundle" && ls $f-*.js)\";" >>/bench/load_cli_run.js
 done
-mv /bench/load_main.ts /bench/load_cli.ts
-# two dependencies on their own: @std/path (npm:deno-std) is in the CLI's
-# graph, and the D-Bus client (src/systemd/bus.ts: the parts of dbus-next it uses)
-echo 'import { join } from "@std/path"; if (!join) Deno.exit(1);' >/bench/load_std_path.ts
-echo "import \"$repo/src/systemd/bus.ts\";" >/bench/load_dbus_client.ts
-d="$deno run -A --quiet"
+cat /bench/load_cli.js >>/bench/load_cli_run.js
+for mode in shim stage2 cleanup; do echo "import \"$bundle/$(chunk "__$mode")\";" >"/bench/load_$mode.js"; done
+echo 'import "node:buffer";' >/bench/load_node_buffer.js
+d="$deno run -A --quiet --no-lock --no-config"
 echo "== component costs"
 "$deno" run -A --quiet "$repo/bench/timeit.ts" --runs "$runs" --warmup 2 --floor deno-empty -- \
-  "deno-empty=$d ${cfg[*]} /bench/empty.ts" \
-  "load-cli-graph=$d ${cfg[*]} /bench/load_cli.ts" \
-  "load-shim-graph=$d ${cfg[*]} /bench/load_shim.ts" \
-  "load-stage2-graph=$d ${cfg[*]} /bench/load_stage2.ts" \
-  "load-cleanup-graph=$d ${cfg[*]} /bench/load_cleanup.ts" \
-  "load-shim-graph-locked=$d --config $repo/deno.json /bench/load_shim.ts" \
-  "load-cli-graph-locked=$d --config $repo/deno.json /bench/load_cli.ts" \
-  "load-std-path-only=$d ${cfg[*]} /bench/load_std_path.ts" \
-  "load-dbus-client=$d --config $repo/deno.json /bench/load_dbus_client.ts" \
+  "deno-empty=$d /bench/empty.js" \
+  "load-cli=$d /bench/load_cli.js" \
+  "load-cli-run-bus=$d /bench/load_cli_run.js" \
+  "load-shim=$d /bench/load_shim.js" \
+  "load-stage2=$d /bench/load_stage2.js" \
+  "load-cleanup=$d /bench/load_cleanup.js" \
+  "load-node-buffer=$d /bench/load_node_buffer.js" \
   "tsnspawn-version=$tsnspawn_cmd version" \
   "journalctl-sync=journalctl --sync" \
   "run--rm=$tsnspawn_cmd run --rm --network none busybox /bin/true" \
