@@ -73,6 +73,7 @@ import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
 import { trace } from "../trace.ts";
+import { writeSeccompProgram } from "./seccomp_program.ts";
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -227,6 +228,9 @@ export function runShim(name: string): Promise<never> {
     unshare(CLONE_FS);
     setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
     closeNamespace(hostMounts);
+    // Compiled here, while stage two boots, not on its path (seccomp_program.ts).
+    writeSeccompProgram(config, paths);
+    trace("seccomp");
   } catch (error) {
     killStageTwo(pid);
     fail(`container ${name}: cannot start: ${describeError(error)}`);

@@ -26,8 +26,23 @@ import { dup2 } from "../../ffi/process.ts";
 import { closeFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
-import { planContainerSeccomp } from "../security/options.ts";
+
 import { trace } from "../trace.ts";
+
+/**
+ * The container's seccomp program, as the shim compiled it for this start
+ * (runtime/seccomp_program.ts); none when it runs unconfined.
+ */
+function readSeccompProgram(config: ContainerConfig, path: string): Uint8Array | undefined {
+  if (config.seccomp?.kind === "unconfined") return undefined;
+  try {
+    return Deno.readFileSync(path);
+  } catch (error) {
+    throw new TsnspawnError("start-failed", `seccomp program ${path}: cannot read it`, {
+      cause: error,
+    });
+  }
+}
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {
@@ -122,12 +137,12 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   // The shim builds the root file system (and the bridge's eth0) meanwhile.
   waitForSetup(setupReady);
   trace("setup-ready");
+  // Compiled by the shim meanwhile (a host path: before pivot_root).
+  const seccomp = readSeccompProgram(config, paths.seccomp);
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
   applyMounts(plan.afterPivot, null);
   trace("pivoted");
-  const seccomp = planContainerSeccomp(config.seccomp, config.capabilities, Deno.osRelease());
-  trace("seccomp");
   return execContainerProcess({
     command: config.command,
     env: config.env,
