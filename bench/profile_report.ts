@@ -57,7 +57,7 @@ const MEANING: Record<string, string> = {
   "__shim:entry": "shim: mod.ts runs",
   "__shim:loaded": "shim: runtime modules imported",
   "__shim:unshared": "shim: config, fifos, namespaces unshared",
-  "kernel:stage2-fork": "shim forks stage two",
+  "kernel:stage2-fork": "shim (or the CLI) forks stage two",
   "__shim:spawned": "shim: stage two spawned (read-only runtime bind)",
   "kernel:stage2-exec": "execve of stage two (deno)",
   "__shim:rootfs": "shim: root file system, hostname, loopback",
@@ -68,11 +68,16 @@ const MEANING: Record<string, string> = {
   "__stage2:prepared": "stage two: pipes, notify socket, cgroup files, mount plan",
   "__stage2:setup-ready": "stage two: setup pipe says ready",
   "__stage2:pivoted": "stage two: /proc, pivot_root, masked paths",
-  "__stage2:seccomp": "stage two: seccomp program compiled",
+  "__shim:seccomp": "shim: seccomp program compiled for stage two",
   "__stage2:command": "stage two: command found, working directory entered",
   "__stage2:notify": "stage two: cgroups joined; MAINPID= READY=1 and a barrier sent",
   "systemd:Started": "systemd: READY=1 handled ('Started …')",
   "__stage2:barrier": "stage two: sd_notify barrier returned",
+  "cli:stage2-spawned": "CLI: namespaces unshared, stage two spawned",
+  "cli:rootfs": "CLI: root file system, hostname, loopback",
+  "cli:scope-started": "CLI: the scope runs (JobRemoved); 'ready' to stage two",
+  "cli:exited": "CLI: stage two (the command) reaped",
+  "cli:removed": "CLI: output relayed, container removed",
   "__stage2:execve": "stage two: privileges dropped, fds closed; execve",
   "kernel:command-exec": "execve of the command (/bin/true)",
   "cli:job-removed": "CLI: start job done (JobRemoved)",
@@ -124,6 +129,9 @@ function parsePerf(text: string, offsetMs: number): Map<number, Proc> {
     const m = line.match(/^\s*(.+?)\s+(\d+)\/\d+\s+(\d+\.\d+):\s+sched:(\w+):\s+(.*)$/);
     if (!m) continue;
     const [, comm, tgid, time, event, fields] = m;
+    // perf records the whole machine; a process outside its PID namespace (the
+    // test host's: other work on the machine) has no PID there, and shows as 0.
+    if (tgid === "0") continue;
     const at = Number(time) * 1000 + offsetMs;
     const f = Object.fromEntries([...fields.matchAll(/(\w+)=(\S+)/g)].map((x) => [x[1], x[2]]));
     switch (event) {
@@ -160,23 +168,26 @@ function kernelMarks(procs: Map<number, Proc>, from: number, to: number): Mark[]
   const byExec = (re: RegExp) =>
     inRun.filter((p) => execOf(p, re)).sort((a, b) => execOf(a, re)!.at - execOf(b, re)!.at);
   const denos = byExec(/\/deno$/);
-  const [cli, shim] = denos;
+  const cli = denos[0];
   if (cli) {
     add("kernel:cli-exec", execOf(cli, /\/deno$/)!.at);
     add("kernel:cli-exit", cli.exit);
   }
+  // Stage two: the Deno process that execs the container's command; its
+  // parent is the shim (a service) or the CLI (an attached --rm run's scope).
+  const stage2 = denos.find((p) => p.execs.some((e) => !/\/deno$/.test(e.file)));
+  const shim = denos.find((p) => p !== cli && stage2 && p.children.includes(stage2.pid));
   if (shim) {
     add("kernel:shim-fork", shim.fork);
     add("kernel:shim-exec", execOf(shim, /\/deno$/)!.at);
     add("kernel:shim-exit", shim.exit);
-    const stage2 = denos.find((p) => shim.children.includes(p.pid));
-    if (stage2) {
-      add("kernel:stage2-fork", stage2.fork);
-      add("kernel:stage2-exec", execOf(stage2, /\/deno$/)!.at);
-      const command = stage2.execs.find((e) => !/\/deno$/.test(e.file));
-      add("kernel:command-exec", command?.at);
-      add("kernel:command-exit", stage2.exit);
-    }
+  }
+  if (stage2) {
+    add("kernel:stage2-fork", stage2.fork);
+    add("kernel:stage2-exec", execOf(stage2, /\/deno$/)!.at);
+    const command = stage2.execs.find((e) => !/\/deno$/.test(e.file));
+    add("kernel:command-exec", command?.at);
+    add("kernel:command-exit", stage2.exit);
   }
   const systemdChildren = inRun.filter((p) => p.parentComm === "systemd");
   // machined's registration: systemd's sh that runs systemctl/busctl
@@ -192,7 +203,7 @@ function kernelMarks(procs: Map<number, Proc>, from: number, to: number): Mark[]
   add("kernel:rm-fork", rm?.fork);
   add("kernel:rm-exec", rm && execOf(rm, /\/rm$/)!.at);
   add("kernel:rm-exit", rm?.exit);
-  const cleanup = denos.find((p) => p !== shim && p.parentComm === "systemd");
+  const cleanup = denos.find((p) => p !== shim && p !== cli && p.parentComm === "systemd");
   if (cleanup) add("kernel:cleanup-exec", execOf(cleanup, /\/deno$/)!.at);
   const journalctl = byExec(/journalctl$/)[0];
   if (journalctl) add("kernel:journalctl-exec", execOf(journalctl, /journalctl$/)!.at);

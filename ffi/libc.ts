@@ -30,6 +30,8 @@ export const SYS_fsconfig = 431;
 export const SYS_fsmount = 432;
 /** mount_setattr(2) (Linux 5.12): mount attributes, recursively. */
 export const SYS_mount_setattr = 442;
+/** pidfd_send_signal(2) (Linux 5.1). */
+export const SYS_pidfd_send_signal = 424;
 
 const SYMBOLS = {
   // int *__errno_location(void);

@@ -14,7 +14,13 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths, unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
+import {
+  clearScopeLeader,
+  containerUnit,
+  loadContainer,
+  loadExitRecord,
+  withContainerLock,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
@@ -96,8 +102,15 @@ export async function startContainer(
     return await startDeclaredContainer(ctx, name, options);
   }
   const config = options.config ?? loadContainer(name);
+  // An attached `run --rm` (the config is the one `run` just wrote) runs in
+  // a scope, the CLI doing the shim's work (src/runtime/attached.ts).
+  if (options.attach && options.config) {
+    const { runsInScope, runInScope } = await import("../runtime/attached.ts");
+    if (runsInScope(config)) return await runInScope(await ctx.systemd(), config);
+  }
   const unit = unitName(name);
   const systemd = await ctx.systemd();
+  await refuseWhileInScope(systemd, name);
   const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
     const runId = randomHex(16);
     const terminal = config.tty && options.attach ? openTerminal() : null;
@@ -159,6 +172,22 @@ export async function startContainer(
   // Attached starts have a watch; detached ones are done.
   if (!attachment.watch) return null;
   return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
+}
+
+/**
+ * A container that an attached `run --rm` holds in its scope is running:
+ * its service must not start beside it. A scope file whose scope is gone
+ * (the CLI was killed) is forgotten.
+ */
+async function refuseWhileInScope(systemd: Systemd, name: string): Promise<void> {
+  const { unit, leader } = containerUnit(name);
+  if (leader === undefined) return;
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  clearScopeLeader(name);
 }
 
 /**

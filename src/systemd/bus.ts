@@ -39,6 +39,7 @@ const MANAGER = "org.freedesktop.systemd1.Manager";
 const PROPERTIES = "org.freedesktop.DBus.Properties";
 const UNIT = "org.freedesktop.systemd1.Unit";
 const SERVICE = "org.freedesktop.systemd1.Service";
+const SCOPE = "org.freedesktop.systemd1.Scope";
 /** Method calls in flight at once (dbus-daemon's max_replies_per_connection is 128). */
 const MAX_PENDING_CALLS = 64;
 
@@ -376,11 +377,15 @@ export class Systemd {
     }
   }
 
-  /** The state of a unit, or null when systemd does not have it loaded. */
+  /**
+   * The state of a unit, or null when systemd does not have it loaded. A
+   * scope (`….scope`) has no main process: its mainPid, exec and restart
+   * fields are 0.
+   */
   async unitState(unit: string): Promise<UnitState | null> {
     const [u, s] = await Promise.all([
       this.#properties(unit, UNIT),
-      this.#properties(unit, SERVICE),
+      this.#properties(unit, unit.endsWith(".scope") ? SCOPE : SERVICE),
     ]);
     if (!u || u.LoadState === "not-found" || !s) return null;
     const optional = (v: unknown) => typeof v === "bigint" && v !== 0xffffffffffffffffn ? v : null;
@@ -388,10 +393,10 @@ export class Systemd {
       activeState: u.ActiveState as string,
       subState: u.SubState as string,
       result: s.Result as string,
-      mainPid: s.MainPID as number,
-      execMainStatus: s.ExecMainStatus as number,
-      execMainCode: s.ExecMainCode as number,
-      nRestarts: s.NRestarts as number,
+      mainPid: (s.MainPID as number | undefined) ?? 0,
+      execMainStatus: (s.ExecMainStatus as number | undefined) ?? 0,
+      execMainCode: (s.ExecMainCode as number | undefined) ?? 0,
+      nRestarts: (s.NRestarts as number | undefined) ?? 0,
       invocationId: bytesToHex(u.InvocationID as number[] | Uint8Array),
       activeEnterTimestamp: u.ActiveEnterTimestamp as bigint,
       memoryCurrent: optional(s.MemoryCurrent),
