@@ -85,7 +85,8 @@ if command -v perf >/dev/null; then
   perf_pid=$!
   sleep 1
 fi
-now_ms() { awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t * 1000 }'; }
+# (bash's own clock: no awk to fork around the CLI)
+now_ms() { local us=${EPOCHREALTIME/./}; printf '%d.%03d' $((us / 1000)) $((us % 1000)); }
 for i in w1 w2 $(seq 1 "$profile_runs"); do
   : >"$TSNSPAWN_TRACE"
   echo "$(now_ms) 0 bash cli-spawn" >>"$TSNSPAWN_TRACE"
