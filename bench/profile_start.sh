@@ -2,7 +2,8 @@
 # bench/profile_start.sh — where the time of `tsnspawn run --rm --network none
 # busybox /bin/true` goes, inside a throwaway systemd host. Changes nothing in src/.
 #
-#   bash bench/profile_start.sh (as root)     (BENCH_PROFILE_RUNS=20, BENCH_RUNS=10)
+#   bash bench/profile_start.sh (as root)     (BENCH_PROFILE_RUNS=20, BENCH_RUNS=10;
+#                                              BENCH_PROFILE_CHECKOUT=DIR: another checkout)
 #
 # 1. Component costs (bench/timeit.ts, round-robin): a bare Deno start, each
 #    process's chunks of the bundle (dist/bundle, tools/bundle.ts) imported
@@ -34,6 +35,13 @@ runs=${BENCH_RUNS:-10}
 profile_runs=${BENCH_PROFILE_RUNS:-20}
 bench_header "profile of tsnspawn run --rm busybox /bin/true"
 bench_prepare
+# BENCH_PROFILE_CHECKOUT=DIR profiles another checkout's tsnspawn (one with
+# src/trace.ts: the timeline of the code before a change)
+if [ -n "${BENCH_PROFILE_CHECKOUT:-}" ]; then
+  tsnspawn_cmd=$(bench_checkout_cmd "$BENCH_PROFILE_CHECKOUT")
+  read -r -a tsnspawn <<<"$tsnspawn_cmd"
+  echo "profiling $tsnspawn_cmd"
+fi
 
 # ---------------------------------------------------------------- components
 # (BENCH_RUNS=0 skips them)

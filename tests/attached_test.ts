@@ -60,6 +60,11 @@ integrationTest(
     const status = await core.tsnOk(["status", "sc"]);
     assertStringIncludes(status, "Unit: tsnspawn-sc.scope");
     assertStringIncludes(status, `Main PID: ${pid} (sh)`);
+    // Registered with machined (src/systemd/machined.ts), as a service's container is.
+    await core.waitFor("machined to list it", async () => {
+      const machines = await core.sh("machinectl list --no-legend");
+      return machines.stdout.includes("tsnspawn-sc.scope");
+    });
     // exec enters it; its PID 1 is the container's command.
     const inside = await core.tsnOk(["exec", "sc", "cat", "/proc/1/comm"]);
     assertEquals(inside.trim(), "sh");

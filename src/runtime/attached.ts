@@ -24,7 +24,7 @@
  *     every namespace of the host; bridge networking as the shim does it;
  *  5. once the scope runs: "ready" on the setup pipe — stage two execs the
  *     command only inside the scope, so its device cgroup and accounting
- *     hold from the first instruction;
+ *     hold from the first instruction; RegisterMachine with machined;
  *  6. relays the output until stage two ends; the start FIFO says whether
  *     it failed before its execve (its reason, as the shim would log it);
  *  7. removes the container (and, bridged, its host side and lease), as
@@ -53,6 +53,7 @@ import { planScopeProperties } from "../systemd/unit_properties.ts";
 import { scopeUnitName } from "../paths.ts";
 import { removeContainerDir, writeScopeLeader } from "../container/state.ts";
 import { releaseLease } from "../network/network_store.ts";
+import { machinedInstalled, machineName } from "../systemd/machined.ts";
 import {
   attachContainerHost,
   configureContainerInterface,
@@ -236,6 +237,10 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
     }
     trace("scope-started");
     signalSetupReady(setupPipe);
+    // machinectl sees it too (systemd/machined.ts): one call, not waited for.
+    if (machinedInstalled()) {
+      systemd.registerMachine(machineName(name), scopeUnitName(name), pid, paths.rootfs);
+    }
 
     const forward = (signal: Deno.Signal) => () => child!.kill(signal);
     const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
