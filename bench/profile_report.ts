@@ -69,6 +69,9 @@ const MEANING: Record<string, string> = {
   "__stage2:setup-ready": "stage two: setup pipe says ready",
   "__stage2:pivoted": "stage two: /proc, pivot_root, masked paths",
   "__shim:seccomp": "shim: seccomp program compiled for stage two",
+  // marks of earlier versions (BENCH_PROFILE_CHECKOUT)
+  "__stage2:seccomp": "stage two: seccomp program compiled",
+  "__stage2:notified": "stage two: cgroups joined, MAINPID= READY=1 sent",
   "__stage2:command": "stage two: command found, working directory entered",
   "__stage2:notify": "stage two: cgroups joined; MAINPID= READY=1 and a barrier sent",
   "systemd:Started": "systemd: READY=1 handled ('Started …')",
