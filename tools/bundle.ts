@@ -181,6 +181,13 @@ const RUNTIME_MODES = ["__shim", "__stage2", "__stop", "__cleanup", "__exec"];
 /** Checks the rewritten bundle; throws what is wrong. */
 function verify(dir: string): void {
   const problems: string[] = [];
+  // esbuild turns `import.meta.main` into `false` in every module but the
+  // entry: a module that runs itself (a worker's entry) must test otherwise.
+  for (const file of sourceFiles().filter((f) => f.endsWith(".ts") && f !== "mod.ts")) {
+    if (Deno.readTextFileSync(`${REPO}/${file}`).includes("if (import.meta.main)")) {
+      problems.push(`${file}: import.meta.main is false once bundled`);
+    }
+  }
   for (const file of [...Deno.readDirSync(dir)].map((e) => e.name)) {
     if (!file.endsWith(".js")) continue;
     const text = Deno.readTextFileSync(`${dir}/${file}`);

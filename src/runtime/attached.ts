@@ -194,8 +194,9 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
       }).spawn();
       trace("stage2-spawned");
     } finally {
-      // Threads again (the event loop may start some), whatever happened.
-      returnTo(host, ["pid"], cwd);
+      // Threads again (the event loop may start some), whatever happened;
+      // and without a stage two, nothing more to do in its namespaces.
+      returnTo(host, child ? ["pid"] : ["pid", "mnt", "net", "uts", "ipc"], cwd);
     }
     const pid = child.pid;
     // systemd moves stage two into the scope while it boots (and we build the
@@ -242,7 +243,11 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
       systemd.registerMachine(machineName(name), scopeUnitName(name), pid, paths.rootfs);
     }
 
-    const forward = (signal: Deno.Signal) => () => child!.kill(signal);
+    const forward = (signal: Deno.Signal) => () => {
+      try {
+        child!.kill(signal);
+      } catch { /* it ended meanwhile */ }
+    };
     const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
     try {
