@@ -10,11 +10,10 @@
  * /work/shared/research/docker-api.md §2, §4, §6 tier 1.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
 import { tmpDir } from "../paths.ts";
 import { ensureStore, randomHex } from "../files.ts";
 import { join } from "../path_util.ts";
-import { listContainerNames, loadContainer } from "../container/state.ts";
+import { containerUnit, listContainerNames, loadContainer } from "../container/state.ts";
 import { parseContainerArgs } from "../container/run_args.ts";
 import { resolveImage } from "../image/store.ts";
 import { createContainer } from "../ops/create.ts";
@@ -214,7 +213,7 @@ export async function deleteContainerCall(call: ApiCall, api: ApiContext): Promi
   }
   const container = eventContainerOf(name);
   const systemd = await api.systemd();
-  const running = (await systemd.unitState(unitName(name)))?.activeState;
+  const running = (await systemd.unitState(containerUnit(name).unit))?.activeState;
   await removeContainer(api, name, queryBool(call.query, "force"));
   if (running === "active") api.events.emitContainer("kill", container, { signal: "KILL" });
   api.events.emitContainer("destroy", container);

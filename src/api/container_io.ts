@@ -18,7 +18,12 @@
  */
 import { ApiError, badRequest, notModified } from "./errors.ts";
 import { unitName } from "../paths.ts";
-import { containerExists, loadContainer, loadExitRecord } from "../container/state.ts";
+import {
+  containerExists,
+  containerUnit,
+  loadContainer,
+  loadExitRecord,
+} from "../container/state.ts";
 import { exitStatusOf, startContainer, waitForExit } from "../ops/start.ts";
 import { readContainerLogs } from "../ops/logs.ts";
 import { isRunning } from "../systemd/unit_state.ts";
@@ -57,7 +62,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
   const name = resolveContainer(call.params.name);
   const systemd = await api.systemd();
-  if (isRunning(await systemd.unitState(unitName(name)))) {
+  if (isRunning(await systemd.unitState(containerUnit(name).unit))) {
     throw notModified(`container ${name} is already running`);
   }
   await startForApi(api, name);
@@ -193,7 +198,7 @@ export async function attachContainerCall(
     stderr: queryBool(query, "stderr"),
   };
   const systemd = await api.systemd();
-  const running = isRunning(await systemd.unitState(unitName(name)));
+  const running = isRunning(await systemd.unitState(containerUnit(name).unit));
   connection.upgrade({ tty: config.tty, multiplexedAllowed: atLeast(apiVersion, "1.42") });
   if (!config.tty) connection.probe(EMPTY_FRAME, PROBE_INTERVAL_MS);
   api.events.emitContainer("attach", eventContainerOf(name, config));
@@ -271,8 +276,8 @@ async function waitForStatus(
     closed.addEventListener("abort", () => resolve(undefined), { once: true });
   });
   const systemd = await api.systemd();
-  const unit = unitName(name);
   for (;;) {
+    const { unit } = containerUnit(name);
     if (closed.aborted) return undefined;
     const live = api.runs.live(name);
     if (live) return await Promise.race([live.exit, gone]);
@@ -354,7 +359,7 @@ export async function resizeContainerCall(call: ApiCall, api: ApiContext): Promi
     return;
   }
   const systemd = await api.systemd();
-  if (!isRunning(await systemd.unitState(unitName(name)))) {
+  if (!isRunning(await systemd.unitState(containerUnit(name).unit))) {
     throw new ApiError(409, `Container ${name} is not running`);
   }
   const config = loadContainer(name);

@@ -32,7 +32,7 @@ export const KEEP = 1024;
 const CLD_EXITED = 1;
 
 /** Unit names of containers: `tsnspawn-NAME.service` (not the API's or machined's units). */
-const CONTAINER_UNIT = /^tsnspawn-(.+)\.service$/;
+const CONTAINER_UNIT = /^tsnspawn-(.+)\.(?:service|scope)$/;
 
 /** Recent events and live subscribers. */
 export class EventHub {

@@ -13,8 +13,7 @@
  * /work/shared/research/docker-api.md §2 (`docker exec`), §7.5, §7.15.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer } from "../container/state.ts";
+import { containerUnit, loadContainer } from "../container/state.ts";
 import { type ExecOptions, parseCommandLine } from "../cli/args.ts";
 import { type ExecProcess, exitStatusOfExec, startExecProcess } from "../ops/exec_process.ts";
 import { isRunning } from "../systemd/unit_state.ts";
@@ -56,7 +55,7 @@ export async function createExecCall(call: ApiCall, api: ApiContext): Promise<vo
   const plan = planExecCreate(await call.json(), name);
   const options = execOptionsOf(plan.args);
   const systemd = await api.systemd();
-  if (!isRunning(await systemd.unitState(unitName(name)))) {
+  if (!isRunning(await systemd.unitState(containerUnit(name).unit))) {
     throw new ApiError(409, `Container ${name} is not running`);
   }
   const config = loadContainer(name);

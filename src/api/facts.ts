@@ -5,9 +5,13 @@
  * unit, its last exit, the API record beside it, its network; an image's
  * store entry; a network's Docker ID.
  */
-import { unitName } from "../paths.ts";
 import { containerPaths } from "../paths.ts";
-import { type ExitRecord, loadContainer, loadExitRecord } from "../container/state.ts";
+import {
+  containerUnit,
+  type ExitRecord,
+  loadContainer,
+  loadExitRecord,
+} from "../container/state.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { UnitState } from "../systemd/bus.ts";
@@ -92,7 +96,7 @@ export async function gatherContainerFacts(
 ): Promise<ContainerFacts> {
   const config = options.config ?? loadContainer(name);
   const systemd = await ctx.systemd();
-  const state = await systemd.unitState(unitName(name));
+  const state = await systemd.unitState(containerUnit(name).unit);
   const api = readApiRecord(name);
   const paths = containerPaths(name);
   const facts: ContainerFacts = {

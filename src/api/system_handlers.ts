@@ -11,9 +11,9 @@ import type { ApiCall } from "./http.ts";
 import type { ApiContext } from "./context.ts";
 import { formatInfo, formatVersion } from "./inspect_system.ts";
 import { VERSION } from "../version.ts";
-import { listContainerNames } from "../container/state.ts";
+import { containerUnit, listContainerNames } from "../container/state.ts";
 import { listImages } from "../image/store.ts";
-import { stateRoot, unitName } from "../paths.ts";
+import { stateRoot } from "../paths.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { parseFilters } from "./filters.ts";
 import {
@@ -71,7 +71,9 @@ function readTrimmed(path: string): string {
 export async function info(call: ApiCall, api: ApiContext): Promise<void> {
   const systemd = await api.systemd();
   const names = listContainerNames();
-  const states = await Promise.all(names.map((name) => systemd.unitState(unitName(name))));
+  const states = await Promise.all(
+    names.map((name) => systemd.unitState(containerUnit(name).unit)),
+  );
   const running = states.filter(isRunning).length;
   let cgroupVersion = "1";
   try {

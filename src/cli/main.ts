@@ -9,6 +9,7 @@ import { type Command, helpText, parseCommandLine } from "./args.ts";
 import { CommandContext } from "../commands/context.ts";
 import { requireRoot } from "../errors.ts";
 import { writeOutput } from "../systemd/journal.ts";
+import { trace } from "../trace.ts";
 
 import { VERSION } from "../version.ts";
 
@@ -283,6 +284,7 @@ export async function main(args: string[]): Promise<number> {
   let ctx: CommandContext | null = null;
   try {
     const command = parseCommandLine(args);
+    trace("parsed");
     ctx = new CommandContext({ json: "json" in command && command.json });
     return await execute(command, ctx);
   } catch (error) {

@@ -2,7 +2,9 @@
  * The CLI's side of an attached start (`run` without -d, `start -a`): the
  * container's output written to our stdout and stderr (or its terminal
  * relayed to ours, in raw mode), the signals we receive forwarded to its
- * main process, and its exit status returned. Starting is ops/start.ts.
+ * main process, and its exit status returned. Starting is ops/start.ts; an
+ * attached `run --rm` whose limits cannot bind the runtime runs in a scope
+ * the CLI sets up itself instead (runtime/attached.ts), relaying its pipes.
  */
 import { unitName } from "../paths.ts";
 import { loadContainer } from "../container/state.ts";
@@ -20,6 +22,12 @@ export async function startAttached(
   knownConfig?: ContainerConfig,
 ): Promise<number> {
   const config = knownConfig ?? loadContainer(name);
+  // An attached `run --rm` (the config is the one `run` just wrote) runs in
+  // a scope, the CLI doing the shim's work (src/runtime/attached.ts).
+  if (knownConfig) {
+    const { runsInScope, runInScope } = await import("../runtime/attached.ts");
+    if (runsInScope(config)) return await runInScope(await ctx.systemd(), config);
+  }
   const systemd = await ctx.systemd();
   const terminal = config.tty ? openTerminal() : null;
   try {

@@ -11,6 +11,7 @@ import { createContainer } from "../ops/create.ts";
 import type { RunOptions } from "../cli/args.ts";
 import { startContainer } from "../ops/start.ts";
 import { startAttached } from "./attach.ts";
+import { trace } from "../trace.ts";
 
 /** Runs a new container; returns the exit status for the CLI. */
 export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
@@ -18,6 +19,7 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   // start needs both. A failure to connect surfaces where start awaits it.
   ctx.systemd().catch(() => {});
   const config = await createContainer(options);
+  trace("created");
   let status: number | null = null;
   try {
     if (options.detach) await startContainer(ctx, config.name, { attach: false, config });

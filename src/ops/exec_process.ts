@@ -11,8 +11,7 @@
  * pty's master, and waits for {@link ExecProcess.child}.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer } from "../container/state.ts";
+import { containerUnit, loadContainer } from "../container/state.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { mergeEnv, parseSignal, type UserSpec } from "../container/run_options.ts";
 import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
@@ -64,15 +63,16 @@ export async function startExecProcess(
   stageStderr: "inherit" | "null" | "piped" = "inherit",
 ): Promise<ExecProcess> {
   const config = loadContainer(spec.name);
-  const unit = unitName(spec.name);
+  const { unit, leader } = containerUnit(spec.name);
   const systemd = await ctx.systemd();
   const state = await systemd.unitState(unit);
-  if (!isRunning(state) || !state || state.mainPid <= 0) {
+  // A scope (an attached --rm run) reports no main PID: its PID 1 is on record.
+  const pid = state?.mainPid || leader || 0;
+  if (!isRunning(state) || pid <= 0) {
     throw new TsnspawnError("conflict", `container ${spec.name}: not running`, {
       hint: `start it with 'tsnspawn start ${spec.name}'`,
     });
   }
-  const pid = state.mainPid;
   const terminal = spec.tty
     ? openHeldPty(openInRoot(pid, "/dev/pts/ptmx", O_RDWR | O_NOCTTY))
     : null;

@@ -8,8 +8,7 @@
  * journal is read, and the lines journalctl had not delivered by then are
  * read after a journal sync, so none is lost.
  */
-import { unitName } from "../paths.ts";
-import { loadContainer } from "../container/state.ts";
+import { containerUnit, loadContainer } from "../container/state.ts";
 import { followLogs, type LogLine, type LogQuery, readLogs } from "../systemd/journal.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { OpsContext } from "./context.ts";
@@ -60,7 +59,7 @@ export async function readContainerLogs(
     await readLogs(query, onLine);
     return;
   }
-  const unit = unitName(name);
+  const { unit } = containerUnit(name);
   const systemd = await ctx.systemd();
   // Watching before reading: a stop between the two is not missed.
   const watch = systemd.watchUnit(unit);

@@ -19,8 +19,14 @@
  * from the journal and shown in the error.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
+import { containerPaths, unitName } from "../paths.ts";
+import {
+  clearScopeLeader,
+  containerUnit,
+  loadContainer,
+  loadExitRecord,
+  withContainerLock,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
@@ -30,9 +36,15 @@ import { planUnitProperties, type UnitProperty } from "../systemd/unit_propertie
 import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../systemd/declared_store.ts";
-import { hostMachineUnit } from "../systemd/machined.ts";
+import {
+  hostMachineUnit,
+  machinedInstalled,
+  machineName,
+  machineUnitName,
+} from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { OpsContext } from "./context.ts";
+import { trace } from "../trace.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -113,7 +125,9 @@ export async function startContainer(
   const config = options.config ?? loadContainer(name);
   const unit = unitName(name);
   const systemd = await ctx.systemd();
-  return await withContainerLock(name, async (): Promise<Attachment | null> => {
+  await refuseWhileInScope(systemd, name);
+  let registered: Promise<void> | undefined;
+  const attachment = await withContainerLock(name, async (): Promise<Attachment | null> => {
     const runId = randomHex(16);
     const terminal = options.attach ? options.terminal : undefined;
     // Watching from before the start: the run's end is seen from its signal.
@@ -123,11 +137,16 @@ export async function startContainer(
       watch?.close();
       await follower?.cancel();
     };
+    // Registration with machined: a container that systemd restarts on its
+    // own wants the registering unit (each start registers); any other is
+    // registered from here once it runs (registerWithMachined), so that
+    // systemd forks nothing when the container becomes ready.
+    const restarts = config.restart.policy !== "no";
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
-      registerMachine: hostMachineUnit(name),
+      registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       tty: terminal ? { path: terminal.slavePath } : undefined,
       addRef: options.attach,
@@ -156,8 +175,28 @@ export async function startContainer(
       });
     }
     terminal?.releaseSlave();
+    if (!restarts) registered = registerWithMachined(systemd, config, options.attach);
     return watch ? { config, runId, watch, follower } : null;
   });
+  // Registered before we return (the call is sent, not answered).
+  await registered;
+  return attachment;
+}
+
+/**
+ * A container that an attached `run --rm` holds in its scope is running:
+ * its service must not start beside it. A scope file whose scope is gone
+ * (the CLI was killed) is forgotten.
+ */
+async function refuseWhileInScope(systemd: Systemd, name: string): Promise<void> {
+  const { unit, leader } = containerUnit(name);
+  if (leader === undefined) return;
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  clearScopeLeader(name);
 }
 
 /**
@@ -187,6 +226,40 @@ async function startUnit(
 }
 
 /**
+ * Registers a started container with systemd-machined (machinectl list,
+ * status, terminate), as units/tsnspawn-machine@.service does for the
+ * containers systemd restarts: leader = the unit's main PID (the
+ * container's PID 1), root = its root directory. Nothing when machined is
+ * not installed or the container already ended. The request is sent, not
+ * waited for (src/systemd/machined.ts); a failure is only lost. A detached
+ * start, which disconnects at once, asks systemd to start the registering
+ * unit instead: the bus would drop a call to a machined it is starting.
+ */
+async function registerWithMachined(
+  systemd: Systemd,
+  config: ContainerConfig,
+  attached: boolean,
+): Promise<void> {
+  if (!machinedInstalled()) return;
+  if (!attached) {
+    systemd.startUnitNoWait(machineUnitName(config.name));
+    return;
+  }
+  const unit = unitName(config.name);
+  try {
+    const leader = await systemd.mainPid(unit);
+    if (leader > 0) {
+      systemd.registerMachine(
+        machineName(config.name),
+        unit,
+        leader,
+        containerPaths(config.name).rootfs,
+      );
+    }
+  } catch { /* not registered: machinectl does not list it */ }
+}
+
+/**
  * Waits for an attached start's container to end, its output to be passed
  * on (`relay`: the caller's terminal relay, if any) and returns its exit
  * status (docker's: 128+N for signal N). Closes the watch.
@@ -199,11 +272,13 @@ export async function waitForExit(
   const { config, watch, follower } = attachment;
   try {
     await watch.untilInactive();
+    trace("unit-inactive");
     const [exit] = await Promise.all([
       systemd.mainExit(unitName(config.name)),
       relay,
       follower?.finish(),
     ]);
+    trace("exit-status");
     return exitStatusOf(exit, config.name);
   } finally {
     watch.close();

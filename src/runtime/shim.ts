@@ -72,6 +72,8 @@ import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
+import { trace } from "../trace.ts";
+import { writeSeccompProgram } from "./seccomp_program.ts";
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -199,6 +201,7 @@ export function runShim(name: string): Promise<never> {
     // container's limits; stage two returns right before its execve.
     const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
+    trace("unshared");
     // Stage two is PID 1 of the container until its execve: it runs the
     // runtime's binary from a read-only bind in the new mount namespace.
     bindRuntimeReadOnly();
@@ -212,17 +215,22 @@ export function runShim(name: string): Promise<never> {
       stderr: "inherit",
     }).spawn();
     pid = child.pid;
+    trace("spawned");
   } catch (error) {
     fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
 
   try {
     buildRootfs(config, paths);
+    trace("rootfs");
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
     setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
     closeNamespace(hostMounts);
+    // Compiled here, while stage two boots, not on its path (seccomp_program.ts).
+    writeSeccompProgram(config, paths);
+    trace("seccomp");
   } catch (error) {
     killStageTwo(pid);
     fail(`container ${name}: cannot start: ${describeError(error)}`);
@@ -243,6 +251,7 @@ export function runShim(name: string): Promise<never> {
     for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
   }
   signalSetupReady(setupPipe);
+  trace("setup-ready");
 
   let outcome: StartOutcome;
   try {
@@ -253,6 +262,7 @@ export function runShim(name: string): Promise<never> {
       message: `waiting for stage two: ${error instanceof Error ? error.message : error}`,
     };
   }
+  trace("start-pipe");
   closeFd(fifo);
   for (const path of [paths.startPipe, paths.setupPipe]) {
     try {
@@ -272,6 +282,7 @@ export function runShim(name: string): Promise<never> {
   // the notify socket is a path; only an abstract one is left to us.
   // _exit at once: until we are gone the container's PID 1 is our child, and
   // a command that ends meanwhile would leave systemd a $MAINPID to stop.
+  trace("exit 0");
   if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) exitNow(0);
   try {
     notifier?.send(`MAINPID=${pid}\nREADY=1`);
