@@ -19,6 +19,7 @@ import { resolveImage } from "../image/store.ts";
 import { createContainer } from "../ops/create.ts";
 import { killContainer, restartContainer, stopContainer } from "../ops/stop.ts";
 import { removeContainer } from "../ops/remove.ts";
+import { renameContainer } from "../ops/rename.ts";
 import type { ApiCall } from "./http.ts";
 import type { ApiContext } from "./context.ts";
 import { badRequest, notModified, unsupportedField } from "./errors.ts";
@@ -217,5 +218,16 @@ export async function deleteContainerCall(call: ApiCall, api: ApiContext): Promi
   await removeContainer(api, name, queryBool(call.query, "force"));
   if (running === "active") api.events.emitContainer("kill", container, { signal: "KILL" });
   api.events.emitContainer("destroy", container);
+  call.sendEmpty(204);
+}
+
+/** `POST /containers/{name}/rename?name=`: a stopped container (its unit is named after it). */
+export async function renameContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
+  const name = resolveContainer(call.params.name);
+  const newName = (call.query.get("name") ?? "").replace(/^\//, "");
+  if (newName === "") throw badRequest("name: the new name is empty");
+  const container = eventContainerOf(name);
+  await renameContainer(api, name, newName);
+  api.events.emitContainer("rename", { ...container, name: newName }, { oldName: `/${name}` });
   call.sendEmpty(204);
 }

@@ -54,12 +54,8 @@ export function planPendingArgs(
     );
   }
   if (pending.publishAll) throw notYet("HostConfig.PublishAllPorts", "publishing every port");
-  if (pending.networkAliases.length > 0) {
-    throw notYet("NetworkingConfig.EndpointsConfig.Aliases", "a network alias");
-  }
-  if (pending.envRemove.length > 0) {
-    throw notYet("Config.Env", `removing ${pending.envRemove[0]} from the environment`);
-  }
+  for (const alias of pending.networkAliases) args.push(`--network-alias=${alias}`);
+  for (const name of pending.envRemove) args.push(`--unsetenv=${name}`);
   if (pending.seccompProfile !== undefined) {
     if (seccompFile === undefined) throw new Error("the inline seccomp profile needs a file");
     args.push(`--security-opt=seccomp=${seccompFile}`);

@@ -15,6 +15,7 @@ import {
   inspectContainer,
   killContainerCall,
   listContainers,
+  renameContainerCall,
   restartContainerCall,
   stopContainerCall,
 } from "./container_handlers.ts";
@@ -39,6 +40,14 @@ import {
   pullImageCall,
   tagImageCall,
 } from "./image_handlers.ts";
+import {
+  connectNetworkCall,
+  createNetworkCall,
+  deleteNetworkCall,
+  disconnectNetworkCall,
+  inspectNetworkCall,
+  listNetworksCall,
+} from "./network_handlers.ts";
 
 /** A handler of an ordinary call. */
 export type Handler = (call: ApiCall, api: ApiContext) => void | Promise<void>;
@@ -70,6 +79,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "container.resize": resizeContainerCall,
   "container.logs": logsContainerCall,
   "container.delete": deleteContainerCall,
+  "container.rename": renameContainerCall,
   "exec.create": createExecCall,
   "exec.start": startExecCall,
   "exec.resize": resizeExecCall,
@@ -79,6 +89,12 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "image.inspect": inspectImageCall,
   "image.delete": deleteImageCall,
   "image.tag": tagImageCall,
+  "network.list": listNetworksCall,
+  "network.inspect": inspectNetworkCall,
+  "network.create": createNetworkCall,
+  "network.connect": connectNetworkCall,
+  "network.disconnect": disconnectNetworkCall,
+  "network.delete": deleteNetworkCall,
 };
 
 /** Hijacked calls (with `Upgrade: tcp`), by route id. */

@@ -125,7 +125,8 @@ function formatNetworks(facts: ContainerFacts, state: ContainerState): Record<st
   const bridge = config.bridge;
   const userNetwork = bridge !== undefined && bridge.network !== "bridge";
   const shortId = config.id.slice(0, 12);
-  const aliases = userNetwork ? [...facts.api?.pending.networkAliases ?? [], shortId] : null;
+  const given = bridge?.aliases ?? facts.api?.pending.networkAliases ?? [];
+  const aliases = userNetwork ? [...given, shortId] : null;
   const address = bridge?.address ?? "";
   return {
     [name]: {
@@ -142,9 +143,7 @@ function formatNetworks(facts: ContainerFacts, state: ContainerState): Record<st
       IPv6Gateway: "",
       GlobalIPv6Address: "",
       GlobalIPv6PrefixLen: 0,
-      DNSNames: userNetwork
-        ? [config.name, shortId, ...facts.api?.pending.networkAliases ?? []]
-        : null,
+      DNSNames: userNetwork ? [config.name, shortId, ...given] : null,
     },
   };
 }

@@ -22,6 +22,7 @@ import { BRIDGE_MAX_PORTS, DEFAULT_SEGMENT_PORTS } from "../network/address_pool
 import {
   type EnvLookup,
   parseEnvAssignment,
+  parseNetworkAlias,
   parseSignal,
   parseStopTimeout,
   parseUser,
@@ -116,7 +117,23 @@ export type Command =
   | { kind: "tag"; debug: boolean; source: string; target: string }
   | { kind: "image inspect"; debug: boolean; references: string[] }
   | { kind: "image prune"; debug: boolean }
-  | { kind: "network create"; debug: boolean; name: string; subnet?: string; segmentPorts: number }
+  | {
+    kind: "network create";
+    debug: boolean;
+    name: string;
+    subnet?: string;
+    segmentPorts: number;
+    labels: Record<string, string>;
+  }
+  | {
+    kind: "network connect";
+    debug: boolean;
+    network: string;
+    container: string;
+    aliases: string[];
+  }
+  | { kind: "network disconnect"; debug: boolean; network: string; container: string }
+  | { kind: "rename"; debug: boolean; container: string; newName: string }
   | { kind: "network ls"; debug: boolean; quiet: boolean; json: boolean }
   | { kind: "network inspect"; debug: boolean; names: string[] }
   | { kind: "network rm"; debug: boolean; names: string[] }
@@ -391,6 +408,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         "N",
         `containers per bridge before another bridge segment is joined (default ${DEFAULT_SEGMENT_PORTS})`,
       ),
+      list("label", undefined, "KEY=VALUE", "set a label on the network"),
     ],
     positionals: [1, 1],
   },
@@ -408,6 +426,27 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "print networks with their containers, addresses and published ports as JSON",
     options: [],
     positionals: [1, Infinity],
+  },
+  {
+    name: "network connect",
+    usage: "[OPTIONS] NETWORK CONTAINER",
+    summary: "put a stopped container on a network (a container is on one network)",
+    options: [list("alias", undefined, "NAME", "another name of the container on the network")],
+    positionals: [2, 2],
+  },
+  {
+    name: "network disconnect",
+    usage: "NETWORK CONTAINER",
+    summary: "take a stopped container off its network (loopback only then)",
+    options: [],
+    positionals: [2, 2],
+  },
+  {
+    name: "rename",
+    usage: "CONTAINER NEW_NAME",
+    summary: "rename a stopped container",
+    options: [],
+    positionals: [2, 2],
   },
   {
     name: "network rm",
@@ -807,8 +846,31 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         name: validateNetworkName(p[0]),
         ...(subnet !== undefined ? { subnet } : {}),
         segmentPorts: o.parsed("bridge-ports", parseBridgePorts) ?? DEFAULT_SEGMENT_PORTS,
+        labels: parseLabels(o.list("label"), "network create"),
       };
     }
+    case "network connect":
+      return {
+        kind: "network connect",
+        debug,
+        network: parseNetworkArgument(p[0]),
+        container: validateContainerName(p[1]),
+        aliases: o.list("alias").map(parseNetworkAlias),
+      };
+    case "network disconnect":
+      return {
+        kind: "network disconnect",
+        debug,
+        network: parseNetworkArgument(p[0]),
+        container: validateContainerName(p[1]),
+      };
+    case "rename":
+      return {
+        kind: "rename",
+        debug,
+        container: validateContainerName(p[0]),
+        newName: validateContainerName(p[1]),
+      };
     case "network ls":
       return { kind: "network ls", debug, quiet: o.flag("quiet"), json: o.flag("json") };
     case "network inspect":
@@ -872,6 +934,20 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
       };
   }
+}
+
+/** `--label KEY=VALUE` words (a word without `=` is KEY with an empty value, as docker's). */
+function parseLabels(words: readonly string[], command: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf("=");
+    const key = eq === -1 ? word : word.slice(0, eq);
+    if (key === "" || /[\s\0]/.test(key)) {
+      throw usage(`--label ${JSON.stringify(word)}: no key`, command);
+    }
+    labels[key] = eq === -1 ? "" : word.slice(eq + 1);
+  }
+  return labels;
 }
 
 /** `api --idle-exit`: whole seconds, 0 = never. */

@@ -65,6 +65,8 @@ Deno.test("run: defaults", () => {
     restart: { policy: "no", maxRetries: 0 },
     network: "bridge",
     publish: [],
+    networkAliases: [],
+    unsetEnv: [],
     capAdd: [],
     capDrop: [],
     capabilities: resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, [], []),

@@ -179,6 +179,21 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       await inspectNetworksCommand(ctx, command.names);
       return 0;
     }
+    case "network connect": {
+      const { connectContainer } = await import("../ops/network.ts");
+      await connectContainer(ctx, command.network, command.container, command.aliases);
+      return 0;
+    }
+    case "network disconnect": {
+      const { disconnectContainer } = await import("../ops/network.ts");
+      await disconnectContainer(ctx, command.network, command.container);
+      return 0;
+    }
+    case "rename": {
+      const { renameContainer } = await import("../ops/rename.ts");
+      await renameContainer(ctx, command.container, command.newName);
+      return 0;
+    }
     case "network rm": {
       const { removeNetworksCommand } = await import("../commands/network.ts");
       return removeNetworksCommand(ctx, command.names);

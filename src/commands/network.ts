@@ -25,12 +25,13 @@ import type { CommandContext } from "./context.ts";
 /** `network create`. */
 export function createNetworkCommand(
   ctx: CommandContext,
-  request: { name: string; subnet?: string; segmentPorts: number },
+  request: { name: string; subnet?: string; segmentPorts: number; labels: Record<string, string> },
 ): void {
   const config = createNetwork({
     name: request.name,
     subnet: request.subnet,
     segmentPorts: request.segmentPorts,
+    labels: request.labels,
   });
   ctx.print(config.name);
 }
@@ -112,6 +113,7 @@ export function describeNetwork(name: string) {
     BridgePorts: network.segmentPorts,
     Pool: describePool(subnet, network.segmentPorts),
     Stored: readNetworkConfig(name) !== null,
+    Labels: network.labels ?? {},
     Up: segments.length > 0,
     Segments: segments,
     Containers: readLeases(network.name).leases.map((lease) => {

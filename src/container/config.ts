@@ -72,6 +72,8 @@ export interface BridgeAttachment {
   network: string;
   /** The container's IPv4 address, leased from the network's pool at create time. */
   address: string;
+  /** `--network-alias`: more names of the container on the network (its hosts file). */
+  aliases?: string[];
 }
 
 /** Version of the config.json schema. */

@@ -52,6 +52,10 @@ export interface ContainerOptions {
   network: string;
   /** -p/--publish, one entry per port (ranges expanded). */
   publish: PublishedPort[];
+  /** --network-alias: more names on a bridge network (validated). */
+  networkAliases: string[];
+  /** --unsetenv: names removed from the environment, the image's included. */
+  unsetEnv: string[];
   /** --cap-add names, canonical (CAP_X) or "ALL". */
   capAdd: string[];
   /** --cap-drop names, canonical (CAP_X) or "ALL". */

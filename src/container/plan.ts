@@ -55,6 +55,10 @@ export interface ContainerRequest {
   network: string;
   /** -p: published ports (bridge networks only). */
   publish: PublishedPort[];
+  /** --network-alias (bridge networks only). */
+  networkAliases?: string[];
+  /** --unsetenv: removed from the final environment. */
+  unsetEnv?: string[];
   capabilities: string[];
   noNewPrivileges: boolean;
   init: boolean;
@@ -97,6 +101,8 @@ export function requestFromRunOptions(
     volumes: options.volumes,
     network: options.network,
     publish: options.publish,
+    networkAliases: options.networkAliases,
+    unsetEnv: options.unsetEnv,
     capabilities: options.capabilities,
     noNewPrivileges: options.security.noNewPrivileges ?? true,
     init: options.init,
@@ -138,6 +144,7 @@ export function planCommand(
 export function planNetwork(
   network: string,
   publish: readonly PublishedPort[],
+  aliases: readonly string[] = [],
 ): Pick<ContainerConfig, "network" | "bridge" | "publish"> {
   if (network === "none" || network === "host") {
     if (publish.length > 0) {
@@ -149,11 +156,18 @@ export function planNetwork(
         },
       );
     }
+    if (aliases.length > 0) {
+      throw new TsnspawnError(
+        "invalid",
+        `network aliases need a bridge network, not --network ${network}`,
+        { hint: "drop --network-alias, or use a bridge network" },
+      );
+    }
     return { network };
   }
   return {
     network: "bridge",
-    bridge: { network, address: "" },
+    bridge: { network, address: "", ...(aliases.length > 0 ? { aliases: [...aliases] } : {}) },
     ...(publish.length > 0 ? { publish: [...publish] } : {}),
   };
 }
@@ -167,14 +181,15 @@ export function planContainer(
 ): ContainerConfig {
   const imageEnv = image.Env ?? [];
   const hasPath = [...imageEnv, ...request.env].some((e) => e.startsWith("PATH="));
+  const unset = new Set(request.unsetEnv ?? []);
   const env = mergeEnv(
     hasPath ? [] : [`PATH=${DEFAULT_PATH}`],
     imageEnv,
     request.env,
     request.tty ? ["TERM=xterm"] : [],
     [`HOSTNAME=${request.hostname ?? id.slice(0, 12)}`],
-  );
-  const network = planNetwork(request.network, request.publish);
+  ).filter((entry) => !unset.has(entry.slice(0, entry.indexOf("="))));
+  const network = planNetwork(request.network, request.publish, request.networkAliases);
   return {
     version: CONTAINER_CONFIG_VERSION,
     name: request.name,

@@ -113,3 +113,37 @@ Deno.test("planInitLayer writes hosts with the hostname and drops loopback resol
   const hostNet = planContainer(request({ network: "host" }), { Cmd: ["sh"] }, ID, new Date(0));
   assertEquals(planInitLayer(hostNet, host).resolvConf, host);
 });
+
+Deno.test("planContainer: --unsetenv removes a variable, the image's too", () => {
+  const config = planContainer(
+    request({ env: ["A=1", "B=2"], unsetEnv: ["B", "FROM_IMAGE"] }),
+    { Env: ["FROM_IMAGE=x", "KEEP=y"], Cmd: ["sh"] },
+    ID,
+    new Date(0),
+  );
+  assertEquals(config.env.filter((e) => !e.startsWith("PATH=") && !e.startsWith("HOSTNAME=")), [
+    "KEEP=y",
+    "A=1",
+  ]);
+});
+
+Deno.test("planContainer: --network-alias on a bridge network only", () => {
+  const config = planContainer(
+    request({ network: "backend", networkAliases: ["web", "www"] }),
+    { Cmd: ["sh"] },
+    ID,
+    new Date(0),
+  );
+  assertEquals(config.bridge, { network: "backend", address: "", aliases: ["web", "www"] });
+  assertThrows(
+    () =>
+      planContainer(
+        request({ network: "none", networkAliases: ["web"] }),
+        { Cmd: ["sh"] },
+        ID,
+        new Date(0),
+      ),
+    TsnspawnError,
+    "network aliases need a bridge network",
+  );
+});

@@ -20,8 +20,10 @@ import {
   parseCpuShares,
   parseCpuWeight,
   parseEnvAssignment,
+  parseEnvName,
   parseMemory,
   parseNetwork,
+  parseNetworkAlias,
   parsePidsLimit,
   parseRestart,
   parseSignal,
@@ -88,6 +90,8 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
     "NETWORK",
     "bridge (default), none (loopback only), host, or a network's name",
   ),
+  list("network-alias", undefined, "NAME", "another name of the container on its network"),
+  list("unsetenv", undefined, "NAME", "remove a variable from the environment (the image's too)"),
   list(
     "publish",
     "p",
@@ -186,6 +190,8 @@ export function buildContainerOptions(
     restart,
     network: o.parsed("network", parseNetwork) ?? DEFAULT_NETWORK_MODE,
     publish: o.list("publish").flatMap(parsePublish),
+    networkAliases: o.list("network-alias").map(parseNetworkAlias),
+    unsetEnv: o.list("unsetenv").map(parseEnvName),
     capAdd,
     capDrop,
     // --privileged: every capability, whatever --cap-add/--cap-drop say (as docker).

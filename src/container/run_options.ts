@@ -732,6 +732,27 @@ export const MAX_HOSTNAME_LENGTH = 64;
  * '-', not starting or ending with '-', 1..63 characters each; at most 64 in
  * all); returns it.
  */
+/** `--network-alias`: a name for the network's hosts file (no space, no '#'). */
+export function parseNetworkAlias(name: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/.test(name)) {
+    throw invalid(
+      "network alias",
+      name,
+      "not a valid name",
+      "use letters, digits, '_', '.' and '-', starting with a letter or digit",
+    );
+  }
+  return name;
+}
+
+/** `--unsetenv`: an environment variable's name. */
+export function parseEnvName(name: string): string {
+  if (name === "" || /[=\0\s]/.test(name)) {
+    throw invalid("environment variable name", name, "not a valid name", "give NAME, without =");
+  }
+  return name;
+}
+
 export function validateHostname(name: string): string {
   const hint = "use letters, digits, '-' and '.', e.g. web-1";
   if (name.length === 0 || name.length > MAX_HOSTNAME_LENGTH) {

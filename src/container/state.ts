@@ -8,7 +8,13 @@
  * a half-deleted container is never visible. A lock file per container
  * (flock, released by the kernel if the holder dies) serializes changes.
  */
-import { ensureStore, randomHex, removeTree, writeNewFileSynced } from "../files.ts";
+import {
+  ensureStore,
+  randomHex,
+  removeTree,
+  writeFileAtomic,
+  writeNewFileSynced,
+} from "../files.ts";
 import { join } from "../path_util.ts";
 import { TsnspawnError } from "../errors.ts";
 import {
@@ -143,6 +149,35 @@ export function createContainerDir(config: ContainerConfig, files: InitLayerFile
 
 function isNotEmpty(error: unknown): boolean {
   return error instanceof Error && /ENOTEMPTY|not empty|os error 39/i.test(error.message);
+}
+
+/**
+ * Replaces a container's config.json (temp file + rename; the caller holds
+ * the container's lock): for changes made after create (rename, network
+ * connect and disconnect).
+ */
+export function writeContainerConfig(config: ContainerConfig): void {
+  writeFileAtomic(containerPaths(config.name).config, JSON.stringify(config, null, 2) + "\n");
+}
+
+/**
+ * Renames a container's directory (one rename(2): the container is under
+ * one name or the other, never both or neither). A taken name is a conflict.
+ */
+export function renameContainerDir(name: string, newName: string): void {
+  if (containerExists(newName)) {
+    throw new TsnspawnError("conflict", `container name ${newName}: already in use`, {
+      hint: `remove it with 'tsnspawn rm -f ${newName}' or choose another name`,
+    });
+  }
+  try {
+    Deno.renameSync(containerPaths(name).dir, containerPaths(newName).dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists || isNotEmpty(error)) {
+      throw new TsnspawnError("conflict", `container name ${newName}: already in use`);
+    }
+    throw error;
+  }
 }
 
 /**

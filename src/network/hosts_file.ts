@@ -20,6 +20,8 @@ export interface HostsEntry {
   address: string;
   container: string;
   hostname: string;
+  /** More names (network aliases). */
+  aliases?: readonly string[];
 }
 
 /** The fixed head of every container's /etc/hosts: loopback and IPv6 names, as docker writes them. */
@@ -45,10 +47,10 @@ export function planHostsFile(network: string, entries: readonly HostsEntry[]): 
   ];
   const sorted = [...entries].sort((a, b) => addressKey(a.address) - addressKey(b.address));
   for (const e of sorted) {
-    const names = e.hostname && e.hostname !== e.container
-      ? `${e.container}\t${e.hostname}`
-      : e.container;
-    lines.push(`${e.address}\t${names}`);
+    const names = [e.container];
+    if (e.hostname && e.hostname !== e.container) names.push(e.hostname);
+    for (const alias of e.aliases ?? []) if (!names.includes(alias)) names.push(alias);
+    lines.push(`${e.address}\t${names.join("\t")}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -25,6 +25,8 @@ export interface NetworkConfig {
   bridge: string;
   /** Container ports per bridge segment (see address_pool.ts). */
   segmentPorts: number;
+  /** `network create --label`; absent = none. */
+  labels?: Record<string, string>;
 }
 
 /** The default network: `--network bridge`, and what `run` uses without --network. */

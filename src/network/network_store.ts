@@ -41,6 +41,8 @@ export interface Lease {
   hostname: string;
   /** When it was taken (ISO 8601). */
   since: string;
+  /** The container's network aliases: more names in the hosts file. */
+  aliases?: string[];
 }
 
 /** What `leases.json` holds. */
@@ -202,6 +204,7 @@ export interface NetworkRequest {
   /** CIDR; undefined = pick a free /16. */
   subnet?: string;
   segmentPorts: number;
+  labels?: Record<string, string>;
 }
 
 /** Creates a network's definition (no devices yet: they are made on first use). */
@@ -227,6 +230,9 @@ export function createNetwork(request: NetworkRequest, now = new Date()): Networ
         ? "tsn0"
         : pickBridgeName(new Set(others.map((n) => n.bridge))),
       segmentPorts: request.segmentPorts,
+      ...(request.labels && Object.keys(request.labels).length > 0
+        ? { labels: { ...request.labels } }
+        : {}),
     };
     writeNetworkDir(config);
     return config;
@@ -289,6 +295,7 @@ export interface LeaseRequest {
   container: string;
   id: string;
   hostname: string;
+  aliases?: string[];
 }
 
 /** Leases an address on `network` for a container (idempotent per container id). */
@@ -325,6 +332,29 @@ export function allocateLease(
     file.last = text;
     writeLeases(network.name, file);
     return text;
+  });
+}
+
+/**
+ * Changes what the lease of container `id` on `network` says about it: its
+ * name (rename) or its aliases; the hosts file follows. Missing is fine.
+ */
+export function updateLease(
+  network: string,
+  id: string,
+  change: { container?: string; aliases?: string[] },
+): void {
+  if (!readNetworkConfig(network)) return;
+  withNetworkLockSync(network, () => {
+    const file = readLeases(network);
+    const lease = file.leases.find((l) => l.id === id);
+    if (!lease) return;
+    if (change.container !== undefined) lease.container = change.container;
+    if (change.aliases !== undefined) {
+      if (change.aliases.length > 0) lease.aliases = change.aliases;
+      else delete lease.aliases;
+    }
+    writeLeases(network, file);
   });
 }
 

@@ -250,6 +250,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         container: plan.config.name,
         id: plan.config.id,
         hostname: plan.config.hostname,
+        ...(bridge.aliases ? { aliases: bridge.aliases } : {}),
       });
     } catch (error) {
       releaseStaging(operation);
