@@ -255,6 +255,13 @@ apiTest("what tsnspawn cannot do: Docker-format errors, never a silent ignore", 
   const noImage = await api.docker(["run", "--rm", "127.0.0.1:1/nothing:here", "true"]);
   assertEquals(noImage.code, 125);
   assertStringIncludes(noImage.stderr, "Unable to find image '127.0.0.1:1/nothing:here' locally");
+  await api.shOk("mkdir -p /tmp/ctx && printf 'FROM busybox\\nRUN true\\n' > /tmp/ctx/Dockerfile");
+  const build = await api.docker(["build", "-t", "built", "/tmp/ctx"], {
+    env: { DOCKER_BUILDKIT: "0" },
+  });
+  assertEquals(build.code, 1);
+  assertStringIncludes(build.stderr, "not supported by tsnspawn");
+  assertStringIncludes(build.stderr, "tsnspawn build");
   // Nothing was left half-made.
   assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
   assert((await api.docker(["ps"])).code === 0);
@@ -400,3 +407,146 @@ apiTest("clients killed mid-stream leave no stuck process or container", async (
   assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
   assertEquals((await api.sh("tsnspawn check -n >/dev/null 2>&1; echo $?")).code, 0);
 }, { idleExitSec: 1 });
+
+apiTest("networks, aliases, connect, disconnect, rename, events with labels", async (api) => {
+  // Events stream while the rest happens: the CLI's map-form filter.
+  const events = api.client(
+    `timeout 25 docker events --filter label=team=a --filter type=container --format '{{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes "team"}}' > /tmp/events.txt 2>&1; true`,
+    { timeoutMs: 40_000 },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assertMatch(
+    await api.dockerOk([
+      "network",
+      "create",
+      "--label",
+      "tier=2",
+      "--subnet",
+      "10.97.0.0/24",
+      "backend",
+    ]),
+    /^[0-9a-f]{64}\n$/,
+  );
+  const listed = await api.dockerOk([
+    "network",
+    "ls",
+    "--filter",
+    "label=tier=2",
+    "--format",
+    "{{.Name}} {{.Driver}}",
+  ]);
+  assertEquals(listed, "backend bridge\n");
+  assertMatch(await api.dockerOk(["network", "ls"]), /bridge[\s\S]*host\s+host[\s\S]*none\s+null/);
+  await api.dockerOk([
+    "run",
+    "-d",
+    "--name",
+    "db",
+    "--label",
+    "team=a",
+    "--network",
+    "backend",
+    "--network-alias",
+    "database",
+    "busybox",
+    "httpd",
+    "-f",
+    "-p",
+    "80",
+    "-h",
+    "/var/www",
+  ]);
+  const byAlias = await api.docker([
+    "run",
+    "--rm",
+    "--network",
+    "backend",
+    "busybox",
+    "sh",
+    "-c",
+    "for i in $(seq 30); do wget -qO- http://database/ && exit 0; sleep 0.2; done; exit 1",
+  ]);
+  assertEquals(byAlias.code, 0, byAlias.stderr);
+  assertStringIncludes(byAlias.stdout, "hello from tsnspawn");
+  const inspect = JSON.parse(await api.dockerOk(["network", "inspect", "backend"]))[0];
+  assertEquals(inspect.IPAM.Config, [{ Subnet: "10.97.0.0/24", Gateway: "10.97.0.1" }]);
+  assertEquals(Object.values(inspect.Containers).map((c) => (c as { Name: string }).Name), ["db"]);
+  const inUse = await api.docker(["network", "rm", "backend"]);
+  assertEquals(inUse.code, 1);
+  assertStringIncludes(inUse.stderr, "in use by 1 container(s): db");
+
+  // A stopped container moves between networks, keeps its aliases, is renamed.
+  await api.dockerOk(["stop", "-t", "1", "db"]);
+  const running = await api.docker(["rename", "db", "x"]);
+  assertEquals(running.code, 0, running.stderr);
+  await api.dockerOk(["network", "disconnect", "backend", "x"]);
+  assertEquals(
+    Object.keys(JSON.parse(await api.dockerOk(["inspect", "x"]))[0].NetworkSettings.Networks),
+    ["none"],
+  );
+  await api.dockerOk(["network", "connect", "--alias", "store", "backend", "x"]);
+  await api.dockerOk(["start", "x"]);
+  const byNewAlias = await api.docker([
+    "run",
+    "--rm",
+    "--network",
+    "backend",
+    "busybox",
+    "sh",
+    "-c",
+    "for i in $(seq 30); do wget -qO- http://store/ >/dev/null && exit 0; sleep 0.2; done; exit 1",
+  ]);
+  assertEquals(byNewAlias.code, 0, byNewAlias.stderr);
+  const onRunning = await api.docker(["network", "disconnect", "backend", "x"]);
+  assertEquals(onRunning.code, 1);
+  assertStringIncludes(onRunning.stderr, "is running");
+  await api.dockerOk(["rm", "-f", "x"]);
+  await api.dockerOk(["network", "rm", "backend"]);
+  assertEquals((await api.tsnOk(["network", "ls", "-q"])).includes("backend"), false);
+
+  // The tsnspawn CLI has the same options.
+  const unset = await api.tsnOk([
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--unsetenv",
+    "PATH",
+    "busybox",
+    "/bin/env",
+  ]);
+  assertEquals(unset.includes("PATH="), false);
+
+  await events;
+  const seen = (await api.shOk("cat /tmp/events.txt")).trim().split("\n");
+  for (
+    const line of [
+      "create db a",
+      "start db a",
+      "die db a",
+      "rename x a",
+      "start x a",
+      "destroy x a",
+    ]
+  ) {
+    assertEquals(seen.includes(line), true, `event "${line}" in:\n${seen.join("\n")}`);
+  }
+  assertEquals(seen.every((line) => line.endsWith(" a")), true, seen.join("\n"));
+});
+
+apiTest("events: past ones with since/until, filters in docker-py's list form", async (api) => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  await api.dockerOk(["run", "--rm", "--label", "app=one", "busybox", "true"]);
+  await api.dockerOk(["run", "--rm", "--label", "app=two", "busybox", "true"]);
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const filters = encodeURIComponent(JSON.stringify({ label: ["app=two"], event: ["start"] }));
+  const out = await api.shOk(
+    `curl -sf --unix-socket /run/tsnspawn/docker.sock 'http://d/v1.44/events?since=${since}&until=${until}&filters=${filters}'`,
+  );
+  const lines = out.trim().split("\n").map((line) => JSON.parse(line));
+  assertEquals(lines.length, 1, out);
+  assertEquals([lines[0].status, lines[0].Type, lines[0].Action], ["start", "container", "start"]);
+  assertEquals(lines[0].Actor.Attributes.app, "two");
+  assertEquals(lines[0].from, "busybox");
+  assertMatch(String(lines[0].timeNano), /^\d{19}$/);
+});

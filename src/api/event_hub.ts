@@ -7,10 +7,11 @@
  * PropertiesChanged signals of the containers' units (ActiveState, and the
  * main process's exit status for `die`'s `exitCode`).
  *
- * The service keeps no state on disk and exits when idle, so `since` reaches
- * back over what this process saw only (at most {@link KEEP} events); a
- * client that listens keeps the service running, so a live stream misses
- * nothing.
+ * The service follows those signals from its start (Service signals carry
+ * ~200 properties, but only a few per container start or stop), keeps no
+ * state on disk and exits when idle, so `since` reaches back over what this
+ * process saw only (at most {@link KEEP} events); a client that listens
+ * keeps the service running, so a live stream misses nothing.
  *
  * References: Docker Engine API v1.44 (`GET /events`); moby v28.2.2
  * daemon/events/events.go (a ring of recent events plus subscribers);
@@ -39,7 +40,7 @@ export class EventHub {
   readonly #ctx: OpsContext;
   readonly #recent: EventRecord[] = [];
   readonly #subscribers = new Set<(record: EventRecord) => void>();
-  #stopWatching: (() => void) | null = null;
+  #watching = false;
   /** Per unit: its last ActiveState and the main exit seen. */
   readonly #units = new Map<
     string,
@@ -81,28 +82,19 @@ export class EventHub {
     return this.#recent;
   }
 
-  /**
-   * Subscribes to new events; the first subscriber starts following
-   * systemd's signals, the last one leaving stops it. Returns the
-   * unsubscribe function.
-   */
+  /** Subscribes to new events; returns the unsubscribe function. */
   async subscribe(subscriber: (record: EventRecord) => void): Promise<() => void> {
     this.#subscribers.add(subscriber);
-    if (!this.#stopWatching) await this.#watch();
-    return () => {
-      this.#subscribers.delete(subscriber);
-      if (this.#subscribers.size === 0 && this.#stopWatching) {
-        this.#stopWatching();
-        this.#stopWatching = null;
-        this.#units.clear();
-      }
-    };
+    await this.watch();
+    return () => this.#subscribers.delete(subscriber);
   }
 
-  async #watch(): Promise<void> {
+  /** Starts following the containers' units (once; the service calls it when it starts). */
+  async watch(): Promise<void> {
     const systemd = await this.#ctx.systemd();
-    if (this.#stopWatching) return;
-    this.#stopWatching = systemd.watchUnits("tsnspawn-", (unit, iface, changed) => {
+    if (this.#watching) return;
+    this.#watching = true;
+    systemd.watchUnits("tsnspawn-", (unit, iface, changed) => {
       const match = CONTAINER_UNIT.exec(unit);
       if (!match) return;
       this.#unitChanged(match[1], unit, iface, changed);

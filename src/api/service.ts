@@ -76,6 +76,8 @@ export async function runApiService(options: ApiServiceOptions): Promise<number>
   notify(`READY=1\nSTATUS=serving the Docker API on ${bound ?? "the socket systemd passed"}`);
   Deno.env.delete("NOTIFY_SOCKET");
   if (options.debug) log(`listening on ${bound ?? `fd ${fds[0]}`}`);
+  // Container starts and deaths are events from now on, whoever causes them.
+  api.events.watch().catch((error) => log(`cannot follow the containers' units: ${error}`));
 
   const onSignal = () => stopping?.("signal");
   Deno.addSignalListener("SIGTERM", onSignal);
