@@ -3,7 +3,7 @@
  *
  *   deno run -A bench/timeit.ts [--runs N] [--warmup W] [--json FILE]
  *       [--ref LABEL] [--floor LABEL] [--target LABEL=RATIO]... [--markdown FILE]
- *       -- 'LABEL=CMD ARGS' ...
+ *       [--before 'LABEL=CMD ARGS']... -- 'LABEL=CMD ARGS' ...
  *
  * Each case is `LABEL=COMMAND`, the command split on spaces (no shell, no
  * quoting: the benchmark commands do not need any). One *round* runs every
@@ -18,7 +18,9 @@
  * median above the floor case, and the ratio `REF / case` of medians for every
  * other case (e.g. tsnspawn / podman), with the targets given by --target
  * (`LABEL=0.5` means REF/LABEL must be ≤ 0.5). --markdown writes the same as a
- * Markdown table to FILE, for the README.
+ * Markdown table to FILE, for the README. `--before LABEL=CMD` runs CMD,
+ * untimed, right before every run of LABEL (e.g. stopping a socket-activated
+ * service so that each run measures its cold start).
  *
  * @module
  */
@@ -26,6 +28,8 @@
 interface Case {
   label: string;
   argv: string[];
+  /** Run untimed before each timed run. */
+  before?: string[];
 }
 
 interface Stats {
@@ -78,6 +82,19 @@ export function summarize(label: string, command: string, samples: number[]): St
 const decoder = new TextDecoder();
 
 async function timeOnce(c: Case): Promise<number> {
+  if (c.before) {
+    const out = await new Deno.Command(c.before[0], {
+      args: c.before.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      console.error(`timeit: ${c.label}: before: ${c.before.join(" ")}: exit ${out.code}`);
+      console.error(decoder.decode(out.stdout) + decoder.decode(out.stderr));
+      Deno.exit(1);
+    }
+  }
   const t0 = performance.now();
   const out = await new Deno.Command(c.argv[0], {
     args: c.argv.slice(1),
@@ -103,6 +120,7 @@ async function main(argv: string[]): Promise<void> {
   let json: string | undefined, ref: string | undefined, floor: string | undefined;
   let markdown: string | undefined;
   const targets = new Map<string, number>();
+  const before = new Map<string, string[]>();
   const dd = argv.indexOf("--");
   if (dd < 0) usage("missing --");
   const own = argv.slice(0, dd);
@@ -127,6 +145,12 @@ async function main(argv: string[]): Promise<void> {
       case "--markdown":
         markdown = v, i++;
         break;
+      case "--before": {
+        const eq = (v ?? "").indexOf("=");
+        if (eq <= 0) usage(`bad --before ${v}`);
+        before.set(v.slice(0, eq), v.slice(eq + 1).split(" ").filter(Boolean)), i++;
+        break;
+      }
       case "--target": {
         const [l, r] = (v ?? "").split("=");
         if (!l || !(Number(r) > 0)) usage(`bad --target ${v}`);
@@ -141,10 +165,12 @@ async function main(argv: string[]): Promise<void> {
   const cases: Case[] = argv.slice(dd + 1).map((spec) => {
     const eq = spec.indexOf("=");
     if (eq <= 0) usage(`bad case ${spec}`);
-    return { label: spec.slice(0, eq), argv: spec.slice(eq + 1).split(" ").filter(Boolean) };
+    const label = spec.slice(0, eq);
+    const argv = spec.slice(eq + 1).split(" ").filter(Boolean);
+    return before.has(label) ? { label, argv, before: before.get(label) } : { label, argv };
   });
   if (cases.length === 0) usage("no cases");
-  for (const l of [ref, floor, ...targets.keys()]) {
+  for (const l of [ref, floor, ...targets.keys(), ...before.keys()]) {
     if (l && !cases.some((c) => c.label === l)) usage(`unknown label ${l}`);
   }
 

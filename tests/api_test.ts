@@ -262,6 +262,19 @@ apiTest("what tsnspawn cannot do: Docker-format errors, never a silent ignore", 
   assertEquals(build.code, 1);
   assertStringIncludes(build.stderr, "not supported by tsnspawn");
   assertStringIncludes(build.stderr, "tsnspawn build");
+  const noCommand = await api.docker(["run", "--rm", "busybox", "no-such-command"]);
+  assertEquals(noCommand.code, 125, noCommand.stderr);
+  assertStringIncludes(noCommand.stderr, "no-such-command");
+  const noCommandKept = await api.docker(["run", "busybox", "no-such-command"]);
+  assertEquals(
+    noCommandKept.code === 125 || noCommandKept.code === 127,
+    true,
+    noCommandKept.stderr,
+  );
+  assertStringIncludes(noCommandKept.stderr, "no-such-command");
+  await api.sh("docker ps -aq | xargs -r docker rm -f", {
+    env: { DOCKER_HOST: "unix:///run/tsnspawn/docker.sock" },
+  });
   // Nothing was left half-made.
   assertEquals((await api.tsnOk(["list", "-a", "-q"])).trim(), "");
   assert((await api.docker(["ps"])).code === 0);

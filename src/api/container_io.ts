@@ -17,6 +17,7 @@
  * /work/shared/research/docker-api.md §2, §3.1–3.4, §7.1–7.5, §7.18.
  */
 import { ApiError, badRequest, notModified } from "./errors.ts";
+import { describeError } from "../errors.ts";
 import { unitName } from "../paths.ts";
 import {
   containerExists,
@@ -87,6 +88,11 @@ export async function startForApi(api: ApiContext, name: string): Promise<void> 
     await startContainer(api, name, { attach: false, config });
     return;
   }
+  const { runsInScope } = await import("../runtime/attached.ts");
+  if (clients.length > 0 && runsInScope(config)) {
+    await startInScope(api, config, clients);
+    return;
+  }
   let terminal: HeldPty | undefined;
   if (config.tty) {
     terminal = openHeldPty();
@@ -131,7 +137,8 @@ export async function startForApi(api: ApiContext, name: string): Promise<void> 
     try {
       return await waitForExit(systemd, started, relay);
     } finally {
-      await systemd.unrefUnit(unitName(name)).catch(() => {});
+      // The reference kept the ended unit readable; it can go now.
+      systemd.unrefUnit(unitName(name)).catch(() => {});
       terminal?.close();
     }
   })();
@@ -141,6 +148,52 @@ export async function startForApi(api: ApiContext, name: string): Promise<void> 
     await sleep(0);
     for (const client of run.clients) client.connection.end();
   });
+}
+
+/**
+ * An attached `docker run --rm` the way the CLI runs `tsnspawn run --rm`
+ * (runtime/attached.ts): in a scope the service sets up, its output pipes
+ * relayed to the clients as frames, its exit status from waitpid, the
+ * container removed at its end. The run counts as activity until then: the
+ * service holds its pipes. Resolves once the container runs.
+ */
+async function startInScope(
+  api: ApiContext,
+  config: ReturnType<typeof loadContainer>,
+  clients: AttachClient[],
+): Promise<void> {
+  const { runInScope } = await import("../runtime/attached.ts");
+  const systemd = await api.systemd();
+  const run: LiveRun = {
+    name: config.name,
+    clients: new Set(clients),
+    master: null,
+    exit: Promise.resolve(0),
+  };
+  for (const client of clients) client.connection.onClose(() => run.clients.delete(client));
+  const frames = (stream: "stdout" | "stderr") =>
+    new WritableStream<Uint8Array>({
+      write(chunk) {
+        for (const client of run.clients) sendLine(client, chunk, stream);
+      },
+    });
+  let started: () => void = () => {};
+  const running = new Promise<void>((resolve) => started = resolve);
+  const endActivity = api.idle.begin();
+  run.exit = runInScope(systemd, config, {
+    output: { stdout: frames("stdout"), stderr: frames("stderr") },
+    forwardSignals: false,
+    onStarted: started,
+    exclusive: true,
+  });
+  run.exit.catch(() => {}).finally(endActivity);
+  api.runs.addLive(run);
+  run.exit.catch(() => -1).then(async () => {
+    await sleep(0);
+    for (const client of run.clients) client.connection.end();
+  });
+  // A start that failed before the container ran is the start's error.
+  await Promise.race([running, run.exit.then(() => {})]);
 }
 
 /**
@@ -253,12 +306,21 @@ export async function waitContainerCall(call: ApiCall, api: ApiContext): Promise
   const done = api.runs.addWaiter(name);
   try {
     const stream = call.stream(200, "application/json");
-    const status = await waitForStatus(api, name, condition, call.closed);
+    let status: number | undefined;
+    let failure: string | undefined;
+    try {
+      status = await waitForStatus(api, name, condition, call.closed);
+    } catch (error) {
+      // The run failed after its start was answered (its command not found):
+      // docker's wait reports it (the CLI prints it and exits 125).
+      status = 125;
+      failure = describeError(error);
+    }
     if (status === undefined) return;
     if (condition === "removed") {
       while (containerExists(name) && !call.closed.aborted) await sleep(100);
     }
-    stream.write(JSON.stringify(formatWaitResponse(status)) + "\n");
+    stream.write(JSON.stringify(formatWaitResponse(status, failure)) + "\n");
     stream.end();
   } finally {
     done();

@@ -23,7 +23,7 @@ export class ApiContext implements OpsContext {
   readonly hostCpus = navigator.hardwareConcurrency;
 
   constructor(idleMs: number, onIdle: () => void) {
-    this.events = new EventHub(this);
+    this.events = new EventHub(this, (name) => this.runs.live(name)?.exit);
     this.idle = new IdleTracker(idleMs, onIdle);
   }
 

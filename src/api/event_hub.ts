@@ -2,15 +2,13 @@
  * The events the API service has seen, for `GET /events`: what its own
  * calls did (create, destroy, rename, attach, exec, pull, tag, delete,
  * network and volume changes; the handlers emit them) and the start and
- * death of every tsnspawn container while a client listens, whoever started
- * it (the CLI, systemd, the API): those come from systemd's
- * PropertiesChanged signals of the containers' units (ActiveState, and the
- * main process's exit status for `die`'s `exitCode`).
+ * death of every tsnspawn container, whoever started it (the CLI, systemd,
+ * the API): those come from systemd's PropertiesChanged signals of the
+ * containers' units (the Unit interface's ActiveState), `die`'s `exitCode`
+ * from the run the service follows, else the unit, else the exit record.
  *
- * The service follows those signals from its start (Service signals carry
- * ~200 properties, but only a few per container start or stop), keeps no
- * state on disk and exits when idle, so `since` reaches back over what this
- * process saw only (at most {@link KEEP} events); a client that listens
+ * The service follows those signals from its start, keeps no state on disk
+ * and exits when idle, so `since` reaches back over what this process saw only (at most {@link KEEP} events); a client that listens
  * keeps the service running, so a live stream misses nothing.
  *
  * References: Docker Engine API v1.44 (`GET /events`); moby v28.2.2
@@ -25,12 +23,10 @@ import { type EventContainer, type EventRecord, planContainerEvent } from "./eve
 import { eventContainerOf, exitFactsOf } from "./facts.ts";
 import { loadExitRecord } from "../container/state.ts";
 import { nanosOf } from "./docker_time.ts";
+import { exitStatusOf } from "../ops/start.ts";
 
 /** Events kept for `since`. */
 export const KEEP = 1024;
-
-/** ExecMainCode of a main process that exited (CLD_EXITED); others are signals. */
-const CLD_EXITED = 1;
 
 /** Unit names of containers: `tsnspawn-NAME.service` (not the API's or machined's units). */
 const CONTAINER_UNIT = /^tsnspawn-(.+)\.(?:service|scope)$/;
@@ -42,13 +38,13 @@ export class EventHub {
   readonly #subscribers = new Set<(record: EventRecord) => void>();
   #watching = false;
   /** Per unit: its last ActiveState and the main exit seen. */
-  readonly #units = new Map<
-    string,
-    { active?: string; exit?: { code: number; status: number }; container?: EventContainer }
-  >();
+  readonly #units = new Map<string, { active?: string; container?: EventContainer }>();
+  /** The exit of the service's own attached run of a container, if one runs. */
+  readonly #ownExit: (name: string) => Promise<number> | undefined;
 
-  constructor(ctx: OpsContext) {
+  constructor(ctx: OpsContext, ownExit: (name: string) => Promise<number> | undefined) {
     this.#ctx = ctx;
+    this.#ownExit = ownExit;
   }
 
   /** Records an event and passes it to every subscriber. */
@@ -94,29 +90,15 @@ export class EventHub {
     const systemd = await this.#ctx.systemd();
     if (this.#watching) return;
     this.#watching = true;
-    systemd.watchUnits("tsnspawn-", (unit, iface, changed) => {
+    systemd.watchUnits("tsnspawn-", (unit, changed) => {
       const match = CONTAINER_UNIT.exec(unit);
-      if (!match) return;
-      this.#unitChanged(match[1], unit, iface, changed);
+      if (match) this.#unitChanged(match[1], unit, changed);
     });
   }
 
-  #unitChanged(
-    name: string,
-    unit: string,
-    iface: string,
-    changed: Record<string, unknown>,
-  ): void {
+  #unitChanged(name: string, unit: string, changed: Record<string, unknown>): void {
     const seen = this.#units.get(unit) ?? {};
     this.#units.set(unit, seen);
-    if (iface.endsWith(".Service")) {
-      const code = changed.ExecMainCode;
-      const status = changed.ExecMainStatus;
-      if (typeof code === "number" && typeof status === "number" && code !== 0) {
-        seen.exit = { code, status };
-      }
-      return;
-    }
     const active = changed.ActiveState;
     if (typeof active !== "string" || active === seen.active) return;
     const previous = seen.active;
@@ -125,16 +107,27 @@ export class EventHub {
     const container = this.#container(name, seen);
     if (!container) return;
     if (active === "active" && previous !== "active") {
-      seen.exit = undefined;
       this.emitContainer("start", container);
     } else if ((active === "inactive" || active === "failed") && previous !== undefined) {
-      let exitCode: number | undefined;
-      if (seen.exit) {
-        exitCode = seen.exit.code === CLD_EXITED ? seen.exit.status : 128 + seen.exit.status;
-      } else {
-        exitCode = exitFactsOf(loadExitRecord(name))?.exitCode;
-      }
-      this.emitContainer("die", container, { exitCode: String(exitCode ?? 0) });
+      this.#exitCodeOf(name, unit).then((exitCode) => {
+        this.emitContainer("die", container, { exitCode: String(exitCode) });
+      });
+    }
+  }
+
+  /**
+   * The exit status of a run that just ended: the service's own attached
+   * run knows it; else the unit (still loaded, or gone: then the exit
+   * record the cleanup wrote; an --rm container without one says 0).
+   */
+  async #exitCodeOf(name: string, unit: string): Promise<number> {
+    const own = this.#ownExit(name);
+    if (own) return await own.catch(() => 0);
+    try {
+      const systemd = await this.#ctx.systemd();
+      return exitStatusOf(await systemd.mainExit(unit), name);
+    } catch {
+      return exitFactsOf(loadExitRecord(name))?.exitCode ?? 0;
     }
   }
 

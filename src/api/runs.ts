@@ -28,8 +28,12 @@ export interface AttachClient {
   stderr: boolean;
 }
 
-/** Writes one line of a non-tty container's output to a client that wants its stream. */
-export function sendLine(client: AttachClient, text: string, stream: "stdout" | "stderr"): void {
+/** Writes output of a non-tty container (a line, or a chunk) to a client that wants its stream. */
+export function sendLine(
+  client: AttachClient,
+  text: string | Uint8Array,
+  stream: "stdout" | "stderr",
+): void {
   if (stream === "stdout" ? !client.stdout : !client.stderr) return;
   client.connection.write(formatFrame(stream === "stdout" ? STDOUT : STDERR, text));
 }

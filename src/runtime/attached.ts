@@ -41,6 +41,13 @@
  * with --rm stays, which `tsnspawn check` reports as consistent and `rm`
  * removes.
  *
+ * The Docker API service runs a `docker run --rm` with clients attached the
+ * same way ({@link ScopeRunOptions}): the output to its clients instead of
+ * our stdout and stderr, no signals of ours forwarded, and never a turn of
+ * the event loop while the main thread is in the container's namespaces
+ * (other calls run on that thread; a socket they opened there would be the
+ * container's).
+ *
  * Man pages: namespaces(7), pid_namespaces(7), setns(2),
  * org.freedesktop.systemd1(5) (StartTransientUnit, scopes), systemd.scope(5).
  */
@@ -152,13 +159,33 @@ function exitStatus(status: Deno.CommandStatus): number {
 /** Signals an attached run passes on to the container's PID 1, as the service path does. */
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/** How a run in a scope is attached (the CLI's defaults: our stdio, our signals). */
+export interface ScopeRunOptions {
+  /** Where the output goes (default: our stdout and stderr). */
+  output?: { stdout: WritableStream<Uint8Array>; stderr: WritableStream<Uint8Array> };
+  /** Forward the signals we receive to the container's PID 1 (default true). */
+  forwardSignals?: boolean;
+  /** Called once the container runs (its scope started, stage two let go). */
+  onStarted?: () => void;
+  /**
+   * Never yield to the event loop inside the container's namespaces (a
+   * server whose other work shares the thread); the CLI yields once so the
+   * scope's start request goes out while the root file system is built.
+   */
+  exclusive?: boolean;
+}
+
 /**
  * Runs `config` (created just now, attached, --rm, {@link runsInScope}) in a
  * scope, relaying its output; returns its exit status, or throws a
  * TsnspawnError("start-failed") with stage two's reason. The container is
  * gone when this returns.
  */
-export async function runInScope(systemd: Systemd, config: ContainerConfig): Promise<number> {
+export async function runInScope(
+  systemd: Systemd,
+  config: ContainerConfig,
+  options: ScopeRunOptions = {},
+): Promise<number> {
   const name = config.name;
   const paths = containerPaths(name);
   const bridged = config.network === "bridge";
@@ -203,7 +230,7 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
     // root file system); the call is written before we go on.
     const scope = systemd.startTransientUnit(scopeUnitName(name), planScopeProperties(config, pid));
     scope.catch(() => {}); // awaited below
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (!options.exclusive) await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       buildRootfs(config, paths);
       trace("rootfs");
@@ -238,6 +265,7 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
     }
     trace("scope-started");
     signalSetupReady(setupPipe);
+    options.onStarted?.();
     // machinectl sees it too (systemd/machined.ts): one call, not waited for.
     if (machinedInstalled()) {
       systemd.registerMachine(machineName(name), scopeUnitName(name), pid, paths.rootfs);
@@ -248,12 +276,16 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
         child!.kill(signal);
       } catch { /* it ended meanwhile */ }
     };
-    const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
+    const handlers = options.forwardSignals === false
+      ? []
+      : FORWARDED.map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
     try {
+      const output = options.output ??
+        { stdout: Deno.stdout.writable, stderr: Deno.stderr.writable };
       const relays = [
-        child.stdout.pipeTo(Deno.stdout.writable, { preventClose: true }),
-        child.stderr.pipeTo(Deno.stderr.writable, { preventClose: true }),
+        child.stdout.pipeTo(output.stdout, { preventClose: true }),
+        child.stderr.pipeTo(output.stderr, { preventClose: true }),
       ].map((relay) => relay.catch(() => {})); // a closed stdout of ours ends only the relay
       const status = await child.status;
       trace("exited");

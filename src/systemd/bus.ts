@@ -479,26 +479,27 @@ export class Systemd {
   }
 
   /**
-   * Follows the PropertiesChanged signals of every unit whose name starts
-   * with `prefix`, of the Unit and the Service interface (ActiveState,
-   * ExecMainCode, ExecMainStatus...): `onChange(unit, iface, changed)`.
-   * Service signals carry ~200 properties each: watch only while someone
-   * listens. Returns the function that stops it.
+   * Follows the Unit interface's PropertiesChanged signals (ActiveState,
+   * SubState...) of every unit whose name starts with `prefix`:
+   * `onChange(unit, changed)`. Only that interface's (arg0), as watchUnit:
+   * the Service interface's carry ~200 properties each. Returns the function
+   * that stops it.
    */
   watchUnits(
     prefix: string,
-    onChange: (unit: string, iface: string, changed: Record<string, unknown>) => void,
+    onChange: (unit: string, changed: Record<string, unknown>) => void,
   ): () => void {
     const rule =
-      `type='signal',sender='${SYSTEMD}',interface='${PROPERTIES}',member='PropertiesChanged'`;
+      `type='signal',sender='${SYSTEMD}',interface='${PROPERTIES}',member='PropertiesChanged',arg0='${UNIT}'`;
     this.#addMatch(rule);
     const pathPrefix = unitObjectPath(prefix);
     const handler = (msg: Signal) => {
       if (msg.member !== "PropertiesChanged" || !msg.path.startsWith(pathPrefix)) return;
       const [iface, changed] = msg.body as [string, Record<string, unknown> | undefined];
+      if (iface !== UNIT) return;
       const values: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(changed ?? {})) values[key] = plain(value);
-      onChange(unitNameOfPath(msg.path), iface, values);
+      onChange(unitNameOfPath(msg.path), values);
     };
     this.#signalHandlers.add(handler);
     return () => {
