@@ -108,6 +108,7 @@ export async function startContainer(
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
+      healthRunner: selfCommand("__healthcheck", [name]),
       registerMachine: hostMachineUnit(name),
       runId,
       tty: terminal ? { path: terminal.slavePath } : undefined,

@@ -29,6 +29,14 @@ function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
     resources: {},
     restart: { policy: "no", maxRetries: 0 },
     autoRemove: false,
+    labels: {},
+    annotations: {},
+    health: {},
+    noHealthcheck: false,
+    extraHosts: [],
+    expose: [],
+    sysctls: {},
+    ulimits: [],
     ...overrides,
   };
 }

@@ -39,6 +39,7 @@ import {
   umount2,
 } from "../../ffi/mount.ts";
 import { chdir } from "../../ffi/process.ts";
+import { copyUp } from "./copy_up.ts";
 
 /** Longest mount data the kernel accepts (one page, with the NUL). */
 const MOUNT_DATA_MAX = 4095;
@@ -265,6 +266,9 @@ function applyOne(op: MountOp, root: string | null): void {
     }
     case "hostDevices":
       copyHostDevices("/dev", at(op.target));
+      return;
+    case "copyUp":
+      copyUp(at(op.target), op.source);
       return;
   }
 }

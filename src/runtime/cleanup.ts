@@ -12,8 +12,8 @@
  *    elements pointing at the container (and at any other container that is
  *    no longer running: src/network/host_network.ts); the address lease
  *    stays (it survives restarts) unless the container is removed,
- * 4. with --rm (config.autoRemove) removes the container directory and
- *    releases its address lease.
+ * 4. with --rm (config.autoRemove) removes the container directory and its
+ *    anonymous volumes, and releases its address lease.
  *
  * Idempotent: a container already gone, or a mount already gone, is fine.
  * Best-effort like systemd-nspawn's teardown: problems are reported on
@@ -28,6 +28,7 @@ import { writeFileAtomic } from "../files.ts";
 import { MNT_DETACH, umount2 } from "../../ffi/mount.ts";
 import { detachContainerHost } from "../network/host_network.ts";
 import { releaseLease } from "../network/network_store.ts";
+import { removeAnonymousVolumes } from "../ops/volume.ts";
 
 /** Unescapes the octal escapes (\040 etc.) of a /proc/self/mountinfo path. */
 export function unescapeMountPath(field: string): string {
@@ -163,6 +164,8 @@ export function runCleanup(name: string): Promise<number> {
     try {
       removeContainerDir(name);
       if (config.bridge) releaseLease(config.bridge.network, config.id);
+      // Its anonymous volumes go with it (docker's --rm).
+      removeAnonymousVolumes(config.volumes);
     } catch (error) {
       console.error(`cleanup ${name}: cannot remove the container: ${error}, ignoring`);
     }

@@ -96,6 +96,9 @@ export async function prepareDeclaredContainer(
       const { releaseLease } = await import("../network/network_store.ts");
       releaseLease(config.bridge.network, config.id);
     }
+    // A re-created container gets new anonymous volumes (podman's quadlet runs with --rm).
+    const { removeAnonymousVolumes } = await import("../ops/volume.ts");
+    removeAnonymousVolumes(config.volumes ?? []);
     replaced = true;
   }
   const { createContainer } = await import("../ops/create.ts");

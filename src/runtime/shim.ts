@@ -72,6 +72,17 @@ import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
+import { ensureVolumeMounted } from "../volume/store.ts";
+import { applySysctls } from "./sysctls.ts";
+import {
+  closeRelay,
+  forwardToSystemd,
+  openRelay,
+  rejoinUnitCgroups,
+  waitForReady,
+} from "./notify_relay.ts";
+import type { NotifyListener } from "../../ffi/notify.ts";
+import type { CgroupMembership } from "./cgroups.ts";
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -151,6 +162,27 @@ function fail(message: string): never {
 }
 
 /**
+ * --sdnotify: waits for the container's READY=1 (or the health check's) on
+ * the relay, and passes it on from inside the unit's cgroups. Returns when
+ * forwarded, or when the container ended before it was ready.
+ */
+function relayReadiness(
+  relay: NotifyListener,
+  notifyDir: string,
+  pid: number,
+  unitCgroups: readonly CgroupMembership[],
+  notifier: ReturnType<typeof openNotifySocket>,
+): void {
+  const message = waitForReady(relay, pid);
+  closeRelay(relay, notifyDir);
+  if (message === null) return; // ended first: systemd sees its main process go
+  rejoinUnitCgroups(unitCgroups);
+  if (!forwardToSystemd(notifier, message)) {
+    throw new Error("systemd did not acknowledge READY=1 (sd_notify barrier timed out)");
+  }
+}
+
+/**
  * Entry of `__shim NAME`. Never returns: exits 0 after READY=1, 1 on any
  * failure (the reason on stderr).
  */
@@ -171,6 +203,8 @@ export function runShim(name: string): Promise<never> {
   let fifo: number;
   let setupPipe: number;
   let hostMounts: number;
+  let unitCgroups: CgroupMembership[] = [];
+  let relay: NotifyListener | null = null;
   const bridged = config.network === "bridge";
   /** Bridge mode: the namespaces to move between. */
   const net = { hostNet: -1, hostPid: -1, containerNet: -1 };
@@ -190,6 +224,11 @@ export function runShim(name: string): Promise<never> {
     mkfifo(paths.startPipe, 0o600);
     fifo = openFd(paths.startPipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     setupPipe = createSetupPipe(paths.setupPipe);
+    // Device-backed volumes are mounted in the host's namespace, shared by their containers.
+    for (const volume of config.volumes) {
+      if (volume.volume) ensureVolumeMounted(volume.volume);
+    }
+    if (config.sdnotify) relay = openRelay(paths.notifyDir);
     if (bridged) {
       net.hostNet = openNamespace("self", "net");
       net.hostPid = openNamespace("self", "pid");
@@ -197,7 +236,7 @@ export function runShim(name: string): Promise<never> {
     hostMounts = openNamespace("self", "mnt");
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
-    const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
+    unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
     // Stage two is PID 1 of the container until its execve: it runs the
     // runtime's binary from a read-only bind in the new mount namespace.
@@ -218,6 +257,8 @@ export function runShim(name: string): Promise<never> {
 
   try {
     buildRootfs(config, paths);
+    // Still in the container's IPC and network namespaces (a bridge's eth0 comes later).
+    applySysctls(config.sysctls, bridged ? "ipc" : "all");
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
@@ -235,6 +276,7 @@ export function runShim(name: string): Promise<never> {
       attachContainerHost(config, pid);
       setns(net.containerNet, CLONE_NEWNET, "the container's network namespace");
       configureContainerInterface(config);
+      applySysctls(config.sysctls, "net");
       setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
     } catch (error) {
       killStageTwo(pid);
@@ -272,9 +314,11 @@ export function runShim(name: string): Promise<never> {
   // the notify socket is a path; only an abstract one is left to us.
   // _exit at once: until we are gone the container's PID 1 is our child, and
   // a command that ends meanwhile would leave systemd a $MAINPID to stop.
-  if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) exitNow(0);
+  const abstract = (Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@");
+  if (!abstract && !relay) exitNow(0);
   try {
-    notifier?.send(`MAINPID=${pid}\nREADY=1`);
+    if (abstract) notifier?.send(relay ? `MAINPID=${pid}` : `MAINPID=${pid}\nREADY=1`);
+    if (relay) relayReadiness(relay, paths.notifyDir, pid, unitCgroups, notifier);
   } catch (error) {
     try {
       kill(pid, SIGKILL);

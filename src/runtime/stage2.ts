@@ -51,7 +51,8 @@ const BARRIER_TIMEOUT_MS = 5000;
 
 /**
  * Announces stage two (soon the container's command) as the unit's main
- * process: MAINPID=<our PID on the host> and READY=1, then BARRIER=1.
+ * process: MAINPID=<our PID on the host> and READY=1 (not with --sdnotify:
+ * the container's readiness comes through the shim's relay), then BARRIER=1.
  *
  * Order matters: systemd must have recorded the main PID before the command
  * runs, or a command that exits at once (`/bin/true`) would be a zombie by
@@ -60,14 +61,15 @@ const BARRIER_TIMEOUT_MS = 5000;
  * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
  * an abstract socket is unreachable from our network namespace).
  */
-function openAnnouncer(): (() => void) | null {
+function openAnnouncer(ready: boolean): (() => void) | null {
   const address = Deno.env.get("NOTIFY_SOCKET");
   if (!address || address.startsWith("@")) return null;
   // Our PID as systemd sees it: /proc is still the host's here.
   const hostPid = Number(Deno.readLinkSync("/proc/self"));
   const socket = openNotifySocket(address)!;
   return () => {
-    socket.send(`MAINPID=${hostPid}\nREADY=1`);
+    // --sdnotify: READY=1 comes later, relayed by the shim (notify_relay.ts).
+    socket.send(ready ? `MAINPID=${hostPid}\nREADY=1` : `MAINPID=${hostPid}`);
     if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
@@ -109,7 +111,7 @@ function separateStderr(name: string): void {
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
-  const announce = openAnnouncer();
+  const announce = openAnnouncer(config.sdnotify === undefined);
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
