@@ -32,7 +32,7 @@ async function dispatch(args: string[]): Promise<number> {
     case "__prepare":
       return await (await import("./src/runtime/prepare.ts")).runPrepare(rest[0]);
     case "__generate":
-      return await (await import("./src/systemd/generator.ts")).runGenerator(rest);
+      return await (await import("./src/declared/generator.ts")).runGenerator(rest);
     case "__healthcheck":
       return await (await import("./src/commands/healthcheck.ts")).runTimerCheck(rest);
     case "__exec":

@@ -104,6 +104,8 @@ export type Command =
     quiet: boolean;
     platform?: string;
     insecure: boolean;
+    /** --policy missing: only when the image is not stored (default always). */
+    missingOnly: boolean;
   }
   | {
     kind: "push";
@@ -126,7 +128,15 @@ export type Command =
   | { kind: "tag"; debug: boolean; source: string; target: string }
   | { kind: "image inspect"; debug: boolean; references: string[] }
   | { kind: "image prune"; debug: boolean }
-  | { kind: "network create"; debug: boolean; name: string; subnet?: string; segmentPorts: number }
+  | {
+    kind: "network create";
+    debug: boolean;
+    name: string;
+    subnet?: string;
+    segmentPorts: number;
+    /** --ignore: an existing network of that name is not an error. */
+    ignore: boolean;
+  }
   | { kind: "network ls"; debug: boolean; quiet: boolean; json: boolean }
   | { kind: "network inspect"; debug: boolean; names: string[] }
   | { kind: "network rm"; debug: boolean; names: string[] }
@@ -354,6 +364,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       flag("quiet", "q", "print only the image id"),
       value("platform", undefined, "OS/ARCH[/VARIANT]", "platform to pull (default: the host's)"),
+      value("policy", undefined, "POLICY", "always (default) or missing: only when not stored"),
       TLS_VERIFY,
     ],
     positionals: [1, 1],
@@ -424,6 +435,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         "N",
         `containers per bridge before another bridge segment is joined (default ${DEFAULT_SEGMENT_PORTS})`,
       ),
+      flag("ignore", undefined, "an existing network of that name is not an error"),
     ],
     positionals: [1, 1],
   },
@@ -576,15 +588,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "cat",
-    usage: "CONTAINER",
-    summary: "show a declared container's file and the unit generated from it",
+    usage: "CONTAINER|FILE",
+    summary: "show a declared file (with its drop-ins) and the unit generated from it",
     options: [],
     positionals: [1, 1],
   },
   {
     name: "validate",
     usage: "[FILE|CONTAINER...]",
-    summary: "check .container files (default: all in /etc/tsnspawn) and report problems by line",
+    summary:
+      "check declared files (default: all in the search directories) and report problems by line",
     options: [],
     positionals: [0, Infinity],
   },
@@ -857,6 +870,12 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         quiet: o.flag("quiet"),
         insecure: tlsVerifyOff(o),
         ...(platform !== undefined ? { platform } : {}),
+        missingOnly: o.parsed("policy", (text) => {
+          if (text !== "always" && text !== "missing") {
+            throw usage(`pull policy ${JSON.stringify(text)}: not always or missing`, "pull");
+          }
+          return text === "missing";
+        }) ?? false,
       };
     }
     case "push":
@@ -909,6 +928,7 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         name: validateNetworkName(p[0]),
         ...(subnet !== undefined ? { subnet } : {}),
         segmentPorts: o.parsed("bridge-ports", parseBridgePorts) ?? DEFAULT_SEGMENT_PORTS,
+        ignore: o.flag("ignore"),
       };
     }
     case "network ls":
@@ -1009,9 +1029,17 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       };
     case "enable":
     case "disable":
-      return { kind: spec.name, debug, names: names(), now: o.flag("now") };
+      // `web@`: a template itself (its DefaultInstance=).
+      return {
+        kind: spec.name,
+        debug,
+        names: p.map((n) =>
+          n.endsWith("@") ? validateContainerName(n.slice(0, -1)) + "@" : validateContainerName(n)
+        ),
+        now: o.flag("now"),
+      };
     case "cat":
-      return { kind: "cat", debug, name: validateContainerName(p[0]) };
+      return { kind: "cat", debug, name: parseDeclaredName(p[0]) };
     case "validate":
       return { kind: "validate", debug, files: p.map((f) => nonEmpty("FILE", f, "validate")) };
     case "check":
@@ -1026,6 +1054,16 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
       };
   }
+}
+
+/** `cat NAME`: a container's name, or a declared file's name (app.network). */
+function parseDeclaredName(text: string): string {
+  const kind = /^(.+)\.(container|network|volume|image|build)$/.exec(text);
+  if (kind) {
+    validateContainerName(kind[1].replace(/@$/, "@x"));
+    return text;
+  }
+  return validateContainerName(text);
 }
 
 /** `--filter KEY=VALUE` words, by key; keys outside `allowed` are a usage error. */

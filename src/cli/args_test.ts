@@ -197,7 +197,7 @@ Deno.test("run: malformed values are invalid errors", () => {
   assertInvalid("run -m 1k img", "memory 1k: below the minimum of 6MiB");
   assertInvalid("run --cpus 8 img", "more than the 4 CPUs");
   assertInvalid("run --network=@x img", "network @x: not a network mode or a network name");
-  assertInvalid("run -p 80 img", "a host port is required");
+  assertInvalid("run -p [::]:80:80 img", "IPv6 host addresses are not supported");
   assertInvalid("run --name -bad img", "container name -bad");
   assertInvalid("run --cap-add FLY img", "unknown capability");
   assertInvalid("run -w rel img", "working directory rel");

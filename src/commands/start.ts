@@ -23,7 +23,7 @@ import type { ContainerConfig } from "../container/config.ts";
 import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
 import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
-import { isDeclared } from "../systemd/declared_store.ts";
+import { isDeclared } from "../declared/store.ts";
 import { hostMachineUnit } from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";

@@ -176,15 +176,40 @@ export function planImageVolumes(
   return out;
 }
 
+/**
+ * `--entrypoint` as words: "" none, a JSON array of strings several (podman's
+ * form, quadlet's `Entrypoint=["/bin/sh","-c"]`), else one program.
+ */
+export function entrypointWords(entrypoint: string): string[] {
+  if (entrypoint === "") return [];
+  if (entrypoint.trimStart().startsWith("[")) {
+    let words: unknown;
+    try {
+      words = JSON.parse(entrypoint);
+    } catch {
+      words = null;
+    }
+    if (!Array.isArray(words) || !words.every((w) => typeof w === "string")) {
+      throw new TsnspawnError(
+        "invalid",
+        `entrypoint ${JSON.stringify(entrypoint.slice(0, 80))}: not a JSON array of strings`,
+        {
+          hint: 'e.g. --entrypoint \'["/bin/sh","-c"]\', or one program',
+        },
+      );
+    }
+    return words;
+  }
+  return [entrypoint];
+}
+
 /** Docker's rule: command = entrypoint + (cmd given ? cmd : image cmd). */
 export function planCommand(
   image: ImageRuntimeConfig,
   entrypoint: string | null,
   command: string[],
 ): string[] {
-  const entry = entrypoint === null
-    ? (image.Entrypoint ?? [])
-    : (entrypoint === "" ? [] : [entrypoint]);
+  const entry = entrypoint === null ? (image.Entrypoint ?? []) : entrypointWords(entrypoint);
   // A new entrypoint resets the image's Cmd, as in docker.
   const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
   const argv = [...entry, ...cmd];

@@ -41,6 +41,7 @@ import {
 import { parseSecurityOptions, parseUserns } from "../security/options.ts";
 import { parseTmpfs } from "./tmpfs.ts";
 import { parseKeyValues } from "../labels.ts";
+import { entrypointWords } from "./plan.ts";
 import {
   type HealthOptions,
   parseCount,
@@ -131,7 +132,12 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
   list("tmpfs", undefined, "PATH[:OPTS]", "mount a tmpfs, e.g. /run:size=64m,mode=755"),
   value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
   value("rootfs", undefined, "DIR", "run from a root file system directory instead of an image"),
-  value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
+  value(
+    "entrypoint",
+    undefined,
+    "CMD",
+    'override the image\'s entrypoint ("" = none; a JSON array = several words)',
+  ),
   flag("dry-run", undefined, "print what would be done and stop"),
   value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
   value(
@@ -342,7 +348,7 @@ export function buildContainerOptions(
     stopTimeoutSec: o.parsed("stop-timeout", parseStopTimeout),
     stopSignal: o.parsed("stop-signal", (s) => signalName(parseSignal(s))),
     rootfs,
-    entrypoint: o.value("entrypoint"),
+    entrypoint: o.parsed("entrypoint", (e) => (entrypointWords(e), e)),
     image,
     pull: o.parsed("pull", parsePullPolicy),
     platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),

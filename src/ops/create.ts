@@ -21,7 +21,12 @@ import { containerPaths } from "../paths.ts";
 import { writeFileAtomic } from "../files.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerOptions } from "../container/options.ts";
-import { containerExists, createContainerDir } from "../container/state.ts";
+import {
+  containerExists,
+  createContainerDir,
+  listContainerNames,
+  loadContainer,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import {
   allocateLease,
@@ -32,7 +37,7 @@ import {
   withExtraHosts,
 } from "../network/network_store.ts";
 import { runningPortOwners } from "../network/host_network.ts";
-import { findPortClash, portClashError } from "../network/published_ports.ts";
+import { findPortClash, pickHostPorts, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
 import {
   generateContainerName,
@@ -206,6 +211,10 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
   ];
 
   const config = planContainer(request, source.config, randomHex(32), new Date());
+  // Random host ports (`-p 80`, `-p IP::80`): picked now, kept by the container.
+  if (config.publish?.some((p) => p.hostPort === 0) && !options.dryRun) {
+    config.publish = pickHostPorts(config.publish, publishedPortsInUse(), hostPortIsFree);
+  }
   if (config.bridge) checkBridgeNetwork(config);
   Object.assign(config, planSecurity(options));
   let hostResolv = "";
@@ -255,6 +264,30 @@ function planSecurity(options: ContainerOptions): Partial<ContainerConfig> {
   if (options.readOnly) fields.readOnlyRoot = true;
   if (options.tmpfs.length > 0) fields.tmpfs = options.tmpfs;
   return fields;
+}
+
+/** `PORT/PROTO` of every port some container publishes (running or not): not handed out again. */
+function publishedPortsInUse(): Set<string> {
+  const taken = new Set<string>();
+  for (const name of listContainerNames()) {
+    try {
+      for (const port of loadContainer(name).publish ?? []) {
+        taken.add(`${port.hostPort}/${port.protocol}`);
+      }
+    } catch { /* removed meanwhile */ }
+  }
+  return taken;
+}
+
+/** Whether nothing on the host listens on `port` (binding it now succeeds). */
+function hostPortIsFree(port: number, protocol: "tcp" | "udp"): boolean {
+  try {
+    if (protocol === "tcp") Deno.listen({ hostname: "0.0.0.0", port }).close();
+    else Deno.listenDatagram({ hostname: "0.0.0.0", port, transport: "udp" }).close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * ExecStartPre= of a declared container's unit (`tsnspawn __prepare NAME`):
- * makes `<root>/containers/<name>/` match `/etc/tsnspawn/<name>.container`
+ * makes `<root>/containers/<name>/` match its `.container` file (with its
+ * drop-ins; for `web@7`, the template `web@.container` with `%i` = 7)
  * before the shim reads its config.json.
  *
  * - The container is kept (with its writable layer) when it was made from
@@ -18,8 +19,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import type { ContainerDeclaration } from "../systemd/container_unit.ts";
-import { loadDeclaration } from "../systemd/declared_store.ts";
+import type { ContainerDeclaration } from "../declared/container.ts";
+import { loadDeclaration } from "../declared/store.ts";
 import { containerPaths } from "../paths.ts";
 import { removeContainerDir, withContainerLock } from "../container/state.ts";
 import { writeFileAtomic } from "../files.ts";
