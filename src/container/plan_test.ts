@@ -52,7 +52,16 @@ Deno.test("planCommand follows docker's entrypoint/cmd rules", () => {
   assertEquals(planCommand(image, "", ["sh"]), ["sh"]);
   assertEquals(planCommand({ Cmd: ["/bin/sh"] }, null, []), ["/bin/sh"]);
   assertThrows(() => planCommand({}, null, []), TsnspawnError, "no command to run");
-  assertThrows(() => planCommand(image, "", []), TsnspawnError, "no command to run");
+  // An empty entrypoint keeps the image's Cmd (podman; quadlet's bare Entrypoint=).
+  assertEquals(planCommand(image, "", []), ["default"]);
+  assertThrows(
+    () => planCommand({ Entrypoint: ["/e"] }, "", []),
+    TsnspawnError,
+    "no command to run",
+  );
+  // A JSON entrypoint is several words (podman's form).
+  assertEquals(planCommand(image, '["/bin/sh","-c"]', ["echo"]), ["/bin/sh", "-c", "echo"]);
+  assertThrows(() => planCommand(image, "[1]", []), TsnspawnError, "not a JSON array of strings");
 });
 
 Deno.test("planContainer merges environment: image, then -e; PATH default only when missing", () => {

@@ -6,7 +6,6 @@
  * (tests/generator_fixtures_test.ts), which systemd-analyze verify checks.
  */
 import { assert, assertEquals } from "@std/assert";
-import { dirname, fromFileUrl, join } from "@std/path";
 import {
   formatProblem,
   parseDeclaration,

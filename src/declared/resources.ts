@@ -305,6 +305,14 @@ function convert(
     }
     case "image": {
       const image = value("Image");
+      const policy = value("Policy");
+      if (policy !== undefined && policy !== "always" && policy !== "missing") {
+        fail(
+          "Policy",
+          "not always or missing",
+          "always pulls at every start (the default); missing only when the image is not stored",
+        );
+      }
       if (image === undefined) {
         problems.file(
           "no Image= in [Image]",
@@ -325,14 +333,6 @@ function convert(
       if (arch !== undefined || value("Variant") !== undefined || value("OS") !== undefined) {
         argv.push(
           `--platform=${[os, arch ?? hostArch(), value("Variant")].filter((p) => p).join("/")}`,
-        );
-      }
-      const policy = value("Policy");
-      if (policy !== undefined && policy !== "always" && policy !== "missing") {
-        fail(
-          "Policy",
-          "not always or missing",
-          "always pulls at every start (the default); missing only when the image is not stored",
         );
       }
       if (policy === "missing") argv.push("--policy=missing");
