@@ -136,7 +136,7 @@ export interface StoreSnapshot {
   veths: string[];
   /** Container addresses that have published-port elements in nftables. */
   publishedAddresses: string[];
-  /** Names of declared containers (/etc/tsnspawn/NAME.container): their units are generated, not transient. */
+  /** Units made by declared files (their names without tsnspawn- and .service): generated, not transient. */
   declared: string[];
   /** The volumes under `<root>/volumes`. */
   volumes: VolumeEntry[];

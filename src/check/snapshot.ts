@@ -11,7 +11,6 @@ import { join } from "@std/path";
 import {
   containerPaths,
   containersDir,
-  declaredDir,
   networkPaths,
   networksDir,
   networksLock,
@@ -314,10 +313,15 @@ export async function takeSnapshot(
     networks: snapshotNetworks(),
     veths: readDirNames("/sys/class/net").map((e) => e.name).filter((n) => n.startsWith("tsnv")),
     publishedAddresses: await snapshotPublished(),
-    declared: readDirNames(declaredDir()).filter((e) => e.name.endsWith(".container"))
-      .map((e) => e.name.slice(0, -".container".length)),
+    declared: await declaredUnits(),
     volumes: snapshotVolumes(),
   };
+}
+
+/** The units declared files make (their names without tsnspawn- and .service): generated, not transient. */
+async function declaredUnits(): Promise<string[]> {
+  const { declaredUnitNames } = await import("../declared/store.ts");
+  return declaredUnitNames();
 }
 
 // ---------------------------------------------------------------------------
