@@ -19,7 +19,7 @@
 import { unitName } from "../paths.ts";
 import { containerPaths } from "../paths.ts";
 import { listContainerNames, loadContainer } from "../container/state.ts";
-import { autoUpdatePolicy, type AutoUpdatePolicy } from "../auto_update/policy.ts";
+import { type AutoUpdatePolicy, autoUpdatePolicy } from "../auto_update/policy.ts";
 import type { Systemd } from "../systemd/bus.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { describeError } from "../errors.ts";
@@ -80,13 +80,19 @@ function isDeclaredContainer(name: string): boolean {
 }
 
 /** Restarts a unit; true when it ends up running (start job done, still running after `settleMs`). */
-async function restartAndCheck(systemd: Systemd, unit: string, settleMs: number): Promise<string | null> {
+async function restartAndCheck(
+  systemd: Systemd,
+  unit: string,
+  settleMs: number,
+): Promise<string | null> {
   const result = await systemd.restartUnit(unit, true);
   if (result !== "done") return `the restart's job ended with "${result}"`;
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   const state = await systemd.unitState(unit);
   if (!state || state.activeState !== "active") {
-    return `the unit is ${state ? `${state.activeState} (${state.subState})` : "gone"} after the restart`;
+    return `the unit is ${
+      state ? `${state.activeState} (${state.subState})` : "gone"
+    } after the restart`;
   }
   return null;
 }
@@ -96,14 +102,22 @@ export async function autoUpdate(
   systemd: Systemd,
   options: AutoUpdateOptions = {},
 ): Promise<AutoUpdateReport[]> {
-  const { resolveImage, inspectImage, tagImage, taggedManifest } = await import("../image/store.ts");
+  const { resolveImage, inspectImage, tagImage, taggedManifest } = await import(
+    "../image/store.ts"
+  );
   const { remoteManifestDigest, pullImage } = await import("../registry/pull.ts");
   const settleMs = options.settleMs ?? 1000;
   const reports: AutoUpdateReport[] = [];
   const pulled = new Map<string, string | Error>(); // reference → manifest digest now stored
   for (const c of candidates()) {
     const unit = unitName(c.name);
-    const report: AutoUpdateReport = { unit, container: c.name, image: c.image, policy: c.policy, updated: "false" };
+    const report: AutoUpdateReport = {
+      unit,
+      container: c.name,
+      image: c.image,
+      policy: c.policy,
+      updated: "false",
+    };
     reports.push(report);
     try {
       const state = await systemd.unitState(unit);
@@ -112,7 +126,9 @@ export async function autoUpdate(
         continue;
       }
       if (!isDeclaredContainer(c.name)) {
-        throw new Error("not a declared container (its unit re-creates it from its .container file)");
+        throw new Error(
+          "not a declared container (its unit re-creates it from its .container file)",
+        );
       }
       if (c.policy === "registry") {
         if (!pulled.has(c.image)) {
