@@ -265,3 +265,58 @@ declaredTest(
     await core.tsnOk(["check"]);
   },
 );
+
+/** A template with a health check, a drop-in for one instance, and a container named by ContainerName=. */
+const JOB_TEMPLATE = `[Container]
+Image=busybox
+Network=none
+RunInit=yes
+HealthCmd=true
+HealthInterval=1s
+Exec=sh -c 'echo "instance %i: $GREETING"; exec sleep 100000'
+
+[Install]
+WantedBy=default.target
+`;
+
+declaredTest(
+  "quadlet: templates run an instance per unit, drop-ins apply, ContainerName= names the container and its unit",
+  {
+    files: {
+      "job@.container": JOB_TEMPLATE,
+      "job@.container.d/10-env.conf": "[Container]\nEnvironment=GREETING=hello\n",
+      "job@2.container.d/10-env.conf": "[Container]\nEnvironment=GREETING=bonjour\n",
+      "web.container":
+        "[Container]\nImage=busybox\nContainerName=frontend\nNetwork=none\nRunInit=yes\nExec=sleep 100000\n",
+    },
+  },
+  async (core) => {
+    await core.shOk("systemctl start tsnspawn-job@1.service tsnspawn-job@2.service");
+    await core.waitFor("both greetings", async () => {
+      const one = (await core.tsn(["logs", "job@1"])).stdout;
+      const two = (await core.tsn(["logs", "job@2"])).stdout;
+      return one.includes("instance 1: hello") && two.includes("instance 2: bonjour");
+    });
+    await core.waitFor("the instances healthy", async () => {
+      const list = await core.tsnOk(["list"]);
+      return /\njob@1\s+\S+\s+running \(healthy\)/.test(list) &&
+        /\njob@2\s+\S+\s+running \(healthy\)/.test(list);
+    });
+    // The CLI knows an instance by its name; enable marks it for boot.
+    await core.tsnOk(["stop", "job@2"]);
+    assertEquals(await isActive(core, "tsnspawn-job@2.service"), "inactive");
+    await core.tsnOk(["start", "job@2"]);
+    assertEquals(await isActive(core, "tsnspawn-job@2.service"), "active");
+    await core.tsnOk(["enable", "job@3"]);
+    assertStringIncludes(
+      (await show(core, "default.target", "Wants")).Wants,
+      "tsnspawn-job@3.service",
+    );
+
+    // ContainerName=: the file web.container runs container frontend in tsnspawn-frontend.service.
+    await core.tsnOk(["start", "web"]);
+    assertEquals(await isActive(core, "tsnspawn-frontend.service"), "active");
+    assertMatch(await core.tsnOk(["list"]), /\nfrontend\s+/);
+    await core.tsnOk(["stop", "frontend", "job@1", "job@2"]);
+  },
+);

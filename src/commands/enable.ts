@@ -13,9 +13,9 @@
  * removes the link and reloads. With `--now` the container is also started
  * or stopped, like `systemctl enable --now`.
  */
-import { dirname } from "../path_util.ts";
+import { basename, dirname } from "../path_util.ts";
 import { TsnspawnError } from "../errors.ts";
-import { enabledMark, unitName } from "../paths.ts";
+import { declaredDir, enabledMark, unitName } from "../paths.ts";
 import { isEnabled, loadDeclaration, readContainerDeclaration } from "../declared/store.ts";
 import type { CommandContext } from "./context.ts";
 import { loadDeclaredUnit, startDeclaredContainer } from "./start_declared.ts";
@@ -60,8 +60,12 @@ export async function enableContainer(
   if (!isEnabled(mark)) {
     const path = enabledMark(mark);
     Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    Deno.symlinkSync(declaration.path, path);
-    console.error(`Created symlink ${path} \u2192 ${declaration.path}.`);
+    // Beside the declarations: relative, as systemctl enable links.
+    const target = dirname(declaration.path) === declaredDir()
+      ? `../${basename(declaration.path)}`
+      : declaration.path;
+    Deno.symlinkSync(target, path);
+    console.error(`Created symlink ${path} \u2192 ${target}.`);
   }
   const systemd = await ctx.systemd();
   await systemd.reload();

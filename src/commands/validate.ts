@@ -20,6 +20,7 @@ import {
   foundFile,
   hostUnitContext,
   planUnits,
+  readContainerSource,
   readDeclaredSet,
   readHostFacts,
   readSource,
@@ -119,11 +120,13 @@ export function catDeclaration(ctx: CommandContext, name: string): void {
   const host = readHostFacts();
   const set = readDeclaredSet(host);
   const byFile = kindOf(name) ? set.sources.find((s) => s.fileName === name) : undefined;
-  const found: { source: DeclaredSource; instance?: string } | null = byFile
-    ? { source: byFile }
+  const read = byFile
+    ? { source: byFile, problems: [] }
     : kindOf(name)
     ? null
-    : findContainerSource(set, name);
+    : readContainerSource(set, name);
+  if (read && !read.source) return printProblems(ctx, name, read.problems);
+  const found = read?.source ? { source: read.source } : null;
   if (!found) {
     throw new TsnspawnError("not-found", `${name}: not declared`, {
       hint: `declared files are NAME.container (.network, .volume, .image, .build) in ${
@@ -144,11 +147,7 @@ export function catDeclaration(ctx: CommandContext, name: string): void {
   }
   const context = hostUnitContext();
   if (source.kind === "container") {
-    const { declaration, problems } = convertContainer(source, {
-      host,
-      units: set.units,
-      ...(found.instance !== undefined ? { instance: found.instance } : {}),
-    });
+    const { declaration, problems } = convertContainer(source, { host, units: set.units });
     if (!declaration) return printProblems(ctx, source.fileName, problems);
     ctx.print(planContainerUnit(declaration, context));
     return;

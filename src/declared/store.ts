@@ -269,6 +269,28 @@ export function findContainerSource(set: DeclaredSet, name: string): ContainerSo
   return null;
 }
 
+/**
+ * The source of container `name` as its unit's ExecStartPre reads it: an
+ * instance of a template (`web@7`) reads the template as if it were its own
+ * file `web@7.container`, with the drop-ins of both (web@.container.d,
+ * web@7.container.d). Null when none declares it.
+ */
+export function readContainerSource(
+  set: DeclaredSet,
+  name: string,
+): { source: DeclaredSource | null; problems: DeclarationProblem[]; path: string } | null {
+  const found = findContainerSource(set, name);
+  if (!found) return null;
+  if (found.instance !== undefined) {
+    const read = readSource({ fileName: `${name}.container`, path: found.source.path });
+    return { ...read, path: found.source.path };
+  }
+  const own = set.problems.filter((p) =>
+    p.path === found.source.path || p.path.includes(`/${found.source.fileName}.d/`)
+  );
+  return { source: found.source, problems: own, path: found.source.path };
+}
+
 /** Reads the declaration of container `name`; null when none declares it. */
 export function readContainerDeclaration(
   name: string,
@@ -277,17 +299,11 @@ export function readContainerDeclaration(
   | null {
   const host = readHostFacts();
   const set = readDeclaredSet(host);
-  const found = findContainerSource(set, name);
-  if (!found) return null;
-  const result = convertContainer(found.source, {
-    host,
-    units: set.units,
-    ...(found.instance !== undefined ? { instance: found.instance } : {}),
-  });
-  const own = set.problems.filter((p) =>
-    p.path === found.source.path || p.path.includes(`${found.source.fileName}.d/`)
-  );
-  return { ...result, problems: [...own, ...result.problems], path: found.source.path };
+  const read = readContainerSource(set, name);
+  if (!read) return null;
+  if (!read.source) return { declaration: null, problems: read.problems, path: read.path };
+  const result = convertContainer(read.source, { host, units: set.units });
+  return { ...result, problems: [...read.problems, ...result.problems], path: read.path };
 }
 
 /** The valid declaration of container `name`; throws with the first problem otherwise. */
