@@ -11,7 +11,7 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import type { TmpfsMount, Ulimit, VolumeMount } from "./config.ts";
-import { parseMemory, parseVolume } from "./run_options.ts";
+import { parseVolume } from "./run_options.ts";
 import { parseTmpfs } from "./tmpfs.ts";
 
 function invalid(thing: string, text: string, detail: string, hint?: string): TsnspawnError {
@@ -101,7 +101,7 @@ export function parseMount(text: string): { volume: VolumeMount } | { tmpfs: Tmp
         noCopy = mountBoolean(text, key, value);
         break;
       case "tmpfs-size":
-        tmpfsData.push(`size=${parseMemory(value)}`);
+        tmpfsData.push(`size=${parseShmSize(value)}`);
         break;
       case "tmpfs-mode":
         if (!/^[0-7]{1,4}$/.test(value)) {
