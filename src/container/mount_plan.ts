@@ -366,26 +366,6 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
     );
   }
 
-  // --sdnotify=container: the readiness relay's socket (runtime/notify_relay.ts)
-  // at /run/notify/notify.sock, read-only (connecting needs no write).
-  if (config.sdnotify === "container") {
-    before.push(
-      {
-        op: "bind",
-        source: paths.notifyDir,
-        target: "/run/notify",
-        recursive: false,
-        targetKind: "dir",
-        why: "--sdnotify=container: $NOTIFY_SOCKET, relayed to systemd by the shim",
-      },
-      {
-        op: "remountReadOnly",
-        target: "/run/notify",
-        why: "the container cannot replace the socket",
-      },
-    );
-  }
-
   // --read-only: /tmp and /run stay writable (podman's --read-only-tmpfs),
   // unless the user mounts something there. nosuid/nodev: a writable place
   // must not be where a setuid binary or a device node can be planted.
@@ -447,6 +427,27 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
         why: "read-only volume, with every mount below its source",
       });
     }
+  }
+
+  // --sdnotify=container: the readiness relay's socket (runtime/notify_relay.ts)
+  // at /run/notify/notify.sock, read-only (connecting needs no write); after
+  // the tmpfs mounts, so a --read-only container's /run tmpfs does not hide it.
+  if (config.sdnotify === "container") {
+    before.push(
+      {
+        op: "bind",
+        source: paths.notifyDir,
+        target: "/run/notify",
+        recursive: false,
+        targetKind: "dir",
+        why: "--sdnotify=container: $NOTIFY_SOCKET, relayed to systemd by the shim",
+      },
+      {
+        op: "remountReadOnly",
+        target: "/run/notify",
+        why: "the container cannot replace the socket",
+      },
+    );
   }
 
   if (config.workingDir !== "/") {

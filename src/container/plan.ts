@@ -4,8 +4,7 @@
  * "init layer" files (/etc/hostname, /etc/hosts, /etc/resolv.conf) that are
  * bind-mounted into the container (Docker's init layer: never part of the
  * writable layer). Docker's precedence rules apply: --entrypoint replaces
- * the image's Entrypoint and then the image's Cmd is dropped (an empty one
- * keeps the Cmd, as podman); a command given
+ * the image's Entrypoint and then the image's Cmd is dropped; a command given
  * on the command line replaces Cmd; -e overrides the image's Env; -w and -u
  * override WorkingDir and User.
  */
@@ -211,10 +210,9 @@ export function planCommand(
   command: string[],
 ): string[] {
   const entry = entrypoint === null ? (image.Entrypoint ?? []) : entrypointWords(entrypoint);
-  // A new entrypoint resets the image's Cmd, as in docker; an empty one
-  // (`--entrypoint ""`, quadlet's bare `Entrypoint=`) keeps it, as podman does.
-  const keepCmd = entrypoint === null || entrypoint === "";
-  const cmd = command.length > 0 ? command : (keepCmd ? (image.Cmd ?? []) : []);
+  // A new entrypoint resets the image's Cmd, as in docker and podman (an
+  // empty one too: `--entrypoint ""`, quadlet's bare `Entrypoint=`).
+  const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
   const argv = [...entry, ...cmd];
   if (argv.length === 0) {
     throw new TsnspawnError("invalid", "no command to run: the image has no Cmd or Entrypoint", {

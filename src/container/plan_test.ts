@@ -52,13 +52,8 @@ Deno.test("planCommand follows docker's entrypoint/cmd rules", () => {
   assertEquals(planCommand(image, "", ["sh"]), ["sh"]);
   assertEquals(planCommand({ Cmd: ["/bin/sh"] }, null, []), ["/bin/sh"]);
   assertThrows(() => planCommand({}, null, []), TsnspawnError, "no command to run");
-  // An empty entrypoint keeps the image's Cmd (podman; quadlet's bare Entrypoint=).
-  assertEquals(planCommand(image, "", []), ["default"]);
-  assertThrows(
-    () => planCommand({ Entrypoint: ["/e"] }, "", []),
-    TsnspawnError,
-    "no command to run",
-  );
+  // An empty one too (docker and podman alike).
+  assertThrows(() => planCommand(image, "", []), TsnspawnError, "no command to run");
   // A JSON entrypoint is several words (podman's form).
   assertEquals(planCommand(image, '["/bin/sh","-c"]', ["echo"]), ["/bin/sh", "-c", "echo"]);
   assertThrows(() => planCommand(image, "[1]", []), TsnspawnError, "not a JSON array of strings");
