@@ -23,27 +23,11 @@
  *    restart) hold nothing above fd 2.
  */
 import { assert, assertEquals } from "@std/assert";
-import { type CoreHost, DENO, REPO } from "../helpers.ts";
+import { type CoreHost, DENO, DENO_PROBE_VOLUMES, REPO } from "../helpers.ts";
 import { integrationTest } from "../helpers.ts";
 
 /** Where the test host keeps the runtime's copy of the Deno binary. */
 const COPY = "/tmp/runtime-deno";
-
-/** The read-only binds that let the host's deno run the attacker in a busybox container. */
-const ATTACKER_VOLUMES = [
-  "-v",
-  `${Deno.realPathSync(DENO)}:/opt/deno:ro`,
-  "-v",
-  "/usr/lib:/lib:ro",
-  "-v",
-  "/usr/lib64:/lib64:ro",
-  "-v",
-  `${REPO}/tests/security:/probe:ro`,
-  "-e",
-  "DENO_DIR=/tmp/deno",
-  "-e",
-  "DENO_NO_UPDATE_CHECK=1",
-];
 
 /** tsnspawn run from the copy. */
 function tsnCopy(core: CoreHost, args: string[], timeoutMs = 60_000) {
@@ -91,7 +75,7 @@ integrationTest(
       "-d",
       "--name",
       "attacker",
-      ...ATTACKER_VOLUMES,
+      ...DENO_PROBE_VOLUMES,
       "busybox",
       "/opt/deno",
       "run",
