@@ -28,7 +28,6 @@ import { writeFileAtomic } from "../files.ts";
 import { MNT_DETACH, umount2 } from "../../ffi/mount.ts";
 import { detachContainerHost } from "../network/host_network.ts";
 import { releaseLease } from "../network/network_store.ts";
-import { removeAnonymousVolumes } from "../ops/volume.ts";
 
 /** Unescapes the octal escapes (\040 etc.) of a /proc/self/mountinfo path. */
 export function unescapeMountPath(field: string): string {
@@ -104,13 +103,13 @@ function unitRestarts(name: string): number | null {
 }
 
 /** Entry of `__cleanup NAME`. Resolves to the exit status (0, or 1 if the exit could not be recorded). */
-export function runCleanup(name: string): Promise<number> {
+export async function runCleanup(name: string): Promise<number> {
   const paths = containerPaths(name);
   let config: ContainerConfig | null = null;
   try {
     config = JSON.parse(Deno.readTextFileSync(paths.config)) as ContainerConfig;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return Promise.resolve(0); // already removed
+    if (error instanceof Deno.errors.NotFound) return 0; // already removed
     console.error(`cleanup ${name}: cannot read config.json: ${error}, ignoring`);
   }
 
@@ -164,11 +163,13 @@ export function runCleanup(name: string): Promise<number> {
     try {
       removeContainerDir(name);
       if (config.bridge) releaseLease(config.bridge.network, config.id);
-      // Its anonymous volumes go with it (docker's --rm).
-      removeAnonymousVolumes(config.volumes);
+      // Its anonymous volumes go with it (docker's --rm); loaded only then.
+      if (config.volumes.some((v) => v.anonymous)) {
+        (await import("../ops/volume.ts")).removeAnonymousVolumes(config.volumes);
+      }
     } catch (error) {
       console.error(`cleanup ${name}: cannot remove the container: ${error}, ignoring`);
     }
   }
-  return Promise.resolve(status);
+  return status;
 }

@@ -72,17 +72,37 @@ import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
-import { ensureVolumeMounted } from "../volume/store.ts";
-import { applySysctls } from "./sysctls.ts";
-import {
-  closeRelay,
-  forwardToSystemd,
-  openRelay,
-  rejoinUnitCgroups,
-  waitForReady,
-} from "./notify_relay.ts";
 import type { NotifyListener } from "../../ffi/notify.ts";
 import type { CgroupMembership } from "./cgroups.ts";
+import type { copyUp } from "./copy_up.ts";
+
+/**
+ * What only some containers need, loaded (before the shim unshares, while
+ * it still may) only for them: every module is a cost on the start path.
+ */
+interface Extras {
+  ensureVolumeMounted?: (name: string) => void;
+  copyUp?: typeof copyUp;
+  applySysctls?: (
+    sysctls: Record<string, string> | undefined,
+    phase: "ipc" | "net" | "all",
+  ) => void;
+  relay?: typeof import("./notify_relay.ts");
+}
+
+async function loadExtras(config: ContainerConfig): Promise<Extras> {
+  const extras: Extras = {};
+  const volumes = config.volumes.filter((v) => v.volume);
+  if (volumes.length > 0) {
+    extras.ensureVolumeMounted = (await import("../volume/store.ts")).ensureVolumeMounted;
+  }
+  if (volumes.some((v) => v.copyUp !== false)) {
+    extras.copyUp = (await import("./copy_up.ts")).copyUp;
+  }
+  if (config.sysctls) extras.applySysctls = (await import("./sysctls.ts")).applySysctls;
+  if (config.sdnotify) extras.relay = await import("./notify_relay.ts");
+  return extras;
+}
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -167,6 +187,8 @@ function fail(message: string): never {
  * forwarded, or when the container ended before it was ready.
  */
 function relayReadiness(
+  { waitForReady, closeRelay, rejoinUnitCgroups, forwardToSystemd }:
+    typeof import("./notify_relay.ts"),
   relay: NotifyListener,
   notifyDir: string,
   pid: number,
@@ -186,7 +208,7 @@ function relayReadiness(
  * Entry of `__shim NAME`. Never returns: exits 0 after READY=1, 1 on any
  * failure (the reason on stderr).
  */
-export function runShim(name: string): Promise<never> {
+export async function runShim(name: string): Promise<never> {
   const paths = containerPaths(name);
   let config: ContainerConfig;
   try {
@@ -199,6 +221,12 @@ export function runShim(name: string): Promise<never> {
     );
   }
 
+  let extras: Extras;
+  try {
+    extras = await loadExtras(config);
+  } catch (error) {
+    fail(`container ${name}: cannot start: ${describeError(error)}`);
+  }
   let pid: number;
   let fifo: number;
   let setupPipe: number;
@@ -226,9 +254,9 @@ export function runShim(name: string): Promise<never> {
     setupPipe = createSetupPipe(paths.setupPipe);
     // Device-backed volumes are mounted in the host's namespace, shared by their containers.
     for (const volume of config.volumes) {
-      if (volume.volume) ensureVolumeMounted(volume.volume);
+      if (volume.volume) extras.ensureVolumeMounted!(volume.volume);
     }
-    if (config.sdnotify) relay = openRelay(paths.notifyDir);
+    if (extras.relay) relay = extras.relay.openRelay(paths.notifyDir);
     if (bridged) {
       net.hostNet = openNamespace("self", "net");
       net.hostPid = openNamespace("self", "pid");
@@ -256,9 +284,9 @@ export function runShim(name: string): Promise<never> {
   }
 
   try {
-    buildRootfs(config, paths);
+    buildRootfs(config, paths, extras.copyUp);
     // Still in the container's IPC and network namespaces (a bridge's eth0 comes later).
-    applySysctls(config.sysctls, bridged ? "ipc" : "all");
+    extras.applySysctls?.(config.sysctls, bridged ? "ipc" : "all");
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
@@ -276,7 +304,7 @@ export function runShim(name: string): Promise<never> {
       attachContainerHost(config, pid);
       setns(net.containerNet, CLONE_NEWNET, "the container's network namespace");
       configureContainerInterface(config);
-      applySysctls(config.sysctls, "net");
+      extras.applySysctls?.(config.sysctls, "net");
       setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
     } catch (error) {
       killStageTwo(pid);
@@ -318,7 +346,7 @@ export function runShim(name: string): Promise<never> {
   if (!abstract && !relay) exitNow(0);
   try {
     if (abstract) notifier?.send(relay ? `MAINPID=${pid}` : `MAINPID=${pid}\nREADY=1`);
-    if (relay) relayReadiness(relay, paths.notifyDir, pid, unitCgroups, notifier);
+    if (relay) relayReadiness(extras.relay!, relay, paths.notifyDir, pid, unitCgroups, notifier);
   } catch (error) {
     try {
       kill(pid, SIGKILL);
