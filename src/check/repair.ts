@@ -14,9 +14,9 @@ import {
   networksLock,
   stateRoot,
   tmpDir,
-  unitName,
   volumesLock,
 } from "../paths.ts";
+import { containerUnit } from "../container/state.ts";
 import { randomHex, writeFileAtomic } from "../files.ts";
 import { tryLockPath } from "../staging.ts";
 import { isRunningState, type Repair } from "./analysis.ts";
@@ -32,7 +32,7 @@ async function withIdleContainer(
   const lock = tryLockPath(containerPaths(name).lock);
   if (lock === "busy") return false;
   try {
-    const state = await systemd.unitState(unitName(name));
+    const state = await systemd.unitState(containerUnit(name).unit);
     if (state && isRunningState({ name, ...state })) return false;
     await action();
     return true;

@@ -6,9 +6,9 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "../systemd/bus.ts";
-import { unitName } from "../paths.ts";
 import {
   containerExists,
+  containerUnit,
   loadContainer,
   removeContainerDir,
   withContainerLock,
@@ -28,7 +28,7 @@ export async function removeContainer(
   volumes = false,
 ): Promise<void> {
   const config = loadContainer(name);
-  const unit = unitName(name);
+  const { unit } = containerUnit(name);
   const systemd = await ctx.systemd();
   if (isRunning(await systemd.unitState(unit))) {
     if (!force) {

@@ -13,8 +13,14 @@
  * from the journal and shown in the error.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
+import { containerPaths, unitName } from "../paths.ts";
+import {
+  clearScopeLeader,
+  containerUnit,
+  loadContainer,
+  loadExitRecord,
+  withContainerLock,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
@@ -24,10 +30,16 @@ import { planUnitProperties, type UnitProperty } from "../systemd/unit_propertie
 import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../declared/store.ts";
-import { hostMachineUnit } from "../systemd/machined.ts";
+import {
+  hostMachineUnit,
+  machinedInstalled,
+  machineName,
+  machineUnitName,
+} from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
+import { trace } from "../trace.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -68,6 +80,8 @@ export interface StartOptions {
 
 /** What an attached start hands to the waiting side. */
 interface Attachment {
+  /** Settles once the registration with machined is sent (or skipped). */
+  registered?: Promise<void>;
   watch: UnitWatch | null;
   follower: RunOutputFollower | null;
   terminal: Terminal | null;
@@ -88,8 +102,15 @@ export async function startContainer(
     return await startDeclaredContainer(ctx, name, options);
   }
   const config = options.config ?? loadContainer(name);
+  // An attached `run --rm` (the config is the one `run` just wrote) runs in
+  // a scope, the CLI doing the shim's work (src/runtime/attached.ts).
+  if (options.attach && options.config) {
+    const { runsInScope, runInScope } = await import("../runtime/attached.ts");
+    if (runsInScope(config)) return await runInScope(await ctx.systemd(), config);
+  }
   const unit = unitName(name);
   const systemd = await ctx.systemd();
+  await refuseWhileInScope(systemd, name);
   const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
     const runId = randomHex(16);
     const terminal = config.tty && options.attach ? openTerminal() : null;
@@ -104,12 +125,17 @@ export async function startContainer(
       await attachment.follower?.cancel();
       terminal?.close();
     };
+    // Registration with machined: a container that systemd restarts on its
+    // own wants the registering unit (each start registers); any other is
+    // registered from here once it runs (registerWithMachined), so that
+    // systemd forks nothing when the container becomes ready.
+    const restarts = config.restart.policy !== "no";
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
       healthRunner: selfCommand("__healthcheck", [name]),
-      registerMachine: hostMachineUnit(name),
+      registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       tty: terminal ? { path: terminal.slavePath } : undefined,
       addRef: options.attach,
@@ -137,11 +163,32 @@ export async function startContainer(
       });
     }
     terminal?.releaseSlave();
+    if (!restarts) {
+      attachment.registered = registerWithMachined(systemd, config, options.attach);
+    }
     return attachment;
   });
+  // Detached: registered before we return (the call is sent, not answered).
+  await attachment.registered;
   // Attached starts have a watch; detached ones are done.
   if (!attachment.watch) return null;
   return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
+}
+
+/**
+ * A container that an attached `run --rm` holds in its scope is running:
+ * its service must not start beside it. A scope file whose scope is gone
+ * (the CLI was killed) is forgotten.
+ */
+async function refuseWhileInScope(systemd: Systemd, name: string): Promise<void> {
+  const { unit, leader } = containerUnit(name);
+  if (leader === undefined) return;
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  clearScopeLeader(name);
 }
 
 /**
@@ -170,6 +217,40 @@ async function startUnit(
   return await systemd.startTransientUnit(unit, properties, onQueued);
 }
 
+/**
+ * Registers a started container with systemd-machined (machinectl list,
+ * status, terminate), as units/tsnspawn-machine@.service does for the
+ * containers systemd restarts: leader = the unit's main PID (the
+ * container's PID 1), root = its root directory. Nothing when machined is
+ * not installed or the container already ended. The request is sent, not
+ * waited for (src/systemd/machined.ts); a failure is only lost. A detached
+ * start, which disconnects at once, asks systemd to start the registering
+ * unit instead: the bus would drop a call to a machined it is starting.
+ */
+async function registerWithMachined(
+  systemd: Systemd,
+  config: ContainerConfig,
+  attached: boolean,
+): Promise<void> {
+  if (!machinedInstalled()) return;
+  if (!attached) {
+    systemd.startUnitNoWait(machineUnitName(config.name));
+    return;
+  }
+  const unit = unitName(config.name);
+  try {
+    const leader = await systemd.mainPid(unit);
+    if (leader > 0) {
+      systemd.registerMachine(
+        machineName(config.name),
+        unit,
+        leader,
+        containerPaths(config.name).rootfs,
+      );
+    }
+  } catch { /* not registered: machinectl does not list it */ }
+}
+
 /** Waits for an attached container, forwarding signals, and returns its status. */
 async function waitAttached(
   systemd: Systemd,
@@ -190,7 +271,9 @@ async function waitAttached(
   try {
     const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
     await watch.untilInactive();
+    trace("unit-inactive");
     const [exit] = await Promise.all([systemd.mainExit(unit), relay, follower?.finish()]);
+    trace("exit-status");
     return exitStatusOf(exit, config.name);
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);

@@ -72,6 +72,8 @@ import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
+import { trace } from "../trace.ts";
+import { writeSeccompProgram } from "./seccomp_program.ts";
 import type { NotifyListener } from "../../ffi/notify.ts";
 import type { CgroupMembership } from "./cgroups.ts";
 import type { copyUp } from "./copy_up.ts";
@@ -80,7 +82,7 @@ import type { copyUp } from "./copy_up.ts";
  * What only some containers need, loaded (before the shim unshares, while
  * it still may) only for them: every module is a cost on the start path.
  */
-interface Extras {
+export interface Extras {
   ensureVolumeMounted?: (name: string) => void;
   copyUp?: typeof copyUp;
   applySysctls?: (
@@ -90,7 +92,7 @@ interface Extras {
   relay?: typeof import("./notify_relay.ts");
 }
 
-async function loadExtras(config: ContainerConfig): Promise<Extras> {
+export async function loadExtras(config: ContainerConfig): Promise<Extras> {
   const extras: Extras = {};
   const volumes = config.volumes.filter((v) => v.volume);
   if (volumes.length > 0) {
@@ -266,6 +268,7 @@ export async function runShim(name: string): Promise<never> {
     // container's limits; stage two returns right before its execve.
     unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
+    trace("unshared");
     // Stage two is PID 1 of the container until its execve: it runs the
     // runtime's binary from a read-only bind in the new mount namespace.
     bindRuntimeReadOnly();
@@ -279,6 +282,7 @@ export async function runShim(name: string): Promise<never> {
       stderr: "inherit",
     }).spawn();
     pid = child.pid;
+    trace("spawned");
   } catch (error) {
     fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
@@ -287,11 +291,15 @@ export async function runShim(name: string): Promise<never> {
     buildRootfs(config, paths, extras.copyUp);
     // Still in the container's IPC and network namespaces (a bridge's eth0 comes later).
     extras.applySysctls?.(config.sysctls, bridged ? "ipc" : "all");
+    trace("rootfs");
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
     setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
     closeNamespace(hostMounts);
+    // Compiled here, while stage two boots, not on its path (seccomp_program.ts).
+    writeSeccompProgram(config, paths);
+    trace("seccomp");
   } catch (error) {
     killStageTwo(pid);
     fail(`container ${name}: cannot start: ${describeError(error)}`);
@@ -313,6 +321,7 @@ export async function runShim(name: string): Promise<never> {
     for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
   }
   signalSetupReady(setupPipe);
+  trace("setup-ready");
 
   let outcome: StartOutcome;
   try {
@@ -323,6 +332,7 @@ export async function runShim(name: string): Promise<never> {
       message: `waiting for stage two: ${error instanceof Error ? error.message : error}`,
     };
   }
+  trace("start-pipe");
   closeFd(fifo);
   for (const path of [paths.startPipe, paths.setupPipe]) {
     try {
@@ -342,6 +352,7 @@ export async function runShim(name: string): Promise<never> {
   // the notify socket is a path; only an abstract one is left to us.
   // _exit at once: until we are gone the container's PID 1 is our child, and
   // a command that ends meanwhile would leave systemd a $MAINPID to stop.
+  trace("exit 0");
   const abstract = (Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@");
   if (!abstract && !relay) exitNow(0);
   try {

@@ -23,7 +23,7 @@
  *    restart) hold nothing above fd 2.
  */
 import { assert, assertEquals } from "@std/assert";
-import { type CoreHost, DENO, DENO_PROBE_VOLUMES, REPO } from "../helpers.ts";
+import { type CoreHost, DENO, DENO_PROBE_VOLUMES, tsnspawnArgv } from "../helpers.ts";
 import { integrationTest } from "../helpers.ts";
 
 /** Where the test host keeps the runtime's copy of the Deno binary. */
@@ -31,7 +31,8 @@ const COPY = "/tmp/runtime-deno";
 
 /** tsnspawn run from the copy. */
 function tsnCopy(core: CoreHost, args: string[], timeoutMs = 60_000) {
-  return core.host.run([COPY, "run", "-A", "--quiet", `${REPO}/mod.ts`, ...args], { timeoutMs });
+  const [, ...rest] = tsnspawnArgv(args);
+  return core.host.run([COPY, ...rest], { timeoutMs });
 }
 
 async function tsnCopyOk(core: CoreHost, args: string[]): Promise<string> {
@@ -233,14 +234,18 @@ integrationTest(
     assertEquals(fdsIn(exec), ["0", "1", "2"], exec);
     // The caller's redirections never reach the container: pipes, not our files.
     const links = await core.shOk(
-      `${DENO} run -A --quiet ${REPO}/mod.ts exec fds sh -c 'readlink /proc/self/fd/1; readlink /proc/self/fd/2 >&2' 2>/tmp/err.txt >/tmp/out.txt; cat /tmp/out.txt /tmp/err.txt`,
+      `${
+        tsnspawnArgv(["exec", "fds"]).join(" ")
+      } sh -c 'readlink /proc/self/fd/1; readlink /proc/self/fd/2 >&2' 2>/tmp/err.txt >/tmp/out.txt; cat /tmp/out.txt /tmp/err.txt`,
     );
     const [stdout, stderr] = links.trim().split("\n");
     assert(/^pipe:/.test(stdout) && /^pipe:/.test(stderr), `not pipes: ${links}`);
 
     const tty = await core.shOk(
       // script(1) gives the CLI a terminal; its stdin stays open meanwhile.
-      `sleep 3 | script -qec "${DENO} run -A --quiet ${REPO}/mod.ts exec -t fds sh -c '${list}'" /dev/null`,
+      `sleep 3 | script -qec "${
+        tsnspawnArgv(["exec", "-t", "fds"]).join(" ")
+      } sh -c '${list}'" /dev/null`,
     );
     assertEquals(fdsIn(tty.replaceAll("\r", "")), ["0", "1", "2"], tty);
 
