@@ -173,7 +173,7 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
   const host = {} as HostNamespaces;
   let child: Deno.ChildProcess | null = null;
   try {
-    // Volumes, copy-up and --sysctl, as the shim does them (shim.ts loadExtras).
+    // Volumes and copy-up, as the shim does them (shim.ts loadExtras).
     const extras = await loadExtras(config);
     for (const volume of config.volumes) {
       if (volume.volume) extras.ensureVolumeMounted!(volume.volume);
@@ -217,8 +217,6 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
     await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       buildRootfs(config, paths, extras.copyUp);
-      // Still in the container's IPC and network namespaces (a bridge's eth0 comes later).
-      extras.applySysctls?.(config.sysctls, bridged ? "ipc" : "all");
       trace("rootfs");
     } finally {
       returnTo(host, ["mnt", "net", "uts", "ipc"], cwd);
@@ -231,7 +229,6 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
       setns(containerNet, CLONE_NEWNET, "the container's network namespace");
       try {
         configureContainerInterface(config);
-        extras.applySysctls?.(config.sysctls, "net");
       } finally {
         setns(host.net, CLONE_NEWNET, "the host's network namespace");
       }

@@ -85,10 +85,6 @@ import type { copyUp } from "./copy_up.ts";
 export interface Extras {
   ensureVolumeMounted?: (name: string) => void;
   copyUp?: typeof copyUp;
-  applySysctls?: (
-    sysctls: Record<string, string> | undefined,
-    phase: "ipc" | "net" | "all",
-  ) => void;
   relay?: typeof import("./notify_relay.ts");
 }
 
@@ -101,7 +97,6 @@ export async function loadExtras(config: ContainerConfig): Promise<Extras> {
   if (volumes.some((v) => v.copyUp !== false)) {
     extras.copyUp = (await import("./copy_up.ts")).copyUp;
   }
-  if (config.sysctls) extras.applySysctls = (await import("./sysctls.ts")).applySysctls;
   if (config.sdnotify) extras.relay = await import("./notify_relay.ts");
   return extras;
 }
@@ -289,8 +284,6 @@ export async function runShim(name: string): Promise<never> {
 
   try {
     buildRootfs(config, paths, extras.copyUp);
-    // Still in the container's IPC and network namespaces (a bridge's eth0 comes later).
-    extras.applySysctls?.(config.sysctls, bridged ? "ipc" : "all");
     trace("rootfs");
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
@@ -312,7 +305,6 @@ export async function runShim(name: string): Promise<never> {
       attachContainerHost(config, pid);
       setns(net.containerNet, CLONE_NEWNET, "the container's network namespace");
       configureContainerInterface(config);
-      extras.applySysctls?.(config.sysctls, "net");
       setns(net.hostNet, CLONE_NEWNET, "the host's network namespace");
     } catch (error) {
       killStageTwo(pid);

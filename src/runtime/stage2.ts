@@ -28,6 +28,7 @@ import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 
 import { trace } from "../trace.ts";
+import { applySysctls } from "./sysctls.ts";
 
 /**
  * The container's seccomp program, as the shim compiled it for this start
@@ -144,6 +145,9 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const seccomp = readSeccompProgram(config, paths.seccomp);
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
+  // --sysctl: through the container's own /proc, in all its namespaces
+  // (eth0 is there), before afterPivot makes /proc/sys read-only.
+  if (config.sysctls) applySysctls(config.sysctls);
   applyMounts(plan.afterPivot, null);
   trace("pivoted");
   return execContainerProcess({
