@@ -16,7 +16,8 @@
  *    attacker's method proves nothing.
  * 2. The read-only runtime binary, on its own: root on the test host (who
  *    can read /proc/N/exe of anything) keeps handles on the images of stage
- *    two (a container restarted in a loop) and of the exec stage, and once
+ *    two (a container restarted in a loop, attached --rm runs) and of the
+ *    exec stage, and once
  *    no process runs the copy any more, reopening them for writing fails
  *    with EROFS.
  * 3. Descriptors: a container's processes (run, exec, exec -t, after a
@@ -196,6 +197,10 @@ integrationTest(
     ]);
     await tsnCopyOk(core, ["run", "-d", "--name", "target", "busybox", "sleep", "600"]);
     for (let i = 0; i < 10; i++) await tsnCopyOk(core, ["exec", "target", "sleep", "0.2"]);
+    // Attached --rm runs: stage two spawned by the CLI itself (a scope, no shim).
+    for (let i = 0; i < 5; i++) {
+      await tsnCopyOk(core, ["run", "--rm", "--network", "none", "busybox", "sleep", "0.2"]);
+    }
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await tsnCopyOk(core, ["rm", "-f", "phoenix", "target"]);
     await core.shOk("touch /tmp/hold-stop");
