@@ -25,8 +25,19 @@ import type { CommandContext } from "./context.ts";
 /** `network create`. */
 export function createNetworkCommand(
   ctx: CommandContext,
-  request: { name: string; subnet?: string; segmentPorts: number; labels: Record<string, string> },
+  request: {
+    name: string;
+    subnet?: string;
+    segmentPorts: number;
+    labels: Record<string, string>;
+    ignore?: boolean;
+  },
 ): void {
+  // --ignore (podman's): a declared .network's unit creates it once, then finds it.
+  if (request.ignore && readNetworkConfig(request.name)) {
+    ctx.print(request.name);
+    return;
+  }
   const config = createNetwork({
     name: request.name,
     subnet: request.subnet,

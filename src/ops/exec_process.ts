@@ -3,7 +3,8 @@
  * (`tsnspawn exec`/`shell`, the Docker API's exec start): checks that the
  * container runs, opens the process's pty in the container's own devpts
  * (with -t, as runc does, so that inside it the terminal is a /dev/pts/N that
- * `tty` and ttyname(3) find), spawns the exec stage (runtime/exec_stage.ts:
+ * `tty` and ttyname(3) find), plans the exec stage's request (exec.ts, as
+ * health checks do) and spawns the stage (runtime/exec_stage.ts:
  * it enters the namespaces, drops privileges and spawns the command in the
  * container's cgroups) and moves it into those cgroups early. The caller
  * relays the stage's pipes (never its own descriptors: a container process
@@ -13,8 +14,9 @@
 import { TsnspawnError } from "../errors.ts";
 import { containerUnit, loadContainer } from "../container/state.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import { mergeEnv, parseSignal, type UserSpec } from "../container/run_options.ts";
+import { parseSignal, type UserSpec } from "../container/run_options.ts";
 import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
+import { planExecRequest } from "./exec.ts";
 import { prepareCgroupVisit } from "../runtime/cgroups.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { openInRoot } from "../../ffi/open_in_root.ts";
@@ -76,26 +78,20 @@ export async function startExecProcess(
   const terminal = spec.tty
     ? openHeldPty(openInRoot(pid, "/dev/pts/ptmx", O_RDWR | O_NOCTTY))
     : null;
-  const removed = new Set(spec.envRemove ?? []);
-  const request: ExecRequest = {
-    pid,
-    unit,
+  const request = planExecRequest(config, pid, unit, {
     command: spec.command,
-    env: mergeEnv(
-      config.env,
-      spec.tty ? [`TERM=${spec.term ?? "xterm"}`] : [],
-      spec.env,
-    ).filter((entry) => !removed.has(entry.slice(0, entry.indexOf("=")))),
-    user: config.user,
+    env: spec.env,
+    ...(spec.tty ? { term: spec.term ?? "xterm" } : {}),
     ...(spec.user ? { userSpec: spec.user } : {}),
     ...(spec.loginShell ? { loginShell: true } : {}),
-    workingDir: spec.workdir ?? config.workingDir,
+    ...(spec.workdir ? { workdir: spec.workdir } : {}),
     terminal: terminal?.slavePath,
-    capabilities: config.capabilities,
-    noNewPrivileges: config.noNewPrivileges,
-    seccomp: config.seccomp,
-    ...(config.privileged ? { privileged: true } : {}),
-  };
+  });
+  // Docker's `Env: ["KEY"]` in an exec removes KEY (the container's too).
+  const removed = new Set(spec.envRemove ?? []);
+  if (removed.size > 0) {
+    request.env = request.env.filter((entry) => !removed.has(entry.slice(0, entry.indexOf("="))));
+  }
   let child: Deno.ChildProcess;
   try {
     child = terminal

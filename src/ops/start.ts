@@ -35,7 +35,7 @@ import type { ContainerConfig } from "../container/config.ts";
 import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
 import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
-import { isDeclared } from "../systemd/declared_store.ts";
+import { isDeclared } from "../declared/store.ts";
 import {
   hostMachineUnit,
   machinedInstalled,
@@ -146,6 +146,7 @@ export async function startContainer(
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
+      healthRunner: selfCommand("__healthcheck", [name]),
       registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       tty: terminal ? { path: terminal.slavePath } : undefined,

@@ -28,6 +28,7 @@ import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 
 import { trace } from "../trace.ts";
+import { applySysctls } from "./sysctls.ts";
 
 /**
  * The container's seccomp program, as the shim compiled it for this start
@@ -67,7 +68,8 @@ const BARRIER_TIMEOUT_MS = 5000;
 
 /**
  * Announces stage two (soon the container's command) as the unit's main
- * process: MAINPID=<our PID on the host> and READY=1, then BARRIER=1.
+ * process: MAINPID=<our PID on the host> and READY=1 (not with --sdnotify:
+ * the container's readiness comes through the shim's relay), then BARRIER=1.
  *
  * Order matters: systemd must have recorded the main PID before the command
  * runs, or a command that exits at once (`/bin/true`) would be a zombie by
@@ -76,7 +78,7 @@ const BARRIER_TIMEOUT_MS = 5000;
  * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
  * an abstract socket is unreachable from our network namespace).
  */
-function openAnnouncer(): (() => void) | null {
+function openAnnouncer(ready: boolean): (() => void) | null {
   const address = Deno.env.get("NOTIFY_SOCKET");
   if (!address || address.startsWith("@")) return null;
   // Our PID as systemd sees it: /proc is still the host's here.
@@ -86,7 +88,9 @@ function openAnnouncer(): (() => void) | null {
     trace("notify");
     // One sendmmsg: the barrier is handled right after MAINPID=/READY=1,
     // before systemd starts what READY=1 triggers (machined's registration).
-    if (!socket.sendWithBarrier(`MAINPID=${hostPid}\nREADY=1`, BARRIER_TIMEOUT_MS)) {
+    // --sdnotify: READY=1 comes later, relayed by the shim (notify_relay.ts).
+    const message = ready ? `MAINPID=${hostPid}\nREADY=1` : `MAINPID=${hostPid}`;
+    if (!socket.sendWithBarrier(message, BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
         "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)",
@@ -128,7 +132,7 @@ function separateStderr(name: string): void {
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
-  const announce = openAnnouncer();
+  const announce = openAnnouncer(config.sdnotify === undefined);
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
@@ -141,6 +145,9 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const seccomp = readSeccompProgram(config, paths.seccomp);
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
+  // --sysctl: through the container's own /proc, in all its namespaces
+  // (eth0 is there), before afterPivot makes /proc/sys read-only.
+  if (config.sysctls) applySysctls(config.sysctls);
   applyMounts(plan.afterPivot, null);
   trace("pivoted");
   return execContainerProcess({

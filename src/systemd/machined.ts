@@ -16,7 +16,7 @@
  *
  * Any other container (no restart policy: every start goes through the
  * CLI) is registered by the CLI once its start job is done
- * (src/commands/start.ts), not when it sends READY=1: systemd would start
+ * (src/ops/start.ts), not when it sends READY=1: systemd would start
  * the template then, and forking its `sh` (then `systemctl`, `busctl`)
  * stalls PID 1 for ~10 ms while the container waits for its sd_notify
  * barrier (bench/profile_start.sh). An attached start makes one
@@ -41,10 +41,11 @@ export const MACHINE_UNIT_TEMPLATE = "tsnspawn-machine@.service";
 
 /**
  * The machine name of a container: machined accepts host names only
- * (letters, digits, '-', '.'), so '_' becomes '-' (as the template does).
+ * (letters, digits, '-', '.'), so '_' and a template instance's '@' become
+ * '-' (as the template does).
  */
 export function machineName(container: string): string {
-  return container.replaceAll("_", "-");
+  return container.replaceAll("_", "-").replaceAll("@", "-");
 }
 
 /** The unit that registers container `name` with machined. */
