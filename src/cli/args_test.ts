@@ -66,6 +66,7 @@ Deno.test("run: defaults", () => {
     network: "bridge",
     publish: [],
     networkAliases: [],
+    publishAll: false,
     unsetEnv: [],
     capAdd: [],
     capDrop: [],

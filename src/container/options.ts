@@ -55,6 +55,8 @@ export interface ContainerOptions {
   network: string;
   /** -p/--publish, one entry per port (ranges expanded). */
   publish: PublishedPort[];
+  /** -P/--publish-all: every exposed port on a random host port. */
+  publishAll: boolean;
   /** --network-alias: more names on a bridge network (validated). */
   networkAliases: string[];
   /** --unsetenv: names removed from the environment, the image's included. */

@@ -41,6 +41,8 @@ export interface ImageRuntimeConfig {
   StopSignal?: string;
   /** Mount points of anonymous volumes (`VOLUME` in a Dockerfile). */
   Volumes?: Record<string, unknown> | null;
+  /** `EXPOSE` of a Dockerfile: "80/tcp" keys (what -P publishes). */
+  ExposedPorts?: Record<string, unknown> | null;
   Labels?: Record<string, string> | null;
   Healthcheck?: ImageHealthcheck | null;
 }

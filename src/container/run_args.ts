@@ -116,6 +116,11 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
     "bridge (default), none (loopback only), host, or a network's name",
   ),
   list("network-alias", undefined, "NAME", "another name of the container on its network"),
+  flag(
+    "publish-all",
+    "P",
+    "publish every exposed port (the image's and --expose) on a random host port",
+  ),
   list("unsetenv", undefined, "NAME", "remove a variable from the environment (the image's too)"),
   list(
     "publish",
@@ -320,6 +325,7 @@ export function buildContainerOptions(
     network,
     publish: o.list("publish").flatMap(parsePublish),
     networkAliases: o.list("network-alias").map(parseNetworkAlias),
+    publishAll: o.flag("publish-all"),
     unsetEnv: o.list("unsetenv").map(parseEnvName),
     capAdd,
     capDrop,

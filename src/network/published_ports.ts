@@ -99,6 +99,35 @@ export function parsePublish(text: string): PublishedPort[] {
   return ports;
 }
 
+/**
+ * `-P`: every exposed port (`80/tcp` keys of the image's ExposedPorts and
+ * `--expose` values, ranges expanded) that `publish` does not publish yet,
+ * on a random host port (hostPort 0, picked with {@link pickHostPorts}).
+ * sctp ports are not published (tsnspawn publishes tcp and udp). Pure.
+ */
+export function planPublishAll(
+  exposed: readonly string[],
+  publish: readonly PublishedPort[],
+): PublishedPort[] {
+  const taken = new Set(publish.map((p) => `${p.containerPort}/${p.protocol}`));
+  const added: PublishedPort[] = [];
+  for (const text of exposed) {
+    const match = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/([a-z]+))?$/.exec(text);
+    if (!match) continue;
+    const protocol = match[3] ?? "tcp";
+    if (protocol !== "tcp" && protocol !== "udp") continue;
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    for (let port = first; port <= last && port <= 65535; port++) {
+      const key = `${port}/${protocol}`;
+      if (taken.has(key)) continue;
+      taken.add(key);
+      added.push({ hostIp: "", hostPort: 0, containerPort: port, protocol });
+    }
+  }
+  return [...publish, ...added];
+}
+
 /** The ephemeral port range random host ports come from (ip_local_port_range's default). */
 export const RANDOM_PORT_RANGE: readonly [number, number] = [32768, 60999];
 

@@ -6,6 +6,7 @@ import {
   formatPublishOption,
   parsePublish,
   pickHostPorts,
+  planPublishAll,
   portClashError,
 } from "./published_ports.ts";
 
@@ -126,4 +127,14 @@ Deno.test("publish: clashes: same port and protocol, any address overlaps a spec
     TsnspawnError,
     "given twice",
   );
+});
+
+Deno.test("planPublishAll: exposed ports not yet published get a random host port", () => {
+  const published = parsePublish("8080:80");
+  assertEquals(planPublishAll(["80/tcp", "53/udp", "9000-9001", "132/sctp"], published), [
+    { hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" },
+    { hostIp: "", hostPort: 0, containerPort: 53, protocol: "udp" },
+    { hostIp: "", hostPort: 0, containerPort: 9000, protocol: "tcp" },
+    { hostIp: "", hostPort: 0, containerPort: 9001, protocol: "tcp" },
+  ]);
 });

@@ -37,7 +37,12 @@ import {
   withExtraHosts,
 } from "../network/network_store.ts";
 import { runningPortOwners } from "../network/host_network.ts";
-import { findPortClash, pickHostPorts, portClashError } from "../network/published_ports.ts";
+import {
+  findPortClash,
+  pickHostPorts,
+  planPublishAll,
+  portClashError,
+} from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
 import {
   generateContainerName,
@@ -211,7 +216,24 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
   ];
 
   const config = planContainer(request, source.config, randomHex(32), new Date());
-  // Random host ports (`-p 80`, `-p IP::80`): picked now, kept by the container.
+  if (options.publishAll) {
+    const exposed = [
+      ...Object.keys(source.config.ExposedPorts ?? {}),
+      ...config.exposedPorts ?? [],
+    ];
+    const publish = planPublishAll(exposed, config.publish ?? []);
+    if (publish.length > 0 && !config.bridge) {
+      throw new TsnspawnError(
+        "invalid",
+        `-P publishes ${
+          exposed.join(", ")
+        }: that needs a bridge network, not --network ${config.network}`,
+        { hint: "drop -P, or use the default network or one made with tsnspawn network create" },
+      );
+    }
+    if (publish.length > 0) config.publish = publish;
+  }
+  // Random host ports (`-p 80`, `-p IP::80`, -P): picked now, kept by the container.
   if (config.publish?.some((p) => p.hostPort === 0) && !options.dryRun) {
     config.publish = pickHostPorts(config.publish, publishedPortsInUse(), hostPortIsFree);
   }
