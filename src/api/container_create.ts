@@ -30,14 +30,7 @@ import { badRequest } from "./errors.ts";
 import { mapNames, mapNetwork, mapPorts } from "./create_network.ts";
 import { mapMounts } from "./create_mounts.ts";
 import { mapHostConfig } from "./create_host_config.ts";
-import type {
-  AttachSession,
-  CreateContext,
-  CreatePlan,
-  HealthcheckSpec,
-  PendingCreateOptions,
-  PlanBuilder,
-} from "./create_types.ts";
+import type { AttachSession, CreateContext, CreatePlan, PlanBuilder } from "./create_types.ts";
 
 /** Docker's Entrypoint and Cmd → the CLI's `--entrypoint` (one program, "" = none) and command. */
 export function planCommand(
@@ -66,9 +59,14 @@ function healthDuration(config: BodyReader, field: string): number {
   return ns;
 }
 
-/** `Config.Healthcheck` → the pending health check; absent or all zero = the image's. */
-function mapHealthcheck(config: BodyReader): HealthcheckSpec | undefined {
-  if (isZeroValue(config.value("Healthcheck"))) return undefined;
+/**
+ * `Config.Healthcheck` → `--health-cmd` (the JSON exec form, which says
+ * every Test exactly), `--no-healthcheck` for `["NONE"]`, and the timings
+ * in nanoseconds (a Go duration the CLI reads); zero fields keep the
+ * image's or the default. Absent or all zero: the image's check.
+ */
+function mapHealthcheck(config: BodyReader, plan: PlanBuilder): void {
+  if (isZeroValue(config.value("Healthcheck"))) return;
   const health = config.child("Healthcheck");
   const test = health.strings("Test") ?? [];
   if (test.length > 0 && !["NONE", "CMD", "CMD-SHELL"].includes(test[0])) {
@@ -77,27 +75,48 @@ function mapHealthcheck(config: BodyReader): HealthcheckSpec | undefined {
   if ((test[0] === "CMD" || test[0] === "CMD-SHELL") && test.length < 2) {
     throw badRequest(`${health.name("Test")}: ${test[0]} needs a command`);
   }
+  if (test[0] === "CMD-SHELL" && test.length > 2) {
+    throw badRequest(`${health.name("Test")}: CMD-SHELL takes one shell command`);
+  }
   const retries = health.integer("Retries") ?? 0;
   if (retries < 0) {
     throw badRequest(`${health.name("Retries")}: Retries in Healthcheck cannot be negative`);
   }
-  const spec: HealthcheckSpec = {
-    test,
-    intervalNs: healthDuration(health, "Interval"),
-    timeoutNs: healthDuration(health, "Timeout"),
-    startPeriodNs: healthDuration(health, "StartPeriod"),
-    startIntervalNs: healthDuration(health, "StartInterval"),
-    retries,
-  };
+  const interval = healthDuration(health, "Interval");
+  const timeout = healthDuration(health, "Timeout");
+  const startPeriod = healthDuration(health, "StartPeriod");
+  health.defaultOnly(
+    "StartInterval",
+    "checks during the start period run at the interval",
+    isZeroValue,
+    "drop StartInterval (or set Interval)",
+  );
   health.finish("tsnspawn does not know this field");
-  return spec;
+  if (test[0] === "NONE") {
+    plan.options.push("--no-healthcheck");
+    return;
+  }
+  if (test.length > 0) plan.options.push(`--health-cmd=${JSON.stringify(test)}`);
+  if (interval > 0) plan.options.push(`--health-interval=${interval}ns`);
+  if (timeout > 0) plan.options.push(`--health-timeout=${timeout}ns`);
+  if (startPeriod > 0) plan.options.push(`--health-start-period=${startPeriod}ns`);
+  if (retries > 0) plan.options.push(`--health-retries=${retries}`);
 }
 
-/** `Config.Env`: `K=V` → `--env`; a bare `K` (docker: unset K) → pending. */
+/** `Config.Labels` → `--label=KEY=VALUE` (a key cannot hold "=": the CLI splits there). */
+function mapLabels(config: BodyReader, plan: PlanBuilder): void {
+  for (const [key, value] of Object.entries(config.stringMap("Labels") ?? {})) {
+    if (key === "" || key.includes("=")) {
+      throw badRequest(`${config.name("Labels")}: invalid label key ${JSON.stringify(key)}`);
+    }
+    plan.options.push(`--label=${key}=${value}`);
+  }
+}
+
+/** `Config.Env`: `K=V` → `--env`; a bare `K` (docker: unset K, the image's too) → `--unsetenv`. */
 function mapEnv(config: BodyReader, plan: PlanBuilder): void {
   for (const entry of config.strings("Env") ?? []) {
-    if (entry.includes("=")) plan.options.push(`--env=${entry}`);
-    else plan.pending.envRemove.push(entry);
+    plan.options.push(entry.includes("=") ? `--env=${entry}` : `--unsetenv=${entry}`);
   }
 }
 
@@ -105,20 +124,6 @@ function mapEnv(config: BodyReader, plan: PlanBuilder): void {
 function queryName(query: URLSearchParams): string | undefined {
   const name = (query.get("name") ?? "").replace(/^\//, "");
   return name === "" ? undefined : name;
-}
-
-function emptyPending(): PendingCreateOptions {
-  return {
-    labels: {},
-    volumes: [],
-    dns: { servers: [], search: [], options: [] },
-    extraHosts: [],
-    randomPorts: [],
-    publishAll: false,
-    exposedPorts: [],
-    networkAliases: [],
-    envRemove: [],
-  };
 }
 
 /**
@@ -135,7 +140,7 @@ export function planContainerCreate(
   const config = new BodyReader(body);
   const host = config.child("HostConfig");
   const networking = config.child("NetworkingConfig");
-  const plan: PlanBuilder = { options: [], pending: emptyPending(), warnings: [] };
+  const plan: PlanBuilder = { options: [], pending: {}, warnings: [] };
 
   const name = queryName(query);
   if (name !== undefined) plan.options.push(`--name=${name}`);
@@ -162,9 +167,8 @@ export function planContainerCreate(
   if (stopSignal !== "") plan.options.push(`--stop-signal=${stopSignal}`);
   const stopTimeout = config.integer("StopTimeout") ?? null;
   if (stopTimeout !== null) plan.options.push(`--stop-timeout=${stopTimeout}`);
-  plan.pending.labels = { ...config.stringMap("Labels") };
-  const healthcheck = mapHealthcheck(config);
-  if (healthcheck) plan.pending.healthcheck = healthcheck;
+  mapLabels(config, plan);
+  mapHealthcheck(config, plan);
 
   const consoleSize = host.value("ConsoleSize");
   const session: AttachSession = {
@@ -180,7 +184,7 @@ export function planContainerCreate(
   ) session.consoleSize = [consoleSize[0], consoleSize[1]];
 
   mapNetwork(config, host, networking, plan);
-  mapPorts(config, host, plan);
+  const publishAll = mapPorts(config, host, plan);
   mapNames(host, plan);
   mapMounts(config, host, plan);
   mapHostConfig(host, plan);
@@ -196,7 +200,7 @@ export function planContainerCreate(
     args: [...plan.options, "--pull=never", "--", image, ...command.command],
     pending: plan.pending,
     session,
-    given: { image, cmd, entrypoint, stopTimeout },
+    given: { image, cmd, entrypoint, stopTimeout, ...(publishAll ? { publishAll } : {}) },
     warnings: plan.warnings,
   };
 }

@@ -92,26 +92,28 @@ Deno.test("create: published ports, random ports, -P, exposed ports", () => {
   const created = plan(cliCreate("--expose 7000 --name web2 busybox"));
   assertEquals(created.args, [
     "--name=web2",
+    "--expose=53/udp",
+    "--expose=7000/tcp",
+    "--expose=80/tcp",
+    "--expose=90/tcp",
+    "--expose=91/tcp",
+    "--publish=127.0.0.1::53/udp",
     "--publish=8080:80/tcp",
     "--publish=9000:90/tcp",
     "--publish=9001:91/tcp",
+    "--publish-all",
     ...CLI_DEFAULTS,
   ]);
-  assertEquals(created.pending.randomPorts, [{
-    hostIp: "127.0.0.1",
-    containerPort: 53,
-    protocol: "udp",
-  }]);
-  assertEquals(created.pending.publishAll, true);
-  assertEquals(
-    created.pending.exposedPorts.map((p) => `${p.port}/${p.protocol}`).sort(),
-    ["53/udp", "7000/tcp", "80/tcp", "90/tcp", "91/tcp"],
-  );
-  assertEquals(options(created).publish, [
+  assertEquals(created.given.publishAll, true);
+  const parsed = options(created);
+  assertEquals(parsed.publish, [
+    { hostIp: "127.0.0.1", hostPort: 0, containerPort: 53, protocol: "udp" },
     { hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" },
     { hostIp: "", hostPort: 9000, containerPort: 90, protocol: "tcp" },
     { hostIp: "", hostPort: 9001, containerPort: 91, protocol: "tcp" },
   ]);
+  assertEquals(parsed.publishAll, true);
+  assertEquals(parsed.expose, ["53/udp", "7000/tcp", "80/tcp", "90/tcp", "91/tcp"]);
 });
 
 Deno.test("create: env, user, workdir, hostname, labels; bare env names unset", () => {
@@ -122,12 +124,15 @@ Deno.test("create: env, user, workdir, hostname, labels; bare env names unset", 
     "--workdir=/app",
     "--env=A=1",
     "--env=B=",
+    "--unsetenv=UNSET_X_Y",
+    "--label=a=b",
+    "--label=c=",
     ...CLI_DEFAULTS,
   ]);
-  assertEquals(created.pending.envRemove, ["UNSET_X_Y"]);
-  assertEquals(created.pending.labels, { a: "b", c: "" });
   const parsed = options(created);
   assertEquals(parsed.env, ["A=1", "B="]);
+  assertEquals(parsed.unsetEnv, ["UNSET_X_Y"]);
+  assertEquals(parsed.labels, { a: "b", c: "" });
   assertEquals(parsed.user, { user: "1000", group: "1000" });
   assertEquals([parsed.workdir, parsed.hostname], ["/app", "h1"]);
 });
@@ -136,26 +141,63 @@ Deno.test("create: binds, named and anonymous volumes, Mounts, Tmpfs", () => {
   const created = plan(cliCreate("tmpfs-size=1048576,tmpfs-mode=1777 busybox"));
   assertEquals(created.args, [
     "--volume=/srv:/data:ro",
+    "--volume=named:/vol",
+    "--volume=v2:/v2:ro",
     "--volume=/a:/b",
     "--tmpfs=/t:size=1048576,mode=1777",
     "--tmpfs=/run:size=64m",
+    "--volume=/anon",
     ...CLI_DEFAULTS,
-  ]);
-  const volume = { noCopy: false, labels: {}, driverOptions: {} };
-  assertEquals(created.pending.volumes, [
-    { name: "named", destination: "/vol", readOnly: false, ...volume },
-    { name: "v2", destination: "/v2", readOnly: true, ...volume },
-    { name: "", destination: "/anon", readOnly: false, ...volume },
   ]);
   const parsed = options(created);
   assertEquals(parsed.volumes, [
     { source: "/srv", destination: "/data", readOnly: true },
+    { source: "", destination: "/vol", readOnly: false, volume: "named", copyUp: true },
+    { source: "", destination: "/v2", readOnly: true, volume: "v2", copyUp: true },
     { source: "/a", destination: "/b", readOnly: false },
+    {
+      source: "",
+      destination: "/anon",
+      readOnly: false,
+      volume: "",
+      anonymous: true,
+      copyUp: true,
+    },
   ]);
   assertEquals(parsed.tmpfs.map((t) => [t.destination, t.data]), [
     ["/t", "size=1048576,mode=1777"],
     ["/run", "size=64m"],
   ]);
+});
+
+Deno.test("create: volumes with nocopy and read-only, named and anonymous", () => {
+  const body = {
+    Image: "busybox",
+    HostConfig: {
+      Binds: ["data:/data:ro,nocopy", "/cache"],
+      Mounts: [
+        { Type: "volume", Source: "logs", Target: "/logs", VolumeOptions: { NoCopy: true } },
+        { Type: "volume", Target: "/scratch", ReadOnly: true },
+      ],
+    },
+  };
+  const created = plan({ method: "POST", path: "/containers/create", body });
+  assertEquals(created.args, [
+    "--volume=data:/data:ro,nocopy",
+    "--volume=/cache",
+    "--volume=logs:/logs:nocopy",
+    "--mount=type=volume,destination=/scratch,ro",
+    ...CLI_DEFAULTS,
+  ]);
+  assertEquals(
+    options(created).volumes.map((v) => [v.volume, v.destination, v.readOnly, v.copyUp]),
+    [
+      ["data", "/data", true, false],
+      ["", "/cache", false, true],
+      ["logs", "/logs", false, false],
+      ["", "/scratch", true, true],
+    ],
+  );
 });
 
 Deno.test("create: resources and the restart policy in the CLI's units", () => {
@@ -211,36 +253,62 @@ Deno.test("create: capabilities, privileged, read-only, init, security options",
 
 Deno.test("create: networks: user network with alias, dns, hosts; none; host", () => {
   const created = plan(cliCreate("--add-host h:1.2.3.4 busybox"));
-  assertEquals(created.args, ["--network=mynet", ...CLI_DEFAULTS]);
-  assertEquals(created.pending.networkAliases, ["web"]);
-  assertEquals(created.pending.dns, {
-    servers: ["1.1.1.1"],
-    search: ["example.com"],
-    options: ["ndots:2"],
-  });
-  assertEquals(created.pending.extraHosts, [{ host: "h", address: "1.2.3.4" }]);
-  assertEquals(options(created).network, "mynet");
+  assertEquals(created.args, [
+    "--network=mynet",
+    "--network-alias=web",
+    "--dns=1.1.1.1",
+    "--dns-search=example.com",
+    "--dns-option=ndots:2",
+    "--add-host=h=1.2.3.4",
+    ...CLI_DEFAULTS,
+  ]);
+  const parsed = options(created);
+  assertEquals(parsed.network, "mynet");
+  assertEquals(parsed.networkAliases, ["web"]);
+  assertEquals(parsed.dns, { servers: ["1.1.1.1"], search: ["example.com"], options: ["ndots:2"] });
+  assertEquals(parsed.extraHosts, ["h:1.2.3.4"]);
   assertEquals(plan(cliCreate("--network none busybox")).args, ["--network=none", ...CLI_DEFAULTS]);
   assertEquals(options(plan(cliCreate("--network host busybox"))).network, "host");
 });
 
-Deno.test("create: entrypoint as the CLI sends it; health checks pending", () => {
+Deno.test("create: entrypoint as the CLI sends it; health checks", () => {
   const sh = plan(cliCreate("--entrypoint /bin/sh busybox -c 'echo hi'"));
   assertEquals(sh.args, ["--entrypoint=/bin/sh", ...CLI_DEFAULTS, "-c", "echo hi"]);
   assertEquals(sh.given.entrypoint, ["/bin/sh"]);
   const cleared = plan(cliCreate("--entrypoint '' busybox echo"));
   assertEquals(cleared.args, ["--entrypoint=", ...CLI_DEFAULTS, "echo"]);
   assertEquals(options(cleared).entrypoint, "");
-  assertEquals(plan(cliCreate("--health-start-period 1s busybox")).pending.healthcheck, {
+  const health = plan(cliCreate("--health-start-period 1s busybox"));
+  assertEquals(health.args, [
+    '--health-cmd=["CMD-SHELL","wget -q localhost"]',
+    "--health-interval=5000000000ns",
+    "--health-timeout=3000000000ns",
+    "--health-start-period=1000000000ns",
+    "--health-retries=2",
+    ...CLI_DEFAULTS,
+  ]);
+  assertEquals(options(health).health, {
     test: ["CMD-SHELL", "wget -q localhost"],
-    intervalNs: 5e9,
-    timeoutNs: 3e9,
-    startPeriodNs: 1e9,
-    startIntervalNs: 0,
+    intervalMs: 5000,
+    timeoutMs: 3000,
+    startPeriodMs: 1000,
     retries: 2,
   });
-  assertEquals(plan(cliCreate("--no-healthcheck busybox")).pending.healthcheck?.test, ["NONE"]);
-  assertEquals(plan(cliCreate("--rm busybox echo hi")).pending.healthcheck, undefined);
+  const none = plan(cliCreate("--no-healthcheck busybox"));
+  assertEquals(none.args, ["--no-healthcheck", ...CLI_DEFAULTS]);
+  assertEquals(options(none).health, {});
+  const exec = plan({
+    method: "POST",
+    path: "/containers/create",
+    body: { Image: "busybox", Healthcheck: { Test: ["CMD", "cat", "/tmp/a b"], Retries: 4 } },
+  });
+  assertEquals(options(exec).health, { test: ["CMD", "cat", "/tmp/a b"], retries: 4 });
+  assertEquals(plan(cliCreate("--rm busybox echo hi")).args, [
+    "--rm",
+    ...CLI_DEFAULTS,
+    "echo",
+    "hi",
+  ]);
   assertEquals(plan(cliCreate("--platform linux/amd64 busybox")).args, [
     "--platform=linux/amd64",
     ...CLI_DEFAULTS,
@@ -251,10 +319,14 @@ Deno.test("create: docker-compose 1.29.2's bodies (db and web of the captured pr
   const creates = COMPOSE.requests.filter((r) => r.path.includes("/containers/create"));
   assertEquals(creates.length, 2);
   const db = plan(creates[0], ["sh"]);
-  assertEquals(db.args, [
+  const labels = (words: string[]) => words.filter((w) => w.startsWith("--label="));
+  assertEquals(db.args.filter((w) => !w.startsWith("--label=")), [
     "--name=proj_db_1",
     "--env=A=1",
+    "--unsetenv=UNSET_IN_SHELL",
     "--network=proj_backend",
+    "--network-alias=db",
+    "--volume=proj_dbdata:/data",
     "--pull=never",
     "--",
     "busybox",
@@ -263,34 +335,36 @@ Deno.test("create: docker-compose 1.29.2's bodies (db and web of the captured pr
     "-p",
     "80",
   ]);
-  assertEquals(db.pending.envRemove, ["UNSET_IN_SHELL"]);
-  assertEquals(db.pending.networkAliases, ["db"]);
-  assertEquals(db.pending.volumes, [
-    {
-      name: "proj_dbdata",
-      destination: "/data",
-      readOnly: false,
-      noCopy: false,
-      labels: {},
-      driverOptions: {},
-    },
+  assertEquals(labels(db.args).length, 9);
+  const dbOptions = options(db);
+  assertEquals(dbOptions.labels["com.docker.compose.service"], "db");
+  assertEquals(dbOptions.labels["tier"], "db");
+  assertEquals(dbOptions.network, "proj_backend");
+  assertEquals(dbOptions.networkAliases, ["db"]);
+  assertEquals(dbOptions.unsetEnv, ["UNSET_IN_SHELL"]);
+  assertEquals(dbOptions.volumes, [
+    { source: "", destination: "/data", readOnly: false, volume: "proj_dbdata", copyUp: true },
   ]);
-  assertEquals(db.pending.labels["com.docker.compose.service"], "db");
-  assertEquals(db.pending.labels["tier"], "db");
-  assertEquals(Object.keys(db.pending.labels).length, 9);
-  assertEquals(options(db).network, "proj_backend");
 
   const web = plan(creates[1], ["sh"]);
-  assertEquals(web.args, [
+  assertEquals(labels(web.args).length, 8);
+  assertEquals(web.args.filter((w) => !w.startsWith("--label=")), [
     "--name=proj_web_2",
     "--entrypoint=/bin/sh",
     "--user=1000",
     "--workdir=/app",
     "--stop-signal=SIGINT",
     "--stop-timeout=5",
+    '--health-cmd=["CMD","true"]',
+    "--health-interval=10000000000ns",
     "--network=proj_backend",
+    "--network-alias=web",
+    "--expose=80/tcp",
+    "--expose=90/udp",
     "--publish=8080:80/tcp",
     "--publish=127.0.0.1:9090:90/udp",
+    "--dns=1.1.1.1",
+    "--add-host=h=1.2.3.4",
     "--volume=/srv:/srv:ro",
     "--tmpfs=/t",
     "--tmpfs=/run",
@@ -325,11 +399,9 @@ Deno.test("create: docker-compose 1.29.2's bodies (db and web of the captured pr
     { hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" },
     { hostIp: "127.0.0.1", hostPort: 9090, containerPort: 90, protocol: "udp" },
   ]);
-  assertEquals(web.pending.healthcheck?.test, ["CMD", "true"]);
-  assertEquals(web.pending.healthcheck?.intervalNs, 10e9);
-  assertEquals(web.pending.dns.servers, ["1.1.1.1"]);
-  assertEquals(web.pending.extraHosts, [{ host: "h", address: "1.2.3.4" }]);
-  assertEquals(web.pending.networkAliases, ["web"]);
-  assertEquals(web.pending.volumes, []); // Config.Volumes /srv is the bind's path
+  assertEquals(parsed.health, { test: ["CMD", "true"], intervalMs: 10_000 });
+  assertEquals(parsed.dns, { servers: ["1.1.1.1"] });
+  assertEquals(parsed.extraHosts, ["h:1.2.3.4"]);
+  assertEquals(parsed.networkAliases, ["web"]);
   assertEquals(web.given.entrypoint, ["/bin/sh", "-c"]);
 });

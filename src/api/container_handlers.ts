@@ -32,6 +32,7 @@ import { eventContainerOf, gatherContainerFacts } from "./facts.ts";
 import { orNoSuch, resolveContainer } from "./names.ts";
 import {
   type ContainerFacts,
+  exposedKeys,
   formatContainerInspect,
   formatContainerSummary,
 } from "./inspect_container.ts";
@@ -48,23 +49,27 @@ function listFactsOf(facts: ContainerFacts): ContainerListFacts & { facts: Conta
     facts,
     id: config.id,
     name: config.name,
-    labels: facts.api?.pending.labels ?? {},
+    labels: config.labels ?? {},
     status: state.status,
     exitCode: state.exitCode,
     started: state.startedNs !== null,
     imageId: config.imageId ?? "",
-    health: "none",
+    health: facts.health?.status ?? "none",
     networks: [{ name: network, id: facts.network?.id ?? "" }],
-    mounts: config.volumes.map((v) => ({ source: v.source, destination: v.destination })),
+    mounts: config.volumes.map((v) => ({
+      ...(v.volume !== undefined ? { name: v.volume } : {}),
+      source: v.source,
+      destination: v.destination,
+    })),
     ports: [
       ...(config.publish ?? []).map((p) => ({
         privatePort: p.containerPort,
         publicPort: p.hostPort,
         type: p.protocol,
       })),
-      ...(facts.api?.pending.exposedPorts ?? []).map((p) => ({
-        privatePort: p.port,
-        type: p.protocol,
+      ...(config.exposedPorts ?? []).flatMap(exposedKeys).map((key) => ({
+        privatePort: Number(key.split("/")[0]),
+        type: key.split("/")[1] === "udp" ? "udp" as const : "tcp" as const,
       })),
     ],
   };

@@ -1,7 +1,7 @@
 /**
  * `HostConfig` of `POST /containers/create` besides networks and mounts
  * (pure): restart policy and auto-removal, resources, capabilities and
- * security, logging, and the namespace modes → the CLI's options; every
+ * security, /dev/shm, sysctls, ulimits, annotations, logging, and the namespace modes → the CLI's options; every
  * other field accepted at its default only ({@link DEFAULT_ONLY_FIELDS}).
  *
  * Resources arrive in docker's units and leave in the CLI's: `Memory`
@@ -30,7 +30,6 @@ const is = (...values: unknown[]) => (value: unknown) =>
  * when absent), and why another value cannot be honoured. One line each.
  */
 export const DEFAULT_ONLY_FIELDS: readonly [string, string, ((v: unknown) => boolean)?][] = [
-  ["Annotations", "OCI annotations are not stored"],
   ["BlkioWeight", "block I/O weights are not supported"],
   ["BlkioWeightDevice", "block I/O weights are not supported"],
   ["BlkioDeviceReadBps", "block I/O limits are not supported"],
@@ -66,11 +65,8 @@ export const DEFAULT_ONLY_FIELDS: readonly [string, string, ((v: unknown) => boo
   ["PidMode", "containers get a private PID namespace", is("", "private")],
   ["ReadonlyPaths", "the read-only paths are tsnspawn's, not the client's", is(undefined)],
   ["Runtime", "the only runtime is tsnspawn's", is("", "runc")],
-  ["ShmSize", "the size of /dev/shm is not configurable"],
   ["StorageOpt", "storage driver options are not supported"],
-  ["Sysctls", "sysctls are not supported"],
   ["UTSMode", "containers get a private UTS namespace", is("")],
-  ["Ulimits", "ulimits are not supported"],
 ];
 
 /** `RestartPolicy` and `AutoRemove` → `--restart`, `--rm`, with moby's checks. */
@@ -175,6 +171,35 @@ function mapSecurity(host: BodyReader, plan: PlanBuilder): void {
   }
 }
 
+/**
+ * `ShmSize` (bytes) → `--shm-size`, `Sysctls` → `--sysctl`, `Ulimits` →
+ * `--ulimit NAME=SOFT:HARD`, `Annotations` → `--annotation` (stored, shown
+ * by inspect); the CLI's grammar checks each (namespaced sysctls only,
+ * known limit names).
+ */
+function mapKernel(host: BodyReader, plan: PlanBuilder): void {
+  const shm = host.integer("ShmSize") ?? 0;
+  if (shm < 0) throw badRequest(`${host.name("ShmSize")}: invalid value ${shm}`);
+  if (shm > 0) plan.options.push(`--shm-size=${shm}`);
+  for (const [name, value] of Object.entries(host.stringMap("Sysctls") ?? {})) {
+    plan.options.push(`--sysctl=${name}=${value}`);
+  }
+  for (const limit of host.objects("Ulimits")) {
+    const name = limit.string("Name") ?? "";
+    const soft = limit.integer("Soft") ?? 0;
+    const hard = limit.integer("Hard") ?? 0;
+    limit.finish("tsnspawn does not know this field");
+    if (name === "") throw badRequest(`${limit.name("Name")}: the limit has no name`);
+    plan.options.push(`--ulimit=${name.toLowerCase()}=${soft}:${hard}`);
+  }
+  for (const [key, value] of Object.entries(host.stringMap("Annotations") ?? {})) {
+    if (key === "" || key.includes("=")) {
+      throw badRequest(`${host.name("Annotations")}: invalid key ${JSON.stringify(key)}`);
+    }
+    plan.options.push(`--annotation=${key}=${value}`);
+  }
+}
+
 /** `LogConfig`: the journal keeps the output; drivers that keep `docker logs` working are taken. */
 function mapLogging(host: BodyReader): void {
   const log = host.child("LogConfig");
@@ -200,6 +225,7 @@ export function mapHostConfig(host: BodyReader, plan: PlanBuilder): void {
   mapRestart(host, plan);
   mapResources(host, plan);
   mapSecurity(host, plan);
+  mapKernel(host, plan);
   mapLogging(host);
   for (const [field, reason, isDefault] of DEFAULT_ONLY_FIELDS) {
     host.defaultOnly(field, reason, isDefault ?? isZeroValue);

@@ -1,7 +1,8 @@
 /**
  * The mounts of `POST /containers/create` (pure): `HostConfig.Binds`,
  * `HostConfig.Mounts`, `HostConfig.Tmpfs` and `Config.Volumes` → `--volume`
- * and `--tmpfs` of the CLI, and named or anonymous volumes (pending).
+ * (host paths, named volumes `NAME:/path`, anonymous volumes `/path`),
+ * `--mount type=volume` and `--tmpfs` of the CLI.
  *
  * `Binds` are moby's `SRC:DST[:MODE]`: an absolute SRC is a bind mount, any
  * other SRC a named volume, no SRC an anonymous volume. Modes: `ro`/`rw`;
@@ -20,7 +21,7 @@
  */
 import { type BodyReader, isZeroValue } from "./body_fields.ts";
 import { badRequest, unsupportedField } from "./errors.ts";
-import type { NamedVolumeMount, PlanBuilder } from "./create_types.ts";
+import type { PlanBuilder } from "./create_types.ts";
 
 /** Bind modes accepted, and what each means here. */
 const BIND_MODES: Record<string, "rw" | "ro" | "no-op" | "nocopy"> = {
@@ -60,13 +61,32 @@ class MountPoints {
   }
 }
 
+/**
+ * A named or anonymous ("" name) volume → the CLI's `-v NAME:/path[:ro,nocopy]`
+ * or `-v /path`; an anonymous one with options is `--mount type=volume`
+ * (docker's own form for that).
+ */
 function volume(
+  plan: PlanBuilder,
   name: string,
   destination: string,
   readOnly: boolean,
   noCopy = false,
-): NamedVolumeMount {
-  return { name, destination, readOnly, noCopy, labels: {}, driverOptions: {} };
+): void {
+  if (name === "") {
+    plan.options.push(
+      readOnly || noCopy
+        ? `--mount=type=volume,destination=${destination}${readOnly ? ",ro" : ""}${
+          noCopy ? ",volume-nocopy" : ""
+        }`
+        : `--volume=${destination}`,
+    );
+    return;
+  }
+  const modes = [...(readOnly ? ["ro"] : []), ...(noCopy ? ["nocopy"] : [])];
+  plan.options.push(
+    `--volume=${name}:${destination}${modes.length > 0 ? `:${modes.join(",")}` : ""}`,
+  );
 }
 
 /** One `Binds` entry. */
@@ -76,7 +96,7 @@ function mapBind(field: string, entry: string, points: MountPoints, plan: PlanBu
     throw badRequest(`${field}: invalid volume specification: '${entry}'`);
   }
   if (parts.length === 1) {
-    plan.pending.volumes.push(volume("", points.add(field, parts[0]), false));
+    volume(plan, "", points.add(field, parts[0]), false);
     return;
   }
   const [source, destination, mode = ""] = parts;
@@ -96,7 +116,7 @@ function mapBind(field: string, entry: string, points: MountPoints, plan: PlanBu
     if (noCopy) throw badRequest(`${field}: invalid mode: ${mode}: nocopy is for volumes`);
     plan.options.push(`--volume=${source}:${destination}${readOnly ? ":ro" : ""}`);
   } else {
-    plan.pending.volumes.push(volume(source, destination, readOnly, noCopy));
+    volume(plan, source, destination, readOnly, noCopy);
   }
 }
 
@@ -135,19 +155,29 @@ function mapMount(mount: BodyReader, points: MountPoints, plan: PlanBuilder): vo
     bind.finish("only the default bind options are supported");
     plan.options.push(`--volume=${source}:${target}${readOnly ? ":ro" : ""}`);
   } else if (type === "volume") {
-    const named = volume(source, target, readOnly, volumeOptions.boolean("NoCopy") ?? false);
-    named.labels = volumeOptions.stringMap("Labels") ?? {};
+    volumeOptions.defaultOnly(
+      "Labels",
+      "a volume made on first use gets no labels here",
+      isZeroValue,
+      "create the volume first (POST /volumes/create, docker volume create --label)",
+    );
     const driver = volumeOptions.child("DriverConfig");
     driver.defaultOnly(
       "Name",
       "only the local volume driver exists",
       (v) => v === undefined || v === "" || v === "local",
     );
-    named.driverOptions = driver.stringMap("Options") ?? {};
+    driver.defaultOnly(
+      "Options",
+      "a volume made on first use gets no driver options here",
+      isZeroValue,
+      "create the volume first (POST /volumes/create, docker volume create --opt)",
+    );
     driver.finish("tsnspawn does not know this field");
     volumeOptions.defaultOnly("Subpath", "mounting a volume's subdirectory is not supported");
+    const noCopy = volumeOptions.boolean("NoCopy") ?? false;
     volumeOptions.finish("tsnspawn does not know this field");
-    plan.pending.volumes.push(named);
+    volume(plan, source, target, readOnly, noCopy);
   } else if (type === "tmpfs") {
     if (source !== "") {
       throw badRequest(`${mount.name("Source")}: invalid mount config: a tmpfs has no source`);
@@ -205,9 +235,7 @@ export function mapMounts(config: BodyReader, host: BodyReader, plan: PlanBuilde
   for (const [destination] of volumes.unread()) {
     volumes.value(destination);
     if (!points.has(destination)) {
-      plan.pending.volumes.push(
-        volume("", points.add(volumes.name(destination), destination), false),
-      );
+      volume(plan, "", points.add(volumes.name(destination), destination), false);
     }
   }
 }

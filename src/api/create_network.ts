@@ -2,7 +2,8 @@
  * The network part of `POST /containers/create` (pure): `HostConfig.NetworkMode`,
  * `Config.NetworkDisabled`, `NetworkingConfig.EndpointsConfig`, published
  * and exposed ports, DNS settings and extra hosts → `--network`,
- * `--publish` and the pending options.
+ * `--network-alias`, `--publish`, `--publish-all`, `--expose`, `--dns*` and
+ * `--add-host`.
  *
  * Docker's names: the CLI sends NetworkMode "default" (tsnspawn's "bridge")
  * with an endpoint named "default"; compose sends its network's name for
@@ -10,8 +11,8 @@
  * create: refused). Aliases are for user networks only (moby's 400
  * "network-scoped alias is supported only for containers in user defined
  * networks"). Port bindings become `-p [IP:]HOST:CTR/PROTO`; an empty or
- * "0" host port means "any" (pending), a host port range or an IPv6 address
- * is refused.
+ * "0" host port means "any" (`-p [IP::]CTR/PROTO`), a host port range or an
+ * IPv6 address is refused.
  *
  * References: Docker Engine API v1.44 (HostConfig, NetworkingConfig,
  * EndpointSettings, PortBinding); moby v28.2.2 daemon/create.go
@@ -115,7 +116,7 @@ function mapEndpoint(endpoint: BodyReader, network: string, plan: PlanBuilder): 
       }: network-scoped alias is supported only for containers in user defined networks`,
     );
   }
-  plan.pending.networkAliases.push(...aliases);
+  for (const alias of aliases) plan.options.push(`--network-alias=${alias}`);
   endpoint.defaultOnly("IPAMConfig", "static addresses are not supported: addresses are leased");
   endpoint.defaultOnly("Links", "links are not supported", isZeroValue, "use a user network");
   endpoint.defaultOnly("MacAddress", "MAC addresses are not chosen by the client");
@@ -136,12 +137,17 @@ function mapEndpoint(endpoint: BodyReader, network: string, plan: PlanBuilder): 
   endpoint.finish("tsnspawn does not know this field");
 }
 
-/** `ExposedPorts`, `PortBindings`, `PublishAllPorts`. */
-export function mapPorts(config: BodyReader, host: BodyReader, plan: PlanBuilder): void {
+/**
+ * `ExposedPorts` → `--expose` (what `-P` publishes), `PortBindings` →
+ * `--publish` (no host port: `-p [IP::]PORT`, a random one picked at
+ * create), `PublishAllPorts` → `--publish-all`. Returns PublishAllPorts.
+ */
+export function mapPorts(config: BodyReader, host: BodyReader, plan: PlanBuilder): boolean {
   const exposed = config.child("ExposedPorts");
   for (const [key] of exposed.unread()) {
     exposed.value(key);
-    plan.pending.exposedPorts.push(parsePortKey(exposed.name(key), key));
+    const { port, protocol } = parsePortKey(exposed.name(key), key);
+    plan.options.push(`--expose=${port}/${protocol}`);
   }
   const bindings = host.child("PortBindings");
   for (const [key] of bindings.unread()) {
@@ -152,7 +158,7 @@ export function mapPorts(config: BodyReader, host: BodyReader, plan: PlanBuilder
       const hostPort = binding.string("HostPort") ?? "";
       binding.finish("tsnspawn does not know this field");
       if (hostPort === "" || hostPort === "0") {
-        plan.pending.randomPorts.push({ hostIp: ip, containerPort: port, protocol });
+        plan.options.push(`--publish=${ip === "" ? "" : `${ip}::`}${port}/${protocol}`);
       } else if (/^\d{1,5}$/.test(hostPort)) {
         plan.options.push(`--publish=${ip === "" ? "" : `${ip}:`}${hostPort}:${port}/${protocol}`);
       } else {
@@ -165,14 +171,18 @@ export function mapPorts(config: BodyReader, host: BodyReader, plan: PlanBuilder
       }
     }
   }
-  plan.pending.publishAll = host.boolean("PublishAllPorts") ?? false;
+  const publishAll = host.boolean("PublishAllPorts") ?? false;
+  if (publishAll) plan.options.push("--publish-all");
+  return publishAll;
 }
 
-/** `Dns`, `DnsSearch`, `DnsOptions`, `ExtraHosts`. */
+/** `Dns`, `DnsSearch`, `DnsOptions` → `--dns*`; `ExtraHosts` → `--add-host`. */
 export function mapNames(host: BodyReader, plan: PlanBuilder): void {
-  plan.pending.dns.servers.push(...host.strings("Dns") ?? []);
-  plan.pending.dns.search.push(...host.strings("DnsSearch") ?? []);
-  plan.pending.dns.options.push(...host.strings("DnsOptions") ?? []);
+  for (const server of host.strings("Dns") ?? []) plan.options.push(`--dns=${server}`);
+  for (const domain of host.strings("DnsSearch") ?? []) plan.options.push(`--dns-search=${domain}`);
+  for (const option of host.strings("DnsOptions") ?? []) {
+    plan.options.push(`--dns-option=${option}`);
+  }
   for (const entry of host.strings("ExtraHosts") ?? []) {
     // "host:ip" (an IPv6 address keeps its colons) or, since 1.44, "host=ip".
     const match = /^([^:=\s]+)[:=](\S+)$/.exec(entry);
@@ -182,6 +192,6 @@ export function mapNames(host: BodyReader, plan: PlanBuilder): void {
         'use "host:address"',
       );
     }
-    plan.pending.extraHosts.push({ host: match[1], address: match[2] });
+    plan.options.push(`--add-host=${match[1]}=${match[2]}`);
   }
 }

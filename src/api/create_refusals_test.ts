@@ -42,8 +42,36 @@ Deno.test("create: what tsnspawn cannot do is refused, naming the field", () => 
     HostConfig: hostConfig,
   });
   refused(host({ IpcMode: "host" }), "HostConfig.IpcMode=");
-  refused(host({ ShmSize: 134217728 }), "HostConfig.ShmSize=");
-  refused(host({ Ulimits: [{ Name: "nofile", Soft: 1, Hard: 2 }] }), "HostConfig.Ulimits=");
+  refused(
+    host({ Ulimits: [{ Name: "nofile", Soft: 1, Hard: 2, Extra: 1 }] }),
+    "HostConfig.Ulimits[0].Extra=",
+  );
+  refused(
+    { Image: "busybox", Healthcheck: { Test: ["CMD", "true"], StartInterval: 2e9 } },
+    "Healthcheck.StartInterval=",
+  );
+  refused(
+    host({
+      Mounts: [{
+        Type: "volume",
+        Source: "v",
+        Target: "/v",
+        VolumeOptions: { Labels: { a: "b" } },
+      }],
+    }),
+    "HostConfig.Mounts[0].VolumeOptions.Labels=",
+  );
+  refused(
+    host({
+      Mounts: [{
+        Type: "volume",
+        Source: "v",
+        Target: "/v",
+        VolumeOptions: { DriverConfig: { Options: { type: "tmpfs" } } },
+      }],
+    }),
+    "HostConfig.Mounts[0].VolumeOptions.DriverConfig.Options=",
+  );
   refused(host({ LogConfig: { Type: "syslog" } }), "HostConfig.LogConfig.Type=");
   refused(
     host({ LogConfig: { Type: "json-file", Config: { "max-size": "10m" } } }),
@@ -135,6 +163,44 @@ Deno.test("create: zero values of any field are accepted, names match in any cas
     },
   });
   assertEquals(created.args, ["--pull=never", "--", "busybox", "true"]);
+});
+
+Deno.test("create: what issue 14 gave the CLI is mapped, not refused", () => {
+  const created = plan({
+    method: "POST",
+    path: "/containers/create",
+    body: {
+      Image: "busybox",
+      HostConfig: {
+        ShmSize: 134217728,
+        Sysctls: { "net.ipv4.ip_forward": "1" },
+        Ulimits: [{ Name: "nofile", Soft: 1024, Hard: 4096 }],
+        Annotations: { "org.example": "x" },
+        PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "" }] },
+        PublishAllPorts: true,
+        Dns: ["10.0.0.53"],
+        ExtraHosts: ["db:10.0.0.5"],
+        Binds: ["cache:/cache", "/anon"],
+      },
+      Healthcheck: { Test: ["NONE"] },
+    },
+  });
+  assertEquals(created.args, [
+    "--no-healthcheck",
+    "--publish=80/tcp",
+    "--publish-all",
+    "--dns=10.0.0.53",
+    "--add-host=db=10.0.0.5",
+    "--volume=cache:/cache",
+    "--volume=/anon",
+    "--shm-size=134217728",
+    "--sysctl=net.ipv4.ip_forward=1",
+    "--ulimit=nofile=1024:4096",
+    "--annotation=org.example=x",
+    "--pull=never",
+    "--",
+    "busybox",
+  ]);
 });
 
 Deno.test("planCommand: moby's merge of Entrypoint and Cmd with the image", () => {

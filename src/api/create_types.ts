@@ -1,8 +1,8 @@
 /**
  * What the mapping of `POST /containers/create` produces (types only): the
- * arguments of the CLI's own `create` grammar, the options the CLI does not
- * have yet ({@link PendingCreateOptions}), the attach session, and what
- * the client wrote for inspect to echo.
+ * arguments of the CLI's own `create` grammar, an inline seccomp profile
+ * ({@link PendingCreateOptions}), the attach session, and what the client
+ * wrote for inspect to echo.
  *
  * The arguments go through `parseContainerArgs` (src/container/run_args.ts,
  * the grammar of `tsnspawn create` and of declared containers) with
@@ -17,73 +17,13 @@
  */
 import type { ContainerOptions } from "../container/options.ts";
 
-/** A named (or anonymous) volume a container asks for: `-v NAME:/path` (issues 13 and 14). */
-export interface NamedVolumeMount {
-  /** The volume's name; "" for an anonymous volume (`Mounts` type volume without Source). */
-  name: string;
-  /** Absolute path in the container. */
-  destination: string;
-  readOnly: boolean;
-  /** `nocopy`: do not copy the image's files at that path into a new, empty volume. */
-  noCopy: boolean;
-  /** `VolumeOptions.Labels` for a volume created on first use. */
-  labels: Record<string, string>;
-  /** `VolumeOptions.DriverConfig.Options` of the "local" driver, for a volume created on first use. */
-  driverOptions: Record<string, string>;
-}
-
-/** `Config.Healthcheck` (nanoseconds as docker sends them; 0 = the image's or the default). */
-export interface HealthcheckSpec {
-  /** `["NONE"]` (disable), `["CMD", prog, args...]`, `["CMD-SHELL", command]`, or `[]` (the image's). */
-  test: string[];
-  intervalNs: number;
-  timeoutNs: number;
-  startPeriodNs: number;
-  startIntervalNs: number;
-  /** 0 = the image's or the default (3). */
-  retries: number;
-}
-
-/** A published port without a host port: the host picks one. */
-export interface RandomHostPort {
-  /** "" = every address. */
-  hostIp: string;
-  containerPort: number;
-  protocol: "tcp" | "udp";
-}
-
 /**
- * What a create request asks that the CLI's options cannot say yet, each
- * with the issue that adds the option. The effectful half implements a
- * member or refuses a non-empty one with a 400 naming its field; it never
- * drops one. When the CLI gains the option, the mapping moves the member into
- * the arguments and this type loses it.
+ * What a create request asks that cannot be one `--option=value` word yet:
+ * an inline seccomp profile (the docker CLI reads `seccomp=FILE` itself and
+ * sends the profile's text; the CLI grammar takes a path), which the caller
+ * writes to a file for create_pending.ts to name. Nothing here is dropped.
  */
 export interface PendingCreateOptions {
-  /** `Config.Labels` → `--label` (issue 14): inspect and list show them, filters and events use them. */
-  labels: Record<string, string>;
-  /** Named and anonymous volumes → `-v NAME:/path` (issues 13, 14). */
-  volumes: NamedVolumeMount[];
-  /** `Config.Healthcheck` → `--health-*`, `--no-healthcheck` (issue 14). */
-  healthcheck?: HealthcheckSpec;
-  /** `HostConfig.Dns`, `DnsSearch`, `DnsOptions` → `--dns*` (issue 14, quadlet's DNS*=). */
-  dns: { servers: string[]; search: string[]; options: string[] };
-  /** `HostConfig.ExtraHosts` ("host:ip" or "host=ip") → `--add-host` (issue 14, AddHost=). */
-  extraHosts: { host: string; address: string }[];
-  /** `PortBindings` with an empty or "0" HostPort → a random host port (issue 14, PublishPort=). */
-  randomPorts: RandomHostPort[];
-  /** `HostConfig.PublishAllPorts`: every exposed port (the request's and the image's) on a random host port. */
-  publishAll: boolean;
-  /** `Config.ExposedPorts`: shown by inspect and `ps`, the ports `publishAll` publishes (no effect otherwise). */
-  exposedPorts: { port: number; protocol: "tcp" | "udp" }[];
-  /** `EndpointsConfig.<network>.Aliases`: more names on the network (compose's service names; issue 13). */
-  networkAliases: string[];
-  /** `Config.Env` entries without "=": docker unsets them, the image's value included. */
-  envRemove: string[];
-  /**
-   * `SecurityOpt` `seccomp=<profile JSON>`: the docker CLI reads the profile
-   * file itself and sends its text; the CLI grammar takes a path.
-   */
   seccompProfile?: string;
 }
 
@@ -105,6 +45,8 @@ export interface GivenConfig {
   cmd: string[] | null;
   entrypoint: string[] | null;
   stopTimeout: number | null;
+  /** `HostConfig.PublishAllPorts` (the CLI's `-P`; config.json keeps only the ports it published). */
+  publishAll?: boolean;
 }
 
 /** The result of mapping a create request. */

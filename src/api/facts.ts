@@ -27,6 +27,10 @@ import type { ExitFacts, UnitFacts } from "./inspect_state.ts";
 import type { ImageFacts } from "./inspect_image.ts";
 import type { EventContainer } from "./events.ts";
 import { readApiRecord } from "./api_record.ts";
+import { readHealthState } from "../health/state.ts";
+import { currentStatus } from "../health/plan.ts";
+import type { HealthFacts } from "./inspect_state.ts";
+import { nanosOfIso } from "./docker_time.ts";
 import type { OpsContext } from "../ops/context.ts";
 
 /** A network's Docker ID: 64 hex, stable for the network's life (its name and creation time). */
@@ -71,6 +75,26 @@ function unitFactsOf(state: UnitState | null): UnitFacts | null {
   };
 }
 
+/**
+ * The health of a running container with a health check (health.json, as
+ * `tsnspawn list` reads it): "starting" until a check of this run has a result.
+ */
+function healthFactsOf(name: string, state: UnitState | null): HealthFacts | undefined {
+  if (!state || state.activeState !== "active") return undefined;
+  const health = readHealthState(name);
+  const current = health?.invocation === state.invocationId ? health : null;
+  return {
+    status: currentStatus(health, state.invocationId),
+    failingStreak: current?.failingStreak ?? 0,
+    log: (current?.log ?? []).map((r) => ({
+      startNs: nanosOfIso(r.start),
+      endNs: nanosOfIso(r.end),
+      exitCode: r.exitCode,
+      output: r.output,
+    })),
+  };
+}
+
 /** A bridge network's facts for a container on it. */
 function networkFactsOf(config: ContainerConfig): NetworkFacts | undefined {
   if (!config.bridge) return undefined;
@@ -107,6 +131,8 @@ export async function gatherContainerFacts(
     paths: { resolvConf: paths.resolvConf, hostname: paths.hostname, hosts: paths.hosts },
   };
   if (api) facts.api = api;
+  const health = config.healthcheck ? healthFactsOf(name, state) : undefined;
+  if (health) facts.health = health;
   const network = networkFactsOf(config);
   if (network) facts.network = network;
   if (options.execIds) facts.execIds = options.execIds;
@@ -121,7 +147,7 @@ export function eventContainerOf(name: string, config?: ContainerConfig): EventC
     id: c.id,
     name: c.name,
     image: api?.given.image ?? familiarImage(c.image, c.lowerDirs[0] ?? ""),
-    labels: { ...api?.pending.labels },
+    labels: { ...c.labels },
   };
 }
 

@@ -6,11 +6,12 @@
  * Where the values come from: the container's config.json
  * (container/config.ts: id, name, created, image ID, argv, env, user,
  * volumes, network, ports, limits, restart policy...), its state
- * (inspect_state.ts: the unit and the exit record), the record the API
- * create stored beside it (create_types.ts: labels, exposed ports, aliases,
- * health check, Cmd/Entrypoint as given — absent for containers the CLI
- * made, until the CLI has those options), the network's store (ID, gateway,
- * prefix) and the volume store (named volumes' sources). The fields clients
+ * (inspect_state.ts: the unit, the exit record, the health state), the
+ * record the API create stored beside it (create_types.ts: the attach
+ * session, Cmd/Entrypoint and the image as given, PublishAllPorts — absent
+ * for containers the CLI made) and the network's store (ID, gateway,
+ * prefix). Labels, health checks, DNS, hosts, exposed ports and volumes
+ * are config.json's, as the CLI's `create` wrote them. The fields clients
  * read are the ones filled: compose 1.29 reads `Name`, `Image` (it must
  * equal the image's `Id`), `State`, `Config.{Labels,Cmd,Entrypoint,Env,
  * StopSignal,Tty}`, `HostConfig.{LogConfig.Type,Links}`,
@@ -50,15 +51,6 @@ export interface NetworkFacts {
   macAddress: string;
 }
 
-/** A named volume as mounted (the volume store gives its directory). */
-export interface MountedVolume {
-  name: string;
-  /** The volume's directory on the host. */
-  source: string;
-  destination: string;
-  readOnly: boolean;
-}
-
 /** Everything a container's Docker JSON is made from. */
 export interface ContainerFacts extends StateFacts {
   config: ContainerConfig;
@@ -71,8 +63,6 @@ export interface ContainerFacts extends StateFacts {
   api?: ApiCreateRecord;
   /** For a bridge network: the network's facts. */
   network?: NetworkFacts;
-  /** Named volumes, resolved by the volume store. */
-  volumes?: readonly MountedVolume[];
   /** The init layer's files in the container directory (resolv.conf, hostname, hosts). */
   paths?: { resolvConf: string; hostname: string; hosts: string };
   /** Exec instances of this container still known. */
@@ -84,6 +74,17 @@ function networkName(config: ContainerConfig): string {
   return config.bridge?.network ?? config.network;
 }
 
+/** `--expose` values (`80`, `53/udp`, `2000-2002/tcp`) → `"80/tcp"` keys. */
+export function exposedKeys(text: string): string[] {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/([a-z]+))?$/.exec(text);
+  if (!match) return [];
+  const first = Number(match[1]);
+  const last = Math.min(match[2] === undefined ? first : Number(match[2]), first + 1023);
+  const keys: string[] = [];
+  for (let port = first; port <= last; port++) keys.push(`${port}/${match[3] ?? "tcp"}`);
+  return keys;
+}
+
 /** `"80/tcp"` keys of published and exposed ports, published first. */
 function portKeys(
   facts: ContainerFacts,
@@ -93,8 +94,7 @@ function portKeys(
     const key = `${p.containerPort}/${p.protocol}`;
     ports.set(key, [...ports.get(key) ?? [], { ip: p.hostIp, port: p.hostPort }]);
   }
-  for (const p of facts.api?.pending.exposedPorts ?? []) {
-    const key = `${p.port}/${p.protocol}`;
+  for (const key of (facts.config.exposedPorts ?? []).flatMap(exposedKeys)) {
     if (!ports.has(key)) ports.set(key, []);
   }
   return [...ports].map(([key, bindings]) => ({ key, bindings }));
@@ -125,7 +125,7 @@ function formatNetworks(facts: ContainerFacts, state: ContainerState): Record<st
   const bridge = config.bridge;
   const userNetwork = bridge !== undefined && bridge.network !== "bridge";
   const shortId = config.id.slice(0, 12);
-  const given = bridge?.aliases ?? facts.api?.pending.networkAliases ?? [];
+  const given = bridge?.aliases ?? [];
   const aliases = userNetwork ? [...given, shortId] : null;
   const address = bridge?.address ?? "";
   return {
@@ -148,10 +148,15 @@ function formatNetworks(facts: ContainerFacts, state: ContainerState): Record<st
   };
 }
 
-/** `Mounts`: bind mounts and named volumes (a --tmpfs is in HostConfig.Tmpfs, as in docker). */
+/**
+ * `Mounts`: bind mounts, then volumes (named and anonymous, docker's Type
+ * "volume" with the volume's Name and its `_data` directory as Source); a
+ * --tmpfs is in HostConfig.Tmpfs, as in docker.
+ */
 function formatMounts(facts: ContainerFacts): Record<string, unknown>[] {
+  const volumes = facts.config.volumes;
   return [
-    ...facts.config.volumes.map((v) => ({
+    ...volumes.filter((v) => v.volume === undefined).map((v) => ({
       Type: "bind",
       Source: v.source,
       Destination: v.destination,
@@ -159,9 +164,9 @@ function formatMounts(facts: ContainerFacts): Record<string, unknown>[] {
       RW: !v.readOnly,
       Propagation: "rprivate",
     })),
-    ...(facts.volumes ?? []).map((v) => ({
+    ...volumes.filter((v) => v.volume !== undefined).map((v) => ({
       Type: "volume",
-      Name: v.name,
+      Name: v.volume,
       Source: v.source,
       Destination: v.destination,
       Driver: "local",
@@ -199,7 +204,7 @@ export function formatContainerSummary(
     Command: config.command.join(" "),
     Created: unixSeconds(nanosOfIso(config.created)),
     Ports: ports,
-    Labels: { ...facts.api?.pending.labels },
+    Labels: { ...config.labels },
     State: state.status,
     Status: formatStatusText(state, nowNs),
     HostConfig: { NetworkMode: networkName(config) },
@@ -211,7 +216,6 @@ export function formatContainerSummary(
 /** `HostConfig` of inspect: what the container was created with. */
 function formatHostConfig(facts: ContainerFacts): Record<string, unknown> {
   const { config } = facts;
-  const pending = facts.api?.pending;
   const portBindings: Record<string, unknown> = {};
   for (const { key, bindings } of portKeys(facts)) {
     if (bindings.length > 0) {
@@ -223,10 +227,10 @@ function formatHostConfig(facts: ContainerFacts): Record<string, unknown> {
     ...(config.seccomp?.kind === "unconfined" ? ["seccomp=unconfined"] : []),
   ];
   return {
-    Binds: [
-      ...config.volumes.map((v) => `${v.source}:${v.destination}${v.readOnly ? ":ro" : ""}`),
-      ...(facts.volumes ?? []).map((v) => `${v.name}:${v.destination}${v.readOnly ? ":ro" : ""}`),
-    ],
+    // Docker lists the binds and named volumes a client gave (anonymous ones are only in Mounts).
+    Binds: config.volumes.filter((v) => !v.anonymous).map((v) =>
+      `${v.volume ?? v.source}:${v.destination}${v.readOnly ? ":ro" : ""}`
+    ),
     ContainerIDFile: "",
     LogConfig: { Type: "journald", Config: {} },
     NetworkMode: networkName(config),
@@ -241,17 +245,15 @@ function formatHostConfig(facts: ContainerFacts): Record<string, unknown> {
     ConsoleSize: facts.api?.session.consoleSize ?? [0, 0],
     CapAdd: null,
     CapDrop: null,
-    Dns: pending?.dns.servers ?? [],
-    DnsOptions: pending?.dns.options ?? [],
-    DnsSearch: pending?.dns.search ?? [],
-    ExtraHosts: pending?.extraHosts.length
-      ? pending.extraHosts.map((h) => `${h.host}:${h.address}`)
-      : null,
+    Dns: config.dns?.servers ?? [],
+    DnsOptions: config.dns?.options ?? [],
+    DnsSearch: config.dns?.search ?? [],
+    ExtraHosts: config.extraHosts?.length ? [...config.extraHosts] : null,
     IpcMode: "private",
     Links: null,
     PidMode: "",
     Privileged: config.privileged ?? false,
-    PublishAllPorts: pending?.publishAll ?? false,
+    PublishAllPorts: facts.api?.given.publishAll ?? false,
     ReadonlyRootfs: config.readOnlyRoot ?? false,
     SecurityOpt: security.length > 0 ? security : null,
     Tmpfs: Object.fromEntries((config.tmpfs ?? []).map((t) => [t.destination, t.data])),
@@ -272,8 +274,8 @@ function formatConfig(facts: ContainerFacts): Record<string, unknown> {
   const { config, api } = facts;
   const { entrypoint, cmd } = splitCommand(config.command, api?.given);
   const exposed = Object.fromEntries(portKeys(facts).map(({ key }) => [key, {}]));
-  const volumes = (facts.volumes ?? []).map((v) => v.destination);
-  const health = api?.pending.healthcheck;
+  const volumes = config.volumes.filter((v) => v.volume !== undefined).map((v) => v.destination);
+  const health = config.healthcheck;
   const result: Record<string, unknown> = {
     Hostname: config.hostname,
     Domainname: "",
@@ -294,7 +296,7 @@ function formatConfig(facts: ContainerFacts): Record<string, unknown> {
     WorkingDir: config.workingDir,
     Entrypoint: entrypoint,
     OnBuild: null,
-    Labels: { ...api?.pending.labels },
+    Labels: { ...config.labels },
     StopSignal: config.stopSignal,
   };
   if (api?.given.stopTimeout !== null && api?.given.stopTimeout !== undefined) {
@@ -303,10 +305,10 @@ function formatConfig(facts: ContainerFacts): Record<string, unknown> {
   if (health) {
     result.Healthcheck = {
       Test: health.test,
-      Interval: health.intervalNs,
-      Timeout: health.timeoutNs,
-      StartPeriod: health.startPeriodNs,
-      StartInterval: health.startIntervalNs,
+      Interval: health.intervalMs * 1_000_000,
+      Timeout: health.timeoutMs * 1_000_000,
+      StartPeriod: health.startPeriodMs * 1_000_000,
+      StartInterval: 0,
       Retries: health.retries,
     };
   }

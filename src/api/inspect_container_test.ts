@@ -13,6 +13,8 @@ import {
 } from "./inspect_container.ts";
 import { planContainerCreate } from "./container_create.ts";
 import { parseRequestTarget } from "./request.ts";
+import { parseContainerArgs } from "../container/run_args.ts";
+import { HEALTH_DEFAULTS } from "../container/health_options.ts";
 
 /** A JSON document under test, read by path without declaring its whole shape. */
 // deno-lint-ignore no-explicit-any
@@ -31,6 +33,8 @@ function composeWeb(): ContainerFacts {
     imageCmd: ["sh"],
   });
   const id = "12d76beba7b3" + "0".repeat(52);
+  // What the CLI's grammar reads from the plan, as ops/create.ts would store it.
+  const parsed = parseContainerArgs(plan.args, { lookupEnv: () => undefined, hostCpus: 8 });
   return {
     config: testContainerConfig({
       name: "proj_web_2",
@@ -46,7 +50,12 @@ function composeWeb(): ContainerFacts {
       hostname: "12d76beba7b3",
       volumes: [{ source: "/srv", destination: "/srv", readOnly: true }],
       network: "bridge",
-      bridge: { network: "proj_backend", address: "10.89.0.3" },
+      bridge: { network: "proj_backend", address: "10.89.0.3", aliases: parsed.networkAliases },
+      labels: parsed.labels,
+      exposedPorts: parsed.expose,
+      dns: parsed.dns,
+      extraHosts: parsed.extraHosts,
+      healthcheck: { ...HEALTH_DEFAULTS, test: parsed.health.test!, intervalMs: 10_000 },
       publish: [
         { hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" },
         { hostIp: "127.0.0.1", hostPort: 9090, containerPort: 90, protocol: "udp" },
@@ -95,7 +104,14 @@ Deno.test("inspect: what compose 1.29 reads back from a container it created", (
   assertEquals(inspect.Config.StopSignal, "SIGINT");
   assertEquals(inspect.Config.StopTimeout, 5);
   assertEquals(inspect.Config.ExposedPorts, { "80/tcp": {}, "90/udp": {} });
-  assertEquals(inspect.Config.Healthcheck.Test, ["CMD", "true"]);
+  assertEquals(inspect.Config.Healthcheck, {
+    Test: ["CMD", "true"],
+    Interval: 10e9,
+    Timeout: 30e9,
+    StartPeriod: 0,
+    StartInterval: 0,
+    Retries: 3,
+  });
   assertEquals(inspect.HostConfig.LogConfig.Type, "journald"); // compose: logs supported
   assertEquals(inspect.HostConfig.Links, null);
   assertEquals(inspect.HostConfig.NetworkMode, "proj_backend");
@@ -163,15 +179,21 @@ Deno.test("a stopped CLI-made container: no API record, no ports, exited", () =>
       bridge: { network: "bridge", address: "10.88.0.5" },
       publish: [{ hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" }],
       command: ["httpd", "-f"],
+      volumes: [{
+        volume: "data",
+        source: "/var/lib/tsnspawn/volumes/data/_data",
+        destination: "/data",
+        readOnly: false,
+      }, {
+        volume: "ab".repeat(32),
+        anonymous: true,
+        source: `/var/lib/tsnspawn/volumes/${"ab".repeat(32)}/_data`,
+        destination: "/cache",
+        readOnly: true,
+      }],
     }),
     imageName: "busybox:latest",
     network: { id: "8".repeat(64), gateway: "10.88.0.1", prefixLength: 16, macAddress: "" },
-    volumes: [{
-      name: "data",
-      source: "/var/lib/tsnspawn/volumes/data",
-      destination: "/data",
-      readOnly: false,
-    }],
     unit: null,
     exit: { exitCode: 137, finishedAt: "2024-01-01T00:00:08.000Z", serviceResult: "signal" },
   };
@@ -191,15 +213,17 @@ Deno.test("a stopped CLI-made container: no API record, no ports, exited", () =>
   assertEquals(inspect.Mounts[0], {
     Type: "volume",
     Name: "data",
-    Source: "/var/lib/tsnspawn/volumes/data",
+    Source: "/var/lib/tsnspawn/volumes/data/_data",
     Destination: "/data",
     Driver: "local",
     Mode: "",
     RW: true,
     Propagation: "",
   });
-  assertEquals(inspect.HostConfig.Binds, ["data:/data"]);
-  assertEquals(inspect.Config.Volumes, { "/data": {} });
+  assertEquals(inspect.Mounts[1].Name, "ab".repeat(32));
+  assertEquals([inspect.Mounts[1].Type, inspect.Mounts[1].RW], ["volume", false]);
+  assertEquals(inspect.HostConfig.Binds, ["data:/data"]); // anonymous volumes: Mounts only
+  assertEquals(inspect.Config.Volumes, { "/data": {}, "/cache": {} });
   assertEquals(inspect.State.ExitCode, 137);
 });
 

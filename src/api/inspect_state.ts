@@ -47,7 +47,7 @@ export interface ExitFacts {
   error?: string;
 }
 
-/** A health check's state (pending: health checks come with issue 14). */
+/** A health check's state (health.json of the running invocation). */
 export interface HealthFacts {
   status: Exclude<HealthStatus, "none">;
   failingStreak: number;
