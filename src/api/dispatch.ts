@@ -48,6 +48,13 @@ import {
   inspectNetworkCall,
   listNetworksCall,
 } from "./network_handlers.ts";
+import {
+  createVolumeCall,
+  deleteVolumeCall,
+  inspectVolumeCall,
+  listVolumesCall,
+  pruneVolumesCall,
+} from "./volume_handlers.ts";
 
 /** A handler of an ordinary call. */
 export type Handler = (call: ApiCall, api: ApiContext) => void | Promise<void>;
@@ -95,6 +102,11 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "network.connect": connectNetworkCall,
   "network.disconnect": disconnectNetworkCall,
   "network.delete": deleteNetworkCall,
+  "volume.list": listVolumesCall,
+  "volume.inspect": inspectVolumeCall,
+  "volume.create": createVolumeCall,
+  "volume.delete": deleteVolumeCall,
+  "volume.prune": pruneVolumesCall,
 };
 
 /** Hijacked calls (with `Upgrade: tcp`), by route id. */

@@ -108,7 +108,7 @@ export const ROUTES: readonly Route[] = [
   r("volume.list", "GET", "/volumes", "tier2"),
   r("volume.inspect", "GET", "/volumes/{name:.*}", "tier2"),
   r("volume.create", "POST", "/volumes/create", "tier2"),
-  r("volume.prune", "POST", "/volumes/prune", "later"),
+  r("volume.prune", "POST", "/volumes/prune", "tier2"),
   r("volume.update", "PUT", "/volumes/{name:.*}", "unsupported"),
   r("volume.delete", "DELETE", "/volumes/{name:.*}", "tier2"),
   // build router
