@@ -206,9 +206,8 @@ apiTest(
     ]);
     for (const name of ["rand", "all"]) {
       const port = (await api.dockerOk(["port", name, "80/tcp"])).trim().split("\n")[0];
-      const match = /^0\.0\.0\.0:(\d+)$/.exec(port);
-      assert(match, `docker port ${name}: ${port}`);
-      assert(Number(match[1]) >= 32768, port);
+      const hostPort = /^0\.0\.0\.0:(\d+)$/.exec(port)?.[1];
+      assert(hostPort !== undefined && Number(hostPort) >= 32768, `docker port ${name}: ${port}`);
       await api.waitFor(
         `${name} on its random port`,
         async () =>
