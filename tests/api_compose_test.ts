@@ -36,9 +36,9 @@ volumes:
 
 /** The host's mounts that are tsnspawn's (containers' roots, volumes), one per line. */
 const TSNSPAWN_MOUNTS = "grep -c tsnspawn /proc/self/mountinfo || true";
-/** The container units (the API's own service aside). */
+/** The containers' units and health timers (the API's service and the test host's target aside). */
 const CONTAINER_UNITS =
-  "systemctl list-units --all --no-legend 'tsnspawn-*' | grep -v tsnspawn-api || true";
+  "systemctl list-units --all --no-legend 'tsnspawn-*' | grep -v -e tsnspawn-api -e tsnspawn-test.target || true";
 
 apiTest(
   "docker-compose: up -d, ps, logs, down -v of two services, a network, a volume",
@@ -74,7 +74,10 @@ apiTest(
     const ps = await compose("ps");
     assertEquals(ps.code, 0, ps.stderr);
     assertMatch(ps.stdout, /proj_client_1\s+sh -c .*Exit 0/);
-    assertMatch(ps.stdout, /proj_web_1\s+httpd -f -p 80 .*Up\s+0\.0\.0\.0:8081->80\/tcp/);
+    assertMatch(
+      ps.stdout,
+      /proj_web_1\s+sh -c echo served-from-the .*Up\s+0\.0\.0\.0:8081->80\/tcp/,
+    );
     // Ordinary tsnspawn containers and network.
     assertMatch(await api.tsnOk(["list", "-a"]), /proj_web_1\s+\S+\s+running/);
     assertMatch(await api.tsnOk(["network", "ls"]), /proj_backend/);
