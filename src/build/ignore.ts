@@ -25,6 +25,9 @@
  * `<Containerfile>.dockerignore`, `.containerignore`, `.dockerignore`).
  */
 import { TsnspawnError } from "../errors.ts";
+import { cleanPath } from "./clean_path.ts";
+
+export { cleanPath };
 
 /** A pattern line of an ignore file. */
 export interface IgnoreLine {
@@ -56,24 +59,6 @@ export type DirectoryDecision =
   | "include" // the directory is included; look at its entries one by one
   | "skip" // the directory and everything below it are excluded
   | "descend"; // it is excluded, but an exception may include something below it
-
-/** Go's filepath.Clean for slash-separated paths. */
-export function cleanPath(path: string): string {
-  if (path === "") return ".";
-  const rooted = path.startsWith("/");
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (parts.length > 0 && parts[parts.length - 1] !== "..") parts.pop();
-      else if (!rooted) parts.push("..");
-      continue;
-    }
-    parts.push(part);
-  }
-  const joined = parts.join("/");
-  return rooted ? `/${joined}` : joined === "" ? "." : joined;
-}
 
 /** The patterns of an ignore file's text (moby/patternmatcher ignorefile.ReadAll). */
 export function parseIgnoreFile(text: string): IgnoreLine[] {
