@@ -4,7 +4,8 @@
  *
  * Spec: Dockerfile reference, "Environment replacement": ADD, COPY, ENV,
  * EXPOSE, FROM, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR expand, and so do
- * ARG values, the COPY/ADD --chown/--chmod/--checksum values, the values of
+ * ARG values, the COPY/ADD --chown/--chmod/--checksum values (--chmod is
+ * checked here, chmod.ts), the values of
  * RUN --mount and the bodies of COPY/ADD here-documents with an unquoted
  * delimiter (BuildKit). RUN, CMD, ENTRYPOINT, SHELL and HEALTHCHECK are left
  * to the shell, ONBUILD to the build that runs the trigger, MAINTAINER is
@@ -17,6 +18,7 @@
  */
 import { at } from "./containerfile.ts";
 import type { CopySource, Instruction, RunMount } from "./instructions.ts";
+import { parseChmod } from "./chmod.ts";
 import { normalizeExposedPort } from "./ports.ts";
 import { expandHeredoc, expandWord, expandWords, type VariableLookup } from "./substitute.ts";
 import { TsnspawnError } from "../errors.ts";
@@ -72,7 +74,10 @@ function resolveFields(
       );
       const resolved = { ...instruction, sources, dest: word(instruction.dest) };
       if (instruction.chown !== undefined) resolved.chown = word(instruction.chown);
-      if (instruction.chmod !== undefined) resolved.chmod = word(instruction.chmod);
+      if (instruction.chmod !== undefined) {
+        resolved.chmod = word(instruction.chmod);
+        parseChmod(resolved.chmod); // a bad mode fails here, before anything runs
+      }
       if (resolved.kind === "ADD" && resolved.checksum !== undefined) {
         resolved.checksum = word(resolved.checksum);
       }

@@ -29,10 +29,10 @@ Deno.test("instructions docker expands", () => {
     value: '"q"',
   }]);
   assertEquals(resolve("ARG X=$D Y").args, [{ name: "X", value: "/data" }, { name: "Y" }]);
-  const copy = resolve("COPY --chown=$U --chmod=0$V a$V $D/");
+  const copy = resolve("COPY --chown=$U --chmod=07${V%.*}5 a$V $D/");
   assertEquals([copy.chown, copy.chmod, copy.sources, copy.dest], [
     "app",
-    "01.2",
+    "0715",
     [{ kind: "path", path: "a1.2" }],
     "/data/",
   ]);
@@ -90,6 +90,11 @@ Deno.test("substitution errors name the file and line", () => {
     "Dockerfile:2: VOLUME specified can not be an empty string",
   );
   assertThrows(() => resolve("ENV $EMPTY=x"), TsnspawnError, "Dockerfile:2: ENV name");
+  assertThrows(
+    () => resolve("COPY --chmod=$V a b"),
+    TsnspawnError,
+    "Dockerfile:2: invalid --chmod=1.2",
+  );
 });
 
 Deno.test("resolving twice changes nothing", () => {
