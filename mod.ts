@@ -31,7 +31,7 @@ async function dispatch(args: string[]): Promise<number> {
     case "__prepare":
       return await (await import("./src/runtime/prepare.ts")).runPrepare(rest[0]);
     case "__generate":
-      return await (await import("./src/runtime/generator.ts")).runGenerator(rest);
+      return await (await import("./src/systemd/generator.ts")).runGenerator(rest);
     case "__exec":
       return await (await import("./src/runtime/exec_stage.ts")).runExecStage(rest);
     default:

@@ -32,6 +32,17 @@ bench_find_tsnspawn() {
   done
 }
 
+# The CLI of another tsnspawn checkout ($BENCH_BASELINE, set up with its own
+# ./setup), to time a change against the code before it in the same run;
+# prints nothing when unset.
+bench_baseline_cmd() {
+  [ -n "${BENCH_BASELINE:-}" ] || return 0
+  [ -x "$BENCH_BASELINE/node_modules/.bin/deno" ] || {
+    echo "bench: BENCH_BASELINE=$BENCH_BASELINE has no node_modules/.bin/deno: run its ./setup" >&2; exit 1
+  }
+  echo "$BENCH_BASELINE/node_modules/.bin/deno run -A --quiet --no-prompt $BENCH_BASELINE/mod.ts"
+}
+
 # What machine, when, which versions.
 bench_header() {
   bench_find_tsnspawn

@@ -130,14 +130,14 @@ async function dispatch(args: string[]): Promise<number> {
   const [main, context, journal] = await Promise.all([
     import(new URL("src/cli/main.ts", repo).href),
     import(new URL("src/commands/context.ts", repo).href),
-    import(new URL("src/journal.ts", repo).href),
+    import(new URL("src/systemd/journal.ts", repo).href),
   ]);
   log("loaded");
   wrap(journal.RunOutputFollower.prototype, "finish", "follower-finish");
   const firstUse = context.CommandContext.prototype.systemd;
   let systemdLoaded: Promise<unknown> | null = null;
   context.CommandContext.prototype.systemd = function (this: unknown) {
-    systemdLoaded ??= (log("systemd()"), import(new URL("src/systemd.ts", repo).href)).then(
+    systemdLoaded ??= (log("systemd()"), import(new URL("src/systemd/bus.ts", repo).href)).then(
       (systemd) => {
         log("dbus-loaded");
         wrap(systemd.Systemd, "connect", "dbus-connect");

@@ -38,9 +38,9 @@ for m in cli/main shim:runtime/shim stage2:runtime/stage2 cleanup:runtime/cleanu
 done
 mv /bench/load_main.ts /bench/load_cli.ts
 # two dependencies on their own: @std/path (npm:deno-std) is in the CLI's
-# graph, and the D-Bus client (src/systemd.ts: the parts of dbus-next it uses)
+# graph, and the D-Bus client (src/systemd/bus.ts: the parts of dbus-next it uses)
 echo 'import { join } from "@std/path"; if (!join) Deno.exit(1);' >/bench/load_std_path.ts
-echo "import \"$repo/src/systemd.ts\";" >/bench/load_dbus_client.ts
+echo "import \"$repo/src/systemd/bus.ts\";" >/bench/load_dbus_client.ts
 d="$deno run -A --quiet"
 echo "== component costs"
 "$deno" run -A --quiet "$repo/bench/timeit.ts" --runs "$runs" --warmup 2 --floor deno-empty -- \

@@ -3,6 +3,10 @@
 # tsnspawn side by side with its peers, reported as ratios.
 #
 #   bash bench/start.sh (as root)            (BENCH_RUNS=30 BENCH_WARMUP=3 by default)
+#   BENCH_BASELINE=/path/to/other/checkout bash bench/start.sh
+#       adds the case "baseline": another checkout's tsnspawn (e.g. the commit
+#       before a change, in a git worktree with its own node_modules), to
+#       measure what a change costs in the same run.
 #
 # Everything runs inside ONE throwaway systemd host (tests/testhost.ts through
 # bench/in_testhost.ts): the machine's own systemd as PID 1 of fresh
@@ -78,9 +82,12 @@ podman_cmd="podman run --rm --network=none busybox /bin/true"
 # BENCH_CASES selects cases (default: all), e.g. BENCH_CASES="floor crun" while
 # tsnspawn is broken; the ratios need tsnspawn.
 declare -A cmd=([floor]=$floor [tsnspawn]=$tsn [crun]=$crun_cmd [nspawn]=$nspawn [podman]=$podman_cmd)
+# BENCH_BASELINE=/other/checkout adds its tsnspawn as the case "baseline".
+baseline=$(bench_baseline_cmd)
+[ -z "$baseline" ] || cmd[baseline]="$baseline run --rm --network none busybox /bin/true"
 cases=()
 echo "== commands"
-for label in ${BENCH_CASES:-floor tsnspawn crun nspawn podman}; do
+for label in ${BENCH_CASES:-floor tsnspawn crun nspawn podman ${baseline:+baseline}}; do
   [ -n "${cmd[$label]:-}" ] || { echo "bench/start.sh: unknown case $label" >&2; exit 2; }
   echo "  $label: ${cmd[$label]}"
   cases+=("$label=${cmd[$label]}")

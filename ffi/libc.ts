@@ -136,6 +136,44 @@ const SYMBOLS = {
   // int poll(struct pollfd *fds, nfds_t nfds, int timeout);
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
 
+  // posix_spawn(3) and its attributes and file actions (ffi/spawn.ts); each
+  // returns an errno value, not -1. posix_spawnattr_t is 336 bytes and
+  // posix_spawn_file_actions_t 80 bytes on x86_64 glibc.
+  // int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *file_actions,
+  //                 const posix_spawnattr_t *attrp, char *const argv[], char *const envp[]);
+  posix_spawn: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  // int posix_spawnattr_init(posix_spawnattr_t *attr);
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawnattr_destroy(posix_spawnattr_t *attr);
+  posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags);
+  posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
+  // int posix_spawnattr_setsigmask(posix_spawnattr_t *attr, const sigset_t *sigmask);
+  posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *sigdefault);
+  posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int posix_spawn_file_actions_init(posix_spawn_file_actions_t *file_actions);
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *file_actions);
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *file_actions, int fildes,
+  //                                      const char *path, int oflag, mode_t mode);
+  posix_spawn_file_actions_addopen: {
+    parameters: ["buffer", "i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  // int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *file_actions, int fildes,
+  //                                      int newfildes);
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *file_actions,
+  //                                              int from);  (glibc 2.34)
+  posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: "i32" },
+  // int sigfillset(sigset_t *set);
+  sigfillset: { parameters: ["buffer"], result: "i32" },
+
   // int socket(int domain, int type, int protocol);
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
@@ -174,7 +212,7 @@ const SYMBOLS = {
   // int ptsname_r(int fd, char *buf, size_t buflen);  (returns an errno value, not -1)
   ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
 
-  // The layer unpacker and packer (src/layer_syscalls.ts, src/layer_pack.ts).
+  // The layer unpacker and packer (src/image/layer_syscalls.ts, src/image/layer_pack.ts).
   // int lchown(const char *pathname, uid_t owner, gid_t group);
   lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   // int fchown(int fd, uid_t owner, gid_t group);

@@ -1,6 +1,7 @@
 /**
  * Namespaces: unshare(2), setns(2) and the CLONE_* flags, plus opening the
- * namespace files of a process (/proc/PID/ns/*).
+ * namespace files of a process (/proc/PID/ns/*) or a pidfd to enter them
+ * all at once.
  *
  * Namespace changes apply to the calling thread only; tsnspawn makes them on
  * Deno's main thread and afterwards uses only synchronous APIs (async ops run
@@ -8,7 +9,7 @@
  * unshare(CLONE_NEWPID) or setns(CLONE_NEWPID) the process cannot create new
  * threads (the kernel refuses CLONE_THREAD across PID namespaces).
  *
- * Man pages: namespaces(7), unshare(2), setns(2).
+ * Man pages: namespaces(7), unshare(2), setns(2), pidfd_open(2).
  */
 import { check, cstring, libc } from "./libc.ts";
 
@@ -64,4 +65,14 @@ export function openNamespace(pid: number | "self", kind: NamespaceKind): number
 /** close(2) a file descriptor, ignoring errors (namespace fds, sockets). */
 export function closeFd(fd: number): void {
   libc().close(fd);
+}
+
+/**
+ * pidfd_open(2): a descriptor that stays bound to process `pid` (always
+ * close-on-exec). setns(2) with it and several CLONE_NEW* flags enters
+ * those namespaces of that very process at once, and fails with ESRCH once
+ * it has ended, so a PID reused meanwhile cannot lead anywhere else.
+ */
+export function openPidfd(pid: number): number {
+  return check("pidfd_open", libc().pidfd_open(pid, 0), `PID ${pid}`);
 }

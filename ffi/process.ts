@@ -1,14 +1,15 @@
 /**
  * Process attributes and program execution: execve(2) with argv/envp arrays,
  * sethostname(2), setgroups(2)/setresgid(2)/setresuid(2), chdir(2),
- * getpid(2), kill(2), setsid(2), ioctl(TIOCSCTTY), umask(2), and resetting
- * signal dispositions and the signal mask before execve.
+ * getpid(2), kill(2), setsid(2), ioctl(TIOCSCTTY), umask(2), prctl(2)'s
+ * PR_SET_DUMPABLE, and resetting signal dispositions and the signal mask
+ * before execve.
  *
  * Man pages: execve(2), credentials(7), setresuid(2), setgroups(2),
- * sethostname(2), setsid(2), ioctl_tty(2), signal(7).
+ * sethostname(2), setsid(2), ioctl_tty(2), signal(7), prctl(2).
  */
 import { POLLIN, pollOne } from "./fifo.ts";
-import { check, cstring, cstringArray, libc } from "./libc.ts";
+import { check, cstring, cstringArray, EINTR, errno, libc } from "./libc.ts";
 
 /** ioctl: make the terminal on fd the controlling terminal of this session. */
 export const TIOCSCTTY = 0x540e;
@@ -25,6 +26,25 @@ export function execve(path: string, argv: readonly string[], env: readonly stri
   void args.buffers;
   void envp.buffers;
   throw new Error("execve returned without an error");
+}
+
+const PR_GET_DUMPABLE = 3;
+const PR_SET_DUMPABLE = 4;
+
+/**
+ * prctl(PR_SET_DUMPABLE): a process that is not dumpable cannot be reached
+ * through /proc/PID/{exe,fd,cwd,root,environ,mem,maps} or ptrace by anyone
+ * without CAP_SYS_PTRACE (its /proc/PID files also belong to root). The flag
+ * belongs to the address space, so it holds for every thread, and execve
+ * resets it for the new image.
+ */
+export function setDumpable(dumpable: boolean): void {
+  check("prctl", libc().prctl(PR_SET_DUMPABLE, dumpable ? 1n : 0n, 0n, 0n, 0n), "PR_SET_DUMPABLE");
+}
+
+/** prctl(PR_GET_DUMPABLE). */
+export function isDumpable(): boolean {
+  return check("prctl", libc().prctl(PR_GET_DUMPABLE, 0n, 0n, 0n, 0n), "PR_GET_DUMPABLE") !== 0;
 }
 
 /** sethostname(2) in the current UTS namespace. */
@@ -135,6 +155,15 @@ export function umask(mask: number): number {
   return libc().umask(mask);
 }
 
+/**
+ * Ignores `signals` in this process (SIG_IGN). A child started with
+ * ffi/spawn.ts gets default dispositions back; one started any other way
+ * would inherit the ignoring through execve.
+ */
+export function ignoreSignals(signals: readonly number[]): void {
+  for (const sig of signals) libc().signal(sig, 1n); // SIG_IGN
+}
+
 const SIG_SETMASK = 2;
 const SIGKILL = 9;
 const SIGSTOP = 19;
@@ -185,11 +214,12 @@ export function peekExit(pid: number): ExitStatus | null {
 /** waitpid(2) for child `pid`; null with `noHang` while it runs. Reaps it. */
 export function waitPid(pid: number, noHang = false): ExitStatus | null {
   const status = new Int32Array(1);
-  const result = check(
-    "waitpid",
-    libc().waitpid(pid, new Uint8Array(status.buffer), noHang ? WNOHANG : 0),
-    String(pid),
-  );
+  let result: number;
+  for (;;) {
+    result = libc().waitpid(pid, new Uint8Array(status.buffer), noHang ? WNOHANG : 0);
+    if (result !== -1 || errno() !== EINTR) break;
+  }
+  check("waitpid", result, String(pid));
   if (result === 0) return null;
   const s = status[0];
   return (s & 0x7f) === 0

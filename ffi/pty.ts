@@ -6,13 +6,15 @@
  *
  * Man pages: pty(7), posix_openpt(3), ioctl_tty(2).
  */
-import { check, checkErrnoResult, cstring, libc, readCString } from "./libc.ts";
+import { check, checkErrnoResult, libc, readCString } from "./libc.ts";
 
 const O_RDWR = 2;
 const O_NOCTTY = 0o400;
 const O_CLOEXEC = 0o2000000;
 export const TIOCGWINSZ = 0x5413;
 export const TIOCSWINSZ = 0x5414;
+/** _IO('T', 0x41): open the peer (slave) of a pty master. */
+export const TIOCGPTPEER = 0x5441;
 
 /** A pty pair: the master fd and the path of the slave (/dev/pts/N). */
 export interface Pty {
@@ -22,28 +24,38 @@ export interface Pty {
 
 /**
  * Opens a new pty master (O_RDWR|O_NOCTTY|O_CLOEXEC) and unlocks its slave.
- * With `ptmx` (e.g. /proc/PID/root/dev/pts/ptmx) the pty comes from that
- * devpts instance — a container's own, so that the slave is /dev/pts/N in
- * there too; `slavePath` is then `<dir of ptmx>/N`.
+ * With `ptmx`, an open descriptor of some devpts instance's ptmx (e.g. a
+ * container's own, see ffi/open_in_root.ts), the pty comes from there and
+ * the descriptor becomes the master; `slavePath` is then the slave's path
+ * in that instance's usual place, /dev/pts/N (ptsname_r formats it so).
  */
-export function openPty(ptmx?: string): Pty {
+export function openPty(ptmx?: number): Pty {
   const master = ptmx === undefined
     ? check("posix_openpt", libc().posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC))
-    : check("open", libc().open(cstring(ptmx), O_RDWR | O_NOCTTY | O_CLOEXEC, 0), ptmx);
+    : ptmx;
   try {
     check("grantpt", libc().grantpt(master));
     check("unlockpt", libc().unlockpt(master));
     const name = new Uint8Array(128);
     checkErrnoResult("ptsname_r", libc().ptsname_r(master, name, BigInt(name.length)));
-    const hostPath = readCString(name);
-    if (ptmx === undefined) return { master, slavePath: hostPath };
-    // ptsname_r names the slave as if in the host's /dev/pts; N is what counts.
-    const number = hostPath.slice(hostPath.lastIndexOf("/") + 1);
-    return { master, slavePath: `${ptmx.slice(0, ptmx.lastIndexOf("/"))}/${number}` };
+    return { master, slavePath: readCString(name) };
   } catch (error) {
     libc().close(master);
     throw error;
   }
+}
+
+/**
+ * ioctl(TIOCGPTPEER): opens the slave of the pty whose master is `master`
+ * without a path lookup (O_RDWR|O_NOCTTY|O_CLOEXEC), so that no path of a
+ * container's /dev is ever walked from the host.
+ */
+export function openPtyPeer(master: number): number {
+  return check(
+    "ioctl",
+    libc().ioctl_int(master, BigInt(TIOCGPTPEER), BigInt(O_RDWR | O_NOCTTY | O_CLOEXEC)),
+    "TIOCGPTPEER",
+  );
 }
 
 /** Terminal size in character cells. */

@@ -94,3 +94,12 @@ export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return error instanceof TsnspawnError && error.hint ? `${message}\nhint: ${error.hint}` : message;
 }
+
+/** Throws unless running as root (every container operation needs it). */
+export function requireRoot(action: string): void {
+  if (Deno.uid() !== 0) {
+    throw new TsnspawnError("permission", `${action}: must run as root`, {
+      hint: "run it with sudo",
+    });
+  }
+}

@@ -1,8 +1,8 @@
 /**
  * POSIX path helpers for the modules that the container's own processes load
  * (shim, stage two, stop, cleanup, exec stage; src/runtime/graph_test.ts
- * checks what they reach) and for `pull`'s path (image_pull.ts,
- * image_store.ts, registry_config.ts).
+ * checks what they reach) and for `pull`'s path (registry/pull.ts,
+ * image/store.ts, registry/config.ts).
  *
  * Why not `@std/path`: it is an npm package (npm:deno-std), and loading an
  * npm module costs a Deno process milliseconds of npm resolution. The

@@ -12,7 +12,7 @@
  *   <root>/containers/<name>/rootfs        mount point of the merged root (inside the container's mount ns only)
  *   <root>/containers/<name>/etc/{hostname,hosts,resolv.conf}  "init layer", bind-mounted
  *   <root>/containers/<name>/declared.json  digest of the .container file it was made from (declared containers)
- *   <root>/images/...                       image store (see src/image_store.ts)
+ *   <root>/images/...                       image store (see src/image/store.ts)
  *   <root>/tmp                              temp dirs, same filesystem, for rename()
  *   <root>/networks/lock                    flock: network create/rm (exclusive), published-port checks
  *   <root>/networks/<net>/config.json       NetworkConfig (subnet, bridge name, segment size)
@@ -20,7 +20,7 @@
  *   <root>/networks/<net>/hosts             /etc/hosts of every container on it (bind-mounted read-only, rewritten in place)
  *   <root>/networks/<net>/lock              flock: leases, hosts file, bridge creation
  *
- * Declared containers (src/container_unit.ts):
+ * Declared containers (src/systemd/container_unit.ts):
  *   /etc/tsnspawn/<name>.container          the declaration (`TSNSPAWN_CONFIG_DIR` overrides the dir)
  *   /etc/tsnspawn/enabled/<name>.container  symlink to ../<name>.container: started at boot (`tsnspawn enable`)
  */

@@ -11,7 +11,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { join } from "@std/path";
 import { CoreHost, importBusybox, REPO } from "./helpers.ts";
 import { isRoot, TestHost, type TestHostOptions } from "./testhost.ts";
-import { MACHINE_UNIT_TEMPLATE } from "../src/machined.ts";
+import { MACHINE_UNIT_TEMPLATE } from "../src/systemd/machined.ts";
 
 /** Where ./setup links the generator. */
 const GENERATOR_DIR = "/usr/local/lib/systemd/system-generators";

@@ -3,7 +3,7 @@
  * `tests/fixtures/<name>.container` carries its own assertions as `## `
  * comment lines, and a new feature means a new fixture. No root needed.
  *
- * The file is parsed as `/etc/tsnspawn/<name>.container` (src/container_unit.ts)
+ * The file is parsed as `/etc/tsnspawn/<name>.container` (src/systemd/container_unit.ts)
  * with fixed host facts, and the unit is planned with tsnspawn at
  * /usr/bin/tsnspawn and machined installed.
  *
@@ -24,8 +24,13 @@ import {
   parseDeclaration,
   planContainerUnit,
   planInstallLinks,
-} from "../src/container_unit.ts";
-import { parseUnitFile, sectionEntries, splitWords, type UnitFile } from "../src/unit_file.ts";
+} from "../src/systemd/container_unit.ts";
+import {
+  parseUnitFile,
+  sectionEntries,
+  splitWords,
+  type UnitFile,
+} from "../src/systemd/unit_file.ts";
 
 const FIXTURES = join(dirname(fromFileUrl(import.meta.url)), "fixtures");
 

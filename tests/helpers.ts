@@ -19,6 +19,25 @@ export const REPO = dirname(dirname(fromFileUrl(import.meta.url)));
 /** The pinned Deno. */
 export const DENO = `${REPO}/node_modules/.bin/deno`;
 
+/**
+ * The read-only binds that let the host's deno run a probe script of
+ * tests/security/ (at /probe) in a busybox container (/opt/deno).
+ */
+export const DENO_PROBE_VOLUMES = [
+  "-v",
+  `${Deno.realPathSync(DENO)}:/opt/deno:ro`,
+  "-v",
+  "/usr/lib:/lib:ro",
+  "-v",
+  "/usr/lib64:/lib64:ro",
+  "-v",
+  `${REPO}/tests/security:/probe:ro`,
+  "-e",
+  "DENO_DIR=/tmp/deno",
+  "-e",
+  "DENO_NO_UPDATE_CHECK=1",
+];
+
 /** argv running the tsnspawn CLI from this checkout. */
 export function tsnspawnArgv(args: string[]): string[] {
   return [DENO, "run", "-A", "--quiet", `${REPO}/mod.ts`, ...args];

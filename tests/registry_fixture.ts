@@ -14,7 +14,7 @@
  */
 import { join } from "@std/path";
 import { createHash } from "node:crypto";
-import { createTar, type TarWriteHeader } from "../src/tar.ts";
+import { createTar, type TarWriteHeader } from "../src/image/tar.ts";
 import { REPO } from "./helpers.ts";
 
 /** Runs a program, throwing with its stderr on failure; returns stdout. */

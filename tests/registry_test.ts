@@ -16,12 +16,12 @@ import {
 } from "@std/assert";
 import { join } from "@std/path";
 import { TsnspawnError } from "../src/errors.ts";
-import { pullImage } from "../src/image_pull.ts";
-import { pushImage } from "../src/image_push.ts";
-import { listImages, removeImage, resolveImage, storePaths } from "../src/image_store.ts";
-import { importRootfsTarball } from "../src/image_store.ts";
-import { saveCredentials } from "../src/registry_config.ts";
-import { readXattrs } from "../src/layer_pack.ts";
+import { pullImage } from "../src/registry/pull.ts";
+import { pushImage } from "../src/registry/push.ts";
+import { listImages, removeImage, resolveImage, storePaths } from "../src/image/store.ts";
+import { importRootfsTarball } from "../src/image/store.ts";
+import { saveCredentials } from "../src/registry/config.ts";
+import { readXattrs } from "../src/image/layer_pack.ts";
 import { isRoot, withTestHost } from "./testhost.ts";
 import { REPO, tsnspawnArgv } from "./helpers.ts";
 import {

@@ -14,16 +14,17 @@
  */
 import { testContainerConfig } from "../src/testing/container_config.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import type { ContainerConfig, VolumeMount } from "../src/container_config.ts";
+import type { ContainerConfig, VolumeMount } from "../src/container/config.ts";
 import { containerPaths } from "../src/paths.ts";
 import { selfCommand } from "../src/self_exec.ts";
-import { DOCKER_DEFAULT_CAPABILITIES } from "../src/capability_names.ts";
-import { spawnInContainer } from "../src/runtime/exec_stage.ts";
+import { DOCKER_DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
+import { spawnExecStage } from "../src/runtime/exec_stage.ts";
+import { openInRoot } from "../ffi/open_in_root.ts";
 import { libc } from "../ffi/libc.ts";
 import { listenNotifySocket } from "../ffi/notify.ts";
 import { MNT_DETACH, mount, umount2 } from "../ffi/mount.ts";
 import { type ExitStatus, kill, waitPid } from "../ffi/process.ts";
-import { closePty, openPty } from "../ffi/pty.ts";
+import { closePty, openPty, openPtyPeer } from "../ffi/pty.ts";
 import {
   closeFd,
   O_CLOEXEC,
@@ -438,7 +439,7 @@ Deno.test({
       );
       assertEquals(started.shimCode, 0);
       try {
-        const child = spawnInContainer({
+        const child = spawnExecStage({
           pid: started.pid!,
           command: [
             "sh",
@@ -448,7 +449,6 @@ Deno.test({
           env: ["PATH=/bin"],
           user: { uid: 0, gid: 0 },
           workingDir: "/sync",
-          tty: false,
           capabilities: [...DOCKER_DEFAULT_CAPABILITIES],
           noNewPrivileges: true,
         }, { stdin: "null", stdout: "piped", stderr: "piped" });
@@ -460,13 +460,12 @@ Deno.test({
         assertStringIncludes(field(stdout, "one")!, "/bin/sh -c while");
         assertEquals(field(stdout, "CapEff"), DOCKER_DEFAULT_MASK);
 
-        const missing = spawnInContainer({
+        const missing = spawnExecStage({
           pid: started.pid!,
           command: ["nosuch"],
           env: ["PATH=/bin"],
           user: { uid: 0, gid: 0 },
           workingDir: "/",
-          tty: false,
           capabilities: [],
           noNewPrivileges: true,
         }, { stdin: "null", stdout: "piped", stderr: "piped" });
@@ -477,11 +476,13 @@ Deno.test({
           "not found in the container's PATH",
         );
 
-        // with a terminal: the exec stage opens it, makes it fds 0-2 and its controlling tty
-        const pty = openPty();
-        const slave = openFd(pty.slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        // with a terminal of the container's devpts: the command opens it as
+        // fds 0-2, in a session of its own whose controlling terminal it is
+        const pty = openPty(openInRoot(started.pid!, "/dev/pts/ptmx", O_RDWR | O_NOCTTY));
+        assertMatch(pty.slavePath, /^\/dev\/pts\/\d+$/);
+        const slave = openPtyPeer(pty.master);
         try {
-          const withTty = spawnInContainer({
+          const withTty = spawnExecStage({
             pid: started.pid!,
             command: [
               "sh",
@@ -491,8 +492,7 @@ Deno.test({
             env: ["PATH=/bin"],
             user: { uid: 0, gid: 0 },
             workingDir: "/",
-            tty: true,
-            ttyPath: pty.slavePath,
+            terminal: pty.slavePath,
             capabilities: [],
             noNewPrivileges: true,
           }, { stdin: "null", stdout: "null", stderr: "null" });

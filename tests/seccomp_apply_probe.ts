@@ -9,10 +9,10 @@
  * through the `syscall(2)` symbol ffi/libc.ts declares for pivot_root
  * (number plus two pointer arguments, passed as NULL here).
  */
-import { DOCKER_DEFAULT_CAPABILITIES } from "../src/capability_names.ts";
-import { planSeccompProgram } from "../src/seccomp_bpf.ts";
-import { DOCKER_DEFAULT_PROFILE } from "../src/seccomp_profile.ts";
-import { x86_64SyscallNumber } from "../src/seccomp_syscalls.ts";
+import { DOCKER_DEFAULT_CAPABILITIES } from "../src/security/capabilities.ts";
+import { planSeccompProgram } from "../src/security/seccomp_bpf.ts";
+import { DOCKER_DEFAULT_PROFILE } from "../src/security/seccomp_profile.ts";
+import { x86_64SyscallNumber } from "../src/security/seccomp_syscalls.ts";
 import { installSeccompFilter, threadSeccompMode } from "../src/runtime/seccomp_apply.ts";
 import { setNoNewPrivileges } from "../ffi/capabilities.ts";
 import { cstring, errno, errnoName, libc } from "../ffi/libc.ts";

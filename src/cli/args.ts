@@ -11,54 +11,40 @@
  * `run busybox ls -l` passes `-l` to `ls`. Other commands accept options
  * anywhere, like docker.
  *
- * Values are syntactically validated here with `src/run_options.ts` (memory in
+ * Values are syntactically validated here with `src/container/run_options.ts` (memory in
  * bytes, volumes, signals, names...); anything that needs the file system or
  * the image (env files, user names, the rootfs path) stays a raw string.
  */
 import { TsnspawnError } from "../errors.ts";
-import type {
-  PublishedPort,
-  ResourceLimits,
-  RestartPolicy,
-  VolumeMount,
-} from "../container_config.ts";
-import { parsePublish } from "../network/published_ports.ts";
 import { parseSubnet } from "../network/ipv4.ts";
 import { validateNetworkName } from "../network/network_config.ts";
 import { BRIDGE_MAX_PORTS, DEFAULT_SEGMENT_PORTS } from "../network/address_pool.ts";
 import {
-  DEFAULT_NETWORK_MODE,
   type EnvLookup,
-  parseCpus,
-  parseCpuShares,
-  parseCpuWeight,
   parseEnvAssignment,
-  parseMemory,
-  parseNetwork,
-  parsePidsLimit,
-  parseRestart,
   parseSignal,
   parseStopTimeout,
   parseUser,
-  parseVolume,
   parseWorkingDir,
   signalName,
   type UserSpec,
   validateContainerName,
-  validateHostname,
-} from "../run_options.ts";
+} from "../container/run_options.ts";
+import type { ContainerOptions, PullPolicy } from "../container/options.ts";
+
+export type { PullPolicy };
+
 import {
-  DOCKER_DEFAULT_CAPABILITIES,
-  normalizeCapabilityName,
-  resolveCapabilities,
-} from "../capability_names.ts";
-import {
-  parseSecurityOptions,
-  parseTmpfs,
-  parseUserns,
-  type SecurityOptions,
-  type TmpfsMount,
-} from "../security_options.ts";
+  flag,
+  list,
+  nonEmpty,
+  OptionReader,
+  type OptionSpec,
+  splitArgs,
+  usage,
+  value,
+} from "../argv.ts";
+import { buildContainerOptions, CONTAINER_OPTIONS } from "../container/run_args.ts";
 
 // ---------------------------------------------------------------------------
 // Command types
@@ -69,76 +55,8 @@ export interface GlobalOptions {
   debug: boolean;
 }
 
-/** The options of `run` and `create`, validated but not resolved against the image. */
-export interface RunOptions extends GlobalOptions {
-  /** --name (validated); undefined = generate one. */
-  name?: string;
-  /** -d: do not attach (always false for create). */
-  detach: boolean;
-  /** --rm: remove the container when it stops. */
-  autoRemove: boolean;
-  /** -i: keep stdin open. */
-  interactive: boolean;
-  /** -t: allocate a terminal. */
-  tty: boolean;
-  /** -e, resolved against the caller's environment (`-e K` with K unset is left out); applied after the env files. */
-  env: string[];
-  /** --env-file paths, raw; read by the command, in order, before `env`. */
-  envFiles: string[];
-  /** -w: absolute, normalized working directory in the container. */
-  workdir?: string;
-  /** -u: user and group as given (resolved with the image's /etc/passwd later). */
-  user?: UserSpec;
-  /** --hostname (validated). */
-  hostname?: string;
-  /** -v bind mounts. */
-  volumes: VolumeMount[];
-  /** --memory, --cpus, --pids-limit, --cpu-weight/--cpu-shares, already in systemd units. */
-  resources: ResourceLimits;
-  /** --restart (default no). */
-  restart: RestartPolicy;
-  /** --stop-timeout seconds; undefined = the default (10). */
-  stopTimeoutSec?: number;
-  /** --stop-signal as a canonical name (SIGTERM); undefined = the image's or SIGTERM. */
-  stopSignal?: string;
-  /** --network: "bridge" (the default), "none", "host" or a network's name. */
-  network: string;
-  /** -p/--publish, one entry per port (ranges expanded). */
-  publish: PublishedPort[];
-  /** --cap-add names, canonical (CAP_X) or "ALL". */
-  capAdd: string[];
-  /** --cap-drop names, canonical (CAP_X) or "ALL". */
-  capDrop: string[];
-  /** The resulting capability set: docker's default with capAdd/capDrop applied. */
-  capabilities: string[];
-  /** --init: run a reaping init as PID 1. */
-  init: boolean;
-  /** --security-opt values (seccomp, no-new-privileges), folded; empty = defaults. */
-  security: SecurityOptions;
-  /** --privileged: all capabilities, no seccomp, no masked paths, all devices. */
-  privileged: boolean;
-  /** --read-only: read-only root file system. */
-  readOnly: boolean;
-  /** --tmpfs mounts. */
-  tmpfs: TmpfsMount[];
-  /** --rootfs directory, raw (not resolved); then there is no image. */
-  rootfs?: string;
-  /** --entrypoint, raw ("" resets the image's entrypoint). */
-  entrypoint?: string;
-  /** --dry-run: print the plan, change nothing. */
-  dryRun: boolean;
-  /** The image reference, raw; undefined with --rootfs. */
-  image?: string;
-  /** The command and its arguments after the image (may be empty: the image's default). */
-  command: string[];
-  /** --pull: when to pull the image (undefined = missing). */
-  pull?: PullPolicy;
-  /** --platform for a pull, raw ("linux/amd64"). */
-  platform?: string;
-}
-
-/** `run --pull`: pull when the image is missing (default), always, or never. */
-export type PullPolicy = "missing" | "always" | "never";
+/** The options of `run` and `create` on the command line (container/options.ts) and --debug. */
+export interface RunOptions extends GlobalOptions, ContainerOptions {}
 
 /** The options of `exec`: what to run in a running container, and as whom. */
 export interface ExecOptions {
@@ -213,7 +131,7 @@ export type Command =
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
-  // Declared containers (/etc/tsnspawn/<name>.container, src/container_unit.ts).
+  // Declared containers (/etc/tsnspawn/<name>.container, src/systemd/container_unit.ts).
   | { kind: "enable"; debug: boolean; names: string[]; now: boolean }
   | { kind: "disable"; debug: boolean; names: string[]; now: boolean }
   | { kind: "cat"; debug: boolean; name: string }
@@ -227,22 +145,6 @@ export type CommandKind = Command["kind"];
 
 // ---------------------------------------------------------------------------
 // The table
-
-/** How an option takes values: a flag, one value (last wins), or a repeatable list. */
-type OptionKind = "flag" | "value" | "list";
-
-/** One option of a command. */
-export interface OptionSpec {
-  /** Long name without dashes, also the key in the parsed option map. */
-  long: string;
-  /** One-letter short name. */
-  short?: string;
-  kind: OptionKind;
-  /** Placeholder shown in help for options with values. */
-  valueName?: string;
-  /** One line for the help text. */
-  description: string;
-}
 
 /** One command of the CLI. */
 export interface CommandSpec {
@@ -259,107 +161,10 @@ export interface CommandSpec {
   stopAtFirstPositional?: boolean;
 }
 
-const flag = (long: string, short: string | undefined, description: string): OptionSpec => ({
-  long,
-  short,
-  kind: "flag",
-  description,
-});
-const value = (
-  long: string,
-  short: string | undefined,
-  valueName: string,
-  description: string,
-): OptionSpec => ({
-  long,
-  short,
-  kind: "value",
-  valueName,
-  description,
-});
-const list = (
-  long: string,
-  short: string | undefined,
-  valueName: string,
-  description: string,
-): OptionSpec => ({
-  long,
-  short,
-  kind: "list",
-  valueName,
-  description,
-});
-
 /** Options every command accepts. */
 const GLOBAL_OPTIONS: OptionSpec[] = [
   flag("debug", undefined, "show debug output and error stacks"),
   flag("help", "h", "show help for the command"),
-];
-
-/** Options shared by `run` and `create` (run adds -d). */
-const CONTAINER_OPTIONS: OptionSpec[] = [
-  value("name", undefined, "NAME", "name the container (default: a generated adjective_noun)"),
-  flag("rm", undefined, "remove the container when it stops"),
-  flag("interactive", "i", "keep stdin open"),
-  flag("tty", "t", "allocate a terminal"),
-  list(
-    "env",
-    "e",
-    "KEY[=VALUE]",
-    "set an environment variable; KEY alone copies it from this environment",
-  ),
-  list("env-file", undefined, "FILE", "read environment variables from a file"),
-  value("workdir", "w", "DIR", "working directory in the container"),
-  value("user", "u", "USER[:GROUP]", "user (name or uid) and group to run as"),
-  value("hostname", undefined, "NAME", "hostname of the container"),
-  list("volume", "v", "HOST:CTR[:ro]", "bind-mount a host directory"),
-  value("memory", "m", "SIZE", "memory limit, e.g. 512m (MemoryMax=)"),
-  value("cpus", undefined, "N", "CPU limit in CPUs, e.g. 1.5 (CPUQuota=)"),
-  value("pids-limit", undefined, "N", "maximum number of tasks, -1 for unlimited (TasksMax=)"),
-  value("cpu-weight", undefined, "N", "relative CPU weight 1..10000 (CPUWeight=)"),
-  value("cpu-shares", "c", "N", "docker CPU shares 2..262144, converted to a CPU weight"),
-  value("restart", undefined, "POLICY", "no, on-failure[:N], always or unless-stopped"),
-  value(
-    "stop-timeout",
-    undefined,
-    "SECONDS",
-    "seconds to wait after the stop signal before SIGKILL",
-  ),
-  value("stop-signal", undefined, "SIGNAL", "signal that stops the container (default SIGTERM)"),
-  value(
-    "network",
-    undefined,
-    "NETWORK",
-    "bridge (default), none (loopback only), host, or a network's name",
-  ),
-  list(
-    "publish",
-    "p",
-    "[IP:]H:C",
-    "publish container port C on host port H (/udp, ranges: 8080-8081:80-81)",
-  ),
-  list("cap-add", undefined, "CAP", "add a capability (or ALL)"),
-  list("cap-drop", undefined, "CAP", "drop a capability (or ALL)"),
-  flag("init", undefined, "run an init that forwards signals and reaps zombies as PID 1"),
-  list("security-opt", undefined, "OPT", "seccomp=unconfined|FILE.json, no-new-privileges[=false]"),
-  flag(
-    "privileged",
-    undefined,
-    "DANGEROUS: all capabilities and devices, no seccomp or masked paths",
-  ),
-  flag("read-only", undefined, "read-only root file system (/tmp and /run stay writable tmpfs)"),
-  list("tmpfs", undefined, "PATH[:OPTS]", "mount a tmpfs, e.g. /run:size=64m,mode=755"),
-  value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
-  value("rootfs", undefined, "DIR", "run from a root file system directory instead of an image"),
-  value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
-  flag("dry-run", undefined, "print what would be done and stop"),
-  value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
-  value(
-    "platform",
-    undefined,
-    "OS/ARCH",
-    "platform to pull, e.g. linux/arm64 (default: the host's)",
-  ),
 ];
 
 /** `--tls-verify=false` of the registry commands. */
@@ -768,12 +573,6 @@ export interface ParseContext {
   hostCpus?: number;
 }
 
-function usage(message: string, command?: string): TsnspawnError {
-  return new TsnspawnError("usage", message, {
-    hint: command ? `see 'tsnspawn ${command} --help'` : "see 'tsnspawn help'",
-  });
-}
-
 function unknownCommand(name: string): TsnspawnError {
   return usage(`unknown command ${JSON.stringify(name)}`);
 }
@@ -783,114 +582,6 @@ function defaultLookupEnv(key: string): string | undefined {
     return Deno.env.get(key);
   } catch {
     return undefined; // no --allow-env: behave as if unset
-  }
-}
-
-/** Raw parse result: option values by long name, and the positionals. */
-interface RawArgs {
-  options: Map<string, string[] | boolean>;
-  positionals: string[];
-}
-
-const BOOLEAN_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false };
-
-/** Splits a command's arguments by its table entry (pflag conventions, see module comment). */
-function splitArgs(spec: CommandSpec, args: string[]): RawArgs {
-  const options = new Map<string, string[] | boolean>();
-  const positionals: string[] = [];
-  const all = [...spec.options, ...GLOBAL_OPTIONS];
-  let optionsEnded = false;
-  const store = (
-    o: OptionSpec,
-    optionText: string,
-    inline: string | undefined,
-    next: () => string | undefined,
-  ) => {
-    if (o.kind === "flag") {
-      if (inline === undefined) return options.set(o.long, true);
-      if (!Object.hasOwn(BOOLEAN_WORDS, inline)) {
-        throw usage(
-          `option ${optionText} for ${spec.name}: expected true or false, not ${
-            JSON.stringify(inline)
-          }`,
-          spec.name,
-        );
-      }
-      return options.set(o.long, BOOLEAN_WORDS[inline]);
-    }
-    const v = inline ?? next();
-    if (v === undefined) {
-      throw usage(
-        `option ${optionText} for ${spec.name} needs a value (${o.valueName})`,
-        spec.name,
-      );
-    }
-    if (o.kind === "list") {
-      const previous = options.get(o.long);
-      options.set(o.long, [...(Array.isArray(previous) ? previous : []), v]);
-    } else {
-      options.set(o.long, [v]);
-    }
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const next = () => (i + 1 < args.length ? args[++i] : undefined);
-    if (optionsEnded || arg === "-" || !arg.startsWith("-")) {
-      positionals.push(arg);
-      if (spec.stopAtFirstPositional) optionsEnded = true;
-      continue;
-    }
-    if (arg === "--") {
-      optionsEnded = true;
-      continue;
-    }
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-      const o = all.find((o) => o.long === name);
-      if (!o) throw usage(`unknown option --${name} for ${spec.name}`, spec.name);
-      store(o, `--${name}`, eq === -1 ? undefined : arg.slice(eq + 1), next);
-      continue;
-    }
-    // A cluster of short options: -it, -e K=V, -eK=V, -n=5.
-    for (let j = 1; j < arg.length; j++) {
-      const letter = arg[j];
-      const o = all.find((o) => o.short === letter);
-      if (!o) throw usage(`unknown option -${letter} for ${spec.name}`, spec.name);
-      if (o.kind === "flag") {
-        store(o, `-${letter}`, undefined, next);
-        continue;
-      }
-      let rest = arg.slice(j + 1);
-      if (rest.startsWith("=")) rest = rest.slice(1);
-      store(o, `-${letter}`, rest === "" ? undefined : rest, next);
-      break;
-    }
-  }
-  return { options, positionals };
-}
-
-/** Typed accessors over {@link RawArgs}. */
-class OptionReader {
-  constructor(private readonly raw: RawArgs) {}
-  flag(long: string): boolean {
-    return this.raw.options.get(long) === true;
-  }
-  value(long: string): string | undefined {
-    const v = this.raw.options.get(long);
-    return Array.isArray(v) ? v[v.length - 1] : undefined;
-  }
-  list(long: string): string[] {
-    const v = this.raw.options.get(long);
-    return Array.isArray(v) ? v : [];
-  }
-  has(long: string): boolean {
-    return this.raw.options.has(long);
-  }
-  /** Parses a value with `parse` when present. */
-  parsed<T>(long: string, parse: (text: string) => T): T | undefined {
-    const v = this.value(long);
-    return v === undefined ? undefined : parse(v);
   }
 }
 
@@ -925,7 +616,10 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
   }
   const spec = findCommand(commandName);
   if (!spec) throw unknownCommand(commandName);
-  const raw = splitArgs(spec, argv.slice(i + 1));
+  const raw = splitArgs(
+    { ...spec, options: [...spec.options, ...GLOBAL_OPTIONS] },
+    argv.slice(i + 1),
+  );
   const o = new OptionReader(raw);
   debug = debug || o.flag("debug");
   if (o.flag("help")) return { kind: "help", debug, topic: spec.name };
@@ -950,7 +644,11 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
   switch (spec.name) {
     case "run":
     case "create":
-      return { kind: spec.name, ...parseRunOptions(spec.name, o, p, debug, lookupEnv, hostCpus) };
+      return {
+        kind: spec.name,
+        debug,
+        ...buildContainerOptions(spec.name, o, p, lookupEnv, hostCpus),
+      };
     case "start":
       return {
         kind: "start",
@@ -1173,23 +871,6 @@ function parseNetworkArgument(text: string): string {
   return text === "bridge" ? text : validateNetworkName(text);
 }
 
-/** `run --pull`. */
-function parsePullPolicy(text: string): PullPolicy {
-  if (text === "missing" || text === "always" || text === "never") return text;
-  throw new TsnspawnError(
-    "invalid",
-    `pull policy ${JSON.stringify(text)}: not missing, always or never`,
-    {
-      hint: "e.g. --pull always",
-    },
-  );
-}
-
-function nonEmpty(thing: string, text: string, command: string): string {
-  if (text === "") throw usage(`${thing} for ${command} must not be empty`, command);
-  return text;
-}
-
 /** `logs -n`: a whole number of lines, or `all`. */
 function parseTail(text: string): number | undefined {
   if (text === "all") return undefined;
@@ -1203,98 +884,4 @@ function parseTail(text: string): number | undefined {
     );
   }
   return Number(text);
-}
-
-function parseRunOptions(
-  command: "run" | "create",
-  o: OptionReader,
-  positionals: string[],
-  debug: boolean,
-  lookupEnv: EnvLookup,
-  hostCpus: number | undefined,
-): RunOptions {
-  const rootfs = o.parsed("rootfs", (s) => nonEmpty("--rootfs", s, command));
-  let image: string | undefined;
-  let cmd: string[];
-  if (rootfs !== undefined) {
-    cmd = positionals;
-  } else {
-    if (positionals.length === 0) {
-      throw usage(`${command} needs an IMAGE (or --rootfs DIR)`, command);
-    }
-    image = nonEmpty("IMAGE", positionals[0], command);
-    cmd = positionals.slice(1);
-  }
-  if (o.has("cpu-weight") && o.has("cpu-shares")) {
-    throw usage(`conflicting options for ${command}: --cpu-weight and --cpu-shares`, command);
-  }
-  const restart = o.parsed("restart", parseRestart) ?? { policy: "no", maxRetries: 0 };
-  const autoRemove = o.flag("rm");
-  if (autoRemove && restart.policy !== "no") {
-    throw usage(`conflicting options for ${command}: --restart and --rm`, command);
-  }
-  o.parsed("userns", parseUserns); // validated only: "host" is the only mode so far
-  const capAdd = o.list("cap-add").map(normalizeCapabilityOption);
-  const capDrop = o.list("cap-drop").map(normalizeCapabilityOption);
-  const resources: ResourceLimits = {};
-  const memory = o.parsed("memory", parseMemory);
-  if (memory !== undefined) resources.memoryMax = memory;
-  const cpus = o.parsed("cpus", (s) => parseCpus(s, hostCpus));
-  if (cpus !== undefined) resources.cpuQuotaPerSecUSec = cpus;
-  const pids = o.parsed("pids-limit", parsePidsLimit);
-  if (pids !== undefined) resources.tasksMax = pids;
-  const weight = o.parsed("cpu-weight", parseCpuWeight) ?? o.parsed("cpu-shares", parseCpuShares);
-  if (weight !== undefined) resources.cpuWeight = weight;
-
-  const options: RunOptions = {
-    debug,
-    detach: o.flag("detach"),
-    autoRemove,
-    interactive: o.flag("interactive"),
-    tty: o.flag("tty"),
-    env: o.list("env").flatMap((e) => parseEnvAssignment(e, lookupEnv) ?? []),
-    envFiles: o.list("env-file").map((f) => nonEmpty("--env-file", f, command)),
-    volumes: o.list("volume").map(parseVolume),
-    resources,
-    restart,
-    network: o.parsed("network", parseNetwork) ?? DEFAULT_NETWORK_MODE,
-    publish: o.list("publish").flatMap(parsePublish),
-    capAdd,
-    capDrop,
-    // --privileged: every capability, whatever --cap-add/--cap-drop say (as docker).
-    capabilities: o.flag("privileged")
-      ? resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, ["ALL"], [])
-      : resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, capAdd, capDrop),
-    init: o.flag("init"),
-    security: parseSecurityOptions(o.list("security-opt")),
-    privileged: o.flag("privileged"),
-    readOnly: o.flag("read-only"),
-    tmpfs: o.list("tmpfs").map(parseTmpfs),
-    dryRun: o.flag("dry-run"),
-    command: cmd,
-  };
-  // Optional values are only set when given, so objects compare and print cleanly.
-  const optional: Partial<RunOptions> = {
-    name: o.parsed("name", validateContainerName),
-    workdir: o.parsed("workdir", parseWorkingDir),
-    user: o.parsed("user", parseUser),
-    hostname: o.parsed("hostname", validateHostname),
-    stopTimeoutSec: o.parsed("stop-timeout", parseStopTimeout),
-    stopSignal: o.parsed("stop-signal", (s) => signalName(parseSignal(s))),
-    rootfs,
-    entrypoint: o.value("entrypoint"),
-    image,
-    pull: o.parsed("pull", parsePullPolicy),
-    platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),
-  };
-  for (const [key, v] of Object.entries(optional)) {
-    if (v !== undefined) (options as unknown as Record<string, unknown>)[key] = v;
-  }
-  return options;
-}
-
-/** `--cap-add`/`--cap-drop` value → canonical name or "ALL". */
-function normalizeCapabilityOption(name: string): string {
-  const upper = name.trim().toUpperCase();
-  return upper === "ALL" || upper === "CAP_ALL" ? "ALL" : normalizeCapabilityName(name);
 }

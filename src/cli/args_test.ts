@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
-import { DOCKER_DEFAULT_CAPABILITIES, resolveCapabilities } from "../capability_names.ts";
+import { DOCKER_DEFAULT_CAPABILITIES, resolveCapabilities } from "../security/capabilities.ts";
 import {
   type Command,
   COMMANDS,

@@ -6,8 +6,9 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { type Command, helpText, parseCommandLine } from "./args.ts";
-import { CommandContext, requireRoot } from "../commands/context.ts";
-import { showLogs } from "../journal.ts";
+import { CommandContext } from "../commands/context.ts";
+import { requireRoot } from "../errors.ts";
+import { showLogs } from "../systemd/journal.ts";
 
 /** The version printed by `tsnspawn version`. */
 export const VERSION = "0.1.0";
@@ -35,7 +36,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
         return 0;
       }
       if (command.kind === "create") {
-        const { createContainer } = await import("../commands/create.ts");
+        const { createContainer } = await import("../ops/create.ts");
         ctx.print((await createContainer(command)).id);
         return 0;
       }
@@ -96,7 +97,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       return 0;
     }
     case "logs": {
-      const { loadContainer } = await import("../state.ts");
+      const { loadContainer } = await import("../container/state.ts");
       loadContainer(command.name);
       return await showLogs({
         container: command.name,

@@ -1,5 +1,7 @@
-/** `tsnspawn commit CONTAINER NAME[:TAG]`: prints the new image id (src/image_commit.ts). */
-import { commitContainer } from "../image_commit.ts";
+/** `tsnspawn commit CONTAINER NAME[:TAG]`: prints the new image id (src/image/commit.ts). */
+import { commitContainer } from "../image/commit.ts";
+import { loadContainer } from "../container/state.ts";
+import { containerPaths } from "../paths.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn commit [-m MSG] [-a AUTHOR] CONTAINER NAME[:TAG]`. */
@@ -9,5 +11,11 @@ export async function commitCommand(
   reference: string,
   options: { message?: string; author?: string },
 ): Promise<void> {
-  ctx.print(await commitContainer(container, reference, options));
+  const config = loadContainer(container);
+  const source = {
+    name: container,
+    upperDir: containerPaths(container).upper,
+    imageId: config.imageId,
+  };
+  ctx.print(await commitContainer(source, reference, options));
 }

@@ -3,8 +3,7 @@
  * connection, and output helpers. Commands receive a `CommandContext` so
  * tests can run them against another store root or bus.
  */
-import { TsnspawnError } from "../errors.ts";
-import type { Systemd } from "../systemd.ts";
+import type { Systemd } from "../systemd/bus.ts";
 
 /** Shared state of one CLI invocation. */
 export class CommandContext {
@@ -22,7 +21,7 @@ export class CommandContext {
    * (`version`, `help`, `images`, …) start that much faster.
    */
   systemd(): Promise<Systemd> {
-    this.#systemd ??= import("../systemd.ts").then(({ Systemd }) => Systemd.connect());
+    this.#systemd ??= import("../systemd/bus.ts").then(({ Systemd }) => Systemd.connect());
     return this.#systemd;
   }
 
@@ -40,14 +39,5 @@ export class CommandContext {
     const bytes = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
     let written = 0;
     while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
-}
-
-/** Throws unless running as root (every container operation needs it). */
-export function requireRoot(action: string): void {
-  if (Deno.uid() !== 0) {
-    throw new TsnspawnError("permission", `${action}: must run as root`, {
-      hint: "run it with sudo",
-    });
   }
 }

@@ -3,8 +3,8 @@
  * configuration and the systemd unit properties — and changes nothing.
  */
 import type { RunOptions } from "../cli/args.ts";
-import { planNewContainer } from "./create.ts";
-import { formatUnitProperties, planUnitProperties } from "../unit_properties.ts";
+import { planNewContainer } from "../ops/create.ts";
+import { formatUnitProperties, planUnitProperties } from "../systemd/unit_properties.ts";
 import { selfCommand } from "../self_exec.ts";
 import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";

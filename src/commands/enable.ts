@@ -13,10 +13,10 @@
  */
 import { dirname } from "@std/path";
 import { enabledMark, unitName } from "../paths.ts";
-import { isEnabled, loadDeclaration } from "../declared_store.ts";
+import { isEnabled, loadDeclaration } from "../systemd/declared_store.ts";
 import type { CommandContext } from "./context.ts";
 import { loadDeclaredUnit, startDeclaredContainer } from "./start_declared.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 
 /** Enables a declared container at boot; with `now` also starts it. */
 export async function enableContainer(

@@ -1,12 +1,12 @@
 /**
  * `tsnspawn export CONTAINER [-o FILE]`: the container's root file system as
  * one tar, read from the host side without mounting anything: its image
- * layers and its writable layer merged as overlayfs would (layer_pack.ts
+ * layers and its writable layer merged as overlayfs would (image/layer_pack.ts
  * "flatten": whiteouts and opaque dirs applied). Volumes are not included.
  */
-import { packDirectories } from "../layer_pack.ts";
+import { packDirectories } from "../image/layer_pack.ts";
 import { containerPaths } from "../paths.ts";
-import { loadContainer } from "../state.ts";
+import { loadContainer } from "../container/state.ts";
 import type { CommandContext } from "./context.ts";
 import { withContext } from "../errors.ts";
 

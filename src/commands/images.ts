@@ -2,7 +2,7 @@
  * Image commands on the local store: `import` (a rootfs tarball becomes a
  * one-layer image), `images` (REPOSITORY, TAG, IMAGE ID, CREATED, SIZE),
  * `rmi` (refused while a container uses the image, unless -f), `tag`,
- * `image inspect` and `image prune`. The store itself is src/image_store.ts.
+ * `image inspect` and `image prune`. The store itself is src/image/store.ts.
  */
 import {
   importRootfsTarball,
@@ -11,8 +11,8 @@ import {
   pruneStore,
   removeImage,
   tagImage,
-} from "../image_store.ts";
-import { listContainerNames, loadContainer } from "../state.ts";
+} from "../image/store.ts";
+import { listContainerNames, loadContainer } from "../container/state.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { TsnspawnError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";

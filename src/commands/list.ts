@@ -4,10 +4,15 @@
  * PORTS — or `--json`.
  */
 import { unitName } from "../paths.ts";
-import { type ExitRecord, listContainerNames, loadContainer, loadExitRecord } from "../state.ts";
-import type { UnitState } from "../systemd.ts";
+import {
+  type ExitRecord,
+  listContainerNames,
+  loadContainer,
+  loadExitRecord,
+} from "../container/state.ts";
+import type { UnitState } from "../systemd/bus.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { formatPublished } from "../network/published_ports.ts";
 
@@ -50,7 +55,7 @@ export function describeState(state: UnitState | null, name: string): string {
  * A stopped `on-failure:N` container whose last run failed: systemd would
  * have restarted it, so it stopped at the start limit (the transient unit,
  * failed with "start-limit-hit", was garbage-collected; see
- * src/unit_properties.ts and the cleanup's record).
+ * src/systemd/unit_properties.ts and the cleanup's record).
  */
 function gaveUpRestarting(name: string, exit: ExitRecord): boolean {
   if (exit.serviceResult === "success" || exit.serviceResult === "") return false;

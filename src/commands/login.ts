@@ -1,11 +1,11 @@
 /**
  * `tsnspawn login REGISTRY` and `logout REGISTRY`. Login checks the
  * credentials against the registry (a token for Bearer, `/v2/` for Basic)
- * before storing them (src/registry_config.ts: 0600 file).
+ * before storing them (src/registry/config.ts: 0600 file).
  */
 import { TsnspawnError } from "../errors.ts";
-import { RegistryClient } from "../registry_client.ts";
-import { authFilePath, removeCredentials, saveCredentials } from "../registry_config.ts";
+import { RegistryClient } from "../registry/client.ts";
+import { authFilePath, removeCredentials, saveCredentials } from "../registry/config.ts";
 import type { CommandContext } from "./context.ts";
 
 /** What `login` was given. */

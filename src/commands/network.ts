@@ -7,7 +7,7 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { formatTable } from "../format.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
 import { describePool, gatewayOf, segmentBridgeName } from "../network/address_pool.ts";
 import { formatIpv4, parseSubnet } from "../network/ipv4.ts";

@@ -1,8 +1,8 @@
 /**
  * `tsnspawn push NAME[:TAG] [DEST]`: one line per layer ("exists"/"pushed"),
- * then the manifest digest (src/image_push.ts does the work).
+ * then the manifest digest (src/registry/push.ts does the work).
  */
-import { pushImage } from "../image_push.ts";
+import { pushImage } from "../registry/push.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn push [-q] [--tls-verify=false] NAME[:TAG] [DEST]`. */

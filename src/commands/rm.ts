@@ -4,11 +4,16 @@
  * first. The unit is reset so no failed unit remains.
  */
 import { TsnspawnError } from "../errors.ts";
-import { SystemdCallError } from "../systemd.ts";
+import { SystemdCallError } from "../systemd/bus.ts";
 import { unitName } from "../paths.ts";
-import { containerExists, loadContainer, removeContainerDir, withContainerLock } from "../state.ts";
+import {
+  containerExists,
+  loadContainer,
+  removeContainerDir,
+  withContainerLock,
+} from "../container/state.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 import { releaseLease } from "../network/network_store.ts";
 
 const SIGKILL = 9;

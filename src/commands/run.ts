@@ -4,10 +4,10 @@
  * the container's status. With --rm a container whose start failed is removed
  * too, so nothing is left behind.
  */
-import { containerExists, removeContainerDir } from "../state.ts";
+import { containerExists, removeContainerDir } from "../container/state.ts";
 import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";
-import { createContainer } from "./create.ts";
+import { createContainer } from "../ops/create.ts";
 import type { RunOptions } from "../cli/args.ts";
 import { startContainer } from "./start.ts";
 

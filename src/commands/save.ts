@@ -1,6 +1,6 @@
-/** `tsnspawn save -o FILE IMAGE...` and `load -i FILE` (src/image_layout.ts). */
+/** `tsnspawn save -o FILE IMAGE...` and `load -i FILE` (src/image/layout.ts). */
 import { withContext } from "../errors.ts";
-import { loadImages, saveImages } from "../image_layout.ts";
+import { loadImages, saveImages } from "../image/layout.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn save -o FILE IMAGE...` ('-' = stdout). */

@@ -14,26 +14,23 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, randomHex, withContainerLock } from "../state.ts";
-import type { MainExit, Systemd, UnitState, UnitWatch } from "../systemd.ts";
-import { SystemdCallError } from "../systemd_error.ts";
-import type { ContainerConfig } from "../container_config.ts";
-import { planUnitProperties, type UnitProperty } from "../unit_properties.ts";
-import { readMessages, RunOutputFollower, writeOutput } from "../journal.ts";
+import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
+import { randomHex } from "../files.ts";
+import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
+import { SystemdCallError } from "../systemd/error.ts";
+import { isRunning } from "../systemd/unit_state.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
+import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
-import { isDeclared } from "../declared_store.ts";
-import { hostMachineUnit } from "../machined.ts";
-import { parseSignal } from "../run_options.ts";
+import { isDeclared } from "../systemd/declared_store.ts";
+import { hostMachineUnit } from "../systemd/machined.ts";
+import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
-
-/** Unit states in which the container counts as running. */
-export function isRunning(state: UnitState | null): boolean {
-  return state !== null && state.activeState !== "inactive" && state.activeState !== "failed";
-}
 
 /** The container's exit status in docker's convention (128+N for signal N). */
 export function exitStatusOf(state: MainExit | null, name: string): number {

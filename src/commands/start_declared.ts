@@ -12,10 +12,10 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { declaredFile, unitName } from "../paths.ts";
-import { loadDeclaration } from "../declared_store.ts";
-import type { Systemd, UnitFileInfo } from "../systemd.ts";
+import { loadDeclaration } from "../systemd/declared_store.ts";
+import type { Systemd, UnitFileInfo } from "../systemd/bus.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning, type StartOptions } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 
 /** Where the generator is installed (by ./setup). */
 export const GENERATOR_PATH = "/usr/local/lib/systemd/system-generators/tsnspawn-generator";
@@ -70,7 +70,7 @@ async function journalSince(unit: string, since: Date): Promise<string[]> {
 export async function startDeclaredContainer(
   ctx: CommandContext,
   name: string,
-  options: StartOptions,
+  options: { attach: boolean },
 ): Promise<number | null> {
   if (options.attach) {
     throw new TsnspawnError(

@@ -4,13 +4,13 @@
  * and state as JSON).
  */
 import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord } from "../state.ts";
-import { readMessages } from "../journal.ts";
+import { loadContainer, loadExitRecord } from "../container/state.ts";
+import { readMessages } from "../systemd/journal.ts";
 import { formatBytes } from "../format.ts";
 import type { CommandContext } from "./context.ts";
 import { describeState } from "./list.ts";
 import { formatPublished } from "../network/published_ports.ts";
-import { isRunning } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 
 /** Everything known about a container, as `inspect` prints it. */
 export async function inspectContainer(ctx: CommandContext, name: string) {

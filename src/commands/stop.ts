@@ -10,10 +10,11 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer } from "../state.ts";
-import { parseSignal } from "../run_options.ts";
+import { loadContainer } from "../container/state.ts";
+import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning, startContainer } from "./start.ts";
+import { startContainer } from "./start.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 
 const SIGKILL = 9;
 

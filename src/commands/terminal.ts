@@ -10,11 +10,12 @@ import {
   closePty,
   getWindowSize,
   openPty,
+  openPtyPeer,
   readAsync,
   setWindowSize,
   writeAllAsync,
 } from "../../ffi/pty.ts";
-import { closeFd, O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
+import { closeFd } from "../../ffi/fifo.ts";
 
 /** An open pty for one container process. */
 export interface Terminal {
@@ -26,13 +27,19 @@ export interface Terminal {
 }
 
 /**
- * Opens a pty (from the devpts instance of `ptmx` if given). Our own slave
- * fd keeps the pty from hanging up before the container opened its side;
- * release it once the container runs.
+ * Opens a pty (from the devpts instance of the open `ptmx` descriptor if
+ * given). Our own slave fd keeps the pty from hanging up before the
+ * container opened its side; release it once the container runs.
  */
-export function openTerminal(ptmx?: string): Terminal {
+export function openTerminal(ptmx?: number): Terminal {
   const pty = openPty(ptmx);
-  let slave: number | null = openFd(pty.slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  let slave: number | null;
+  try {
+    slave = openPtyPeer(pty.master);
+  } catch (error) {
+    closePty(pty.master);
+    throw error;
+  }
   let closed = false;
   if (Deno.stdin.isTerminal()) {
     try {

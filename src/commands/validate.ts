@@ -8,10 +8,14 @@
  * cat prints the file and the unit the generator makes of it.
  */
 import { TsnspawnError } from "../errors.ts";
-import { formatProblem, planContainerUnit } from "../container_unit.ts";
-import { hostUnitContext, listDeclarationFiles, readDeclarationFile } from "../declared_store.ts";
+import { formatProblem, planContainerUnit } from "../systemd/container_unit.ts";
+import {
+  hostUnitContext,
+  listDeclarationFiles,
+  readDeclarationFile,
+} from "../systemd/declared_store.ts";
 import { declaredDir, declaredFile, unitName } from "../paths.ts";
-import { validateContainerName } from "../run_options.ts";
+import { validateContainerName } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 
 /** A FILE or NAME argument → the declaration path. */

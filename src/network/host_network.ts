@@ -17,7 +17,7 @@
  * callers make sure that is the host's network namespace.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
 import { addDefaultRoute, interfaceUp, setInterfaceAddress } from "../../ffi/net.ts";
 import { gatewayOf, segmentBridgeName, segmentOf } from "./address_pool.ts";

@@ -18,7 +18,7 @@
 import { join } from "../path_util.ts";
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths, networkPaths, networksDir, networksLock, tmpDir } from "../paths.ts";
-import { ensureStore, randomHex, removeTree, writeFileAtomic } from "../state.ts";
+import { ensureStore, randomHex, removeTree, writeFileAtomic } from "../files.ts";
 import { allocateAddress } from "./address_pool.ts";
 import { planHostsFile } from "./hosts_file.ts";
 import { formatIpv4, parseIpv4, parseSubnet, type Subnet } from "./ipv4.ts";

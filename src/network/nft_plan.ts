@@ -32,7 +32,7 @@
  *
  * Man pages: nft(8) ("CHAINS", "SETS", "MAPS", "NAT STATEMENTS").
  */
-import type { PublishedPort } from "../container_config.ts";
+import type { PublishedPort } from "../container/config.ts";
 
 /** The table: family and name. */
 export const NFT_TABLE = "inet tsnspawn";

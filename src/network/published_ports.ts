@@ -8,7 +8,7 @@
  * only, a host range must be as long as the container range.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { PublishedPort } from "../container_config.ts";
+import type { PublishedPort } from "../container/config.ts";
 import { formatIpv4, tryParseIpv4 } from "./ipv4.ts";
 
 /** Most ports one `-p` may publish (a range). */

@@ -1,5 +1,5 @@
 /**
- * Executes a mount plan (`src/mount_plan.ts`) in order, and switches the
+ * Executes a mount plan (`src/container/mount_plan.ts`) in order, and switches the
  * root with pivot_root. Runs in stage two, on the main thread, in the
  * container's mount namespace: synchronous APIs only.
  *
@@ -16,7 +16,8 @@
  */
 import { basename, dirname, relative } from "../path_util.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
-import { formatMountOp, type MountFlag, type MountOp, overlayOptions } from "../mount_plan.ts";
+import { formatMountOp, type MountOp, overlayOptions } from "../container/mount_plan.ts";
+import { type MountFlag } from "../container/config.ts";
 import {
   makeReadOnlyRecursive,
   mknodBlock,

@@ -26,7 +26,8 @@
  */
 import { CLONE_NEWCGROUP, unshare } from "../../ffi/namespaces.ts";
 import { closeFd, O_CLOEXEC, O_WRONLY, openFd, writeAll } from "../../ffi/fifo.ts";
-import type { ResourceLimits } from "../container_config.ts";
+import type { ResourceLimits } from "../container/config.ts";
+import { TsnspawnError } from "../errors.ts";
 
 /** The environment variable carrying the unit's cgroup paths to stage two. */
 export const CGROUPS_ENV = "TSNSPAWN_CGROUPS";
@@ -37,6 +38,8 @@ export interface CgroupMembership {
   mount: string;
   /** Path of the cgroup below the mount point ("/" = the root). */
   path: string;
+  /** A cgroup2 hierarchy (moves whole processes only; v1 also moves single threads). */
+  unified?: boolean;
 }
 
 /** One line of /proc/PID/cgroup: "4:memory:/machine.slice/x.service". */
@@ -87,7 +90,13 @@ export function planMemberships(procCgroup: string, mountinfo: string): CgroupMe
       : mounts.find((m) =>
         m.type === "cgroup" && controllers.split(",").every((c) => m.options.includes(c))
       );
-    if (mount) memberships.push({ mount: mount.point, path });
+    if (mount) {
+      memberships.push({
+        mount: mount.point,
+        path,
+        ...(controllers === "" ? { unified: true } : {}),
+      });
+    }
   }
   return memberships;
 }
@@ -100,8 +109,8 @@ export function currentMemberships(): CgroupMembership[] {
   );
 }
 
-function procsFile({ mount, path }: CgroupMembership): string {
-  return `${mount}${path === "/" ? "" : path}/cgroup.procs`;
+function procsFile({ mount, path }: CgroupMembership, file = "cgroup.procs"): string {
+  return `${mount}${path === "/" ? "" : path}/${file}`;
 }
 
 /**
@@ -158,5 +167,77 @@ export function prepareCgroupReturn(): CgroupReturn {
       // Always: the container's cgroup namespace is rooted at its unit's cgroups.
       unshare(CLONE_NEWCGROUP);
     },
+  };
+}
+
+/** A prepared, temporary move of one thread into a running container's cgroups. */
+export interface CgroupVisit {
+  /**
+   * Moves thread `tid` (default: the calling thread) into the container's
+   * cgroups; on cgroup2, where threads do not move alone, its whole process.
+   */
+  enter(tid?: number): void;
+  /** Moves the calling thread back to where it was, and closes the files. */
+  leave(): void;
+  /** Closes the files without moving anything. */
+  close(): void;
+}
+
+/**
+ * The exec stage: its child must be born in the container's cgroups (so
+ * the limits hold from its first instruction, and a fork of it before any
+ * move cannot escape them), but the exec stage itself, a Deno process with
+ * a handful of threads, must not count against them while it waits. So only
+ * the spawning thread visits: on cgroup v1 through `tasks` (one thread), on
+ * cgroup2 through `cgroup.procs` (the whole process, for the moment of the
+ * spawn; on a hybrid host that hierarchy holds no controllers).
+ *
+ * A migration on cgroup v1 waits for an RCU grace period the first time
+ * (the threadgroup lock; ~15 ms here), later ones are quick. The CLI pays
+ * it while the exec stage's Deno boots: it moves the stage's main thread
+ * (its TID is its PID) right after spawning it; the stage's own enter()
+ * then finds it there, and is what makes the move certain either way.
+ *
+ * Reads the container PID 1's cgroups (which must be `unit`'s: a PID that
+ * ended and was reused meanwhile is refused) and ours, and opens both
+ * sides' files now, while the host's /proc and /sys are what we see; the
+ * writes later need no path. Hierarchies where we already are in its
+ * cgroup are skipped.
+ */
+export function prepareCgroupVisit(containerPid: number, unit?: string): CgroupVisit {
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo");
+  const theirs = planMemberships(Deno.readTextFileSync(`/proc/${containerPid}/cgroup`), mountinfo);
+  if (unit !== undefined && !theirs.some((m) => m.path.split("/").includes(unit))) {
+    throw new TsnspawnError("not-found", `process ${containerPid}: not in ${unit}`, {
+      hint: "the container stopped meanwhile; is it running?",
+    });
+  }
+  const ours = planMemberships(Deno.readTextFileSync("/proc/self/cgroup"), mountinfo);
+  const into: number[] = [];
+  const back: number[] = [];
+  const close = () => [...into, ...back].forEach(closeFd);
+  try {
+    for (const target of theirs) {
+      const own = ours.find((m) => m.mount === target.mount);
+      if (!own || own.path === target.path) continue;
+      const file = target.unified ? "cgroup.procs" : "tasks";
+      into.push(openFd(procsFile(target, file), O_WRONLY | O_CLOEXEC));
+      back.push(openFd(procsFile(own, file), O_WRONLY | O_CLOEXEC));
+    }
+  } catch (error) {
+    close();
+    throw error;
+  }
+  const encode = (id: number) => new TextEncoder().encode(String(id));
+  return {
+    // "0": the writing thread (tasks) or process (cgroup.procs).
+    enter(tid = 0) {
+      for (const fd of into) writeAll(fd, encode(tid));
+    },
+    leave() {
+      for (const fd of back) writeAll(fd, encode(0));
+      close();
+    },
+    close,
   };
 }

@@ -26,7 +26,12 @@ Deno.test("planMemberships pairs each hierarchy with its mount", () => {
     { mount: "/sys/fs/cgroup/cpu,cpuacct", path: "/machine.slice" },
     // freezer is not mounted: skipped
     { mount: "/sys/fs/cgroup/systemd", path: "/machine.slice/tsnspawn-web.service" },
-    { mount: "/sys/fs/cgroup/unified", path: "/machine.slice/tsnspawn-web.service" },
+    // cgroup2: moves whole processes only (prepareCgroupVisit writes cgroup.procs there)
+    {
+      mount: "/sys/fs/cgroup/unified",
+      path: "/machine.slice/tsnspawn-web.service",
+      unified: true,
+    },
   ]);
 });
 

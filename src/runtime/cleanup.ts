@@ -21,9 +21,10 @@
  *
  * Man pages: systemd.exec(5) ("$EXIT_CODE, $EXIT_STATUS, $SERVICE_RESULT").
  */
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
-import { type ExitRecord, removeContainerDir, writeFileAtomic } from "../state.ts";
+import { type ExitRecord, removeContainerDir } from "../container/state.ts";
+import { writeFileAtomic } from "../files.ts";
 import { MNT_DETACH, umount2 } from "../../ffi/mount.ts";
 import { detachContainerHost } from "../network/host_network.ts";
 import { releaseLease } from "../network/network_store.ts";

@@ -2,45 +2,76 @@
  * `tsnspawn exec`: running one more process inside a running container.
  *
  * Two halves:
- * - {@link spawnInContainer} (called by the CLI): on the main thread, opens
- *   the container's namespace files (/proc/PID/ns/{cgroup,ipc,uts,net,pid})
- *   and our own, all before any setns; enters the container's; spawns the
- *   exec stage (`tsnspawn __exec`, request in $TSNSPAWN_EXEC_REQUEST: not
- *   in argv, where every user could read the environment it carries); then
- *   returns the main thread to our own namespaces, so the CLI can go on
- *   (a thread whose pid_for_children is another namespace can start no
- *   threads). The child, forked from the main thread, is PID N of the
- *   container.
- * - {@link runExecStage} (the `__exec` process): its code is loaded from
- *   the host, so it enters the mount namespace itself, last, after
- *   unshare(CLONE_FS) (setns(mnt) refuses a shared fs_struct). With a tty
- *   (`ttyPath`, opened before the mount namespace changes, made fds 0-2)
- *   it starts a session and takes the terminal as controlling terminal;
- *   then the same privilege drop and execve as stage two
- *   (process_security.ts).
+ * - {@link spawnExecStage} (called by the CLI) starts the exec stage
+ *   (`tsnspawn __exec`, request in $TSNSPAWN_EXEC_REQUEST: not in argv,
+ *   where every user could read the environment it carries) from a
+ *   read-only bind of the runtime's binary (readonly_runtime.ts). The exec
+ *   stage starts in the host's namespaces.
+ * - {@link runExecStage} (the `__exec` process) joins the container and
+ *   starts the command in it:
+ *     1. a pidfd of the container's PID 1, once that PID 1 is the
+ *        container's own program (never stage two before its execve: a
+ *        process that joins then could reach a runtime process holding
+ *        every capability; see waitForContainerProgram);
+ *     2. the container's cgroup files, opened while /sys is the host's;
+ *     3. unshare(CLONE_FS) (setns(mnt) refuses a shared fs_struct), then one
+ *        setns(pidfd, ...) into its mount, cgroup, IPC, UTS, network and PID
+ *        namespaces: our root and cwd are the container's from here on;
+ *     4. the user (the container's /etc/passwd, read inside), the command
+ *        in the container's PATH, the working directory;
+ *     5. privileges dropped on this thread (process_security.ts: not
+ *        dumpable first, then capabilities, no_new_privs, seccomp);
+ *     6. posix_spawn (ffi/spawn.ts) of the command, born in the
+ *        container's cgroups and PID namespace (pid_for_children), with
+ *        default signal dispositions, no fd above 2, and with `-t` a new
+ *        session whose controlling terminal is the container's /dev/pts/N;
+ *     7. wait for it and exit with its status.
  *
- * Order: like nsenter(1) (util-linux: user, cgroup, ipc, uts, net, pid,
- * mnt, time), the mount namespace last: after it, /proc/PID is no longer
- * the host's.
+ * Why the exec stage stays outside the container's PID namespace (unlike
+ * runc's init, which joins it after the mount namespace): it is a Deno
+ * process, which loads its code from the host's file system, so until
+ * step 3 its root and cwd are the host's. Had it been born in the
+ * container's PID namespace, a container process could see it there, with
+ * /proc/PID/root pointing at the host's root (CVE-2024-21626 is this
+ * mistake with a leaked directory fd). Only its child enters, and that
+ * child runs nothing but glibc's spawn code and the command: its root and
+ * cwd are the container's, it holds no fd above 2 after its first steps,
+ * it is not dumpable (it shares the exec stage's address space until
+ * execve), and its image is the read-only runtime binary.
  *
- * Not here: the pty and its relay, and placing the process in the unit's
- * cgroup (systemd AttachProcessesToUnit), which are the CLI's.
+ * stdio: with -t the command's fds 0-2 are the container's own pty slave;
+ * otherwise the exec stage's, which the CLI makes pipes: a container
+ * process never gets a descriptor of a host file, which it could reopen
+ * with other modes through /proc/self/fd/N (`exec c cmd > ~/report` would
+ * otherwise let the container read and rewrite ~/report).
  *
- * Man pages: setns(2), nsenter(1), credentials(7) (sessions).
+ * Man pages: setns(2) ("pidfd"), pidfd_open(2), posix_spawn(3),
+ * credentials(7) (sessions), cgroups(7).
  */
 import { describeError, TsnspawnError } from "../errors.ts";
 import { selfCommand } from "../self_exec.ts";
-import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
-import { planContainerSeccomp, type SeccompSetting } from "../security_options.ts";
-import { O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
-import { dup2 } from "../../ffi/process.ts";
+import { resolveUser, type UserSpec } from "../container/run_options.ts";
+import {
+  capabilitiesWeHold,
+  dropPrivileges,
+  exitStatusFor,
+  prepareCommand,
+} from "./process_security.ts";
+import { planContainerSeccomp, type SeccompSetting } from "../security/options.ts";
+import { withReadOnlyRuntime } from "./readonly_runtime.ts";
+import { prepareCgroupVisit } from "./cgroups.ts";
+import { spawnProcess } from "../../ffi/spawn.ts";
+import { exitNow, ignoreSignals, umask, waitPid } from "../../ffi/process.ts";
 import {
   CLONE_FS,
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
   CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
   closeFd,
-  NAMESPACE_FLAGS,
-  type NamespaceKind,
-  openNamespace,
+  openPidfd,
   setns,
   unshare,
 } from "../../ffi/namespaces.ts";
@@ -49,22 +80,25 @@ import {
 export interface ExecRequest {
   /** Host PID of the container's PID 1 (the unit's MainPID). */
   pid: number;
-  /** argv, looked up in the PATH of `env`. */
+  /** The container's unit: `pid` must belong to it (a PID reused since is refused). */
+  unit?: string;
+  /** argv, looked up in the PATH of `env`. Ignored with `loginShell`. */
   command: string[];
   /** KEY=VALUE environment. */
   env: string[];
-  /** Numeric user and group. */
+  /** Numeric user and group (the container's), unless `userSpec` is given. */
   user: { uid: number; gid: number };
+  /** `-u user[:group]`: looked up in the container's /etc/passwd and /etc/group, from inside. */
+  userSpec?: UserSpec;
+  /** Run the user's login shell from the container's /etc/passwd, as `-l` (`tsnspawn shell`). */
+  loginShell?: boolean;
   /** Absolute working directory in the container. */
   workingDir: string;
-  /** stdin is a terminal: make it the controlling terminal of a new session. */
-  tty: boolean;
   /**
-   * Host path of a pty slave (/dev/pts/N) to use as stdin, stdout and
-   * stderr: the exec stage opens it before entering the mount namespace
-   * (where the host's /dev/pts is not visible). Implies `tty`.
+   * The container's pty slave, as a path in the container (/dev/pts/N):
+   * the command's stdin, stdout, stderr and controlling terminal.
    */
-  ttyPath?: string;
+  terminal?: string;
   /** Capability names kept (the container's). */
   capabilities: string[];
   /** PR_SET_NO_NEW_PRIVS. */
@@ -78,8 +112,19 @@ export interface ExecRequest {
 /** The environment variable carrying the JSON ExecRequest. */
 export const EXEC_REQUEST_ENV = "TSNSPAWN_EXEC_REQUEST";
 
-/** Namespaces entered by the CLI before spawning, in nsenter's order. */
-export const ENTER_ORDER: readonly NamespaceKind[] = ["cgroup", "ipc", "uts", "net", "pid"];
+/** The namespaces the command joins: all of the container's (no user namespace: none is made). */
+export const EXEC_NAMESPACES = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS |
+  CLONE_NEWNET | CLONE_NEWPID;
+
+/** How long the exec stage waits for a starting container's PID 1 to become its program. */
+const CONTAINER_PROGRAM_TIMEOUT_MS = 10_000;
+
+/** Signals a terminal or a killed CLI sends the exec stage; the command gets them, we wait. */
+const SIGHUP = 1;
+const SIGINT = 2;
+const SIGQUIT = 3;
+const SIGPIPE = 13;
+const SIGTERM = 15;
 
 /** Options for the spawned exec stage's stdio. */
 export interface SpawnStdio {
@@ -89,74 +134,20 @@ export interface SpawnStdio {
 }
 
 /**
- * Spawns the exec stage for `request` inside the container's namespaces
- * (except mnt, which the stage enters itself). Must be called from the main
- * thread; the caller's namespaces are restored before it returns.
+ * Starts the exec stage for `request` (CLI side). Must be called from the
+ * main thread (see withReadOnlyRuntime).
  */
-export function spawnInContainer(request: ExecRequest, stdio: SpawnStdio = {}): Deno.ChildProcess {
-  const opened: number[] = [];
-  const target: number[] = [];
-  const own: number[] = [];
-  try {
-    for (const kind of ENTER_ORDER) {
-      const fd = openNamespace(request.pid, kind);
-      opened.push(fd);
-      target.push(fd);
-    }
-    for (const kind of ENTER_ORDER) {
-      const fd = openNamespace("self", kind);
-      opened.push(fd);
-      own.push(fd);
-    }
-  } catch (error) {
-    opened.forEach(closeFd);
-    throw new TsnspawnError(
-      "not-found",
-      `container process ${request.pid}: cannot open its namespaces`,
-      {
-        cause: error,
-        hint: "is the container running?",
-      },
-    );
-  }
-
+export function spawnExecStage(request: ExecRequest, stdio: SpawnStdio = {}): Deno.ChildProcess {
   const [program, ...args] = selfCommand("__exec");
-  let entered = 0;
-  try {
-    ENTER_ORDER.forEach((kind, i) => {
-      setns(target[i], NAMESPACE_FLAGS[kind], `${kind} of PID ${request.pid}`);
-      entered = i + 1;
-    });
-    return new Deno.Command(program, {
+  return withReadOnlyRuntime(() =>
+    new Deno.Command(program, {
       args,
       env: { [EXEC_REQUEST_ENV]: JSON.stringify(request) },
-      stdin: stdio.stdin ?? "inherit",
+      stdin: stdio.stdin ?? "null",
       stdout: stdio.stdout ?? "inherit",
       stderr: stdio.stderr ?? "inherit",
-    }).spawn();
-  } finally {
-    // Back to our own namespaces, in reverse order; a failure here leaves
-    // the process in a state it must not continue in.
-    for (let i = entered - 1; i >= 0; i--) {
-      try {
-        setns(own[i], NAMESPACE_FLAGS[ENTER_ORDER[i]], `own ${ENTER_ORDER[i]}`);
-      } catch (error) {
-        console.error(`tsnspawn: cannot return to our own namespaces: ${error}`);
-        Deno.exit(1);
-      }
-    }
-    opened.forEach(closeFd);
-  }
-}
-
-/** Makes the terminal at `path` our stdin, stdout and stderr. */
-function attachTerminal(path: string): void {
-  const fd = openFd(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  try {
-    for (const target of [0, 1, 2]) dup2(fd, target);
-  } finally {
-    if (fd > 2) closeFd(fd);
-  }
+    }).spawn()
+  );
 }
 
 function parseRequest(args: readonly string[]): ExecRequest {
@@ -169,34 +160,132 @@ function parseRequest(args: readonly string[]): ExecRequest {
   }
 }
 
+/** Device and inode of a file (stat follows /proc/PID/exe to the program). */
+function fileIdentity(path: string): string | null {
+  try {
+    const info = Deno.statSync(path);
+    return `${info.dev}:${info.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether process `pid` is still a tsnspawn runtime process (stage two before its execve). */
+function isRuntimeProcess(pid: number, runtime: string | null): boolean {
+  if (runtime !== null && fileIdentity(`/proc/${pid}/exe`) === runtime) return true;
+  try {
+    // A container started by another tsnspawn binary: its stage two's argv.
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes("__stage2");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the container's PID 1 is the container's program: systemd
+ * reports the main PID (stage two's MAINPID=) a moment before stage two's
+ * execve, and until then PID 1 is a runtime process with every capability.
+ * Nothing joins a container's namespaces before that.
+ */
+function waitForContainerProgram(pid: number): void {
+  const runtime = fileIdentity("/proc/self/exe");
+  const deadline = Date.now() + CONTAINER_PROGRAM_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (isRuntimeProcess(pid, runtime)) {
+    if (Date.now() > deadline) {
+      throw new TsnspawnError("conflict", `container process ${pid}: still starting`, {
+        hint: "try again once the container runs",
+      });
+    }
+    Atomics.wait(pause, 0, 0, 1);
+  }
+}
+
+/** The login shell of `uid` in the container's /etc/passwd (read inside), else /bin/sh. */
+function loginShellOf(uid: number): string {
+  const passwd = readContainerFile("/etc/passwd") ?? "";
+  const entry = passwd.split("\n").map((line) => line.split(":"))
+    .find((fields) => fields.length >= 7 && Number(fields[2]) === uid);
+  return entry?.[6] && !/nologin|false$/.test(entry[6]) ? entry[6] : "/bin/sh";
+}
+
+/** A file of the container, read from inside its mount namespace; null if unreadable. */
+function readContainerFile(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** 128 + signal for a killed command, as shells and docker report it. */
+function exitCodeOf(status: { code: number; signal: null } | { code: null; signal: number }) {
+  return status.code ?? 128 + status.signal;
+}
+
 /**
  * Entry of `__exec` (request in $TSNSPAWN_EXEC_REQUEST, or as the first
- * argument). Never returns on success (becomes the command); on failure
- * prints "exec: <message>" and resolves to 127, 126 or 1.
+ * argument). Exits with the command's exit status (128 + N if killed by
+ * signal N); on failure prints "exec: <message>" and resolves to 127, 126
+ * or 1.
  */
 export function runExecStage(args: string[]): Promise<number> {
   try {
     const request = parseRequest(args);
-    if (request.ttyPath) attachTerminal(request.ttyPath);
-    unshare(CLONE_FS);
-    const mnt = openNamespace(request.pid, "mnt");
+    let pidfd: number;
     try {
-      setns(mnt, CLONE_NEWNS, `mnt of PID ${request.pid}`);
-    } finally {
-      closeFd(mnt);
+      pidfd = openPidfd(request.pid);
+    } catch (error) {
+      throw new TsnspawnError("not-found", `container process ${request.pid}: not running`, {
+        cause: error,
+        hint: "is the container running?",
+      });
     }
-    execContainerProcess({
-      command: request.command,
+    waitForContainerProgram(request.pid);
+    const cgroups = prepareCgroupVisit(request.pid, request.unit);
+    unshare(CLONE_FS);
+    try {
+      setns(pidfd, EXEC_NAMESPACES, `the namespaces of PID ${request.pid}`);
+    } finally {
+      closeFd(pidfd);
+    }
+
+    const user = request.userSpec
+      ? resolveUser(
+        request.userSpec,
+        readContainerFile("/etc/passwd"),
+        readContainerFile("/etc/group"),
+      )
+      : request.user;
+    const command = request.loginShell ? [loginShellOf(user.uid), "-l"] : request.command;
+    const { path, argv } = prepareCommand({
+      command,
       env: request.env,
-      user: request.user,
       workingDir: request.workingDir,
+    });
+    // Interrupts are for the command (same process group, or its own
+    // terminal); we only wait for it and pass its status on.
+    ignoreSignals([SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM]);
+    dropPrivileges({
+      user,
       capabilities: request.privileged
         ? capabilitiesWeHold(request.capabilities)
         : request.capabilities,
       noNewPrivileges: request.noNewPrivileges,
       seccomp: planContainerSeccomp(request.seccomp, request.capabilities, Deno.osRelease()),
-      tty: request.tty || request.ttyPath !== undefined,
     });
+    umask(0o022);
+    let child: number;
+    cgroups.enter();
+    try {
+      child = spawnProcess({ path, argv, env: request.env, terminal: request.terminal });
+    } finally {
+      cgroups.leave();
+    }
+    const status = exitCodeOf(waitPid(child)!);
+    // _exit: nothing of ours is left to flush, and Deno's orderly shutdown
+    // would only delay the caller, who waits for this status.
+    exitNow(status);
   } catch (error) {
     console.error(`exec: ${describeError(error)}`);
     return Promise.resolve(exitStatusFor(error));

@@ -8,7 +8,7 @@
  *   in declared.json — and from the same image. `Pull=always` pulls first,
  *   so a new image also makes a new container.
  * - Otherwise it is removed (its network lease given back) and created anew
- *   exactly as `tsnspawn create` would (src/commands/create.ts), pulling a
+ *   exactly as `tsnspawn create` would (src/ops/create.ts), pulling a
  *   missing image unless `Pull=never`.
  * - A container of that name that was not made from the declaration (no
  *   declared.json) is left alone and the start fails: it is the user's.
@@ -17,12 +17,13 @@
  * shows them) and the exit status is 1, which fails the unit's start.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
-import type { ContainerDeclaration } from "../container_unit.ts";
-import { loadDeclaration } from "../declared_store.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import type { ContainerDeclaration } from "../systemd/container_unit.ts";
+import { loadDeclaration } from "../systemd/declared_store.ts";
 import { containerPaths } from "../paths.ts";
-import { removeContainerDir, withContainerLock, writeFileAtomic } from "../state.ts";
-import { validateContainerName } from "../run_options.ts";
+import { removeContainerDir, withContainerLock } from "../container/state.ts";
+import { writeFileAtomic } from "../files.ts";
+import { validateContainerName } from "../container/run_options.ts";
 
 /** What declared.json holds. */
 export interface DeclaredRecord {
@@ -52,9 +53,9 @@ function readJson<T>(path: string): T | null {
 async function currentImageId(declaration: ContainerDeclaration): Promise<string | null> {
   const { options } = declaration;
   if (options.image === undefined) return null;
-  const { resolveImage } = await import("../image_store.ts");
+  const { resolveImage } = await import("../image/store.ts");
   if (options.pull === "always") {
-    const { pullWithProgress } = await import("../commands/pull.ts");
+    const { pullWithProgress } = await import("../registry/progress_display.ts");
     const pulled = await pullWithProgress(options.image, {
       platform: options.platform,
       progressTo: "stderr",
@@ -97,7 +98,7 @@ export async function prepareDeclaredContainer(
     }
     replaced = true;
   }
-  const { createContainer } = await import("../commands/create.ts");
+  const { createContainer } = await import("../ops/create.ts");
   // `Pull=always` pulled above when the container existed; create pulls only when missing then.
   const options = config && declaration.options.pull === "always"
     ? { ...declaration.options, pull: "missing" as const }

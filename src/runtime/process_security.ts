@@ -1,31 +1,54 @@
 /**
  * The last steps before a container process runs, shared by stage two (the
  * container's PID 1) and the exec stage (`tsnspawn exec`): find the command
- * in the container's PATH, chdir, drop privileges, execve.
+ * in the container's PATH, chdir, drop privileges, execve (stage two) or
+ * spawn (the exec stage).
  *
  * Order (each step needs the privileges the next one drops):
  *   0. with a tty: setsid() and TIOCSCTTY on stdin (needs CAP_SYS_ADMIN to steal)
  *   1. resolve the command (clear "not found" / "permission denied" errors)
  *   2. chdir(workingDir) while still root
- *   3. bounding set: drop every capability not kept (needs CAP_SETPCAP)
- *   3a. seccomp filter, when no_new_privs is off (needs CAP_SYS_ADMIN, still held)
- *   4. setgroups([]), setresgid, setresuid (needs CAP_SETGID/CAP_SETUID);
+ *   3. non-dumpable (PR_SET_DUMPABLE 0), before the first capability goes
+ *   4. bounding set: drop every capability not kept (needs CAP_SETPCAP)
+ *   4a. seccomp filter, when no_new_privs is off (needs CAP_SYS_ADMIN, still held)
+ *   5. setgroups([]), setresgid, setresuid (needs CAP_SETGID/CAP_SETUID);
  *      leaving uid 0 clears the permitted and effective sets (no KEEPCAPS)
- *   5. capset: root keeps E = P = kept; everyone gets I = 0 (like docker
+ *   6. capset: root keeps E = P = kept; everyone gets I = 0 (like docker
  *      since CVE-2022-24769); a non-root user ends with no capabilities
- *   6. ambient set cleared; no_new_privs if asked
- *   6a. seccomp filter, when no_new_privs is on (as late as possible)
- *   7. umask 022, default signal dispositions, empty signal mask, every fd
+ *   7. ambient set cleared; no_new_privs if asked
+ *   7a. seccomp filter, when no_new_privs is on (as late as possible)
+ *   8. umask 022, default signal dispositions, empty signal mask, every fd
  *      above 2 close-on-exec (nothing inherited leaks in), execve
  * All on the calling (main) thread: capabilities, no_new_privs, and the
  * bounding set are per thread, and execve keeps only the caller's.
  *
+ * Why step 3 comes first, and why the process is out of the container's
+ * reach at every instant (the runc CVE-2019-5736 pattern: a container
+ * process opening /proc/PID/exe of a runtime process inside its PID
+ * namespace, then writing the host's binary through that handle). The
+ * kernel lets a process at /proc/PID/{exe,fd,cwd,root,environ,mem,maps}
+ * only through ptrace_may_access(): same uid, then (a) a target that is not
+ * dumpable needs CAP_SYS_PTRACE, and (b) the caller's permitted
+ * capabilities must include all of the target's, or CAP_SYS_PTRACE.
+ *   - until step 4 we hold every capability the host gave us: no container
+ *     process has them all, so (b) refuses it;
+ *   - from step 3 on we are not dumpable, so once the capabilities are gone
+ *     and (b) would pass, (a) refuses;
+ *   - the command's execve makes a new image of the container's own binary,
+ *     dumpable again: that is the container's business, not the runtime's.
+ * A container given CAP_SYS_PTRACE passes both checks (as it would against
+ * runc); the defence in depth for that case is that the runtime's binary is
+ * a read-only mount in every process of ours that a container can see
+ * (runtime/readonly_runtime.ts), and that `exec` enters a container only
+ * once its PID 1 is the container's own program (runtime/exec_stage.ts).
+ *
  * Man pages: capabilities(7) ("Transformation of capabilities during
- * execve"), credentials(7), execve(2), prctl(2).
+ * execve"), credentials(7), execve(2), prctl(2) (PR_SET_DUMPABLE),
+ * ptrace(2) ("Ptrace access mode checking"), proc(5).
  */
-import { capabilityMask, capabilityNumber } from "../capability_names.ts";
+import { capabilityMask, capabilityNumber } from "../security/capabilities.ts";
 import { TsnspawnError } from "../errors.ts";
-import { DEFAULT_PATH } from "../mount_plan.ts";
+import { DEFAULT_PATH } from "../container/mount_plan.ts";
 import {
   boundingHas,
   capset,
@@ -40,6 +63,7 @@ import {
   execve,
   resetSignals,
   setControllingTerminal,
+  setDumpable,
   setgroups,
   setresgid,
   setresuid,
@@ -149,7 +173,7 @@ export function resolveCommand(name: string, env: readonly string[]): string {
 
 /** The exit status docker uses for a start failure: 127 not found, 126 not runnable, 1 otherwise. */
 export function exitStatusFor(error: unknown): number {
-  if (error instanceof SysError && error.call === "execve") {
+  if (error instanceof SysError && (error.call === "execve" || error.call === "posix_spawn")) {
     return error.errnoName === "ENOENT" ? 127 : 126;
   }
   if (error instanceof TsnspawnError) {
@@ -178,34 +202,19 @@ export function capabilitiesToDrop(keep: bigint, lastCap: number): number[] {
   return drop;
 }
 
+/** What {@link dropPrivileges} keeps. */
+export type PrivilegeSpec = Pick<
+  ProcessSpec,
+  "user" | "capabilities" | "noNewPrivileges" | "seccomp"
+>;
+
 /**
- * Drops privileges as described in the module comment and execve's the
- * command. Never returns: throws on failure (see {@link exitStatusFor}).
+ * Steps 3 to 7a of the module comment, on the calling thread: from here on
+ * the thread has exactly the container's privileges and its seccomp filter,
+ * and the process is not dumpable.
  */
-export function execContainerProcess(spec: ProcessSpec): never {
-  if (spec.command.length === 0) throw new TsnspawnError("invalid", "empty command");
-  if (spec.tty) {
-    setsid();
-    setControllingTerminal(0, true);
-  }
-  const resolved = resolveCommand(spec.command[0], spec.env);
-  let path = resolved;
-  let argv = spec.command;
-  if (spec.init) {
-    // tini does its own PATH lookup (execvp) with our environment.
-    path = spec.init;
-    argv = [spec.init, "--", ...spec.command];
-  }
-
-  try {
-    chdir(spec.workingDir);
-  } catch (error) {
-    throw new TsnspawnError("not-found", `working directory ${spec.workingDir}: cannot enter it`, {
-      cause: error,
-    });
-  }
-
-  spec.announce?.();
+export function dropPrivileges(spec: PrivilegeSpec): void {
+  setDumpable(false);
 
   const keep = capabilityMask(spec.capabilities);
   for (const cap of capabilitiesToDrop(keep, kernelLastCapability())) {
@@ -216,9 +225,10 @@ export function execContainerProcess(spec: ProcessSpec): never {
   // that has CAP_SYS_ADMIN in its effective set, which we still have here
   // (the bounding set limits only what execve grants) and lose at
   // setresuid/capset. Every call after this point (setgroups, setres[ug]id,
-  // capset, prctl, umask, rt_sigaction, rt_sigprocmask, close_range, execve)
-  // is allowed by docker's profile; a custom profile that forbids one of them
-  // fails the start with that call's EPERM, never a silently weaker container.
+  // capset, prctl, umask, rt_sigaction, rt_sigprocmask, close_range, execve,
+  // and the exec stage's clone and wait4) is allowed by docker's profile; a
+  // custom profile that forbids one of them fails the start with that call's
+  // EPERM, never a silently weaker container.
   if (spec.seccomp && !spec.noNewPrivileges) installSeccompFilter(spec.seccomp);
 
   setgroups([]);
@@ -234,7 +244,42 @@ export function execContainerProcess(spec: ProcessSpec): never {
   // binds this thread and, through execve, the container's command and every
   // process it forks; filters cannot be removed, only stacked.
   if (spec.seccomp && spec.noNewPrivileges) installSeccompFilter(spec.seccomp);
+}
 
+/**
+ * Steps 1 and 2: the command as a path and argv (through `init` if given),
+ * with the working directory entered. Throws the user-facing errors.
+ */
+export function prepareCommand(
+  spec: Pick<ProcessSpec, "command" | "env" | "workingDir" | "init">,
+): { path: string; argv: string[] } {
+  if (spec.command.length === 0) throw new TsnspawnError("invalid", "empty command");
+  const resolved = resolveCommand(spec.command[0], spec.env);
+  try {
+    chdir(spec.workingDir);
+  } catch (error) {
+    throw new TsnspawnError("not-found", `working directory ${spec.workingDir}: cannot enter it`, {
+      cause: error,
+    });
+  }
+  // tini does its own PATH lookup (execvp) with our environment.
+  return spec.init
+    ? { path: spec.init, argv: [spec.init, "--", ...spec.command] }
+    : { path: resolved, argv: spec.command };
+}
+
+/**
+ * Drops privileges as described in the module comment and execve's the
+ * command. Never returns: throws on failure (see {@link exitStatusFor}).
+ */
+export function execContainerProcess(spec: ProcessSpec): never {
+  if (spec.tty) {
+    setsid();
+    setControllingTerminal(0, true);
+  }
+  const { path, argv } = prepareCommand(spec);
+  spec.announce?.();
+  dropPrivileges(spec);
   umask(0o022);
   resetSignals();
   closeOnExecFrom(3);

@@ -1,8 +1,8 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
 import { SysError } from "../errors.ts";
-import { capabilityMask, DOCKER_DEFAULT_CAPABILITIES } from "../capability_names.ts";
-import { DEFAULT_PATH } from "../mount_plan.ts";
+import { capabilityMask, DOCKER_DEFAULT_CAPABILITIES } from "../security/capabilities.ts";
+import { DEFAULT_PATH } from "../container/mount_plan.ts";
 import { capabilitiesToDrop, exitStatusFor, pathOf, resolveCommand } from "./process_security.ts";
 
 Deno.test("pathOf: the last PATH wins, docker's default otherwise", () => {

@@ -8,16 +8,16 @@
  * only; Deno's other threads stay in the host's). So every mount lands in
  * the container's mount namespace, sysfs shows the container's network
  * devices, mqueue its IPC namespace, and sethostname names its UTS
- * namespace. Only /proc is left to stage two (mount_plan.ts `procfs`).
+ * namespace. Only /proc is left to stage two (container/mount_plan.ts `procfs`).
  *
  * Stage two is in the same mount namespace, still with the host's root: it
  * waits on the setup pipe (setup_ready.ts) before it mounts /proc and
  * pivots, so nothing it loads moves under it.
  */
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerPaths } from "../paths.ts";
-import { HOST_TINI, planRootfs } from "../mount_plan.ts";
+import { HOST_TINI, planRootfs } from "../container/mount_plan.ts";
 import { applyMounts } from "./apply_mounts.ts";
 import { sethostname } from "../../ffi/process.ts";
 import { interfaceUp } from "../../ffi/net.ts";

@@ -1,5 +1,5 @@
 /**
- * Installs a compiled seccomp filter (`src/seccomp_bpf.ts`) on the calling
+ * Installs a compiled seccomp filter (`src/security/seccomp_bpf.ts`) on the calling
  * thread: `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &struct sock_fprog)`.
  *
  * Per thread, on purpose: the filter binds the calling thread and what it
@@ -17,7 +17,7 @@
  */
 import { addressOf, check, libc, strerror } from "../../ffi/libc.ts";
 import { SysError, TsnspawnError } from "../errors.ts";
-import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "../seccomp_bpf.ts";
+import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "../security/seccomp_bpf.ts";
 
 /** prctl(2) option (linux/prctl.h). */
 export const PR_SET_SECCOMP = 22;

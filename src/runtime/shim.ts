@@ -7,8 +7,10 @@
  *    the setup FIFO (setup_ready.ts),
  * 3. unshares mount, UTS, IPC, PID (and network unless --network host)
  *    namespaces on the main thread,
- * 4. spawns stage two at once: forked from the main thread, it is PID 1 of
- *    the new PID namespace, with our stdio (the journal or the terminal),
+ * 4. binds the runtime's binary read-only over itself in the new mount
+ *    namespace (readonly_runtime.ts) and spawns stage two from it at once:
+ *    forked from the main thread, it is PID 1 of the new PID namespace,
+ *    with our stdio (the journal or the terminal),
  * 5. while stage two's Deno boots: builds the container's root file system,
  *    hostname and loopback in the new namespaces (rootfs.ts), then returns
  *    to the host's mount namespace (stage two's pivot_root would otherwise
@@ -34,7 +36,7 @@
  * waitid(WNOWAIT) instead, and leave with _exit(2) (ffi exitNow).
  */
 import { describeError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
 import { selfCommand } from "../self_exec.ts";
 import {
@@ -67,6 +69,7 @@ import { CGROUPS_ENV, leaveUnitCgroups, runtimeNeedsToLeave } from "./cgroups.ts
 import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
 import { createSetupPipe, signalSetupReady } from "./setup_ready.ts";
 import { buildRootfs } from "./rootfs.ts";
+import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
 
@@ -196,6 +199,9 @@ export function runShim(name: string): Promise<never> {
     // container's limits; stage two returns right before its execve.
     const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
+    // Stage two is PID 1 of the container until its execve: it runs the
+    // runtime's binary from a read-only bind in the new mount namespace.
+    bindRuntimeReadOnly();
     if (bridged) net.containerNet = openNamespace("self", "net");
     const [program, ...args] = selfCommand("__stage2", [name]);
     const child = new Deno.Command(program, {

@@ -14,9 +14,9 @@
  * and the exit status is 127 (command not found), 126 (not executable) or 1.
  */
 import { describeError, TsnspawnError } from "../errors.ts";
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths, unitName } from "../paths.ts";
-import { CONTAINER_INIT, planRootfs } from "../mount_plan.ts";
+import { CONTAINER_INIT, planRootfs } from "../container/mount_plan.ts";
 import { applyMounts, pivotInto } from "./apply_mounts.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
@@ -26,7 +26,7 @@ import { dup2 } from "../../ffi/process.ts";
 import { closeFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
-import { planContainerSeccomp } from "../security_options.ts";
+import { planContainerSeccomp } from "../security/options.ts";
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {

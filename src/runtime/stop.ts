@@ -15,10 +15,10 @@
  * A PID 1 without a handler for the signal ignores it (pid_namespaces(7));
  * then the stop takes the whole timeout, as with docker.
  */
-import type { ContainerConfig } from "../container_config.ts";
+import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths } from "../paths.ts";
 import { kill, waitForExit } from "../../ffi/process.ts";
-import { parseSignal } from "../run_options.ts";
+import { parseSignal } from "../container/run_options.ts";
 
 /** How long systemd may take to reap the killed process before we give up waiting. */
 const REAP_TIMEOUT_MS = 2000;

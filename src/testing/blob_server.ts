@@ -5,10 +5,10 @@
  * real registry for the integration tests.
  */
 import { join } from "../path_util.ts";
-import { sha256Digest } from "../digest.ts";
-import type { LayerDownload } from "../layer_download.ts";
-import { MEDIA_TYPE_OCI_LAYER_GZIP, type OciDescriptor } from "../oci_types.ts";
-import { RegistryClient, type RegistrySession } from "../registry_client.ts";
+import { sha256Digest } from "../oci/digest.ts";
+import type { LayerDownload } from "../registry/layer_download.ts";
+import { MEDIA_TYPE_OCI_LAYER_GZIP, type OciDescriptor } from "../oci/types.ts";
+import { RegistryClient, type RegistrySession } from "../registry/client.ts";
 
 /** A running blob server; `close()` it. */
 export interface BlobServer {

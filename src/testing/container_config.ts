@@ -3,7 +3,7 @@
  * `tsnspawn run --name web busybox sh`, for tests to override what they
  * look at. Used by unit tests and the runtime tests; not by the product.
  */
-import { CONTAINER_CONFIG_VERSION, type ContainerConfig } from "../container_config.ts";
+import { CONTAINER_CONFIG_VERSION, type ContainerConfig } from "../container/config.ts";
 
 /** A full config with test defaults, `overrides` applied last. */
 export function testContainerConfig(overrides: Partial<ContainerConfig> = {}): ContainerConfig {

@@ -54,7 +54,7 @@ integrationTest(
   async (core) => {
     // docker's own profile without uname: it falls to the default action, EPERM.
     await core.shOk(
-      `cd ${REPO} && ${REPO}/node_modules/.bin/deno eval --quiet 'import {DOCKER_DEFAULT_PROFILE as p, formatSeccompProfile as f} from "./src/seccomp_profile.ts"; ` +
+      `cd ${REPO} && ${REPO}/node_modules/.bin/deno eval --quiet 'import {DOCKER_DEFAULT_PROFILE as p, formatSeccompProfile as f} from "./src/security/seccomp_profile.ts"; ` +
         `const q = {...p, syscalls: p.syscalls.map((r) => ({...r, names: r.names.filter((n) => n !== "uname")})).filter((r) => r.names.length > 0)}; console.log(f(q))' > /tmp/profile.json`,
     );
     await core.tsnOk([

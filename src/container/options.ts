@@ -1,0 +1,88 @@
+/**
+ * What a front end asks for when it creates a container: the options of
+ * `run`/`create` (the CLI's command line, a declared container's
+ * `.container` file through the same grammar, the Docker API's create body),
+ * validated but not yet resolved against the image or the host. The CLI's
+ * grammar is src/cli/args.ts; the plan from these options is plan.ts, the
+ * creation ops/create.ts.
+ */
+import type {
+  PublishedPort,
+  ResourceLimits,
+  RestartPolicy,
+  TmpfsMount,
+  VolumeMount,
+} from "./config.ts";
+import type { UserSpec } from "./run_options.ts";
+import type { SecurityOptions } from "../security/options.ts";
+
+/** The options of `run` and `create`, validated but not resolved against the image. */
+export interface ContainerOptions {
+  /** --name (validated); undefined = generate one. */
+  name?: string;
+  /** -d: do not attach (always false for create). */
+  detach: boolean;
+  /** --rm: remove the container when it stops. */
+  autoRemove: boolean;
+  /** -i: keep stdin open. */
+  interactive: boolean;
+  /** -t: allocate a terminal. */
+  tty: boolean;
+  /** -e, resolved against the caller's environment (`-e K` with K unset is left out); applied after the env files. */
+  env: string[];
+  /** --env-file paths, raw; read by the command, in order, before `env`. */
+  envFiles: string[];
+  /** -w: absolute, normalized working directory in the container. */
+  workdir?: string;
+  /** -u: user and group as given (resolved with the image's /etc/passwd later). */
+  user?: UserSpec;
+  /** --hostname (validated). */
+  hostname?: string;
+  /** -v bind mounts. */
+  volumes: VolumeMount[];
+  /** --memory, --cpus, --pids-limit, --cpu-weight/--cpu-shares, already in systemd units. */
+  resources: ResourceLimits;
+  /** --restart (default no). */
+  restart: RestartPolicy;
+  /** --stop-timeout seconds; undefined = the default (10). */
+  stopTimeoutSec?: number;
+  /** --stop-signal as a canonical name (SIGTERM); undefined = the image's or SIGTERM. */
+  stopSignal?: string;
+  /** --network: "bridge" (the default), "none", "host" or a network's name. */
+  network: string;
+  /** -p/--publish, one entry per port (ranges expanded). */
+  publish: PublishedPort[];
+  /** --cap-add names, canonical (CAP_X) or "ALL". */
+  capAdd: string[];
+  /** --cap-drop names, canonical (CAP_X) or "ALL". */
+  capDrop: string[];
+  /** The resulting capability set: docker's default with capAdd/capDrop applied. */
+  capabilities: string[];
+  /** --init: run a reaping init as PID 1. */
+  init: boolean;
+  /** --security-opt values (seccomp, no-new-privileges), folded; empty = defaults. */
+  security: SecurityOptions;
+  /** --privileged: all capabilities, no seccomp, no masked paths, all devices. */
+  privileged: boolean;
+  /** --read-only: read-only root file system. */
+  readOnly: boolean;
+  /** --tmpfs mounts. */
+  tmpfs: TmpfsMount[];
+  /** --rootfs directory, raw (not resolved); then there is no image. */
+  rootfs?: string;
+  /** --entrypoint, raw ("" resets the image's entrypoint). */
+  entrypoint?: string;
+  /** --dry-run: print the plan, change nothing. */
+  dryRun: boolean;
+  /** The image reference, raw; undefined with --rootfs. */
+  image?: string;
+  /** The command and its arguments after the image (may be empty: the image's default). */
+  command: string[];
+  /** --pull: when to pull the image (undefined = missing). */
+  pull?: PullPolicy;
+  /** --platform for a pull, raw ("linux/amd64"). */
+  platform?: string;
+}
+
+/** `run --pull`: pull when the image is missing (default), always, or never. */
+export type PullPolicy = "missing" | "always" | "never";

@@ -1,0 +1,253 @@
+/**
+ * The options of a container request as docker-style arguments: the table
+ * of `run`/`create` options (with their help lines) and the builder that
+ * turns split arguments into {@link ContainerOptions}. The CLI's `run` and
+ * `create` (src/cli/args.ts) and declared containers (systemd/
+ * systemd/container_unit.ts translates a `.container` file into these arguments)
+ * read the same grammar, so the two cannot drift.
+ *
+ * Values are syntactically validated with container/run_options.ts (memory in bytes,
+ * volumes, signals, names...); anything that needs the file system or the
+ * image (env files, user names, the rootfs path) stays a raw string.
+ */
+import { TsnspawnError } from "../errors.ts";
+import type { ResourceLimits } from "./config.ts";
+import { parsePublish } from "../network/published_ports.ts";
+import {
+  DEFAULT_NETWORK_MODE,
+  type EnvLookup,
+  parseCpus,
+  parseCpuShares,
+  parseCpuWeight,
+  parseEnvAssignment,
+  parseMemory,
+  parseNetwork,
+  parsePidsLimit,
+  parseRestart,
+  parseSignal,
+  parseStopTimeout,
+  parseUser,
+  parseVolume,
+  parseWorkingDir,
+  signalName,
+  validateContainerName,
+  validateHostname,
+} from "./run_options.ts";
+import {
+  DOCKER_DEFAULT_CAPABILITIES,
+  normalizeCapabilityName,
+  resolveCapabilities,
+} from "../security/capabilities.ts";
+import { parseSecurityOptions, parseUserns } from "../security/options.ts";
+import { parseTmpfs } from "./tmpfs.ts";
+import type { ContainerOptions, PullPolicy } from "./options.ts";
+import {
+  flag,
+  list,
+  nonEmpty,
+  OptionReader,
+  type OptionSpec,
+  splitArgs,
+  usage,
+  value,
+} from "../argv.ts";
+
+/** Options shared by `run` and `create` (run adds -d). */
+export const CONTAINER_OPTIONS: OptionSpec[] = [
+  value("name", undefined, "NAME", "name the container (default: a generated adjective_noun)"),
+  flag("rm", undefined, "remove the container when it stops"),
+  flag("interactive", "i", "keep stdin open"),
+  flag("tty", "t", "allocate a terminal"),
+  list(
+    "env",
+    "e",
+    "KEY[=VALUE]",
+    "set an environment variable; KEY alone copies it from this environment",
+  ),
+  list("env-file", undefined, "FILE", "read environment variables from a file"),
+  value("workdir", "w", "DIR", "working directory in the container"),
+  value("user", "u", "USER[:GROUP]", "user (name or uid) and group to run as"),
+  value("hostname", undefined, "NAME", "hostname of the container"),
+  list("volume", "v", "HOST:CTR[:ro]", "bind-mount a host directory"),
+  value("memory", "m", "SIZE", "memory limit, e.g. 512m (MemoryMax=)"),
+  value("cpus", undefined, "N", "CPU limit in CPUs, e.g. 1.5 (CPUQuota=)"),
+  value("pids-limit", undefined, "N", "maximum number of tasks, -1 for unlimited (TasksMax=)"),
+  value("cpu-weight", undefined, "N", "relative CPU weight 1..10000 (CPUWeight=)"),
+  value("cpu-shares", "c", "N", "docker CPU shares 2..262144, converted to a CPU weight"),
+  value("restart", undefined, "POLICY", "no, on-failure[:N], always or unless-stopped"),
+  value(
+    "stop-timeout",
+    undefined,
+    "SECONDS",
+    "seconds to wait after the stop signal before SIGKILL",
+  ),
+  value("stop-signal", undefined, "SIGNAL", "signal that stops the container (default SIGTERM)"),
+  value(
+    "network",
+    undefined,
+    "NETWORK",
+    "bridge (default), none (loopback only), host, or a network's name",
+  ),
+  list(
+    "publish",
+    "p",
+    "[IP:]H:C",
+    "publish container port C on host port H (/udp, ranges: 8080-8081:80-81)",
+  ),
+  list("cap-add", undefined, "CAP", "add a capability (or ALL)"),
+  list("cap-drop", undefined, "CAP", "drop a capability (or ALL)"),
+  flag("init", undefined, "run an init that forwards signals and reaps zombies as PID 1"),
+  list("security-opt", undefined, "OPT", "seccomp=unconfined|FILE.json, no-new-privileges[=false]"),
+  flag(
+    "privileged",
+    undefined,
+    "DANGEROUS: all capabilities and devices, no seccomp or masked paths",
+  ),
+  flag("read-only", undefined, "read-only root file system (/tmp and /run stay writable tmpfs)"),
+  list("tmpfs", undefined, "PATH[:OPTS]", "mount a tmpfs, e.g. /run:size=64m,mode=755"),
+  value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
+  value("rootfs", undefined, "DIR", "run from a root file system directory instead of an image"),
+  value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
+  flag("dry-run", undefined, "print what would be done and stop"),
+  value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
+  value(
+    "platform",
+    undefined,
+    "OS/ARCH",
+    "platform to pull, e.g. linux/arm64 (default: the host's)",
+  ),
+];
+
+/** `run --pull`. */
+function parsePullPolicy(text: string): PullPolicy {
+  if (text === "missing" || text === "always" || text === "never") return text;
+  throw new TsnspawnError(
+    "invalid",
+    `pull policy ${JSON.stringify(text)}: not missing, always or never`,
+    {
+      hint: "e.g. --pull always",
+    },
+  );
+}
+
+/**
+ * Builds the options of `command` from its split arguments: the image (or
+ * --rootfs) and the command from the positionals, every option validated.
+ */
+export function buildContainerOptions(
+  command: "run" | "create",
+  o: OptionReader,
+  positionals: string[],
+  lookupEnv: EnvLookup,
+  hostCpus: number | undefined,
+): ContainerOptions {
+  const rootfs = o.parsed("rootfs", (s) => nonEmpty("--rootfs", s, command));
+  let image: string | undefined;
+  let cmd: string[];
+  if (rootfs !== undefined) {
+    cmd = positionals;
+  } else {
+    if (positionals.length === 0) {
+      throw usage(`${command} needs an IMAGE (or --rootfs DIR)`, command);
+    }
+    image = nonEmpty("IMAGE", positionals[0], command);
+    cmd = positionals.slice(1);
+  }
+  if (o.has("cpu-weight") && o.has("cpu-shares")) {
+    throw usage(`conflicting options for ${command}: --cpu-weight and --cpu-shares`, command);
+  }
+  const restart = o.parsed("restart", parseRestart) ?? { policy: "no", maxRetries: 0 };
+  const autoRemove = o.flag("rm");
+  if (autoRemove && restart.policy !== "no") {
+    throw usage(`conflicting options for ${command}: --restart and --rm`, command);
+  }
+  o.parsed("userns", parseUserns); // validated only: "host" is the only mode so far
+  const capAdd = o.list("cap-add").map(normalizeCapabilityOption);
+  const capDrop = o.list("cap-drop").map(normalizeCapabilityOption);
+  const resources: ResourceLimits = {};
+  const memory = o.parsed("memory", parseMemory);
+  if (memory !== undefined) resources.memoryMax = memory;
+  const cpus = o.parsed("cpus", (s) => parseCpus(s, hostCpus));
+  if (cpus !== undefined) resources.cpuQuotaPerSecUSec = cpus;
+  const pids = o.parsed("pids-limit", parsePidsLimit);
+  if (pids !== undefined) resources.tasksMax = pids;
+  const weight = o.parsed("cpu-weight", parseCpuWeight) ?? o.parsed("cpu-shares", parseCpuShares);
+  if (weight !== undefined) resources.cpuWeight = weight;
+
+  const options: ContainerOptions = {
+    detach: o.flag("detach"),
+    autoRemove,
+    interactive: o.flag("interactive"),
+    tty: o.flag("tty"),
+    env: o.list("env").flatMap((e) => parseEnvAssignment(e, lookupEnv) ?? []),
+    envFiles: o.list("env-file").map((f) => nonEmpty("--env-file", f, command)),
+    volumes: o.list("volume").map(parseVolume),
+    resources,
+    restart,
+    network: o.parsed("network", parseNetwork) ?? DEFAULT_NETWORK_MODE,
+    publish: o.list("publish").flatMap(parsePublish),
+    capAdd,
+    capDrop,
+    // --privileged: every capability, whatever --cap-add/--cap-drop say (as docker).
+    capabilities: o.flag("privileged")
+      ? resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, ["ALL"], [])
+      : resolveCapabilities(DOCKER_DEFAULT_CAPABILITIES, capAdd, capDrop),
+    init: o.flag("init"),
+    security: parseSecurityOptions(o.list("security-opt")),
+    privileged: o.flag("privileged"),
+    readOnly: o.flag("read-only"),
+    tmpfs: o.list("tmpfs").map(parseTmpfs),
+    dryRun: o.flag("dry-run"),
+    command: cmd,
+  };
+  // Optional values are only set when given, so objects compare and print cleanly.
+  const optional: Partial<ContainerOptions> = {
+    name: o.parsed("name", validateContainerName),
+    workdir: o.parsed("workdir", parseWorkingDir),
+    user: o.parsed("user", parseUser),
+    hostname: o.parsed("hostname", validateHostname),
+    stopTimeoutSec: o.parsed("stop-timeout", parseStopTimeout),
+    stopSignal: o.parsed("stop-signal", (s) => signalName(parseSignal(s))),
+    rootfs,
+    entrypoint: o.value("entrypoint"),
+    image,
+    pull: o.parsed("pull", parsePullPolicy),
+    platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),
+  };
+  for (const [key, v] of Object.entries(optional)) {
+    if (v !== undefined) (options as unknown as Record<string, unknown>)[key] = v;
+  }
+  return options;
+}
+
+/** `--cap-add`/`--cap-drop` value → canonical name or "ALL". */
+function normalizeCapabilityOption(name: string): string {
+  const upper = name.trim().toUpperCase();
+  return upper === "ALL" || upper === "CAP_ALL" ? "ALL" : normalizeCapabilityName(name);
+}
+
+/** Options of {@link parseContainerArgs}. */
+export interface ContainerArgsContext {
+  /** Where `-e KEY` looks KEY up (declared containers: nowhere). */
+  lookupEnv: EnvLookup;
+  /** The host's CPUs, the bound of --cpus. */
+  hostCpus?: number;
+}
+
+/** Parses the words after `create` (options, `--`, IMAGE, COMMAND...) into its options. */
+export function parseContainerArgs(
+  words: string[],
+  context: ContainerArgsContext,
+): ContainerOptions {
+  const raw = splitArgs(
+    { name: "create", options: CONTAINER_OPTIONS, stopAtFirstPositional: true },
+    words,
+  );
+  return buildContainerOptions(
+    "create",
+    new OptionReader(raw),
+    raw.positionals,
+    context.lookupEnv,
+    context.hostCpus,
+  );
+}

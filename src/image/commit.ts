@@ -1,0 +1,129 @@
+/**
+ * `tsnspawn commit`: a container's writable layer (its overlay upper dir)
+ * becomes a new image layer on top of the container's image (effects).
+ *
+ * The upper dir is packed in "layer" mode (image/layer_pack.ts: overlay whiteouts
+ * → `.wh.` entries, opaque dirs → `.wh..wh..opq`) into an uncompressed tar
+ * under the store's tmp/, which is kept as the layer's blob (so `push` sends
+ * it as is); the same tar is unpacked back into a staged layer dir (overlay
+ * form again, the lower dir later containers use). The config is the base
+ * image's with the new diff_id and a history entry appended; everything is
+ * made visible at once by `commitStagedImage`. Commit a stopped container:
+ * files changing while they are read make the commit fail.
+ */
+import { join } from "@std/path";
+import { sha256DigestSync } from "../oci/digest.ts";
+import { formatReference, parseTagTarget } from "../oci/reference.ts";
+import { commitStagedImage, ensureStoreDirs, inspectImage } from "./store.ts";
+import { packDirectories } from "./layer_pack.ts";
+import { unpackLayer } from "./layer_unpack.ts";
+import {
+  MEDIA_TYPE_OCI_CONFIG,
+  MEDIA_TYPE_OCI_LAYER,
+  MEDIA_TYPE_OCI_MANIFEST,
+  type OciDescriptor,
+  type OciImageConfig,
+  type OciManifest,
+} from "../oci/types.ts";
+import { makeStagingDir, releaseStaging } from "../staging.ts";
+import { hostPlatform } from "../oci/manifest.ts";
+
+/** Options of {@link commitContainer}. */
+export interface CommitOptions {
+  message?: string;
+  author?: string;
+  /** Creation time (default now). */
+  created?: Date;
+}
+
+/** The new config: the base's plus one layer and one history entry (pure). */
+export function planCommitConfig(
+  base: OciImageConfig | undefined,
+  diffId: string,
+  container: string,
+  options: CommitOptions,
+): OciImageConfig {
+  const created = (options.created ?? new Date()).toISOString();
+  const platform = hostPlatform();
+  const config: OciImageConfig = {
+    ...(base ?? { architecture: platform.architecture, os: platform.os }),
+    created,
+    rootfs: { type: "layers", diff_ids: [...(base?.rootfs.diff_ids ?? []), diffId] },
+    history: [
+      ...(base?.history ?? []),
+      {
+        created,
+        created_by: `tsnspawn commit ${container}`,
+        ...(options.message ? { comment: options.message } : {}),
+        ...(options.author ? { author: options.author } : {}),
+      },
+    ],
+  };
+  if (options.author) config.author = options.author;
+  return config;
+}
+
+/** The container whose writable layer is committed (the caller loads it). */
+export interface CommitSource {
+  /** Its name, for the history entry. */
+  name: string;
+  /** Its overlay upper dir. */
+  upperDir: string;
+  /** The image it was made from, or null (--rootfs). */
+  imageId: string | null;
+}
+
+/**
+ * Commits the writable layer of `source` as `reference`.
+ * @returns the new image id.
+ */
+export async function commitContainer(
+  source: CommitSource,
+  reference: string,
+  options: CommitOptions = {},
+): Promise<string> {
+  const target = parseTagTarget(reference, "commit to");
+  const name = source.name;
+  const base = source.imageId ? inspectImage(source.imageId) : undefined;
+  const upper = source.upperDir;
+  ensureStoreDirs();
+  const staging = makeStagingDir("commit-"); // flocked: `tsnspawn check` leaves it alone
+  try {
+    const tarPath = join(staging, "layer.tar");
+    const out = await Deno.open(tarPath, { write: true, createNew: true, mode: 0o644 });
+    await packDirectories([upper], out.writable, { mode: "layer" });
+    const layerDir = join(staging, "layer");
+    Deno.mkdirSync(join(layerDir, "diff"), { recursive: true, mode: 0o755 });
+    Deno.chmodSync(join(layerDir, "diff"), 0o755);
+    const unpacked = await unpackLayer((await Deno.open(tarPath)).readable, join(layerDir, "diff"));
+    Deno.writeTextFileSync(join(layerDir, "size"), `${unpacked.size}\n`);
+
+    const config = planCommitConfig(base?.config, unpacked.diffId, name, options);
+    const configBytes = new TextEncoder().encode(JSON.stringify(config));
+    const layer: OciDescriptor = {
+      mediaType: MEDIA_TYPE_OCI_LAYER,
+      digest: unpacked.diffId,
+      size: Deno.statSync(tarPath).size,
+    };
+    const manifest: OciManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE_OCI_MANIFEST,
+      config: {
+        mediaType: MEDIA_TYPE_OCI_CONFIG,
+        digest: sha256DigestSync(configBytes),
+        size: configBytes.length,
+      },
+      layers: [...(base?.manifest.layers ?? []), layer],
+    };
+    return await commitStagedImage({
+      tags: [formatReference(target)],
+      manifestBytes: new TextEncoder().encode(JSON.stringify(manifest)),
+      configBytes,
+      layers: new Map([[unpacked.diffId, layerDir]]),
+      blobs: new Map([[unpacked.diffId, tarPath]]),
+    });
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    releaseStaging(staging);
+  }
+}
