@@ -16,7 +16,7 @@
  * - `created` is given by the caller: the step's time, or the fixed time of
  *   `--timestamp`/SOURCE_DATE_EPOCH for reproducible images.
  */
-import type { OciHistory } from "../oci_types.ts";
+import type { OciHistory } from "../oci/types.ts";
 import { formatInstruction } from "./instruction_format.ts";
 import { addsLayer, type Instruction } from "./instructions.ts";
 

@@ -23,7 +23,7 @@
  * Decision: Healthcheck, OnBuild and Shell are kept in the OCI config like
  * BuildKit does; buildah drops them unless building in docker format.
  */
-import type { OciHistory, OciImageConfig, OciRunConfig } from "../oci_types.ts";
+import type { OciHistory, OciImageConfig, OciRunConfig } from "../oci/types.ts";
 import type { Platform } from "./build_args.ts";
 import { cleanPath } from "./clean_path.ts";
 import type { CommandLine, Instruction } from "./instructions.ts";

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
-import type { OciImageConfig } from "../oci_types.ts";
+import type { OciImageConfig } from "../oci/types.ts";
 import { parseContainerfile } from "./containerfile.ts";
 import {
   applyToConfig,

@@ -50,7 +50,7 @@ import type { PlannedStep } from "./plan.ts";
 import { resolveInstruction } from "./substitute_instruction.ts";
 import { expandWord } from "./substitute.ts";
 import { TsnspawnError } from "../errors.ts";
-import type { OciImageConfig } from "../oci_types.ts";
+import type { OciImageConfig } from "../oci/types.ts";
 
 /** A stage between steps. */
 export interface StageState {

@@ -1,6 +1,6 @@
 import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
-import type { OciImageConfig } from "../oci_types.ts";
+import type { OciImageConfig } from "../oci/types.ts";
 import type { ArgScope } from "./build_args.ts";
 import { type CacheRoot, stageRootKey, stepCacheKey } from "./cache_key.ts";
 import { parseContainerfile } from "./containerfile.ts";
