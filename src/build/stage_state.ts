@@ -198,13 +198,17 @@ export function applyStep(
   };
 }
 
-/** The cache key input of a step after `parent` (cache_key.ts). */
+/**
+ * The cache key input of a step after `parent` (cache_key.ts). COPY/ADD pass
+ * the content digest of what they copy, RUN the digests of bind-mounted
+ * sources. An ARG step counts with its expanded defaults, not the
+ * `--build-arg` values (those count where a RUN or a substitution uses them).
+ */
 export function stepKeyInput(
   step: ResolvedStep,
   parent: string,
   extras: { content?: string; mountContents?: string[] } = {},
 ): StepKeyInput {
-  // ARG counts with its defaults as written after substitution, not with --build-arg values
   return {
     parent,
     instruction: step.instruction,
