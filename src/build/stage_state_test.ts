@@ -266,3 +266,25 @@ Deno.test("COPY destinations against the WORKDIR", () => {
   assertEquals(destination(state, "."), { path: "/app", directory: true });
   assertEquals(destination(state, "/abs/../y"), { path: "/y", directory: false });
 });
+
+Deno.test("edge cases of real Dockerfiles parse, resolve and apply", async () => {
+  const { configs, processes } = await simulate(
+    "FROM busybox\n\nMAINTAINER someone <someone@example.org>\n# a comment ending in an escape \\\n" +
+      "RUN [\"echo\", \"'quoted'\"]\nRUN echo one && \\\n    echo two\nRUN    sh -c 'echo a \\\n   > /tmp/a'\n" +
+      'ENV LEGACY 1 TWO 3\nENV QUOTED "1 TWO 3"\nARG multi="a=1 b=2"\nENV multi="${multi}"\n' +
+      'CMD echo \'x\' | wc -c\nEXPOSE 9000 5000\nUSER nobody:root\nVOLUME ["/v1", "/v2"]\nVOLUME /v3\n' +
+      "ONBUILD RUN echo later\nCOPY . copy",
+  );
+  const config = configs.get(0)!;
+  assertEquals(config.author, "someone <someone@example.org>");
+  assertEquals(config.config.Env!.slice(1), ["LEGACY=1 TWO 3", "QUOTED=1 TWO 3", "multi=a=1 b=2"]);
+  assertEquals(config.config.Cmd, ["/bin/sh", "-c", "echo 'x' | wc -c"]);
+  assertEquals(config.config.User, "nobody:root");
+  assertEquals(Object.keys(config.config.Volumes!), ["/v1", "/v2", "/v3"]);
+  assertEquals(config.config.OnBuild, ["RUN echo later"]);
+  assertEquals(processes.map((p) => p.argv.at(-1)), [
+    "'quoted'",
+    "echo one &&     echo two",
+    "sh -c 'echo a    > /tmp/a'",
+  ]);
+});
