@@ -9,6 +9,7 @@ import { assert, assertEquals } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
 import { parseContainerfile } from "./containerfile.ts";
 import { formatInstruction } from "./instruction_format.ts";
+import { planBuild } from "./plan.ts";
 import type { Instruction } from "./instructions.ts";
 import { resolveInstruction } from "./substitute_instruction.ts";
 import { lookupIn } from "./substitute.ts";
@@ -160,6 +161,17 @@ Deno.test("random input gives instructions or one clean error naming file and li
     try {
       const file = parseContainerfile(text, "Fuzzfile");
       parsedFiles++;
+      try {
+        const plan = planBuild(file, {
+          platform: { os: "linux", architecture: "amd64" },
+          buildArgs: { BASE: random() < 0.5 ? "busybox" : "", A: "build" },
+          ...(random() < 0.3 ? { target: "build" } : {}),
+        });
+        assert(plan.waves.flat().length === plan.stages.length);
+      } catch (error) {
+        if (!(error instanceof TsnspawnError)) throw error;
+        assert(/^Fuzzfile:\d+: |^target stage /u.test(error.message), error.message);
+      }
       for (const instruction of file.instructions) {
         // what parses formats to text that parses to the same instruction
         const formatted = formatInstruction(instruction);
