@@ -54,12 +54,6 @@ export function expandHeredoc(content: string, lookup: VariableLookup): string {
   return run(content, lookup, "\\", "heredoc").result;
 }
 
-/** True if `word` holds something expansion would change (`$`, quotes or escapes). */
-export function needsExpansion(word: string, escape = "\\"): boolean {
-  return word.includes("$") || word.includes('"') || word.includes("'") ||
-    word.includes(escape);
-}
-
 type Mode = "word" | "heredoc";
 
 function bad(source: string, what: string): TsnspawnError {
