@@ -231,6 +231,8 @@ const SYMBOLS = {
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size);
   lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  // int lremovexattr(const char *path, const char *name);
+  lremovexattr: { parameters: ["buffer", "buffer"], result: "i32" },
   // uid_t geteuid(void);
   geteuid: { parameters: [], result: "u32" },
   // gid_t getegid(void);

@@ -170,6 +170,20 @@ function escapeRegExp(ch: string): string {
 }
 
 /**
+ * A matcher for one path component in Go's filepath.Match syntax (`*`, `?`,
+ * `[...]`, `\` escapes), as COPY/ADD sources use it.
+ * @throws Error for a malformed pattern (an unclosed class, a trailing `\`).
+ */
+export function compileGlob(pattern: string): (name: string) => boolean {
+  return compilePattern(pattern);
+}
+
+/** Whether a COPY/ADD source component holds glob characters. */
+export function hasGlob(component: string): boolean {
+  return /[*?[\\]/u.test(component);
+}
+
+/**
  * A matcher for one cleaned pattern. Like moby/patternmatcher, a pattern
  * without wildcards compares exactly, `**` at the start compares the suffix
  * and a trailing `**` the prefix; the rest becomes a regular expression.

@@ -38,6 +38,7 @@ import {
   flag,
   list,
   nonEmpty,
+  optionalValue,
   OptionReader,
   type OptionSpec,
   splitArgs,
@@ -67,6 +68,25 @@ export interface ExecOptions {
   user?: UserSpec;
   env: string[];
   workdir?: string;
+}
+
+/** The options of `build` (src/build/build_image.ts takes them as a BuildRequest). */
+export interface BuildOptions {
+  /** CONTEXT: a directory, or "-" (the Containerfile on stdin, no context). */
+  context: string;
+  /** -f: the Containerfile ("-": stdin). */
+  file?: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: PullPolicy;
+  network: "bridge" | "none" | "host";
+  labels: Record<string, string>;
+  quiet: boolean;
+  iidfile?: string;
+  /** --timestamp, else SOURCE_DATE_EPOCH: seconds since the epoch. */
+  timestamp?: number;
 }
 
 /** Every command the CLI understands. */
@@ -128,6 +148,7 @@ export type Command =
     message?: string;
     author?: string;
   }
+  | ({ kind: "build"; debug: boolean } & BuildOptions)
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
@@ -427,6 +448,41 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [2, 2],
   },
   {
+    name: "build",
+    aliases: ["image build"],
+    usage: "[OPTIONS] CONTEXT|-",
+    summary: "build an image from a Containerfile (or Dockerfile)",
+    options: [
+      list("tag", "t", "NAME[:TAG]", "tag the image"),
+      value(
+        "file",
+        "f",
+        "FILE",
+        "the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile; - = stdin)",
+      ),
+      list("build-arg", undefined, "NAME[=VALUE]", "set a build argument (NAME alone: from this environment)"),
+      value("target", undefined, "STAGE", "build this stage and the ones it needs (default: the last)"),
+      flag("no-cache", undefined, "run every step; use no cached result"),
+      optionalValue(
+        "pull",
+        "POLICY",
+        "always",
+        "pull base images: missing (default), always or never; --pull alone = always",
+      ),
+      value("network", undefined, "MODE", "network of RUN steps: bridge (default), none or host"),
+      list("label", undefined, "KEY=VALUE", "add a label to the image"),
+      flag("quiet", "q", "print only the image ID"),
+      value("iidfile", undefined, "FILE", "write the image ID to FILE"),
+      value(
+        "timestamp",
+        undefined,
+        "SECONDS",
+        "reproducible image: every file, history and config time is this (default: $SOURCE_DATE_EPOCH)",
+      ),
+    ],
+    positionals: [1, 1],
+  },
+  {
     name: "save",
     aliases: ["image save"],
     usage: "-o FILE IMAGE...",
@@ -513,6 +569,7 @@ export function findCommand(name: string): CommandSpec | undefined {
 
 function optionLabel(o: OptionSpec): string {
   const names = `${o.short ? `-${o.short}, ` : "    "}--${o.long}`;
+  if (o.kind === "optional") return `${names}[=${o.valueName}]`;
   return o.valueName ? `${names} ${o.valueName}` : names;
 }
 
@@ -806,6 +863,8 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         ...optional,
       };
     }
+    case "build":
+      return { kind: "build", debug, ...buildOptions(o, p[0], lookupEnv) };
     case "save": {
       const output = o.value("output");
       if (output === undefined) throw usage("save needs -o FILE", "save");
@@ -844,6 +903,64 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
       };
   }
+}
+
+/** The options of `build`, validated. */
+function buildOptions(o: OptionReader, context: string, lookupEnv: EnvLookup): BuildOptions {
+  const buildArgs: Record<string, string> = {};
+  for (const arg of o.list("build-arg")) {
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    if (name === "") throw usage(`--build-arg ${JSON.stringify(arg)}: no name`, "build");
+    const value = eq < 0 ? lookupEnv(name) : arg.slice(eq + 1);
+    if (value !== undefined) buildArgs[name] = value;
+  }
+  const labels: Record<string, string> = {};
+  for (const label of o.list("label")) {
+    const eq = label.indexOf("=");
+    if (eq <= 0) throw usage(`--label ${JSON.stringify(label)}: expected KEY=VALUE`, "build");
+    labels[label.slice(0, eq)] = label.slice(eq + 1);
+  }
+  const network = o.value("network") ?? "bridge";
+  if (network !== "bridge" && network !== "none" && network !== "host") {
+    throw new TsnspawnError("invalid", `build --network ${JSON.stringify(network)}: not bridge, none or host`, {
+      hint: "RUN steps run on the default bridge network, with loopback only (none), or on the host's",
+    });
+  }
+  const pull = o.value("pull") ?? "missing";
+  if (pull !== "missing" && pull !== "always" && pull !== "never") {
+    throw new TsnspawnError("invalid", `pull policy ${JSON.stringify(pull)}: not missing, always or never`, {
+      hint: "e.g. --pull=never",
+    });
+  }
+  const timestampText = o.value("timestamp") ?? lookupEnv("SOURCE_DATE_EPOCH");
+  let timestamp: number | undefined;
+  if (timestampText !== undefined && timestampText !== "") {
+    if (!/^\d{1,12}$/.test(timestampText)) {
+      throw new TsnspawnError("invalid", `timestamp ${JSON.stringify(timestampText)}: not a number of seconds`, {
+        hint: "give seconds since 1970-01-01 UTC, e.g. --timestamp 0 or $(git log -1 --format=%ct)",
+      });
+    }
+    timestamp = Number(timestampText);
+  }
+  const options: BuildOptions = {
+    context: nonEmpty("CONTEXT", context, "build"),
+    tags: o.list("tag").map((t) => nonEmpty("--tag", t, "build")),
+    buildArgs,
+    noCache: o.flag("no-cache"),
+    pull,
+    network,
+    labels,
+    quiet: o.flag("quiet"),
+  };
+  const file = o.value("file");
+  if (file !== undefined) options.file = nonEmpty("--file", file, "build");
+  const target = o.value("target");
+  if (target !== undefined) options.target = nonEmpty("--target", target, "build");
+  const iidfile = o.value("iidfile");
+  if (iidfile !== undefined) options.iidfile = nonEmpty("--iidfile", iidfile, "build");
+  if (timestamp !== undefined) options.timestamp = timestamp;
+  return options;
 }
 
 /** `--tls-verify=false` given: plain HTTP allowed. */

@@ -188,6 +188,10 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       await commitCommand(ctx, command.container, command.reference, command);
       return 0;
     }
+    case "build": {
+      const { buildCommand } = await import("../commands/build.ts");
+      return await buildCommand(ctx, command);
+    }
     case "save": {
       const { saveCommand } = await import("../commands/save.ts");
       await saveCommand(ctx, command.references, command.output);

@@ -16,6 +16,7 @@ export async function commitCommand(
     name: container,
     upperDir: containerPaths(container).upper,
     imageId: config.imageId,
+    lowerDirs: config.lowerDirs,
   };
   ctx.print(await commitContainer(source, reference, options));
 }

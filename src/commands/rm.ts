@@ -1,22 +1,10 @@
 /**
  * `tsnspawn rm [-f]`: removes a stopped container (its writable layer, init
- * layer and config). A running one is refused unless -f, which kills it
- * first. The unit is reset so no failed unit remains.
+ * layer and config) through the remove operation (ops/remove.ts). A running
+ * one is refused unless -f, which kills it first.
  */
-import { TsnspawnError } from "../errors.ts";
-import { SystemdCallError } from "../systemd/bus.ts";
-import { unitName } from "../paths.ts";
-import {
-  containerExists,
-  loadContainer,
-  removeContainerDir,
-  withContainerLock,
-} from "../container/state.ts";
 import type { CommandContext } from "./context.ts";
-import { isRunning } from "../systemd/unit_state.ts";
-import { releaseLease } from "../network/network_store.ts";
-
-const SIGKILL = 9;
+import { removeContainer as removeOperation } from "../ops/remove.ts";
 
 /** Removes a container. */
 export async function removeContainer(
@@ -24,28 +12,5 @@ export async function removeContainer(
   name: string,
   force: boolean,
 ): Promise<void> {
-  const config = loadContainer(name);
-  const unit = unitName(name);
-  const systemd = await ctx.systemd();
-  if (isRunning(await systemd.unitState(unit))) {
-    if (!force) {
-      throw new TsnspawnError("conflict", `container ${name}: is running`, {
-        hint: `stop it first, or use 'tsnspawn rm -f ${name}'`,
-      });
-    }
-    await systemd.killUnit(unit, "all", SIGKILL).catch(() => {});
-    try {
-      await systemd.stopUnit(unit);
-    } catch (error) {
-      // It may have ended (and been collected) since we looked: that is what we want.
-      if (!(error instanceof SystemdCallError && error.isNoSuchUnit)) throw error;
-    }
-    await systemd.waitUntilInactive(unit);
-  }
-  await systemd.resetFailedUnit(unit);
-  // An --rm container's cleanup may have removed it already (and released its lease).
-  if (!containerExists(name)) return;
-  await withContainerLock(name, () => removeContainerDir(name));
-  // Networking: its address goes back to the pool, its name leaves the network's hosts file.
-  if (config.bridge) releaseLease(config.bridge.network, config.id);
+  await removeOperation(await ctx.systemd(), name, force);
 }

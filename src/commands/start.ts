@@ -1,62 +1,27 @@
 /**
- * `tsnspawn start`: turns a created container into a running transient unit.
- *
- * The unit's properties come from `planUnitProperties` (pure); this file only
- * orders the effects: lock, start the unit and wait for its start job (a
- * running container is refused and a failed unit of the same name cleared
- * only when systemd reports one: no round trip before the start). Attached
- * starts (`run` without -d, `start -a`) then stream the container's output
- * from the journal (or relay its terminal) and return its exit status, which
- * they learn from the unit's signals.
- *
- * A failed start leaves nothing behind: the unit is reset, its reason is read
- * from the journal and shown in the error.
+ * `tsnspawn start`: turns a created container into a running transient unit
+ * through the start operation (ops/start.ts), adding what only a terminal
+ * front end does: a pty for `-t`, the output written to our stdout and
+ * stderr, signals forwarded to the container, and the declared-container
+ * path (a `.container` file starts as its generated unit).
  */
-import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
-import { randomHex } from "../files.ts";
-import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
-import { SystemdCallError } from "../systemd/error.ts";
-import { isRunning } from "../systemd/unit_state.ts";
+import { loadContainer } from "../container/state.ts";
+import type { Systemd } from "../systemd/bus.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
-import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
-import { selfCommand } from "../self_exec.ts";
+import { writeOutput } from "../systemd/journal.ts";
 import { isDeclared } from "../systemd/declared_store.ts";
-import { hostMachineUnit } from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
+import {
+  exitStatusOf,
+  type StartedUnit,
+  startContainerUnit,
+  waitForExit,
+} from "../ops/start.ts";
 
-/** ExecMainCode values (siginfo si_code of the main process). */
-const CLD_EXITED = 1;
-
-/** The container's exit status in docker's convention (128+N for signal N). */
-export function exitStatusOf(state: MainExit | null, name: string): number {
-  if (state && state.execMainCode !== 0) {
-    return state.execMainCode === CLD_EXITED ? state.execMainStatus : 128 + state.execMainStatus;
-  }
-  const record = loadExitRecord(name);
-  if (!record) return 0;
-  if (record.exitCode === "exited") return Number(record.exitStatus) || 0;
-  const signal = Number(record.exitStatus);
-  return 128 + (Number.isNaN(signal) ? parseSignal(record.exitStatus) : signal);
-}
-
-/** The reason a start failed and the runtime's hint, from this start's journal lines. */
-async function startFailure(
-  runId: string,
-  name: string,
-): Promise<{ reason: string; hint?: string }> {
-  const lines = (await readMessages(`TSNSPAWN_RUN=${runId}`, 20)).filter((l) => l.trim());
-  const reported = lines.filter((l) => l.startsWith("tsnspawn: "))
-    .map((l) => l.slice("tsnspawn: ".length));
-  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
-  const reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ?? lines.at(-1) ??
-    `the unit ${unitName(name)} failed without output`;
-  return { reason, hint };
-}
+export { exitStatusOf };
 
 /** Options of a start. */
 export interface StartOptions {
@@ -64,13 +29,6 @@ export interface StartOptions {
   attach: boolean;
   /** The container's config when the caller holds it (`run`: just written); else it is read. */
   config?: ContainerConfig;
-}
-
-/** What an attached start hands to the waiting side. */
-interface Attachment {
-  watch: UnitWatch | null;
-  follower: RunOutputFollower | null;
-  terminal: Terminal | null;
 }
 
 /**
@@ -88,92 +46,31 @@ export async function startContainer(
     return await startDeclaredContainer(ctx, name, options);
   }
   const config = options.config ?? loadContainer(name);
-  const unit = unitName(name);
   const systemd = await ctx.systemd();
-  const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
-    const runId = randomHex(16);
-    const terminal = config.tty && options.attach ? openTerminal() : null;
-    const attachment: Attachment = {
-      // Watching from before the start: the run's end is seen from its signal.
-      watch: options.attach ? systemd.watchUnit(unit) : null,
-      follower: null,
-      terminal,
-    };
-    const abandon = async () => {
-      attachment.watch?.close();
-      await attachment.follower?.cancel();
-      terminal?.close();
-    };
-    const properties = planUnitProperties(config, {
-      shimCommand: selfCommand("__shim", [name]),
-      stopCommand: selfCommand("__stop", [name]),
-      cleanupCommand: selfCommand("__cleanup", [name]),
-      registerMachine: hostMachineUnit(name),
-      runId,
-      tty: terminal ? { path: terminal.slavePath } : undefined,
-      addRef: options.attach,
-    });
-    // The output follower's journalctl starts once systemd accepted the
-    // start: it then runs while the container starts, not before the request.
-    const onQueued = options.attach && !terminal
-      ? () => {
-        attachment.follower = new RunOutputFollower(runId, writeOutput);
-      }
-      : undefined;
-    let result: string;
-    try {
-      result = await startUnit(systemd, name, properties, onQueued);
-    } catch (error) {
-      await abandon();
-      throw error;
-    }
-    if (result !== "done") {
-      await abandon();
-      const { reason, hint } = await startFailure(runId, name);
-      await systemd.resetFailedUnit(unit);
-      throw new TsnspawnError("start-failed", `container ${name} failed to start: ${reason}`, {
-        hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
-      });
-    }
-    terminal?.releaseSlave();
-    return attachment;
-  });
-  // Attached starts have a watch; detached ones are done.
-  if (!attachment.watch) return null;
-  return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
-}
-
-/**
- * StartTransientUnit without asking first whether the unit exists. A unit of
- * that name still loaded makes systemd refuse (UnitExists): a running one is
- * an error, a failed or stopped one is reset and the start tried once more.
- */
-async function startUnit(
-  systemd: Systemd,
-  name: string,
-  properties: UnitProperty[],
-  onQueued?: () => void,
-): Promise<string> {
-  const unit = unitName(name);
+  const terminal = config.tty && options.attach ? openTerminal() : null;
+  let started: StartedUnit;
   try {
-    return await systemd.startTransientUnit(unit, properties, onQueued);
-  } catch (error) {
-    if (!(error instanceof SystemdCallError && error.isUnitExists)) throw error;
-  }
-  if (isRunning(await systemd.unitState(unit))) {
-    throw new TsnspawnError("conflict", `container ${name}: already running`, {
-      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    started = await startContainerUnit(systemd, config, {
+      attach: options.attach,
+      output: writeOutput,
+      ...(terminal ? { tty: { path: terminal.slavePath } } : {}),
     });
+  } catch (error) {
+    terminal?.close();
+    throw error;
   }
-  await systemd.resetFailedUnit(unit);
-  return await systemd.startTransientUnit(unit, properties, onQueued);
+  terminal?.releaseSlave();
+  // Attached starts have a watch; detached ones are done.
+  if (!started.watch) return null;
+  return await waitAttached(systemd, config, { ...started, watch: started.watch }, terminal);
 }
 
 /** Waits for an attached container, forwarding signals, and returns its status. */
 async function waitAttached(
   systemd: Systemd,
   config: ContainerConfig,
-  { watch, follower, terminal }: Attachment & { watch: UnitWatch },
+  started: StartedUnit & { watch: NonNullable<StartedUnit["watch"]> },
+  terminal: Terminal | null,
 ): Promise<number> {
   const unit = unitName(config.name);
   const forward = (signal: Deno.Signal) => () => {
@@ -188,12 +85,9 @@ async function waitAttached(
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
     const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
-    await watch.untilInactive();
-    const [exit] = await Promise.all([systemd.mainExit(unit), relay, follower?.finish()]);
-    return exitStatusOf(exit, config.name);
+    return await waitForExit(systemd, config, started, relay);
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-    watch.close();
     terminal?.close();
   }
 }

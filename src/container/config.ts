@@ -151,4 +151,10 @@ export interface ContainerConfig {
   stopSignal: string;
   /** --rm: remove the container when it stops. */
   autoRemove: boolean;
+  /**
+   * The id of the build that runs this container as a RUN step (src/build/).
+   * The build holds `<root>/tmp/build-<id>.lock` while it lives; once that
+   * lock is free `tsnspawn check` removes the container. Absent = not a build's.
+   */
+  build?: string;
 }

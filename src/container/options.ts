@@ -82,6 +82,8 @@ export interface ContainerOptions {
   pull?: PullPolicy;
   /** --platform for a pull, raw ("linux/amd64"). */
   platform?: string;
+  /** Not a command-line option: the build this container is a RUN step of (config.ts `build`). */
+  build?: string;
 }
 
 /** `run --pull`: pull when the image is missing (default), always, or never. */

@@ -66,6 +66,8 @@ export interface ContainerRequest {
   /** --stop-signal; else the image's StopSignal; else SIGTERM. */
   stopSignal?: string;
   autoRemove: boolean;
+  /** The build this container is a RUN step of (ContainerConfig.build). */
+  build?: string;
 }
 
 /** What `requestFromRunOptions` needs that the command line alone does not give. */
@@ -107,6 +109,7 @@ export function requestFromRunOptions(
     stopTimeoutSec: options.stopTimeoutSec,
     stopSignal: options.stopSignal,
     autoRemove: options.autoRemove,
+    ...(options.build !== undefined ? { build: options.build } : {}),
   };
 }
 
@@ -200,6 +203,7 @@ export function planContainer(
     stopTimeoutSec: request.stopTimeoutSec ?? 10,
     stopSignal: request.stopSignal ?? image.StopSignal ?? "SIGTERM",
     autoRemove: request.autoRemove,
+    ...(request.build !== undefined ? { build: request.build } : {}),
   };
 }
 

@@ -69,6 +69,19 @@ function devNumbers(rdev: number): { devmajor: number; devminor: number } {
 export interface PackOptions {
   /** "layer": one overlay-form dir → OCI layer; "flatten": merge dirs (topmost first). */
   mode: "layer" | "flatten";
+  /**
+   * Leaves an entry (and, for a directory, everything below it) out of the
+   * archive; `rel` is its slash-separated path below the root ("etc/hosts").
+   */
+  skip?: (rel: string, abs: string, st: Deno.FileInfo) => boolean;
+  /** Every entry's mtime (seconds), for reproducible archives (`build --timestamp`). */
+  mtime?: number;
+}
+
+/** What {@link packDirectories} wrote. */
+export interface PackResult {
+  /** Bytes of regular-file content in the archive. */
+  size: number;
 }
 
 /**
@@ -79,8 +92,9 @@ export async function packDirectories(
   dirs: string[],
   sink: WritableStream<Uint8Array>,
   options: PackOptions,
-): Promise<void> {
+): Promise<PackResult> {
   const writer = new TarWriter(sink);
+  let size = 0;
   const links = new Map<string, string>();
   const flatten = options.mode === "flatten";
 
@@ -95,7 +109,7 @@ export async function packDirectories(
       mode: (st.mode ?? 0) & 0o7777,
       uid: st.uid ?? 0,
       gid: st.gid ?? 0,
-      mtime: Math.floor((st.mtime?.getTime() ?? 0) / 1000),
+      mtime: options.mtime ?? Math.floor((st.mtime?.getTime() ?? 0) / 1000),
       xattrs,
     };
     if (st.isDirectory) {
@@ -111,6 +125,7 @@ export async function packDirectories(
       }
       if ((st.nlink ?? 1) > 1) links.set(key, rel);
       const file = await Deno.open(abs);
+      size += st.size;
       try {
         await writer.add({ ...header, size: st.size }, file.readable);
       } catch (e) {
@@ -145,10 +160,17 @@ export async function packDirectories(
       const childRel = rel === "" ? name : `${rel}/${name}`;
       try {
         const st = Deno.lstatSync(abs);
+        if (options.skip?.(childRel, abs, st)) continue;
         if (isWhiteout(st)) {
           if (!flatten) {
             const parent = rel === "" ? "" : `${rel}/`;
-            await writer.add({ path: `${parent}.wh.${name}`, type: "file", mode: 0o644, size: 0 });
+            await writer.add({
+              path: `${parent}.wh.${name}`,
+              type: "file",
+              mode: 0o644,
+              size: 0,
+              ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
+            });
           }
           continue;
         }
@@ -162,6 +184,7 @@ export async function packDirectories(
               type: "file",
               mode: 0o644,
               size: 0,
+              ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
             });
           }
           await walk(childRel, [abs]);
@@ -198,4 +221,5 @@ export async function packDirectories(
   }
   await walk("", roots);
   await writer.close();
+  return { size };
 }

@@ -1,0 +1,152 @@
+/**
+ * A directory becomes an image layer (effects): what `commit` does with a
+ * container's writable layer and `build` with every RUN step's writable
+ * layer and every COPY/ADD tree. One place, so both leave out the same
+ * things and write the same archives.
+ *
+ * The layer is staged under a directory the caller owns (and flocks, see
+ * src/staging.ts): `layer.tar`, the uncompressed OCI layer kept as its blob,
+ * and `layer/` (`diff/` + `size`), the overlay lower dir, to be renamed into
+ * the store by `commitStagedImage` or `storeBuildImage`.
+ *
+ * A writable layer (overlay upper dir) is packed in "layer" mode
+ * (image/layer_pack.ts: overlay whiteouts → `.wh.` entries, opaque dirs →
+ * `.wh..wh..opq`) and the tar unpacked again, so the lower dir is exactly
+ * what the archive says (no stray `trusted.overlay.*` attributes). Left out,
+ * as docker keeps them in a separate init layer that is never committed:
+ *  - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`: the runtime
+ *    bind-mounts the container's own files there (container/mount_plan.ts);
+ *    what the upper dir holds at those paths is only the mount point, or a
+ *    copy-up of the image's file made when the mount point was opened;
+ *  - the mount points `/proc`, `/sys`, `/dev` and the directory `/etc` when
+ *    they hold nothing else and exist only as placeholders: empty, not
+ *    opaque, and either absent from the layers below or the same there
+ *    (type, mode, owner), so a `chmod` of them is still committed.
+ *
+ * A tree written by a builder (COPY/ADD: plain files, no whiteouts) is packed
+ * and then moved to be the lower dir itself: no second copy of its content.
+ *
+ * `mtime` (build --timestamp) sets every entry's time in the archive, so
+ * equal content gives equal bytes and an equal diff_id.
+ */
+import { join } from "../path_util.ts";
+import { createSha256 } from "../oci/digest.ts";
+import { packDirectories } from "./layer_pack.ts";
+import { unpackLayer } from "./layer_unpack.ts";
+import { isOpaqueDir, stackChild, stackRoot } from "./layer_stack.ts";
+
+/** A layer ready to enter the store. */
+export interface StagedLayer {
+  /** sha256 of the uncompressed tar (the OCI diff_id; also its blob digest). */
+  diffId: string;
+  /** Staged layer dir holding `diff/` and `size`. */
+  dir: string;
+  /** The uncompressed tar, kept as the layer's blob. */
+  tar: string;
+  /** Bytes of the tar. */
+  tarSize: number;
+  /** Bytes of file content. */
+  size: number;
+}
+
+/** Files of the init layer: bind-mount targets, never part of a committed layer. */
+export const INIT_LAYER_FILES: readonly string[] = [
+  "etc/hostname",
+  "etc/hosts",
+  "etc/resolv.conf",
+];
+
+/** Directories that may exist in a writable layer only as mount points or their parents. */
+const PLACEHOLDER_DIRS: readonly string[] = ["proc", "sys", "dev", "etc"];
+
+/**
+ * What to leave out of a writable layer whose lower layers are `lowerDirs`
+ * (see the module comment).
+ */
+export function initLayerSkip(
+  lowerDirs: readonly string[],
+): (rel: string, abs: string, st: Deno.FileInfo) => boolean {
+  return (rel, abs, st) => {
+    if (INIT_LAYER_FILES.includes(rel)) return !st.isDirectory;
+    if (!PLACEHOLDER_DIRS.includes(rel) || !st.isDirectory || isOpaqueDir(abs)) return false;
+    for (const entry of Deno.readDirSync(abs)) {
+      if (!INIT_LAYER_FILES.includes(`${rel}/${entry.name}`)) return false;
+    }
+    const root = stackRoot(lowerDirs);
+    const below = root ? stackChild(root, rel) : null;
+    if (below === null) return true;
+    return below.st.isDirectory && below.st.uid === st.uid && below.st.gid === st.gid &&
+      ((below.st.mode ?? 0) & 0o7777) === ((st.mode ?? 0) & 0o7777);
+  };
+}
+
+/** Packs `dirs`'s layer into `tarPath`, hashing it on the way. */
+async function packToFile(
+  dir: string,
+  tarPath: string,
+  options: { skip?: (rel: string, abs: string, st: Deno.FileInfo) => boolean; mtime?: number },
+): Promise<{ diffId: string; tarSize: number; size: number }> {
+  const hash = createSha256();
+  let tarSize = 0;
+  const out = await Deno.open(tarPath, { write: true, createNew: true, mode: 0o644 });
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      tarSize += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const [packed] = await Promise.all([
+    packDirectories([dir], writable, { mode: "layer", ...options }),
+    readable.pipeTo(out.writable),
+  ]);
+  return { diffId: hash.digest(), tarSize, size: packed.size };
+}
+
+function makeLayerDir(staging: string): { dir: string; diff: string } {
+  const dir = join(staging, "layer");
+  const diff = join(dir, "diff");
+  Deno.mkdirSync(dir, { mode: 0o755 });
+  return { dir, diff };
+}
+
+/**
+ * Stages the writable layer `upper` (an overlay upper dir) as a layer in
+ * `staging`, without the init layer (see the module comment).
+ */
+export async function stageWritableLayer(
+  upper: string,
+  staging: string,
+  options: { lowerDirs: readonly string[]; mtime?: number },
+): Promise<StagedLayer> {
+  const tar = join(staging, "layer.tar");
+  const packed = await packToFile(upper, tar, {
+    skip: initLayerSkip(options.lowerDirs),
+    ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
+  });
+  const { dir, diff } = makeLayerDir(staging);
+  Deno.mkdirSync(diff, { mode: 0o755 });
+  Deno.chmodSync(diff, 0o755);
+  const file = await Deno.open(tar);
+  const unpacked = await unpackLayer(file.readable, diff);
+  Deno.writeTextFileSync(join(dir, "size"), `${unpacked.size}\n`);
+  return { diffId: unpacked.diffId, dir, tar, tarSize: packed.tarSize, size: unpacked.size };
+}
+
+/**
+ * Stages `tree` (a directory a builder filled: no whiteouts) as a layer in
+ * `staging`; the tree itself becomes the layer's diff dir (it is moved).
+ */
+export async function stageTreeAsLayer(
+  tree: string,
+  staging: string,
+  options: { mtime?: number } = {},
+): Promise<StagedLayer> {
+  const tar = join(staging, "layer.tar");
+  const packed = await packToFile(tree, tar, options);
+  const { dir, diff } = makeLayerDir(staging);
+  Deno.renameSync(tree, diff);
+  Deno.chmodSync(diff, 0o755);
+  Deno.writeTextFileSync(join(dir, "size"), `${packed.size}\n`);
+  return { diffId: packed.diffId, dir, tar, tarSize: packed.tarSize, size: packed.size };
+}

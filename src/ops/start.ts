@@ -1,0 +1,185 @@
+/**
+ * Starting a created container as its transient unit, for every front end
+ * (`tsnspawn start` and `run`, `build`'s RUN steps): lock, start the unit
+ * and wait for its start job (a running container is refused and a failed
+ * unit of the same name cleared only when systemd reports one: no round
+ * trip before the start), then, when attached, follow its output and learn
+ * its exit status from the unit's signals. Prints nothing: output goes to
+ * the `output` callback the front end gives.
+ *
+ * The unit's properties come from `planUnitProperties` (pure). A failed
+ * start leaves nothing behind: the unit is reset, its reason is read from
+ * the journal and shown in the error.
+ */
+import { TsnspawnError } from "../errors.ts";
+import { unitName } from "../paths.ts";
+import { loadExitRecord, withContainerLock } from "../container/state.ts";
+import { randomHex } from "../files.ts";
+import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
+import { SystemdCallError } from "../systemd/error.ts";
+import { isRunning } from "../systemd/unit_state.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
+import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
+import { selfCommand } from "../self_exec.ts";
+import { hostMachineUnit } from "../systemd/machined.ts";
+import { parseSignal } from "../container/run_options.ts";
+
+/** ExecMainCode values (siginfo si_code of the main process). */
+const CLD_EXITED = 1;
+
+/** The container's exit status in docker's convention (128+N for signal N). */
+export function exitStatusOf(state: MainExit | null, name: string): number {
+  if (state && state.execMainCode !== 0) {
+    return state.execMainCode === CLD_EXITED ? state.execMainStatus : 128 + state.execMainStatus;
+  }
+  const record = loadExitRecord(name);
+  if (!record) return 0;
+  if (record.exitCode === "exited") return Number(record.exitStatus) || 0;
+  const signal = Number(record.exitStatus);
+  return 128 + (Number.isNaN(signal) ? parseSignal(record.exitStatus) : signal);
+}
+
+/** The reason a start failed and the runtime's hint, from this start's journal lines. */
+async function startFailure(
+  runId: string,
+  name: string,
+): Promise<{ reason: string; hint?: string }> {
+  const lines = (await readMessages(`TSNSPAWN_RUN=${runId}`, 20)).filter((l) => l.trim());
+  const reported = lines.filter((l) => l.startsWith("tsnspawn: "))
+    .map((l) => l.slice("tsnspawn: ".length));
+  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
+  const reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ?? lines.at(-1) ??
+    `the unit ${unitName(name)} failed without output`;
+  return { reason, hint };
+}
+
+/** Where an attached container's output lines go. */
+export type OutputSink = (text: string, stream: OutputStream) => void;
+
+/** Options of {@link startContainerUnit}. */
+export interface StartUnitOptions {
+  /** Stay attached: watch the unit, follow its output (unless `tty`). */
+  attach: boolean;
+  /** Attached without a terminal: where the output goes. */
+  output?: OutputSink;
+  /** The pty slave the container gets as its terminal (`run -t`). */
+  tty?: { path: string };
+}
+
+/** A started unit, for the attached side. */
+export interface StartedUnit {
+  /** Watches the unit from before the start; null when detached. */
+  watch: UnitWatch | null;
+  /** Follows this start's output; null when detached or with a terminal. */
+  follower: RunOutputFollower | null;
+}
+
+/**
+ * Starts the unit of the container `config` (created, not running). Detached
+ * it returns once systemd ran the start job; attached the caller then waits
+ * with {@link waitForExit}.
+ *
+ * @throws {TsnspawnError} "start-failed" with the runtime's reason; "conflict"
+ *   when it is running already.
+ */
+export async function startContainerUnit(
+  systemd: Systemd,
+  config: ContainerConfig,
+  options: StartUnitOptions,
+): Promise<StartedUnit> {
+  const name = config.name;
+  const unit = unitName(name);
+  return await withContainerLock(name, async (): Promise<StartedUnit> => {
+    const runId = randomHex(16);
+    const started: StartedUnit = {
+      // Watching from before the start: the run's end is seen from its signal.
+      watch: options.attach ? systemd.watchUnit(unit) : null,
+      follower: null,
+    };
+    const abandon = async () => {
+      started.watch?.close();
+      await started.follower?.cancel();
+    };
+    const properties = planUnitProperties(config, {
+      shimCommand: selfCommand("__shim", [name]),
+      stopCommand: selfCommand("__stop", [name]),
+      cleanupCommand: selfCommand("__cleanup", [name]),
+      registerMachine: hostMachineUnit(name),
+      runId,
+      tty: options.tty,
+      addRef: options.attach,
+    });
+    // The output follower's journalctl starts once systemd accepted the
+    // start: it then runs while the container starts, not before the request.
+    const output = options.output;
+    const onQueued = options.attach && !options.tty && output
+      ? () => {
+        started.follower = new RunOutputFollower(runId, output);
+      }
+      : undefined;
+    let result: string;
+    try {
+      result = await startUnit(systemd, name, properties, onQueued);
+    } catch (error) {
+      await abandon();
+      throw error;
+    }
+    if (result !== "done") {
+      await abandon();
+      const { reason, hint } = await startFailure(runId, name);
+      await systemd.resetFailedUnit(unit);
+      throw new TsnspawnError("start-failed", `container ${name} failed to start: ${reason}`, {
+        hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
+      });
+    }
+    return started;
+  });
+}
+
+/**
+ * StartTransientUnit without asking first whether the unit exists. A unit of
+ * that name still loaded makes systemd refuse (UnitExists): a running one is
+ * an error, a failed or stopped one is reset and the start tried once more.
+ */
+async function startUnit(
+  systemd: Systemd,
+  name: string,
+  properties: UnitProperty[],
+  onQueued?: () => void,
+): Promise<string> {
+  const unit = unitName(name);
+  try {
+    return await systemd.startTransientUnit(unit, properties, onQueued);
+  } catch (error) {
+    if (!(error instanceof SystemdCallError && error.isUnitExists)) throw error;
+  }
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  await systemd.resetFailedUnit(unit);
+  return await systemd.startTransientUnit(unit, properties, onQueued);
+}
+
+/**
+ * Waits until an attached container's unit is inactive, with its output
+ * followed to the end, and returns its exit status. `alsoWait` (a terminal
+ * relay) is awaited with it. Closes the watch.
+ */
+export async function waitForExit(
+  systemd: Systemd,
+  config: ContainerConfig,
+  started: StartedUnit & { watch: UnitWatch },
+  alsoWait?: Promise<unknown> | null,
+): Promise<number> {
+  const unit = unitName(config.name);
+  try {
+    await started.watch.untilInactive();
+    const [exit] = await Promise.all([systemd.mainExit(unit), alsoWait, started.follower?.finish()]);
+    return exitStatusOf(exit, config.name);
+  } finally {
+    started.watch.close();
+  }
+}
