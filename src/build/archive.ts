@@ -102,7 +102,11 @@ export async function unpackArchive(
   try {
     await unpackLayer(await tarStream(path), unpacked);
   } catch (error) {
-    throw withContext(error, error instanceof TsnspawnError ? error.code : "invalid", `ADD ${path}`);
+    throw withContext(
+      error,
+      error instanceof TsnspawnError ? error.code : "invalid",
+      `ADD ${path}`,
+    );
   }
   merge(unpacked, target, options);
   Deno.removeSync(unpacked, { recursive: true });
@@ -126,7 +130,9 @@ function merge(from: string, to: string, options: ArchiveOptions): void {
     if (isWhiteout(st)) continue;
     const existing = lstatOrNull(dest);
     if (st.isDirectory) {
-      if (isOpaqueDir(source)) libc().lremovexattr(cstring(source), cstring("trusted.overlay.opaque"));
+      if (isOpaqueDir(source)) {
+        libc().lremovexattr(cstring(source), cstring("trusted.overlay.opaque"));
+      }
       const owner = options.owner ?? { uid: st.uid ?? 0, gid: st.gid ?? 0 };
       const mtime = options.mtime ?? Math.floor((st.mtime?.getTime() ?? 0) / 1000);
       if (existing?.isDirectory) {

@@ -32,7 +32,12 @@ import { type BuildPlan, planBuild } from "./plan.ts";
 import { hostPlatform } from "./build_args.ts";
 import type { BuildReporter } from "./events.ts";
 import { type ContainerfileSource, openContext } from "./context.ts";
-import { buildStage, type StageEnvironment, type StageResult, type UsedImage } from "./stage_build.ts";
+import {
+  buildStage,
+  type StageEnvironment,
+  type StageResult,
+  type UsedImage,
+} from "./stage_build.ts";
 import { commitFinalImage } from "./step_image.ts";
 
 /** What to build. */
@@ -171,7 +176,9 @@ export async function buildImage(
   services: BuildServices,
 ): Promise<BuildResult> {
   const file = parseContainerfile(request.containerfile.text, request.containerfile.name);
-  const tags = (request.tags ?? []).map((tag) => formatReference(parseTagTarget(tag, "tag a build as")));
+  const tags = (request.tags ?? []).map((tag) =>
+    formatReference(parseTagTarget(tag, "tag a build as"))
+  );
   const context = openContext(request.contextDir, request.containerfile);
   for (const note of [...file.notes, ...file.warnings]) {
     reporter({ kind: "note", text: `${file.file}:${note.line}: ${note.message}` });
@@ -187,7 +194,10 @@ export async function buildImage(
     if (outer?.aborted) abort();
     const { plan, images } = await planWithImages(file, request, reporter);
     for (const name of plan.unusedBuildArgs) {
-      reporter({ kind: "note", text: `[Warning] one or more build args were not consumed: [${name}]` });
+      reporter({
+        kind: "note",
+        text: `[Warning] one or more build args were not consumed: [${name}]`,
+      });
     }
     for (const warning of plan.warnings) {
       reporter({ kind: "note", text: `${file.file}:${warning.line}: ${warning.message}` });
@@ -205,7 +215,10 @@ export async function buildImage(
           systemd: services.systemd,
           buildId,
           reporter,
-          context: { args: { buildArgs: plan.buildArgs, globals: plan.globals }, escape: file.escape },
+          context: {
+            args: { buildArgs: plan.buildArgs, globals: plan.globals },
+            escape: file.escape,
+          },
           contextTree: context.tree,
           platform,
           images,

@@ -4,10 +4,11 @@
  *
  * Spec: Dockerfile reference "COPY --chown": names are looked up in the
  * container's root file system's /etc/passwd and /etc/group, and the build
- * fails if a name is not found; numbers are taken as they are. "Providing a
- * username without groupname or a UID without GID will use the same
- * numeric UID as the GID" — docker's and buildah's rule, unlike `USER`
- * (which takes the user's primary group).
+ * fails if a name is not found; numbers are taken as they are. Without a
+ * group, a user name gets its primary group from /etc/passwd and a UID the
+ * same number as GID (buildah's behaviour, which tests/build_compare_test.ts
+ * checks; the Dockerfile reference says "the same numeric UID as the GID"
+ * for both).
  */
 import { TsnspawnError } from "../errors.ts";
 
@@ -15,10 +16,21 @@ const MAX_ID = 0xffffffff - 1;
 
 /** The id of `name` in passwd(5) or group(5) text, or undefined. */
 export function lookupId(text: string, name: string): number | undefined {
+  return findEntry(text, (fields) => fields[0] === name)?.id;
+}
+
+/** The first passwd(5)/group(5) line `match` accepts: its id and (passwd) primary gid. */
+function findEntry(
+  text: string,
+  match: (fields: string[]) => boolean,
+): { id: number; gid?: number } | undefined {
   for (const line of text.split("\n")) {
     const fields = line.split(":");
-    if (fields.length >= 3 && fields[0] === name && /^\d+$/u.test(fields[2])) {
-      return Number(fields[2]);
+    if (fields.length >= 3 && /^\d+$/u.test(fields[2]) && match(fields)) {
+      return {
+        id: Number(fields[2]),
+        ...(/^\d+$/u.test(fields[3] ?? "") ? { gid: Number(fields[3]) } : {}),
+      };
     }
   }
   return undefined;
@@ -32,7 +44,9 @@ function resolvePart(
 ): number {
   if (/^\d+$/u.test(part)) {
     const id = Number(part);
-    if (id > MAX_ID) throw new TsnspawnError("invalid", `--chown=${spec}: ${what} id ${part} is out of range`);
+    if (id > MAX_ID) {
+      throw new TsnspawnError("invalid", `--chown=${spec}: ${what} id ${part} is out of range`);
+    }
     return id;
   }
   const id = lookupId(text, part);
@@ -60,6 +74,7 @@ export function resolveChown(
     });
   }
   const uid = resolvePart(parts[0], passwd, "user", spec);
-  const gid = parts.length === 2 ? resolvePart(parts[1], group, "group", spec) : uid;
-  return { uid, gid };
+  if (parts.length === 2) return { uid, gid: resolvePart(parts[1], group, "group", spec) };
+  if (/^\d+$/u.test(parts[0])) return { uid, gid: uid };
+  return { uid, gid: findEntry(passwd, (fields) => fields[0] === parts[0])?.gid ?? uid };
 }

@@ -8,7 +8,12 @@
  */
 import { TsnspawnError, withContext } from "../errors.ts";
 import { join, resolve } from "@std/path";
-import { compileIgnore, ignoreFileCandidates, type IgnoreMatcher, parseIgnoreFile } from "./ignore.ts";
+import {
+  compileIgnore,
+  ignoreFileCandidates,
+  type IgnoreMatcher,
+  parseIgnoreFile,
+} from "./ignore.ts";
 import { contextTree, emptyTree, type SourceTree } from "./source_tree.ts";
 import { unpackLayer } from "../image/layer_unpack.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
@@ -93,7 +98,10 @@ export function openContext(dir: string | null, containerfile?: ContainerfileSou
       hint: "give a directory, or - to build without a context",
     });
   }
-  const candidates = ignoreFileCandidates(absolute, containerfile?.path ?? join(absolute, "Containerfile"));
+  const candidates = ignoreFileCandidates(
+    absolute,
+    containerfile?.path ?? join(absolute, "Containerfile"),
+  );
   for (const candidate of candidates) {
     let text: string;
     try {

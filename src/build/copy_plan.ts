@@ -15,9 +15,9 @@
  *   destination's directories are followed inside the image (a COPY to
  *   /lib/x where /lib → usr/lib writes /usr/lib/x).
  * - Owner: `--chown` (names resolved with the stage's /etc/passwd and
- *   /etc/group) for everything copied; else 0:0 for the build context,
- *   here-documents, URLs and archives, and the source's own owner for
- *   `--from` sources. Mode: the source's, `--chmod` applied to files (a
+ *   /etc/group, chown.ts) for everything copied; else 0:0 for the build
+ *   context, here-documents and URLs, the archive's owners for an
+ *   archive's entries, and the source's own owner for `--from` sources. Mode: the source's, `--chmod` applied to files (a
  *   here-document is 0644, a URL download 0600 before it).
  * - ADD: a URL is downloaded (its name from the URL's last path element),
  *   checked against `--checksum`; a local tar archive (plain, gzip, bzip2,
@@ -26,9 +26,9 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContentEntry } from "./cache_key.ts";
-import { parseChmod, type ModeChange } from "./chmod.ts";
+import { type ModeChange, parseChmod } from "./chmod.ts";
 import { cleanPath } from "./clean_path.ts";
-import { heredocBody, type AddInstruction, type CopyInstruction } from "./instructions.ts";
+import { type AddInstruction, type CopyInstruction, heredocBody } from "./instructions.ts";
 import { expandSource, type SourceTree, type TreeNode } from "./source_tree.ts";
 import { resolveInStack, stackChild, stackRoot } from "../image/layer_stack.ts";
 import { createSha256 } from "../oci/digest.ts";
@@ -60,6 +60,8 @@ export interface DownloadedFile {
 export interface CopyPlan {
   items: CopyItem[];
   owner: Owner;
+  /** `--chown` was given (an archive's entries keep their owners otherwise). */
+  chown?: boolean;
   /** `--chmod`, applied to files. */
   chmod: ModeChange | null;
   /** The stage's layers (topmost first), for the attributes of existing directories. */
@@ -120,7 +122,10 @@ export function isTarHeader(block: Uint8Array): boolean {
   if (block.length < 512 || block[0] === 0) return false;
   const magic = new TextDecoder().decode(block.subarray(TAR_MAGIC_OFFSET, TAR_MAGIC_OFFSET + 5));
   if (magic === "ustar") return true;
-  const stored = parseInt(new TextDecoder().decode(block.subarray(148, 156)).replace(/\0.*$/su, "").trim(), 8);
+  const stored = parseInt(
+    new TextDecoder().decode(block.subarray(148, 156)).replace(/\0.*$/su, "").trim(),
+    8,
+  );
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
   return stored === sum;
@@ -242,7 +247,9 @@ export function planCopy(
         if (source.directory) {
           return { kind: "node", tree: context.tree, node: source.node, target: resolvedDest.path };
         }
-        if (source.archive) return { kind: "archive", node: source.node, target: resolvedDest.path };
+        if (source.archive) {
+          return { kind: "archive", node: source.node, target: resolvedDest.path };
+        }
         return {
           kind: "node",
           tree: context.tree,
@@ -269,6 +276,7 @@ export function planCopy(
   return {
     items,
     owner,
+    chown: instruction.chown !== undefined,
     chmod: instruction.chmod !== undefined ? parseChmod(instruction.chmod) : null,
     layers,
     summaryKind,
@@ -380,7 +388,7 @@ export function planContent(
           path: item.target,
           type: "file",
           mode: 0,
-          ...(plan.owner ?? { uid: 0, gid: 0 }),
+          ...(plan.chown && plan.owner ? plan.owner : { uid: -1, gid: -1 }),
           size,
           digest: `archive:${digest}`,
         });

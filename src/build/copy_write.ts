@@ -76,14 +76,17 @@ export async function writeCopyLayer(
       Deno.mkdirSync(abs);
       const image = imageDirectory(plan.layers, current);
       const owner = plan.owner ?? { uid: 0, gid: 0 };
-      dirs.set(abs, image
-        ? {
-          uid: image.uid ?? 0,
-          gid: image.gid ?? 0,
-          mode: (image.mode ?? 0o755) & 0o7777,
-          mtime: options.mtime ?? seconds(image.mtime),
-        }
-        : { ...owner, mode: 0o755, mtime: now });
+      dirs.set(
+        abs,
+        image
+          ? {
+            uid: image.uid ?? 0,
+            gid: image.gid ?? 0,
+            mode: (image.mode ?? 0o755) & 0o7777,
+            mtime: options.mtime ?? seconds(image.mtime),
+          }
+          : { ...owner, mode: 0o755, mtime: now },
+      );
     }
   };
 
@@ -109,7 +112,12 @@ export async function writeCopyLayer(
           dirs.set(abs, { ...attrs, mtime });
         }
         for (const child of tree.children(node)) {
-          await copyNode(tree, child, join(abs, child.path.slice(child.path.lastIndexOf("/") + 1)), false);
+          await copyNode(
+            tree,
+            child,
+            join(abs, child.path.slice(child.path.lastIndexOf("/") + 1)),
+            false,
+          );
         }
         return;
       }
@@ -178,7 +186,7 @@ export async function writeCopyLayer(
         ensureDir(item.target);
         await unpackArchive(item.node.abs, host(item.target), {
           scratch: options.scratch,
-          owner: plan.owner,
+          owner: plan.chown ? plan.owner : null,
           ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
           record: (abs, attrs) => dirs.set(abs, attrs),
         });

@@ -31,7 +31,7 @@ import type { ContainerOptions } from "../container/options.ts";
 import type { TmpfsMount, VolumeMount } from "../container/config.ts";
 import { parseUser, parseWorkingDir } from "../container/run_options.ts";
 import { DOCKER_DEFAULT_CAPABILITIES, resolveCapabilities } from "../security/capabilities.ts";
-import { stageWritableLayer, type StagedLayer } from "../image/layer_commit.ts";
+import { type StagedLayer, stageWritableLayer } from "../image/layer_commit.ts";
 import type { RunProcess } from "./stage_state.ts";
 import type { RunMount } from "./instructions.ts";
 import type { BuildReporter } from "./events.ts";
@@ -85,7 +85,10 @@ export function cacheMountDir(id: string): string {
 export async function mountContentDigest(mount: RunMount, source: MountSource): Promise<string> {
   const node = resolveNode(source.tree, mount.source ?? "/", true);
   if (!node) {
-    throw new TsnspawnError("not-found", `RUN --mount source ${mount.source ?? "/"}: not found in ${source.tree.name}`);
+    throw new TsnspawnError(
+      "not-found",
+      `RUN --mount source ${mount.source ?? "/"}: not found in ${source.tree.name}`,
+    );
   }
   const plan: CopyPlan = {
     items: [{ kind: "node", tree: source.tree, node, target: "/" }],
@@ -136,13 +139,22 @@ export async function prepareMounts(
       if (!source) throw new Error(`RUN --mount ${i}: no source`);
       const node = resolveNode(source.tree, mount.source ?? "/", true);
       if (!node) {
-        throw new TsnspawnError("not-found", `RUN --mount source ${mount.source ?? "/"}: not found in ${source.tree.name}`);
+        throw new TsnspawnError(
+          "not-found",
+          `RUN --mount source ${mount.source ?? "/"}: not found in ${source.tree.name}`,
+        );
       }
       const copy = join(scratch, `mount-${i}`);
       Deno.mkdirSync(copy, { mode: 0o755 });
       const target = node.st.isDirectory ? "/" : "/file";
       await writeCopyLayer(
-        { items: [{ kind: "node", tree: source.tree, node, target }], owner: null, chmod: null, layers: [], summaryKind: "multi" },
+        {
+          items: [{ kind: "node", tree: source.tree, node, target }],
+          owner: null,
+          chmod: null,
+          layers: [],
+          summaryKind: "multi",
+        },
         copy,
         { downloads: new Map(), scratch },
       );

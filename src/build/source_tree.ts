@@ -16,12 +16,7 @@
 import { TsnspawnError } from "../errors.ts";
 import { cleanPath } from "./clean_path.ts";
 import { compileGlob, hasGlob, type IgnoreMatcher, isIgnored, planDirectory } from "./ignore.ts";
-import {
-  stackChild,
-  type StackEntry,
-  stackReadDir,
-  stackRoot,
-} from "../image/layer_stack.ts";
+import { stackChild, type StackEntry, stackReadDir, stackRoot } from "../image/layer_stack.ts";
 
 /** One entry of a source tree. */
 export interface TreeNode {
@@ -106,7 +101,9 @@ export function stackTree(layers: readonly string[], name: string): SourceTree {
   return {
     name,
     root: () =>
-      root ? node("/", root) : { path: "/", abs: "/nonexistent", st: { isDirectory: true } as Deno.FileInfo },
+      root
+        ? node("/", root)
+        : { path: "/", abs: "/nonexistent", st: { isDirectory: true } as Deno.FileInfo },
     child(parent, name) {
       const entry = parent.data as StackEntry | undefined;
       const found = entry ? stackChild(entry, name) : null;

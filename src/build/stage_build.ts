@@ -51,8 +51,8 @@ import {
 import { writeCopyLayer } from "./copy_write.ts";
 import { type SourceTree, stackTree } from "./source_tree.ts";
 import {
-  type MountSource,
   mountContentDigest,
+  type MountSource,
   prepareMounts,
   runStep,
   RunStepError,
@@ -117,7 +117,7 @@ function sourceImage(source: StageSource, env: StageEnvironment): StepImage {
   return SCRATCH;
 }
 
-function sourceName(source: StageSource, env: StageEnvironment): string {
+function sourceName(source: StageSource): string {
   if (source.kind === "image") return `image ${source.ref}`;
   if (source.kind === "scratch") return "scratch";
   return `stage ${source.index}`;
@@ -128,7 +128,9 @@ function located(instruction: Instruction, error: unknown): unknown {
   if (!(error instanceof TsnspawnError) || error.code === "interrupted") return error;
   const where = `${instruction.location.file}:${instruction.location.line}`;
   if (error.message.startsWith(where)) return error;
-  const text = instruction.text.length > 60 ? `${instruction.text.slice(0, 57)}...` : instruction.text;
+  const text = instruction.text.length > 60
+    ? `${instruction.text.slice(0, 57)}...`
+    : instruction.text;
   if (error instanceof RunStepError) {
     return new RunStepError(`${where}: ${text}: ${error.message}`, error.status, error.tail);
   }
@@ -148,7 +150,11 @@ export async function buildStage(
     step,
     steps: stage.steps.length + 1,
   });
-  env.reporter({ kind: "step", position: position(1), text: env.fromText.get(stage.index) ?? "FROM" });
+  env.reporter({
+    kind: "step",
+    position: position(1),
+    text: env.fromText.get(stage.index) ?? "FROM",
+  });
   let image: StepImage;
   let state: StageState;
   let root: CacheRoot;
@@ -193,7 +199,9 @@ async function buildStep(
   const scratchDir = () => scratch ??= makeStagingDir(`build-${env.buildId.slice(0, 8)}-`);
   try {
     // What the key needs besides the instruction: copied content, mounted content.
-    let copy: { plan: CopyPlan; fromImage?: StepImage; downloads: Map<string, DownloadedFile> } | undefined;
+    let copy:
+      | { plan: CopyPlan; fromImage?: StepImage; downloads: Map<string, DownloadedFile> }
+      | undefined;
     let content: string | undefined;
     let mountSources: (MountSource | undefined)[] = [];
     let mountContents: string[] | undefined;
@@ -201,7 +209,7 @@ async function buildStep(
       const from = planned.from;
       const fromImage = from ? sourceImage(from, env) : undefined;
       const tree = from && fromImage
-        ? stackTree(layersOf(fromImage), sourceName(from, env))
+        ? stackTree(layersOf(fromImage), sourceName(from))
         : env.contextTree;
       const plan = planCopy(instruction, {
         tree,
@@ -223,7 +231,7 @@ async function buildStep(
         if (mount.type !== "bind") return undefined;
         const source = planned.mountSources?.[i];
         if (!source) return { tree: env.contextTree };
-        return { tree: stackTree(layersOf(sourceImage(source, env)), sourceName(source, env)) };
+        return { tree: stackTree(layersOf(sourceImage(source, env)), sourceName(source)) };
       });
       mountContents = [];
       for (const [i, mount] of instruction.mounts.entries()) {
@@ -277,7 +285,11 @@ async function buildStep(
         ...(mtime !== undefined ? { mtime } : {}),
       });
       const digest = fromImage ? await contentDigest(planContent(plan, downloads)) : content!;
-      const staged = await stageTreeAsLayer(tree, scratchDir(), mtime !== undefined ? { mtime } : {});
+      const staged = await stageTreeAsLayer(
+        tree,
+        scratchDir(),
+        mtime !== undefined ? { mtime } : {},
+      );
       next = applyStep(state, step, created, {
         diffId: staged.diffId,
         contentSummary: contentSummary(plan.summaryKind, digest),
@@ -297,7 +309,11 @@ async function buildStep(
 }
 
 /** Downloads an ADD URL into the step's scratch dir. */
-async function download(url: string, scratch: string, signal: AbortSignal): Promise<DownloadedFile> {
+async function download(
+  url: string,
+  scratch: string,
+  signal: AbortSignal,
+): Promise<DownloadedFile> {
   const path = join(scratch, `download-${crypto.randomUUID()}`);
   const got = await downloadUrl(url, path, { signal });
   return {

@@ -82,7 +82,11 @@ export async function storeStepImage(
   key: string,
 ): Promise<StepImage> {
   const layers = layer
-    ? [...parentLayers, { mediaType: MEDIA_TYPE_OCI_LAYER, digest: layer.diffId, size: layer.tarSize }]
+    ? [...parentLayers, {
+      mediaType: MEDIA_TYPE_OCI_LAYER,
+      digest: layer.diffId,
+      size: layer.tarSize,
+    }]
     : [...parentLayers];
   const serialized = serializeImage(config, created, layers);
   const id = await commitStagedImage({
@@ -129,7 +133,11 @@ export async function commitFinalImage(
   } else {
     const state = stateConfigOf(image.config);
     state.config = { ...state.config, Labels: { ...state.config.Labels, ...labels } };
-    const serialized = serializeImage(state, image.config.created ?? new Date(0).toISOString(), image.layers);
+    const serialized = serializeImage(
+      state,
+      image.config.created ?? new Date(0).toISOString(),
+      image.layers,
+    );
     configBytes = serialized.configBytes;
     manifestBytes = serialized.manifestBytes;
   }

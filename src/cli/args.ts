@@ -460,8 +460,18 @@ export const COMMANDS: readonly CommandSpec[] = [
         "FILE",
         "the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile; - = stdin)",
       ),
-      list("build-arg", undefined, "NAME[=VALUE]", "set a build argument (NAME alone: from this environment)"),
-      value("target", undefined, "STAGE", "build this stage and the ones it needs (default: the last)"),
+      list(
+        "build-arg",
+        undefined,
+        "NAME[=VALUE]",
+        "set a build argument (NAME alone: from this environment)",
+      ),
+      value(
+        "target",
+        undefined,
+        "STAGE",
+        "build this stage and the ones it needs (default: the last)",
+      ),
       flag("no-cache", undefined, "run every step; use no cached result"),
       optionalValue(
         "pull",
@@ -923,23 +933,37 @@ function buildOptions(o: OptionReader, context: string, lookupEnv: EnvLookup): B
   }
   const network = o.value("network") ?? "bridge";
   if (network !== "bridge" && network !== "none" && network !== "host") {
-    throw new TsnspawnError("invalid", `build --network ${JSON.stringify(network)}: not bridge, none or host`, {
-      hint: "RUN steps run on the default bridge network, with loopback only (none), or on the host's",
-    });
+    throw new TsnspawnError(
+      "invalid",
+      `build --network ${JSON.stringify(network)}: not bridge, none or host`,
+      {
+        hint:
+          "RUN steps run on the default bridge network, with loopback only (none), or on the host's",
+      },
+    );
   }
   const pull = o.value("pull") ?? "missing";
   if (pull !== "missing" && pull !== "always" && pull !== "never") {
-    throw new TsnspawnError("invalid", `pull policy ${JSON.stringify(pull)}: not missing, always or never`, {
-      hint: "e.g. --pull=never",
-    });
+    throw new TsnspawnError(
+      "invalid",
+      `pull policy ${JSON.stringify(pull)}: not missing, always or never`,
+      {
+        hint: "e.g. --pull=never",
+      },
+    );
   }
   const timestampText = o.value("timestamp") ?? lookupEnv("SOURCE_DATE_EPOCH");
   let timestamp: number | undefined;
   if (timestampText !== undefined && timestampText !== "") {
     if (!/^\d{1,12}$/.test(timestampText)) {
-      throw new TsnspawnError("invalid", `timestamp ${JSON.stringify(timestampText)}: not a number of seconds`, {
-        hint: "give seconds since 1970-01-01 UTC, e.g. --timestamp 0 or $(git log -1 --format=%ct)",
-      });
+      throw new TsnspawnError(
+        "invalid",
+        `timestamp ${JSON.stringify(timestampText)}: not a number of seconds`,
+        {
+          hint:
+            "give seconds since 1970-01-01 UTC, e.g. --timestamp 0 or $(git log -1 --format=%ct)",
+        },
+      );
     }
     timestamp = Number(timestampText);
   }

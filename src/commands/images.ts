@@ -15,6 +15,7 @@ import {
 import { listContainerNames, loadContainer } from "../container/state.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { TsnspawnError } from "../errors.ts";
+import { operationRunning } from "../staging.ts";
 import type { CommandContext } from "./context.ts";
 
 /** `tsnspawn import TARBALL NAME[:TAG]`: prints the new image id. */
@@ -119,10 +120,15 @@ export function inspectImages(ctx: CommandContext, references: string[]): void {
   ctx.print(JSON.stringify(out, null, 2));
 }
 
-/** `tsnspawn image prune`: removes what no image or container needs; prints bytes freed. */
+/**
+ * `tsnspawn image prune`: removes what no image or container needs, build
+ * cache nobody uses included (kept whole while a build runs); prints bytes freed.
+ */
 export async function pruneCommand(ctx: CommandContext): Promise<void> {
   const inUse = imagesInUse();
-  const { deleted, bytes } = await pruneStore((id) => inUse.has(id));
+  const keepBuildCache = operationRunning("build-");
+  if (keepBuildCache) ctx.print("A build is running: the build cache is kept");
+  const { deleted, bytes } = await pruneStore((id) => inUse.has(id), { keepBuildCache });
   for (const digest of deleted) ctx.print(`Deleted: ${digest}`);
   ctx.print(`Total reclaimed space: ${formatBytes(bytes)} (${bytes} bytes)`);
 }

@@ -14,12 +14,7 @@ import { isDeclared } from "../systemd/declared_store.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
-import {
-  exitStatusOf,
-  type StartedUnit,
-  startContainerUnit,
-  waitForExit,
-} from "../ops/start.ts";
+import { exitStatusOf, startContainerUnit, type StartedUnit, waitForExit } from "../ops/start.ts";
 
 export { exitStatusOf };
 

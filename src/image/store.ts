@@ -489,7 +489,10 @@ export async function commitStagedImage(image: StagedImage): Promise<string> {
     if (image.cacheKeys && image.cacheKeys.length > 0) {
       Deno.mkdirSync(p.buildCache, { recursive: true });
       for (const key of image.cacheKeys) {
-        writeFileAtomic(join(p.buildCache, digestHex(key)), new TextEncoder().encode(manifestDigest));
+        writeFileAtomic(
+          join(p.buildCache, digestHex(key)),
+          new TextEncoder().encode(manifestDigest),
+        );
       }
     }
     if (image.tags.length > 0) {

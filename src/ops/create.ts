@@ -4,7 +4,7 @@
  * and the host, plans the container (pure, plan.ts) and writes its directory
  * atomically (container/state.ts). Nothing is written before every check passed.
  */
-import { join, resolve } from "@std/path";
+import { resolve } from "@std/path";
 import { TsnspawnError, withContext } from "../errors.ts";
 import {
   type ImageRuntimeConfig,
@@ -25,6 +25,7 @@ import {
 import { runningPortOwners } from "../network/host_network.ts";
 import { findPortClash, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
+import { readStackText } from "../image/layer_stack.ts";
 import {
   generateContainerName,
   parseEnvFile,
@@ -102,16 +103,6 @@ async function resolveRootSource(options: ContainerOptions): Promise<RootSource>
   };
 }
 
-/** Reads a file of the container's root as the topmost layer has it. */
-function readFromLayers(lowerDirs: string[], path: string): string {
-  for (const dir of lowerDirs) {
-    try {
-      return Deno.readTextFileSync(join(dir, path));
-    } catch { /* not in this layer */ }
-  }
-  return "";
-}
-
 function readEnvFile(path: string): string[] {
   let text: string;
   try {
@@ -152,8 +143,8 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
   const userSpec = options.user ?? (source.config.User ? parseUser(source.config.User) : null);
   const user = userSpec === null ? { uid: 0, gid: 0 } : resolveUser(
     userSpec,
-    readFromLayers(source.lowerDirs, "etc/passwd"),
-    readFromLayers(source.lowerDirs, "etc/group"),
+    readStackText(source.lowerDirs, "/etc/passwd"),
+    readStackText(source.lowerDirs, "/etc/group"),
   );
   const request = requestFromRunOptions(options, {
     name: options.name ?? generateContainerName(),

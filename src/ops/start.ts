@@ -177,7 +177,11 @@ export async function waitForExit(
   const unit = unitName(config.name);
   try {
     await started.watch.untilInactive();
-    const [exit] = await Promise.all([systemd.mainExit(unit), alsoWait, started.follower?.finish()]);
+    const [exit] = await Promise.all([
+      systemd.mainExit(unit),
+      alsoWait,
+      started.follower?.finish(),
+    ]);
     return exitStatusOf(exit, config.name);
   } finally {
     started.watch.close();
