@@ -246,7 +246,7 @@ export async function buildImage(
       }
     }
     const target = stages.get(plan.target)!;
-    if (tags.length > 0) reporter({ kind: "commit", tags });
+    reporter({ kind: "commit", tags });
     const id = await commitFinalImage(target.image, tags, request.labels ?? {});
     reporter({ kind: "done", id, tags });
     return { id, tags };
