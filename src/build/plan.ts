@@ -46,7 +46,7 @@ import type {
 import { resolveInstruction } from "./substitute_instruction.ts";
 import { expandWord } from "./substitute.ts";
 import { findTarget, imageUses, neededStages, waves } from "./plan_graph.ts";
-import { isImageReference } from "./reference_syntax.ts";
+import { isValidReference } from "../oci/reference.ts";
 import { closest } from "./suggest.ts";
 
 /** Options of `tsnspawn build` that shape the plan. */
@@ -376,7 +376,7 @@ function imageSource(
   warnings: Warning[],
   what: string,
 ): StageSource {
-  if (!isImageReference(ref)) {
+  if (!isValidReference(ref)) {
     const names = drafts.flatMap((d) => d.name ? [d.name] : []);
     const guess = closest(ref.toLowerCase(), names);
     throw at(

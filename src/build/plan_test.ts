@@ -2,7 +2,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { TsnspawnError } from "../errors.ts";
 import { parseContainerfile } from "./containerfile.ts";
 import { type BuildPlan, planBuild, type PlanOptions } from "./plan.ts";
-import { isImageReference } from "./reference_syntax.ts";
+import { isValidReference as isImageReference } from "../oci/reference.ts";
 
 const AMD64 = { os: "linux", architecture: "amd64" };
 

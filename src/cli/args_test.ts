@@ -494,3 +494,55 @@ Deno.test("fuzz parseCommandLine: only TsnspawnError", () => {
     }
   }
 });
+
+Deno.test("build: options, --pull with and without a value, build args from the environment", () => {
+  const build = (line: string, env: Record<string, string> = {}) => {
+    const command = parseCommandLine(line.split(" "), { lookupEnv: (k) => env[k] });
+    if (command.kind !== "build") throw new Error(`parsed as ${command.kind}`);
+    return command;
+  };
+  assertEquals(build("build ."), {
+    kind: "build",
+    debug: false,
+    context: ".",
+    tags: [],
+    buildArgs: {},
+    noCache: false,
+    pull: "missing",
+    network: "bridge",
+    labels: {},
+    quiet: false,
+  });
+  const full = build(
+    "build -t a:1 -t b -f ctx/Dockerfile --build-arg X=1 --build-arg HOME --target t --no-cache " +
+      "--pull --network none --label k=v=w -q --iidfile /tmp/id --timestamp 0 ctx",
+    { HOME: "/root" },
+  );
+  assertEquals(full.tags, ["a:1", "b"]);
+  assertEquals(full.file, "ctx/Dockerfile");
+  assertEquals(full.buildArgs, { X: "1", HOME: "/root" });
+  assertEquals([full.target, full.noCache, full.pull, full.network], ["t", true, "always", "none"]);
+  assertEquals([full.labels, full.quiet, full.iidfile, full.timestamp], [
+    { k: "v=w" },
+    true,
+    "/tmp/id",
+    0,
+  ]);
+  // --pull takes a value only with "="; alone it is "always" (docker's and buildah's).
+  assertEquals(build("build --pull=never .").pull, "never");
+  assertEquals(build("build --pull .").context, ".");
+  assertEquals(build("build -", { SOURCE_DATE_EPOCH: "1700000000" }).timestamp, 1700000000);
+  assertEquals(build("build --timestamp 5 -", { SOURCE_DATE_EPOCH: "1" }).timestamp, 5);
+  assertEquals(build("build --build-arg UNSET .").buildArgs, {});
+  assertEquals(parseCommandLine(["image", "build", "."], CONTEXT).kind, "build");
+  assertThrows(() => build("build --pull=sometimes ."), TsnspawnError, "pull policy");
+  assertThrows(() => build("build --network bridge2 ."), TsnspawnError, "not bridge, none or host");
+  assertThrows(
+    () => build("build --timestamp yesterday ."),
+    TsnspawnError,
+    "not a number of seconds",
+  );
+  assertThrows(() => build("build --label novalue ."), TsnspawnError, "KEY=VALUE");
+  assertUsage("build", "missing arguments for build");
+  assertEquals(helpText("build").includes("--pull[=POLICY]"), true);
+});
