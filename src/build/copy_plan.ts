@@ -32,6 +32,7 @@ import { type AddInstruction, type CopyInstruction, heredocBody } from "./instru
 import { expandSource, type SourceTree, type TreeNode } from "./source_tree.ts";
 import { resolveInStack, stackChild, stackRoot } from "../image/layer_stack.ts";
 import { createSha256 } from "../oci/digest.ts";
+import { type Yielder, yielder } from "../cooperative.ts";
 import { resolveChown } from "./chown.ts";
 import { readStackText } from "../image/layer_stack.ts";
 import type { Destination } from "./stage_state.ts";
@@ -284,13 +285,17 @@ export function planCopy(
 }
 
 /** "sha256:<hex>" and size of a file's content, read in 1 MiB pieces. */
-export function hashFile(path: string): { digest: string; size: number } {
+export async function hashFile(
+  path: string,
+  turns: Yielder = yielder(),
+): Promise<{ digest: string; size: number }> {
   const hash = createSha256();
   const file = Deno.openSync(path);
   const buffer = new Uint8Array(1 << 20);
   let size = 0;
   try {
     for (;;) {
+      await turns.tick();
       const n = file.readSync(buffer);
       if (n === null) break;
       hash.update(buffer.subarray(0, n));
@@ -332,28 +337,29 @@ function entryType(st: Deno.FileInfo): ContentEntry["type"] {
  * time. A URL with --checksum counts by its checksum (it is not fetched to
  * decide a cache hit); one without counts by `downloads` (fetched first).
  */
-export function planContent(
+export async function planContent(
   plan: CopyPlan,
   downloads: ReadonlyMap<string, DownloadedFile> = new Map(),
-): ContentEntry[] {
+): Promise<ContentEntry[]> {
   const entries: ContentEntry[] = [];
-  const visit = (tree: SourceTree, node: TreeNode, target: string) => {
+  const turns = yielder();
+  const visit = async (tree: SourceTree, node: TreeNode, target: string) => {
     const st = node.st;
     const { uid, gid, mode } = entryAttributes(plan, st);
     const entry: ContentEntry = { path: target, type: entryType(st), mode, uid, gid };
-    if (st.isFile) Object.assign(entry, hashFile(node.abs));
+    if (st.isFile) Object.assign(entry, await hashFile(node.abs, turns));
     else if (st.isSymlink) entry.target = Deno.readLinkSync(node.abs);
     entries.push(entry);
     if (st.isDirectory) {
       for (const child of tree.children(node)) {
-        visit(tree, child, under(target, baseName(child.path)));
+        await visit(tree, child, under(target, baseName(child.path)));
       }
     }
   };
   for (const item of plan.items) {
     switch (item.kind) {
       case "node":
-        visit(item.tree, item.node, item.target);
+        await visit(item.tree, item.node, item.target);
         break;
       case "inline": {
         const hash = createSha256();
@@ -377,13 +383,13 @@ export function planContent(
         const content = item.checksum !== undefined
           ? { digest: item.checksum }
           : file !== undefined
-          ? hashFile(file.path)
+          ? await hashFile(file.path, turns)
           : { digest: `url:${item.url}` };
         entries.push({ path: item.target, type: "file", mode, ...owner, ...content });
         break;
       }
       case "archive": {
-        const { digest, size } = hashFile(item.node.abs);
+        const { digest, size } = await hashFile(item.node.abs, turns);
         entries.push({
           path: item.target,
           type: "file",

@@ -85,7 +85,7 @@ const targets = (p: CopyPlan) => p.items.map((i) => `${i.kind} ${i.target}`);
 
 Deno.test(
   "COPY targets: a file, into a directory, a directory's contents, several sources",
-  withFixture((f) => {
+  withFixture(async (f) => {
     assertEquals(targets(plan(f, "COPY a.txt /x")), ["node /x"]);
     assertEquals(targets(plan(f, "COPY a.txt /x/")), ["node /x/a.txt"]);
     // An existing directory takes the file inside it, with or without the slash.
@@ -99,14 +99,14 @@ Deno.test(
     // A source named through a symlink keeps its name, with the target's content.
     const linked = plan(f, "COPY link /l/");
     assertEquals(targets(linked), ["node /l/link"]);
-    assertEquals(planContent(linked)[0].size, 2);
+    assertEquals((await planContent(linked))[0].size, 2);
     assertThrows(() => plan(f, "COPY a.txt b.txt /file"), TsnspawnError, "directory destination");
   }),
 );
 
 Deno.test(
   "COPY sources: .dockerignore hides files, globs must match, nothing escapes",
-  withFixture((f) => {
+  withFixture(async (f) => {
     assertThrows(
       () => plan(f, "COPY c.log /x"),
       TsnspawnError,
@@ -118,7 +118,7 @@ Deno.test(
       "no files in the build context match *.md",
     );
     const dir = plan(f, "COPY dir /d");
-    const paths = planContent(dir).map((e) => e.path);
+    const paths = (await planContent(dir)).map((e) => e.path);
     assertEquals(paths, ["/d", "/d/escape", "/d/one", "/d/sub", "/d/sub/two"]);
     // ../ and a symlink out of the context both stay inside it.
     const matcher = compileIgnore([]);
@@ -131,9 +131,9 @@ Deno.test(
 Deno.test(
   "COPY owners and modes: root for the context, --chown by name, --chmod on files",
   withFixture(async (f) => {
-    const plain = planContent(plan(f, "COPY dir /d"));
+    const plain = await planContent(plan(f, "COPY dir /d"));
     assertEquals(plain.every((e) => e.uid === 0 && e.gid === 0), true);
-    const owned = planContent(plan(f, "COPY --chown=app --chmod=700 dir /d"));
+    const owned = await planContent(plan(f, "COPY --chown=app --chmod=700 dir /d"));
     assertEquals(owned.every((e) => e.uid === 1000 && e.gid === 1000), true);
     assertEquals(owned.find((e) => e.path === "/d/one")?.mode, 0o700);
     assertEquals(
@@ -143,15 +143,18 @@ Deno.test(
     // The content digest ignores times, not content.
     const before = await contentDigest(plain);
     Deno.utimeSync(join(f.context, "dir/one"), 1, 1);
-    assertEquals(await contentDigest(planContent(plan(f, "COPY dir /d"))), before);
+    assertEquals(await contentDigest(await planContent(plan(f, "COPY dir /d"))), before);
     Deno.writeTextFileSync(join(f.context, "dir/one"), "changed\n");
-    assertEquals((await contentDigest(planContent(plan(f, "COPY dir /d")))) === before, false);
+    assertEquals(
+      (await contentDigest(await planContent(plan(f, "COPY dir /d")))) === before,
+      false,
+    );
   }),
 );
 
 Deno.test(
   "COPY --from a layer stack keeps owners; ADD of a URL is a 0600 file",
-  withFixture((f) => {
+  withFixture(async (f) => {
     Deno.chmodSync(join(f.layer, "etc/passwd"), 0o600);
     const from = planCopy(instruction("COPY /etc /e"), {
       tree: stackTree([f.layer], "stage 0"),
@@ -160,13 +163,13 @@ Deno.test(
       destination: { path: "/e", directory: false },
     });
     assertEquals(from.owner, null);
-    assertEquals(planContent(from).find((e) => e.path === "/e/passwd")?.mode, 0o600);
+    assertEquals((await planContent(from)).find((e) => e.path === "/e/passwd")?.mode, 0o600);
     const add = plan(
       f,
       "ADD --checksum=sha256:" + "a".repeat(64) + " http://127.0.0.1/dl/file.tgz /downloads/",
     );
     assertEquals(targets(add), ["url /downloads/file.tgz"]);
-    assertEquals(planContent(add)[0], {
+    assertEquals((await planContent(add))[0], {
       path: "/downloads/file.tgz",
       type: "file",
       mode: 0o600,

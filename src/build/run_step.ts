@@ -21,6 +21,7 @@
  * flock; `shared` does not); `tmpfs` mounts a tmpfs.
  */
 import { TsnspawnError } from "../errors.ts";
+import { RunStepError } from "./step_error.ts";
 import { join } from "../path_util.ts";
 import { containerPaths, stateRoot, unitName } from "../paths.ts";
 import { createContainer } from "../ops/create.ts";
@@ -35,31 +36,15 @@ import { type StagedLayer, stageWritableLayer } from "../image/layer_commit.ts";
 import type { RunProcess } from "./stage_state.ts";
 import type { RunMount } from "./instructions.ts";
 import type { BuildReporter } from "./events.ts";
-import type { SourceTree } from "./source_tree.ts";
 import { resolveNode } from "./source_tree.ts";
+import type { MountSource } from "./step_error.ts";
 import { writeCopyLayer } from "./copy_write.ts";
-import { type CopyPlan, planContent } from "./copy_plan.ts";
-import { contentDigest } from "./cache_key.ts";
 
 const SIGKILL = 9;
 /** Output lines kept for the error of a failing step. */
 const TAIL_LINES = 10;
 
-/** A failed RUN: its exit status and the last lines it printed. */
-export class RunStepError extends TsnspawnError {
-  readonly status: number;
-  readonly tail: string[];
-
-  constructor(message: string, status: number, tail: string[]) {
-    super("build-failed", message, {
-      hint: tail.length > 0
-        ? `its last output: ${tail.at(-1)!.trim()}`
-        : "the step printed nothing; run the command in a container to see why",
-    });
-    this.status = status;
-    this.tail = tail;
-  }
-}
+export { RunStepError };
 
 /** A RUN --mount made ready on the host. */
 export interface PreparedMount {
@@ -69,35 +54,11 @@ export interface PreparedMount {
   lock?: Deno.FsFile;
 }
 
-/** Where a bind mount's files come from. */
-export interface MountSource {
-  tree: SourceTree;
-}
-
 /** Cache mounts' directories. */
 export function cacheMountDir(id: string): string {
   const hex = Array.from(new TextEncoder().encode(id), (b) => b.toString(16).padStart(2, "0"))
     .join("");
   return join(stateRoot(), "build-cache-mounts", hex.slice(0, 200));
-}
-
-/** The content digest of a bind mount's source, for the step's cache key. */
-export async function mountContentDigest(mount: RunMount, source: MountSource): Promise<string> {
-  const node = resolveNode(source.tree, mount.source ?? "/", true);
-  if (!node) {
-    throw new TsnspawnError(
-      "not-found",
-      `RUN --mount source ${mount.source ?? "/"}: not found in ${source.tree.name}`,
-    );
-  }
-  const plan: CopyPlan = {
-    items: [{ kind: "node", tree: source.tree, node, target: "/" }],
-    owner: null,
-    chmod: null,
-    layers: [],
-    summaryKind: "multi",
-  };
-  return await contentDigest(planContent(plan));
 }
 
 /** Makes the host side of each RUN --mount (see the module comment). */

@@ -17,8 +17,6 @@ import { TsnspawnError } from "../errors.ts";
 import { join } from "../path_util.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { layerDiffPath, lookupBuildCache } from "../image/store.ts";
-import { stageTreeAsLayer } from "../image/layer_commit.ts";
-import { downloadUrl } from "../registry/url_download.ts";
 import type { Systemd } from "../systemd/bus.ts";
 import type { Platform } from "./build_args.ts";
 import {
@@ -48,15 +46,8 @@ import {
   planContent,
   planCopy,
 } from "./copy_plan.ts";
-import { writeCopyLayer } from "./copy_write.ts";
 import { type SourceTree, stackTree } from "./source_tree.ts";
-import {
-  mountContentDigest,
-  type MountSource,
-  prepareMounts,
-  runStep,
-  RunStepError,
-} from "./run_step.ts";
+import { mountContentDigest, type MountSource, RunStepError } from "./step_error.ts";
 import { stateConfigOf, type StepImage, stepImageOf, storeStepImage } from "./step_image.ts";
 import type { BuildReporter, StepPosition } from "./events.ts";
 import type { Instruction } from "./instructions.ts";
@@ -225,7 +216,7 @@ async function buildStep(
       copy = { plan, downloads, ...(fromImage ? { fromImage } : {}) };
       content = fromImage
         ? `image ${fromImage.id} ${JSON.stringify(plan.items.map((i) => i.target))}`
-        : await contentDigest(planContent(plan, downloads));
+        : await contentDigest(await planContent(plan, downloads));
     } else if (instruction.kind === "RUN" && instruction.mounts.length > 0) {
       mountSources = instruction.mounts.map((mount, i) => {
         if (mount.type !== "bind") return undefined;
@@ -263,11 +254,18 @@ async function buildStep(
     let stored: StepImage;
     if (!step.layer) {
       next = applyStep(state, step, created);
-      stored = await storeStepImage(next.config, created, image.layers, null, stepKey);
+      stored = await storeStepImage(next.config, created, image.layers, null, stepKey, env.noCache);
     } else if (instruction.kind === "RUN") {
       const staged = await runInContainer(step, state, image, mountSources, scratchDir(), env);
       next = applyStep(state, step, created, { diffId: staged.diffId });
-      stored = await storeStepImage(next.config, created, image.layers, staged, stepKey);
+      stored = await storeStepImage(
+        next.config,
+        created,
+        image.layers,
+        staged,
+        stepKey,
+        env.noCache,
+      );
     } else {
       const { plan, downloads, fromImage } = copy!;
       for (const item of plan.items) {
@@ -275,29 +273,46 @@ async function buildStep(
           downloads.set(item.url, await download(item.url, scratchDir(), env.signal));
         }
       }
-      verifyChecksums(plan, downloads);
+      await verifyChecksums(plan, downloads);
       const tree = join(scratchDir(), "tree");
       Deno.mkdirSync(tree, { mode: 0o755 });
+      // Loaded on a miss only: a rebuild that finds every step needs none of it.
+      const { writeCopyLayer } = await import("./copy_write.ts");
+      const { stageTreeAsLayer } = await import("../image/layer_commit.ts");
       await writeCopyLayer(plan, tree, {
         downloads,
         scratch: scratchDir(),
         signal: env.signal,
         ...(mtime !== undefined ? { mtime } : {}),
       });
-      const digest = fromImage ? await contentDigest(planContent(plan, downloads)) : content!;
       const staged = await stageTreeAsLayer(
         tree,
         scratchDir(),
         mtime !== undefined ? { mtime } : {},
       );
+      // History's summary of the content: its digest (hashed for the key), or for a copy
+      // from a stage or image (keyed by that image) the new layer's, which fixes it as well.
+      const digest = fromImage ? staged.diffId : content!;
       next = applyStep(state, step, created, {
         diffId: staged.diffId,
         contentSummary: contentSummary(plan.summaryKind, digest),
       });
-      stored = await storeStepImage(next.config, created, image.layers, staged, stepKey);
+      stored = await storeStepImage(
+        next.config,
+        created,
+        image.layers,
+        staged,
+        stepKey,
+        env.noCache,
+      );
     }
     env.reporter({ kind: "built", id: stored.id });
-    return { image: stored, state: next, key: stepKey };
+    // The stored image may be a concurrent build's of the same step: go on from it.
+    return {
+      image: stored,
+      state: { ...next, config: stateConfigOf(stored.config) },
+      key: stepKey,
+    };
   } finally {
     if (scratch) {
       try {
@@ -315,6 +330,7 @@ async function download(
   signal: AbortSignal,
 ): Promise<DownloadedFile> {
   const path = join(scratch, `download-${crypto.randomUUID()}`);
+  const { downloadUrl } = await import("../registry/url_download.ts");
   const got = await downloadUrl(url, path, { signal });
   return {
     path,
@@ -323,10 +339,13 @@ async function download(
 }
 
 /** ADD --checksum: every URL's content must have the digest given. */
-function verifyChecksums(plan: CopyPlan, downloads: ReadonlyMap<string, DownloadedFile>): void {
+async function verifyChecksums(
+  plan: CopyPlan,
+  downloads: ReadonlyMap<string, DownloadedFile>,
+): Promise<void> {
   for (const item of plan.items) {
     if (item.kind !== "url" || item.checksum === undefined) continue;
-    const got = hashFile(downloads.get(item.url)!.path).digest;
+    const got = (await hashFile(downloads.get(item.url)!.path)).digest;
     if (got !== item.checksum) {
       throw new TsnspawnError(
         "invalid",
@@ -354,6 +373,7 @@ async function runInContainer(
     });
   }
   const process = runProcess(state, step, env.context);
+  const { prepareMounts, runStep } = await import("./run_step.ts");
   const mounts = await prepareMounts(instruction.mounts, mountSources, scratch);
   const network = instruction.network === "none" || instruction.network === "host"
     ? instruction.network

@@ -19,7 +19,7 @@ import {
   type OciImageConfig,
   type OciManifest,
 } from "../oci/types.ts";
-import { type CachedImage, commitStagedImage, readBlob } from "../image/store.ts";
+import { type CachedImage, commitBuildStep, commitStagedImage, readBlob } from "../image/store.ts";
 import type { StagedLayer } from "../image/layer_commit.ts";
 import type { BuildImageConfig } from "./image_config.ts";
 
@@ -72,7 +72,9 @@ export function serializeImage(
 /**
  * Stores the image after a step: the state's config with `created`, the
  * parent's layers plus `layer` (if the step made one), under the build
- * cache key `key`. Returns it.
+ * cache key `key`. Returns it, or the image a concurrent build stored under
+ * that key first (image/store.ts commitBuildStep); `replace` (--no-cache)
+ * makes this one the key's image.
  */
 export async function storeStepImage(
   config: BuildImageConfig,
@@ -80,6 +82,7 @@ export async function storeStepImage(
   parentLayers: readonly OciDescriptor[],
   layer: StagedLayer | null,
   key: string,
+  replace = false,
 ): Promise<StepImage> {
   const layers = layer
     ? [...parentLayers, {
@@ -89,20 +92,18 @@ export async function storeStepImage(
     }]
     : [...parentLayers];
   const serialized = serializeImage(config, created, layers);
-  const id = await commitStagedImage({
-    tags: [],
-    manifestBytes: serialized.manifestBytes,
-    configBytes: serialized.configBytes,
-    layers: layer ? new Map([[layer.diffId, layer.dir]]) : new Map(),
-    blobs: layer ? new Map([[layer.diffId, layer.tar]]) : new Map(),
-    cacheKeys: [key],
-  });
-  return {
-    id,
-    manifestDigest: sha256DigestSync(serialized.manifestBytes),
-    config: serialized.config,
-    layers,
-  };
+  const stored = await commitBuildStep(
+    {
+      tags: [],
+      manifestBytes: serialized.manifestBytes,
+      configBytes: serialized.configBytes,
+      layers: layer ? new Map([[layer.diffId, layer.dir]]) : new Map(),
+      blobs: layer ? new Map([[layer.diffId, layer.tar]]) : new Map(),
+    },
+    key,
+    replace,
+  );
+  return stepImageOf(stored);
 }
 
 /** A stored image as a StepImage. */

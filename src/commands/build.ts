@@ -15,7 +15,7 @@ import type { CommandContext } from "./context.ts";
 import { buildImage } from "../build/build_image.ts";
 import { type ContainerfileSource, readContainerfile } from "../build/context.ts";
 import { type BuildEvent, formatBuildEvent } from "../build/events.ts";
-import { RunStepError } from "../build/run_step.ts";
+import { RunStepError } from "../build/step_error.ts";
 
 async function readStdin(): Promise<string> {
   return await new Response(Deno.stdin.readable).text();

@@ -31,7 +31,8 @@
  */
 import { join } from "../path_util.ts";
 import { createSha256 } from "../oci/digest.ts";
-import { packDirectories } from "./layer_pack.ts";
+import { packChunks } from "./layer_pack.ts";
+import { yielder } from "../cooperative.ts";
 import { unpackLayer } from "./layer_unpack.ts";
 import { isOpaqueDir, stackChild, stackRoot } from "./layer_stack.ts";
 
@@ -80,7 +81,10 @@ export function initLayerSkip(
   };
 }
 
-/** Packs `dirs`'s layer into `tarPath`, hashing it on the way. */
+/**
+ * Packs `dir`'s layer into `tarPath`, hashing it on the way: synchronous
+ * calls, with the event loop given a turn now and then (src/cooperative.ts).
+ */
 async function packToFile(
   dir: string,
   tarPath: string,
@@ -88,19 +92,23 @@ async function packToFile(
 ): Promise<{ diffId: string; tarSize: number; size: number }> {
   const hash = createSha256();
   let tarSize = 0;
-  const out = await Deno.open(tarPath, { write: true, createNew: true, mode: 0o644 });
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      hash.update(chunk);
-      tarSize += chunk.length;
-      controller.enqueue(chunk);
-    },
-  });
-  const [packed] = await Promise.all([
-    packDirectories([dir], writable, { mode: "layer", ...options }),
-    readable.pipeTo(out.writable),
-  ]);
-  return { diffId: hash.digest(), tarSize, size: packed.size };
+  const turns = yielder();
+  const out = Deno.openSync(tarPath, { write: true, createNew: true, mode: 0o644 });
+  try {
+    const chunks = packChunks([dir], { mode: "layer", ...options });
+    for (;;) {
+      await turns.tick();
+      const next = chunks.next();
+      if (next.done) return { diffId: hash.digest(), tarSize, size: next.value.size };
+      hash.update(next.value);
+      tarSize += next.value.length;
+      for (let written = 0; written < next.value.length;) {
+        written += out.writeSync(next.value.subarray(written));
+      }
+    }
+  } finally {
+    out.close();
+  }
 }
 
 function makeLayerDir(staging: string): { dir: string; diff: string } {

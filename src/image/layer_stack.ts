@@ -67,8 +67,18 @@ export function stackRoot(layers: readonly string[]): StackEntry | null {
 
 /** The child `name` of a merged directory, or null if it is absent or whited out. */
 export function stackChild(parent: StackEntry, name: string): StackEntry | null {
+  return childIn(parent.dirs, name, () => true);
+}
+
+/** stackChild over `dirs`, looking only where `present(i)` says the name may be. */
+function childIn(
+  dirs: readonly string[],
+  name: string,
+  present: (i: number) => boolean,
+): StackEntry | null {
   let found: StackEntry | null = null;
-  for (const dir of parent.dirs) {
+  for (const [i, dir] of dirs.entries()) {
+    if (!present(i)) continue;
     const abs = `${dir}/${name}`;
     const st = lstatOrNull(abs);
     if (st === null) continue;
@@ -88,13 +98,12 @@ export function stackChild(parent: StackEntry, name: string): StackEntry | null 
 
 /** The names in a merged directory, sorted, with what each shows. */
 export function stackReadDir(dir: StackEntry): Map<string, StackEntry> {
-  const names = new Set<string>();
-  for (const layer of dir.dirs) {
-    for (const entry of Deno.readDirSync(layer)) names.add(entry.name);
-  }
+  // Each layer is listed once, so a name is looked up only where it is.
+  const listed = dir.dirs.map((layer) => new Set([...Deno.readDirSync(layer)].map((e) => e.name)));
+  const names = new Set(listed.flatMap((set) => [...set]));
   const result = new Map<string, StackEntry>();
   for (const name of [...names].sort()) {
-    const child = stackChild(dir, name);
+    const child = childIn(dir.dirs, name, (i) => listed[i].has(name));
     if (child) result.set(name, child);
   }
   return result;

@@ -467,43 +467,63 @@ export function taggedManifest(key: string): string | undefined {
  * @throws {TsnspawnError} "image" when a layer is neither stored nor staged.
  */
 export async function commitStagedImage(image: StagedImage): Promise<string> {
+  return await withStoreLock(() => storeStaged(image));
+}
+
+/** The body of commitStagedImage; call it under the store lock. */
+async function storeStaged(image: StagedImage): Promise<string> {
   const config = JSON.parse(new TextDecoder().decode(image.configBytes)) as OciImageConfig;
+  const p = storePaths();
+  for (const diffId of config.rootfs.diff_ids) {
+    const target = join(p.layers, digestHex(diffId));
+    if (exists(target)) continue;
+    const staged = image.layers.get(diffId);
+    if (!staged) {
+      throw new TsnspawnError("image", `layer ${diffId} is neither stored nor staged`, {
+        hint: "this is a bug; retry the operation",
+      });
+    }
+    Deno.renameSync(staged, target);
+  }
+  for (const [digest, path] of image.blobs ?? []) {
+    if (!exists(blobPath(digest))) Deno.renameSync(path, blobPath(digest));
+  }
+  const id = await putBlob(image.configBytes);
+  const manifestDigest = await putBlob(image.manifestBytes);
+  if (image.cacheKeys && image.cacheKeys.length > 0) {
+    Deno.mkdirSync(p.buildCache, { recursive: true });
+    for (const key of image.cacheKeys) {
+      writeFileAtomic(join(p.buildCache, digestHex(key)), new TextEncoder().encode(manifestDigest));
+    }
+  }
+  if (image.tags.length > 0) {
+    const repositories = readRepositories();
+    for (const tag of image.tags) repositories[tag] = manifestDigest;
+    writeJson(p.repositories, repositories);
+  } else if (image.untagged) {
+    const untagged = readUntagged();
+    if (!untagged.includes(manifestDigest)) writeJson(p.untagged, [...untagged, manifestDigest]);
+  }
+  return id;
+}
+
+/**
+ * Stores the image of a build step under its cache key `key`, unless
+ * another build stored one under that key meanwhile: the first stays, and
+ * is what this returns (two builds of the same step at once then go on with
+ * the same image, and no image a running build uses loses its entry). With
+ * `replace` (build --no-cache) the new image takes the key over.
+ */
+export async function commitBuildStep(
+  image: StagedImage,
+  key: string,
+  replace = false,
+): Promise<CachedImage> {
   return await withStoreLock(async () => {
-    const p = storePaths();
-    for (const diffId of config.rootfs.diff_ids) {
-      const target = join(p.layers, digestHex(diffId));
-      if (exists(target)) continue;
-      const staged = image.layers.get(diffId);
-      if (!staged) {
-        throw new TsnspawnError("image", `layer ${diffId} is neither stored nor staged`, {
-          hint: "this is a bug; retry the operation",
-        });
-      }
-      Deno.renameSync(staged, target);
-    }
-    for (const [digest, path] of image.blobs ?? []) {
-      if (!exists(blobPath(digest))) Deno.renameSync(path, blobPath(digest));
-    }
-    const id = await putBlob(image.configBytes);
-    const manifestDigest = await putBlob(image.manifestBytes);
-    if (image.cacheKeys && image.cacheKeys.length > 0) {
-      Deno.mkdirSync(p.buildCache, { recursive: true });
-      for (const key of image.cacheKeys) {
-        writeFileAtomic(
-          join(p.buildCache, digestHex(key)),
-          new TextEncoder().encode(manifestDigest),
-        );
-      }
-    }
-    if (image.tags.length > 0) {
-      const repositories = readRepositories();
-      for (const tag of image.tags) repositories[tag] = manifestDigest;
-      writeJson(p.repositories, repositories);
-    } else if (image.untagged) {
-      const untagged = readUntagged();
-      if (!untagged.includes(manifestDigest)) writeJson(p.untagged, [...untagged, manifestDigest]);
-    }
-    return id;
+    const existing = replace ? undefined : lookupBuildCache(key);
+    if (existing) return existing;
+    await storeStaged({ ...image, cacheKeys: [key] });
+    return lookupBuildCache(key)!;
   });
 }
 

@@ -5,7 +5,8 @@
  * (writable layer, init layer, config) and its address lease is given back.
  */
 import { TsnspawnError } from "../errors.ts";
-import { type Systemd, SystemdCallError } from "../systemd/bus.ts";
+import type { Systemd } from "../systemd/bus.ts";
+import { SystemdCallError } from "../systemd/error.ts";
 import { unitName } from "../paths.ts";
 import {
   containerExists,
