@@ -58,7 +58,8 @@ sh "$repo/examples/busybox-rootfs.sh" "$work/busybox.tar"
 "${tsnspawn[@]}" import "$work/busybox.tar" localhost/busybox:latest >/dev/null
 "${tsnspawn[@]}" save -o "$work/busybox-oci.tar" localhost/busybox:latest
 load_base_containers() {
-  skopeo copy --quiet "oci-archive:$work/busybox-oci.tar" containers-storage:localhost/busybox:latest
+  skopeo copy --quiet "oci-archive:$work/busybox-oci.tar" containers-storage:localhost/busybox:latest \
+    2>>"$work/skopeo.log"
 }
 load_base_containers
 

@@ -39,6 +39,7 @@ import {
   type UsedImage,
 } from "./stage_build.ts";
 import { commitFinalImage } from "./step_image.ts";
+import { DigestCache } from "./digest_cache.ts";
 
 /** What to build. */
 export interface BuildRequest {
@@ -186,6 +187,7 @@ export async function buildImage(
   ensureStoreDirs();
   const buildId = randomHex(16);
   const operation = holdOperation(`build-${buildId}`);
+  const digests = request.contextDir === null ? undefined : DigestCache.load();
   const outer = services.signal;
   const controller = new AbortController();
   const abort = () => controller.abort(interruptedError());
@@ -228,6 +230,7 @@ export async function buildImage(
           noCache: request.noCache ?? false,
           ...(request.timestamp !== undefined ? { timestamp: request.timestamp } : {}),
           settings,
+          ...(digests ? { digests } : {}),
           signal: controller.signal,
           position: { stage: order.indexOf(index) + 1, stages: order.length },
         };
@@ -251,6 +254,7 @@ export async function buildImage(
     reporter({ kind: "done", id, tags });
     return { id, tags };
   } finally {
+    digests?.save();
     outer?.removeEventListener("abort", abort);
     releaseStaging(operation);
   }

@@ -7,7 +7,7 @@
  * flocked staging directory.
  */
 import { TsnspawnError, withContext } from "../errors.ts";
-import { join, resolve } from "@std/path";
+import { join, normalize } from "../path_util.ts";
 import {
   compileIgnore,
   ignoreFileCandidates,
@@ -36,6 +36,11 @@ export interface BuildContext {
   ignoreFile?: string;
   matcher: IgnoreMatcher;
   tree: SourceTree;
+}
+
+/** An absolute, normalized path for `path` (relative to the current directory). */
+function resolve(path: string): string {
+  return normalize(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`);
 }
 
 function readText(path: string, what: string): string {

@@ -23,6 +23,9 @@
  *   checked against `--checksum`; a local tar archive (plain, gzip, bzip2,
  *   xz or zstd) is unpacked into the destination directory (`--unpack=false`
  *   copies it as a file).
+ * - `--link` is accepted: every COPY already makes a layer of its own.
+ *   `--parents`, `--exclude` and ADD `--keep-git-dir` (git sources) are
+ *   refused with an error.
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContentEntry } from "./cache_key.ts";
@@ -33,6 +36,7 @@ import { expandSource, type SourceTree, type TreeNode } from "./source_tree.ts";
 import { resolveInStack, stackChild, stackRoot } from "../image/layer_stack.ts";
 import { createSha256 } from "../oci/digest.ts";
 import { type Yielder, yielder } from "../cooperative.ts";
+import type { DigestCache } from "./digest_cache.ts";
 import { resolveChown } from "./chown.ts";
 import { readStackText } from "../image/layer_stack.ts";
 import type { Destination } from "./stage_state.ts";
@@ -179,6 +183,7 @@ export function planCopy(
   const layers = context.layers;
   const dest = context.destination;
   const kind = instruction.kind;
+  refuseUnsupported(instruction);
   type Source =
     | { kind: "node"; node: TreeNode; directory: boolean; archive: boolean }
     | { kind: "inline"; name: string; data: Uint8Array }
@@ -284,6 +289,33 @@ export function planCopy(
   };
 }
 
+/**
+ * Flags the parser knows but the builder does not implement: a clear error
+ * rather than a copy that silently differs from BuildKit's.
+ */
+function refuseUnsupported(instruction: CopyInstruction | AddInstruction): void {
+  const unsupported = instruction.kind === "COPY"
+    ? [instruction.parents && "--parents", instruction.exclude.length > 0 && "--exclude"]
+    : [
+      instruction.exclude.length > 0 && "--exclude",
+      instruction.keepGitDir !== undefined && "--keep-git-dir",
+    ];
+  const flag = unsupported.find((f) => typeof f === "string");
+  if (flag) {
+    throw new TsnspawnError(
+      "invalid",
+      `${instruction.kind} ${flag} is not supported by tsnspawn build`,
+      {
+        hint: instruction.kind === "COPY" && flag === "--parents"
+          ? "give each source's directory in the destination instead"
+          : flag === "--exclude"
+          ? "keep the files out with .containerignore/.dockerignore, or copy a narrower source"
+          : "clone the repository into the context and COPY it",
+      },
+    );
+  }
+}
+
 /** "sha256:<hex>" and size of a file's content, read in 1 MiB pieces. */
 export async function hashFile(
   path: string,
@@ -334,12 +366,13 @@ function entryType(st: Deno.FileInfo): ContentEntry["type"] {
  * The content the plan copies, for the cache key (cache_key.ts
  * contentDigest): every entry with its target path, type, owner and mode
  * after --chown/--chmod, size and content digest, symlink target; never a
- * time. A URL with --checksum counts by its checksum (it is not fetched to
+ * time. `digests` remembers big context files' digests (digest_cache.ts). A URL with --checksum counts by its checksum (it is not fetched to
  * decide a cache hit); one without counts by `downloads` (fetched first).
  */
 export async function planContent(
   plan: CopyPlan,
   downloads: ReadonlyMap<string, DownloadedFile> = new Map(),
+  digests?: DigestCache,
 ): Promise<ContentEntry[]> {
   const entries: ContentEntry[] = [];
   const turns = yielder();
@@ -347,8 +380,16 @@ export async function planContent(
     const st = node.st;
     const { uid, gid, mode } = entryAttributes(plan, st);
     const entry: ContentEntry = { path: target, type: entryType(st), mode, uid, gid };
-    if (st.isFile) Object.assign(entry, await hashFile(node.abs, turns));
-    else if (st.isSymlink) entry.target = Deno.readLinkSync(node.abs);
+    if (st.isFile) {
+      const remembered = digests?.lookup(st);
+      if (remembered !== undefined) Object.assign(entry, { size: st.size, digest: remembered });
+      else {
+        const started = Date.now();
+        const hashed = await hashFile(node.abs, turns);
+        digests?.record(st, hashed.digest, started);
+        Object.assign(entry, hashed);
+      }
+    } else if (st.isSymlink) entry.target = Deno.readLinkSync(node.abs);
     entries.push(entry);
     if (st.isDirectory) {
       for (const child of tree.children(node)) {

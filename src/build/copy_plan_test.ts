@@ -204,3 +204,21 @@ Deno.test(
     assertEquals(urlFileName("https://example.com/"), "");
   }),
 );
+
+Deno.test(
+  "COPY --parents, --exclude and ADD --keep-git-dir are refused, not ignored",
+  withFixture((f) => {
+    assertThrows(
+      () => plan(f, "COPY --parents a.txt /x/"),
+      TsnspawnError,
+      "COPY --parents is not supported",
+    );
+    assertThrows(() => plan(f, "COPY --exclude=*.txt dir /x/"), TsnspawnError, "--exclude");
+    assertThrows(
+      () => plan(f, "ADD --keep-git-dir=true https://example.com/r.git /src"),
+      TsnspawnError,
+      "--keep-git-dir",
+    );
+    assertEquals(targets(plan(f, "COPY --link a.txt /x")), ["node /x"]);
+  }),
+);

@@ -51,6 +51,7 @@ import { mountContentDigest, type MountSource, RunStepError } from "./step_error
 import { stateConfigOf, type StepImage, stepImageOf, storeStepImage } from "./step_image.ts";
 import type { BuildReporter, StepPosition } from "./events.ts";
 import type { Instruction } from "./instructions.ts";
+import type { DigestCache } from "./digest_cache.ts";
 
 /** A built stage: its last image, its state (ARGs for stages based on it) and its last key. */
 export interface StageResult {
@@ -83,6 +84,8 @@ export interface StageEnvironment {
   noCache: boolean;
   /** build --timestamp, seconds. */
   timestamp?: number;
+  /** Remembered digests of big context files (digest_cache.ts). */
+  digests?: DigestCache;
   /** Settings every key includes (build_image.ts). */
   settings: Record<string, string>;
   signal: AbortSignal;
@@ -216,7 +219,7 @@ async function buildStep(
       copy = { plan, downloads, ...(fromImage ? { fromImage } : {}) };
       content = fromImage
         ? `image ${fromImage.id} ${JSON.stringify(plan.items.map((i) => i.target))}`
-        : await contentDigest(await planContent(plan, downloads));
+        : await contentDigest(await planContent(plan, downloads, env.digests));
     } else if (instruction.kind === "RUN" && instruction.mounts.length > 0) {
       mountSources = instruction.mounts.map((mount, i) => {
         if (mount.type !== "bind") return undefined;

@@ -28,7 +28,7 @@
  *
  * FFI: llistxattr/lgetxattr (ffi/libc.ts).
  */
-import { join } from "@std/path";
+import { join } from "../path_util.ts";
 import { encodeEnd, encodeHeader, encodePadding, type TarWriteHeader } from "./tar.ts";
 import { TsnspawnError, withContext } from "../errors.ts";
 import { cstring, libc } from "../../ffi/libc.ts";

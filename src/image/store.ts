@@ -498,8 +498,11 @@ async function storeStaged(image: StagedImage): Promise<string> {
   }
   if (image.tags.length > 0) {
     const repositories = readRepositories();
-    for (const tag of image.tags) repositories[tag] = manifestDigest;
-    writeJson(p.repositories, repositories);
+    // A rebuild that changed nothing finds its tags in place: nothing to write.
+    if (image.tags.some((tag) => repositories[tag] !== manifestDigest)) {
+      for (const tag of image.tags) repositories[tag] = manifestDigest;
+      writeJson(p.repositories, repositories);
+    }
   } else if (image.untagged) {
     const untagged = readUntagged();
     if (!untagged.includes(manifestDigest)) writeJson(p.untagged, [...untagged, manifestDigest]);
