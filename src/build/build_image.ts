@@ -23,6 +23,7 @@
 import { TsnspawnError } from "../errors.ts";
 import { holdOperation, releaseStaging } from "../staging.ts";
 import { randomHex } from "../files.ts";
+import { normalize } from "../path_util.ts";
 import { ensureStoreDirs, inspectImage, resolveImage } from "../image/store.ts";
 import { formatReference, parseTagTarget } from "../oci/reference.ts";
 import type { Systemd } from "../systemd/bus.ts";
@@ -31,7 +32,12 @@ import { type Containerfile, parseContainerfile } from "./containerfile.ts";
 import { type BuildPlan, planBuild } from "./plan.ts";
 import { hostPlatform } from "./build_args.ts";
 import type { BuildReporter } from "./events.ts";
-import { type ContainerfileSource, openContext } from "./context.ts";
+import {
+  type ContainerfileSource,
+  openContext,
+  readContainerfile,
+  unpackContext,
+} from "./context.ts";
 import {
   buildStage,
   type StageEnvironment,
@@ -257,5 +263,39 @@ export async function buildImage(
     digests?.save();
     outer?.removeEventListener("abort", abort);
     releaseStaging(operation);
+  }
+}
+
+/**
+ * buildImage over a context sent as a tar stream (the Docker API's `POST
+ * /build` body): unpacked into a flocked staging directory, removed when
+ * the build ends. `dockerfile` is the Containerfile's path inside the
+ * context (default: `Containerfile`, else `Dockerfile`).
+ */
+export async function buildImageFromArchive(
+  archive: ReadableStream<Uint8Array>,
+  request: Omit<BuildRequest, "containerfile" | "contextDir"> & { dockerfile?: string },
+  reporter: BuildReporter,
+  services: BuildServices,
+): Promise<BuildResult> {
+  const context = await unpackContext(archive);
+  try {
+    const { dockerfile, ...rest } = request;
+    const inside = dockerfile === undefined ? undefined : normalize(`${context.dir}/${dockerfile}`);
+    if (inside !== undefined && !inside.startsWith(`${context.dir}/`)) {
+      throw new TsnspawnError("invalid", `Containerfile ${dockerfile}: outside the context`, {
+        hint: "give its path inside the context",
+      });
+    }
+    const containerfile = inside === undefined
+      ? readContainerfile(context.dir)
+      : { ...readContainerfile(null, inside), name: dockerfile! };
+    return await buildImage(
+      { ...rest, containerfile, contextDir: context.dir },
+      reporter,
+      services,
+    );
+  } finally {
+    context.dispose();
   }
 }

@@ -12,14 +12,15 @@
  * hashed is not remembered: a write in the same clock tick could otherwise
  * go unseen.
  *
- * Stored in the image store's build-cache directory (`file-digests.json`),
- * written by temp file and rename at the end of a build; the newest
+ * Stored in the image store's build-cache directory (`file-digests.json`,
+ * forgotten by `image prune` with the rest of the build cache), written by
+ * temp file and rename at the end of a build; the newest
  * {@link MAX_ENTRIES} are kept. Only files of {@link MIN_SIZE} bytes or
  * more are remembered: smaller ones hash faster than an entry is worth.
  */
 import { dirname, join } from "../path_util.ts";
 import { writeFileAtomic } from "../files.ts";
-import { storePaths } from "../image/store.ts";
+import { BUILD_DIGESTS_FILE, storePaths } from "../image/store.ts";
 
 /** Files smaller than this are always hashed. */
 export const MIN_SIZE = 256 * 1024;
@@ -52,7 +53,7 @@ export class DigestCache {
   }
 
   /** Reads the cache (empty when missing or unreadable). */
-  static load(path = join(storePaths().buildCache, "file-digests.json")): DigestCache {
+  static load(path = join(storePaths().buildCache, BUILD_DIGESTS_FILE)): DigestCache {
     const entries = new Map<string, Entry>();
     try {
       const parsed = JSON.parse(Deno.readTextFileSync(path)) as Record<string, Entry>;

@@ -16,6 +16,7 @@
  *                             (`tsnspawn build`'s cache, src/build/cache_key.ts);
  *                             these images count as reachable until `pruneStore`
  *                             drops the entries no tagged image descends from
+ *   build-cache/file-digests.json  digests of big build-context files (a cache)
  *   lock                      flock held by every writer
  *
  * Rules: blobs and layer dirs are immutable once they appear; everything is
@@ -930,8 +931,17 @@ export function isAncestorConfig(config: OciImageConfig, descendant: OciImageCon
     history.every((h, i) => JSON.stringify(h) === JSON.stringify(later[i]));
 }
 
+/**
+ * The file in `build-cache/` where builds remember big context files'
+ * digests (src/build/digest_cache.ts); `image prune` forgets it with the cache.
+ */
+export const BUILD_DIGESTS_FILE = "file-digests.json";
+
 /** Removes the build cache entries nobody uses (see pruneStore); under the lock. */
 function dropUnusedCache(isInUse: (id: string) => boolean): string[] {
+  try {
+    Deno.removeSync(join(storePaths().buildCache, BUILD_DIGESTS_FILE));
+  } catch { /* none */ }
   const live: OciImageConfig[] = [];
   for (const [, digest] of allEntries()) live.push(loadImage(digest).config);
   const dropped: string[] = [];
