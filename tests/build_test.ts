@@ -374,7 +374,14 @@ integrationTest(
       failed.stderr,
       "tsnspawn: error: Containerfile:2: RUN echo first line && echo 'last words' >&2 && exit 3: the command returned a non-zero code: 3\n",
     );
-    const quiet = await core.tsn(["build", "-q", "/tmp/fail"]);
+    writeContext(core, "/tmp/missing", { Containerfile: 'FROM busybox\nRUN ["/no/such/program"]\n' });
+  const missing = await core.tsn(["build", "/tmp/missing"]);
+  assertEquals(missing.code, 1);
+  assertStringIncludes(
+    missing.stderr,
+    'tsnspawn: error: Containerfile:2: RUN ["/no/such/program"]: the command could not start: ',
+  );
+  const quiet = await core.tsn(["build", "-q", "/tmp/fail"]);
     assertEquals(quiet.stdout, "");
     assertStringIncludes(quiet.stderr, "last words\n");
     assertEquals(await leftovers(core), "");

@@ -128,10 +128,20 @@ function located(instruction: Instruction, error: unknown): unknown {
   if (error instanceof RunStepError) {
     return new RunStepError(`${where}: ${text}: ${error.message}`, error.status, error.tail);
   }
-  return new TsnspawnError(error.code, `${where}: ${text}: ${error.message}`, {
-    hint: error.hint,
-    cause: error,
-  });
+  // A RUN container that could not start (its command not found, say) failed the step:
+  // the build's error, without the step container's name.
+  const failedStart = error.code === "start-failed";
+  const message = failedStart
+    ? error.message.replace(/^container \S+ failed to start: /u, "the command could not start: ")
+    : error.message;
+  return new TsnspawnError(
+    failedStart ? "build-failed" : error.code,
+    `${where}: ${text}: ${message}`,
+    {
+      hint: failedStart ? "check the command and that the image has it" : error.hint,
+      cause: error,
+    },
+  );
 }
 
 /** Builds one planned stage. */
