@@ -4,7 +4,8 @@
  * steps, parallel stages and --target, the cache (all hits, one changed
  * file, a changed build arg, --no-cache, concurrent builds, image prune),
  * reproducible images, what a failing, interrupted or killed build leaves
- * (nothing, after `tsnspawn check`), the one-line errors of bad
+ * (nothing, after `tsnspawn check`; also with SIGKILL at random moments of
+ * 15 builds), the one-line errors of bad
  * Containerfiles, and the result taken by run, save/load and push.
  * buildah comparisons are in build_compare_test.ts.
  */
@@ -374,14 +375,16 @@ integrationTest(
       failed.stderr,
       "tsnspawn: error: Containerfile:2: RUN echo first line && echo 'last words' >&2 && exit 3: the command returned a non-zero code: 3\n",
     );
-    writeContext(core, "/tmp/missing", { Containerfile: 'FROM busybox\nRUN ["/no/such/program"]\n' });
-  const missing = await core.tsn(["build", "/tmp/missing"]);
-  assertEquals(missing.code, 1);
-  assertStringIncludes(
-    missing.stderr,
-    'tsnspawn: error: Containerfile:2: RUN ["/no/such/program"]: the command could not start: ',
-  );
-  const quiet = await core.tsn(["build", "-q", "/tmp/fail"]);
+    writeContext(core, "/tmp/missing", {
+      Containerfile: 'FROM busybox\nRUN ["/no/such/program"]\n',
+    });
+    const missing = await core.tsn(["build", "/tmp/missing"]);
+    assertEquals(missing.code, 1);
+    assertStringIncludes(
+      missing.stderr,
+      'tsnspawn: error: Containerfile:2: RUN ["/no/such/program"]: the command could not start: ',
+    );
+    const quiet = await core.tsn(["build", "-q", "/tmp/fail"]);
     assertEquals(quiet.stdout, "");
     assertStringIncludes(quiet.stderr, "last words\n");
     assertEquals(await leftovers(core), "");
@@ -522,3 +525,49 @@ integrationTest("build: the image runs, saves, loads and pushes like any other",
     "hello from a build\n",
   );
 });
+
+integrationTest(
+  "build: SIGKILL at random moments of builds (15 rounds), check consistent after each",
+  async (core) => {
+    writeContext(core, "/tmp/ctx", {
+      Containerfile: `FROM busybox AS one
+RUN head -c 3000000 /dev/urandom > /one && mkdir /many && for i in $(seq 300); do echo $i > /many/$i; done
+FROM busybox
+COPY big.bin /big.bin
+COPY --from=one /many /many
+RUN cat /big.bin > /dev/null && echo done > /done
+LABEL round=any
+`,
+      "big.bin": { bytes: new Uint8Array(8 << 20).fill(7) },
+    });
+    let typical = 3000;
+    let killed = 0;
+    for (let round = 0; round < 15; round++) {
+      const delay = 50 + Math.floor(Math.random() * typical * 1.1);
+      const started = Date.now();
+      const r = await core.sh(
+        `exec timeout -s KILL ${
+          (delay / 1000).toFixed(3)
+        } ${TSN} build --no-cache -q -t killed /tmp/ctx`,
+      );
+      if (r.code === 137) killed++;
+      else {
+        assertEquals(r.code, 0, r.stderr);
+        typical = Date.now() - started;
+      }
+      const check = await core.tsn(["check", "--json"]);
+      assertEquals(check.code, 0, `round ${round} (killed after ${delay} ms): ${check.stdout}`);
+      assert(JSON.parse(check.stdout).consistent, check.stdout);
+      assertEquals(await leftovers(core), "", `round ${round}: something is left`);
+    }
+    assert(killed > 0, "no build was killed: the delays are too long");
+    await core.tsnOk(["build", "-q", "-t", "survivor", "/tmp/ctx"]);
+    assertEquals(
+      await core.tsnOk(["run", "--rm", "--network", "none", "survivor", "cat", "/done"]),
+      "done\n",
+    );
+    // The images --no-cache replaced in the cache are garbage for `image prune`, nothing worse.
+    await core.tsnOk(["image", "prune"]);
+    assertEquals((await core.tsnOk(["check"])).trim(), "consistent");
+  },
+);
