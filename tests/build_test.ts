@@ -10,10 +10,11 @@
  * buildah comparisons are in build_compare_test.ts.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { type CoreHost, DENO, integrationTest, REPO, withCoreHost } from "./helpers.ts";
+import { type CoreHost, integrationTest, tsnspawnArgv, withCoreHost } from "./helpers.ts";
 import { writeContext } from "./build/buildah.ts";
 
-const TSN = `${DENO} run -A --quiet ${REPO}/mod.ts`;
+/** The CLI as a shell command (the bundle the tests run). */
+const TSN = tsnspawnArgv([]).join(" ");
 
 /** The image's inspect document. */
 async function inspect(core: CoreHost, image: string) {

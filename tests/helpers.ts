@@ -13,6 +13,7 @@ import {
   type TestHostRunResult,
   withTestHost,
 } from "./testhost.ts";
+import { BUNDLE_ENTRY, BUNDLE_RUN_FLAGS, ensureBundle } from "../tools/bundle.ts";
 
 /** The repository (bound at the same path inside test hosts). */
 export const REPO = dirname(dirname(fromFileUrl(import.meta.url)));
@@ -38,9 +39,13 @@ export const DENO_PROBE_VOLUMES = [
   "DENO_NO_UPDATE_CHECK=1",
 ];
 
-/** argv running the tsnspawn CLI from this checkout. */
+// Tests run what users run: the bundle ./setup installs (tools/bundle.ts),
+// rebuilt here when the sources changed since it was built.
+await ensureBundle();
+
+/** argv running the tsnspawn CLI from this checkout, as /usr/local/bin/tsnspawn does. */
 export function tsnspawnArgv(args: string[]): string[] {
-  return [DENO, "run", "-A", "--quiet", `${REPO}/mod.ts`, ...args];
+  return [DENO, "run", ...BUNDLE_RUN_FLAGS, BUNDLE_ENTRY, ...args];
 }
 
 /** A test host with the busybox image imported as `busybox`. */

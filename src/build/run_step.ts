@@ -184,6 +184,17 @@ export function stepContainerOptions(
     command: process.argv,
     pull: "never",
     build: context.buildId,
+    // A build step is no service: no labels, no health check (not even the image's).
+    labels: {},
+    labelFiles: [],
+    annotations: {},
+    health: {},
+    noHealthcheck: true,
+    extraHosts: [],
+    expose: [],
+    sysctls: {},
+    ulimits: [],
+    envHost: false,
   };
 }
 

@@ -14,8 +14,9 @@ import {
   networksLock,
   stateRoot,
   tmpDir,
-  unitName,
+  volumesLock,
 } from "../paths.ts";
+import { containerUnit } from "../container/state.ts";
 import { randomHex, writeFileAtomic } from "../files.ts";
 import { tryLockPath } from "../staging.ts";
 import { isRunningState, type Repair } from "./analysis.ts";
@@ -31,7 +32,7 @@ async function withIdleContainer(
   const lock = tryLockPath(containerPaths(name).lock);
   if (lock === "busy") return false;
   try {
-    const state = await systemd.unitState(unitName(name));
+    const state = await systemd.unitState(containerUnit(name).unit);
     if (state && isRunningState({ name, ...state })) return false;
     await action();
     return true;
@@ -61,6 +62,21 @@ export async function applyRepair(systemd: Systemd, repair: Repair): Promise<boo
         Deno.mkdirSync(lostFound, { recursive: true, mode: 0o700 });
         Deno.renameSync(repair.dir, join(lostFound, `${repair.name}-${randomHex(4)}`));
       });
+    case "quarantine-volume": {
+      const { withVolumesLock } = await import("../volume/store.ts");
+      return withVolumesLock(() => {
+        const held = tryLockPath(repair.dir);
+        if (held === "busy" || held === null) return false;
+        try {
+          const lostFound = join(stateRoot(), "lost+found");
+          Deno.mkdirSync(lostFound, { recursive: true, mode: 0o700 });
+          Deno.renameSync(repair.dir, join(lostFound, `volume-${repair.name}-${randomHex(4)}`));
+          return true;
+        } finally {
+          held.close();
+        }
+      });
+    }
     case "remove-container-file":
       return await withIdleContainer(systemd, repair.name, () => Deno.removeSync(repair.path));
     case "unmount": {
@@ -145,7 +161,7 @@ async function removeBuildContainer(
   repair: Extract<Repair, { action: "remove-build-container" }>,
 ): Promise<boolean> {
   if (isLocked(join(tmpDir(), `build-${repair.build}.lock`))) return false;
-  const unit = unitName(repair.name);
+  const { unit } = containerUnit(repair.name);
   const state = await systemd.unitState(unit);
   if (state && isRunningState({ name: repair.name, ...state })) {
     await systemd.killUnit(unit, "all", 9).catch(() => {});
@@ -177,6 +193,7 @@ function tmpEntryLiveGuard(name: string): boolean {
     return isLocked(networksLock());
   }
   if (name.startsWith("remove-")) return isLocked(join(path, "lock"));
+  if (name.startsWith("volume-")) return isLocked(volumesLock());
   return false;
 }
 

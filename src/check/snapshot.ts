@@ -11,12 +11,14 @@ import { join } from "@std/path";
 import {
   containerPaths,
   containersDir,
-  declaredDir,
   networkPaths,
   networksDir,
   networksLock,
   stateRoot,
   tmpDir,
+  volumePaths,
+  volumesDir,
+  volumesLock,
 } from "../paths.ts";
 import { storePaths } from "../image/store.ts";
 import { tryLockPath } from "../staging.ts";
@@ -24,10 +26,12 @@ import {
   type ContainerConfigSummary,
   type ContainerEntry,
   type ImageStoreSnapshot,
+  isRunningState,
   type NetworkEntry,
   type StoreSnapshot,
   type TmpEntry,
   type UnitEntry,
+  type VolumeEntry,
 } from "./analysis.ts";
 import type { Systemd } from "../systemd/bus.ts";
 
@@ -69,11 +73,18 @@ function summarizeConfig(text: string): ContainerConfigSummary {
   const bridge = value.bridge && typeof value.bridge.network === "string"
     ? { network: String(value.bridge.network), address: String(value.bridge.address) }
     : undefined;
+  const volumes = Array.isArray(value.volumes)
+    ? value.volumes.filter((v: { volume?: unknown }) =>
+      typeof v?.volume === "string" && v.volume !== ""
+    )
+      .map((v: { volume: string }) => v.volume)
+    : [];
   return {
     id: value.id,
     lowerDirs: value.lowerDirs.map(String),
     ...(bridge ? { bridge } : {}),
     ...(typeof value.build === "string" ? { build: value.build } : {}),
+    ...(volumes.length ? { volumes } : {}),
   };
 }
 
@@ -116,7 +127,34 @@ function tmpEntryLive(name: string, imagesLocked: boolean): boolean {
     return isLocked(networksLock());
   }
   if (name.startsWith("remove-")) return isLocked(join(path, "lock")); // rm holds the container lock
+  if (name.startsWith("volume-")) return isLocked(volumesLock()); // volume create/rm hold it too
   return false;
+}
+
+function snapshotVolumes(): VolumeEntry[] {
+  return readDirNames(volumesDir()).filter((e) => e.isDirectory).map((e) => {
+    const paths = volumePaths(e.name);
+    const entry: VolumeEntry = {
+      name: e.name,
+      config: "ok",
+      device: false,
+      anonymous: false,
+      locked: isLocked(paths.dir),
+    };
+    try {
+      const config = JSON.parse(Deno.readTextFileSync(paths.config));
+      if (typeof config?.name !== "string" || typeof config?.options !== "object") {
+        throw new Error("not a volume record");
+      }
+      entry.device = typeof config.options?.device === "string";
+      entry.anonymous = config.anonymous === true;
+    } catch (error) {
+      entry.config = error instanceof Deno.errors.NotFound
+        ? "missing"
+        : { error: error instanceof Error ? error.message : String(error) };
+    }
+    return entry;
+  });
 }
 
 function snapshotTmp(imagesLocked: boolean): TmpEntry[] {
@@ -127,20 +165,26 @@ function snapshotTmp(imagesLocked: boolean): TmpEntry[] {
 }
 
 async function snapshotUnits(systemd: Systemd): Promise<UnitEntry[]> {
-  const names = await systemd.listUnitNames(["tsnspawn-*.service"]);
+  // Services, and the scopes of attached --rm runs (src/runtime/attached.ts).
+  const names = await systemd.listUnitNames(["tsnspawn-*.service", "tsnspawn-*.scope"]);
   const out: UnitEntry[] = [];
   for (const unit of names) {
     // Container units only: not the companions `tsnspawn-machine@NAME.service` (src/systemd/machined.ts).
-    const m = /^tsnspawn-([^@]+)\.service$/.exec(unit);
+    const m = /^tsnspawn-([^@]+)\.(service|scope)$/.exec(unit);
     if (!m) continue;
     const state = await systemd.unitState(unit);
     if (!state) continue;
-    out.push({
+    const entry: UnitEntry = {
       name: m[1],
+      ...(m[2] === "scope" ? { unit } : {}),
       activeState: state.activeState,
       subState: state.subState,
       result: state.result,
-    });
+    };
+    // One entry per container: a running unit over an ended one.
+    const other = out.findIndex((e) => e.name === entry.name);
+    if (other < 0) out.push(entry);
+    else if (isRunningState(entry)) out[other] = entry;
   }
   return out;
 }
@@ -300,9 +344,15 @@ export async function takeSnapshot(
     networks: snapshotNetworks(),
     veths: readDirNames("/sys/class/net").map((e) => e.name).filter((n) => n.startsWith("tsnv")),
     publishedAddresses: await snapshotPublished(),
-    declared: readDirNames(declaredDir()).filter((e) => e.name.endsWith(".container"))
-      .map((e) => e.name.slice(0, -".container".length)),
+    declared: await declaredUnits(),
+    volumes: snapshotVolumes(),
   };
+}
+
+/** The units declared files make (their names without tsnspawn- and .service): generated, not transient. */
+async function declaredUnits(): Promise<string[]> {
+  const { declaredUnitNames } = await import("../declared/store.ts");
+  return declaredUnitNames();
 }
 
 // ---------------------------------------------------------------------------

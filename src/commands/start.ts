@@ -2,15 +2,16 @@
  * `tsnspawn start`: turns a created container into a running transient unit
  * through the start operation (ops/start.ts), adding what only a terminal
  * front end does: a pty for `-t`, the output written to our stdout and
- * stderr, signals forwarded to the container, and the declared-container
- * path (a `.container` file starts as its generated unit).
+ * stderr, signals forwarded to the container, the declared-container path
+ * (a declared file starts as its generated unit), and an attached `run
+ * --rm` run in a scope the CLI sets up itself (src/runtime/attached.ts).
  */
 import { unitName } from "../paths.ts";
 import { loadContainer } from "../container/state.ts";
 import type { Systemd } from "../systemd/bus.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { writeOutput } from "../systemd/journal.ts";
-import { isDeclared } from "../systemd/declared_store.ts";
+import { isDeclared } from "../declared/store.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
@@ -41,6 +42,12 @@ export async function startContainer(
     return await startDeclaredContainer(ctx, name, options);
   }
   const config = options.config ?? loadContainer(name);
+  // An attached `run --rm` (the config is the one `run` just wrote) runs in
+  // a scope, the CLI doing the shim's work (src/runtime/attached.ts).
+  if (options.attach && options.config) {
+    const { runsInScope, runInScope } = await import("../runtime/attached.ts");
+    if (runsInScope(config)) return await runInScope(await ctx.systemd(), config);
+  }
   const systemd = await ctx.systemd();
   const terminal = config.tty && options.attach ? openTerminal() : null;
   let started: StartedUnit;

@@ -11,15 +11,22 @@
 import {
   CONTAINER_CONFIG_VERSION,
   type ContainerConfig,
+  type DnsSettings,
   type PublishedPort,
   type ResourceLimits,
   type RestartPolicy,
+  type Ulimit,
   type VolumeMount,
 } from "./config.ts";
+import { type HealthOptions, type ImageHealthcheck, planHealthCheck } from "./health_options.ts";
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerOptions } from "./options.ts";
 import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
+import { planResolvConf } from "./extra_options.ts";
+
+/** $NOTIFY_SOCKET of a container with --sdnotify=container (podman's path). */
+export const CONTAINER_NOTIFY_SOCKET = "/run/notify/notify.sock";
 
 /** The docker default PATH, used when the image sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -32,6 +39,10 @@ export interface ImageRuntimeConfig {
   WorkingDir?: string;
   User?: string;
   StopSignal?: string;
+  /** Mount points of anonymous volumes (`VOLUME` in a Dockerfile). */
+  Volumes?: Record<string, unknown> | null;
+  Labels?: Record<string, string> | null;
+  Healthcheck?: ImageHealthcheck | null;
 }
 
 /** Everything the user asked for, already syntactically validated. */
@@ -68,6 +79,20 @@ export interface ContainerRequest {
   autoRemove: boolean;
   /** The build this container is a RUN step of (ContainerConfig.build). */
   build?: string;
+  /** --label and --label-file (the image's labels go under them). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  health: HealthOptions;
+  noHealthcheck: boolean;
+  sdnotify?: "container" | "healthy";
+  dns?: DnsSettings;
+  extraHosts: string[];
+  expose: string[];
+  shmSizeBytes?: number;
+  sysctls: Record<string, string>;
+  timezone?: string;
+  readOnlyTmpfs?: false;
+  ulimits: Ulimit[];
 }
 
 /** What `requestFromRunOptions` needs that the command line alone does not give. */
@@ -110,7 +135,75 @@ export function requestFromRunOptions(
     stopSignal: options.stopSignal,
     autoRemove: options.autoRemove,
     ...(options.build !== undefined ? { build: options.build } : {}),
+    labels: options.labels,
+    annotations: options.annotations,
+    health: options.health,
+    noHealthcheck: options.noHealthcheck,
+    sdnotify: options.sdnotify,
+    dns: options.dns,
+    extraHosts: options.extraHosts,
+    expose: options.expose,
+    shmSizeBytes: options.shmSizeBytes,
+    sysctls: options.sysctls,
+    timezone: options.timezone,
+    readOnlyTmpfs: options.readOnlyTmpfs,
+    ulimits: options.ulimits,
   };
+}
+
+/**
+ * Anonymous volumes for the image's VOLUME paths that no mount given
+ * covers (docker: each becomes a fresh volume with the image's content).
+ */
+export function planImageVolumes(
+  image: ImageRuntimeConfig,
+  given: readonly { destination: string }[],
+): VolumeMount[] {
+  const taken = new Set(given.map((m) => m.destination));
+  const out: VolumeMount[] = [];
+  for (const raw of Object.keys(image.Volumes ?? {})) {
+    const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
+    if (!raw.startsWith("/") || parts.includes("..") || parts.length === 0) continue;
+    const destination = "/" + parts.join("/");
+    if (taken.has(destination)) continue;
+    taken.add(destination);
+    out.push({
+      source: "",
+      destination,
+      readOnly: false,
+      volume: "",
+      anonymous: true,
+      copyUp: true,
+    });
+  }
+  return out;
+}
+
+/**
+ * `--entrypoint` as words: "" none, a JSON array of strings several (podman's
+ * form, quadlet's `Entrypoint=["/bin/sh","-c"]`), else one program.
+ */
+export function entrypointWords(entrypoint: string): string[] {
+  if (entrypoint === "") return [];
+  if (entrypoint.trimStart().startsWith("[")) {
+    let words: unknown;
+    try {
+      words = JSON.parse(entrypoint);
+    } catch {
+      words = null;
+    }
+    if (!Array.isArray(words) || !words.every((w) => typeof w === "string")) {
+      throw new TsnspawnError(
+        "invalid",
+        `entrypoint ${JSON.stringify(entrypoint.slice(0, 80))}: not a JSON array of strings`,
+        {
+          hint: 'e.g. --entrypoint \'["/bin/sh","-c"]\', or one program',
+        },
+      );
+    }
+    return words;
+  }
+  return [entrypoint];
 }
 
 /** Docker's rule: command = entrypoint + (cmd given ? cmd : image cmd). */
@@ -119,10 +212,9 @@ export function planCommand(
   entrypoint: string | null,
   command: string[],
 ): string[] {
-  const entry = entrypoint === null
-    ? (image.Entrypoint ?? [])
-    : (entrypoint === "" ? [] : [entrypoint]);
-  // A new entrypoint resets the image's Cmd, as in docker.
+  const entry = entrypoint === null ? (image.Entrypoint ?? []) : entrypointWords(entrypoint);
+  // A new entrypoint resets the image's Cmd, as in docker and podman (an
+  // empty one too: `--entrypoint ""`, quadlet's bare `Entrypoint=`).
   const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
   const argv = [...entry, ...cmd];
   if (argv.length === 0) {
@@ -176,8 +268,31 @@ export function planContainer(
     request.env,
     request.tty ? ["TERM=xterm"] : [],
     [`HOSTNAME=${request.hostname ?? id.slice(0, 12)}`],
+    // --sdnotify=container: the relay's socket (mount_plan.ts binds it there).
+    request.sdnotify === "container" ? [`NOTIFY_SOCKET=${CONTAINER_NOTIFY_SOCKET}`] : [],
   );
   const network = planNetwork(request.network, request.publish);
+  const labels = { ...(image.Labels ?? {}), ...request.labels };
+  const healthcheck = planHealthCheck(request.health, request.noHealthcheck, image.Healthcheck);
+  if (request.sdnotify === "healthy" && !healthcheck) {
+    throw new TsnspawnError("invalid", "--sdnotify=healthy: the container has no health check", {
+      hint: "give --health-cmd, or use an image with a HEALTHCHECK",
+    });
+  }
+  const optional: Partial<ContainerConfig> = {
+    ...(Object.keys(labels).length ? { labels } : {}),
+    ...(Object.keys(request.annotations).length ? { annotations: request.annotations } : {}),
+    ...(healthcheck ? { healthcheck } : {}),
+    ...(request.sdnotify ? { sdnotify: request.sdnotify } : {}),
+    ...(request.dns ? { dns: request.dns } : {}),
+    ...(request.extraHosts.length ? { extraHosts: request.extraHosts } : {}),
+    ...(request.expose.length ? { exposedPorts: request.expose } : {}),
+    ...(request.shmSizeBytes !== undefined ? { shmSizeBytes: request.shmSizeBytes } : {}),
+    ...(Object.keys(request.sysctls).length ? { sysctls: request.sysctls } : {}),
+    ...(request.timezone ? { timezone: request.timezone } : {}),
+    ...(request.readOnlyTmpfs === false ? { readOnlyTmpfs: false as const } : {}),
+    ...(request.ulimits.length ? { ulimits: request.ulimits } : {}),
+  };
   return {
     version: CONTAINER_CONFIG_VERSION,
     name: request.name,
@@ -204,6 +319,7 @@ export function planContainer(
     stopSignal: request.stopSignal ?? image.StopSignal ?? "SIGTERM",
     autoRemove: request.autoRemove,
     ...(request.build !== undefined ? { build: request.build } : {}),
+    ...optional,
   };
 }
 
@@ -217,11 +333,21 @@ export function planInitLayer(
     `127.0.1.1\t${config.hostname}`,
     "",
   ].join("\n");
+  // --dns* replace those parts of the host's file (docker's rule).
+  const base = config.dns ? planResolvConf(hostResolvConf, config.dns) : hostResolvConf;
   // With --network none a nameserver on the host's loopback is unreachable
   // (docker drops those too); keep search/options lines.
-  const resolvConf = config.network === "host"
-    ? hostResolvConf
-    : hostResolvConf.split("\n").filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line))
+  const resolvConf = config.network === "host" && !config.dns
+    ? base
+    : base.split("\n").filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line))
       .join("\n");
-  return { hostname: config.hostname + "\n", hosts, resolvConf };
+  const extra = (config.extraHosts ?? []).map((entry) => {
+    const colon = entry.indexOf(":");
+    return `${entry.slice(colon + 1)}\t${entry.slice(0, colon)}`;
+  });
+  return {
+    hostname: config.hostname + "\n",
+    hosts: extra.length ? hosts + extra.join("\n") + "\n" : hosts,
+    resolvConf,
+  };
 }

@@ -10,8 +10,9 @@
  *   layers/<diffid-hex>/size  bytes of file content in diff/ (decimal)
  *   repositories.json         { "docker.io/library/busybox:latest": "sha256:<manifest>" }
  *   untagged.json             [ "sha256:<manifest>" ]: images untagged with --force
- *                             while in use, and builds without a tag; kept until
- *                             `pruneImages`
+ *                             while in use, or left when a pull, tag or build moved
+ *                             their tag to a newer image, and builds without a tag;
+ *                             kept until `pruneImages`
  *   build-cache/<key-hex>     "sha256:<manifest>": the image a build step made
  *                             (`tsnspawn build`'s cache, src/build/cache_key.ts);
  *                             these images count as reachable until `pruneStore`
@@ -500,10 +501,21 @@ async function storeStaged(image: StagedImage): Promise<string> {
   if (image.tags.length > 0) {
     const repositories = readRepositories();
     // A rebuild that changed nothing finds its tags in place: nothing to write.
-    if (image.tags.some((tag) => repositories[tag] !== manifestDigest)) {
-      for (const tag of image.tags) repositories[tag] = manifestDigest;
-      writeJson(p.repositories, repositories);
+    if (image.tags.every((tag) => repositories[tag] === manifestDigest)) return id;
+    const replaced = new Set<string>();
+    for (const tag of image.tags) {
+      const previous = repositories[tag];
+      if (previous !== undefined && previous !== manifestDigest) replaced.add(previous);
+      repositories[tag] = manifestDigest;
     }
+    // An image a tag moved away from stays, untagged (docker's <none>), until
+    // `image prune` finds no container using it: a container made from it
+    // still runs on its layers, and auto-update rolls back to it.
+    const reachable = new Set(Object.values(repositories));
+    const untagged = readUntagged();
+    const dangling = [...replaced].filter((d) => !reachable.has(d) && !untagged.includes(d));
+    writeJson(p.repositories, repositories);
+    if (dangling.length > 0) writeJson(p.untagged, [...untagged, ...dangling]);
   } else if (image.untagged) {
     const untagged = readUntagged();
     if (!untagged.includes(manifestDigest)) writeJson(p.untagged, [...untagged, manifestDigest]);

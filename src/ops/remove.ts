@@ -2,20 +2,23 @@
  * Removing a container, for every front end (`tsnspawn rm`, `build`'s RUN
  * steps): a running one is refused unless `force`, which kills it first;
  * the unit is reset so no failed unit remains; then its directory goes
- * (writable layer, init layer, config) and its address lease is given back.
+ * (writable layer, init layer and config), its address lease is given
+ * back, and with `volumes` its anonymous volumes (named ones stay, as with
+ * docker: `tsnspawn volume rm`).
  */
 import { TsnspawnError } from "../errors.ts";
 import type { Systemd } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
-import { unitName } from "../paths.ts";
 import {
   containerExists,
+  containerUnit,
   loadContainer,
   removeContainerDir,
   withContainerLock,
 } from "../container/state.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { releaseLease } from "../network/network_store.ts";
+import { removeAnonymousVolumes } from "./volume.ts";
 
 const SIGKILL = 9;
 
@@ -24,9 +27,10 @@ export async function removeContainer(
   systemd: Systemd,
   name: string,
   force: boolean,
+  volumes = false,
 ): Promise<void> {
   const config = loadContainer(name);
-  const unit = unitName(name);
+  const { unit } = containerUnit(name);
   if (isRunning(await systemd.unitState(unit))) {
     if (!force) {
       throw new TsnspawnError("conflict", `container ${name}: is running`, {
@@ -48,4 +52,6 @@ export async function removeContainer(
   await withContainerLock(name, () => removeContainerDir(name));
   // Networking: its address goes back to the pool, its name leaves the network's hosts file.
   if (config.bridge) releaseLease(config.bridge.network, config.id);
+  // -v: its anonymous volumes too (named ones stay, as with docker).
+  if (volumes) removeAnonymousVolumes(config.volumes);
 }

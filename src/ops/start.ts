@@ -3,17 +3,23 @@
  * (`tsnspawn start` and `run`, `build`'s RUN steps): lock, start the unit
  * and wait for its start job (a running container is refused and a failed
  * unit of the same name cleared only when systemd reports one: no round
- * trip before the start), then, when attached, follow its output and learn
- * its exit status from the unit's signals. Prints nothing: output goes to
- * the `output` callback the front end gives.
+ * trip before the start), register it with machined, then, when attached,
+ * follow its output and learn its exit status from the unit's signals.
+ * Prints nothing: output goes to the `output` callback the front end gives.
  *
  * The unit's properties come from `planUnitProperties` (pure). A failed
  * start leaves nothing behind: the unit is reset, its reason is read from
- * the journal and shown in the error.
+ * the journal and shown in the error. (An attached `run --rm` may instead
+ * run in a scope the CLI sets up itself: src/runtime/attached.ts.)
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadExitRecord, withContainerLock } from "../container/state.ts";
+import { containerPaths, unitName } from "../paths.ts";
+import {
+  clearScopeLeader,
+  containerUnit,
+  loadExitRecord,
+  withContainerLock,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
@@ -22,8 +28,14 @@ import type { ContainerConfig } from "../container/config.ts";
 import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
 import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
-import { hostMachineUnit } from "../systemd/machined.ts";
+import {
+  hostMachineUnit,
+  machinedInstalled,
+  machineName,
+  machineUnitName,
+} from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
+import { trace } from "../trace.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -77,8 +89,8 @@ export interface StartedUnit {
 
 /**
  * Starts the unit of the container `config` (created, not running). Detached
- * it returns once systemd ran the start job; attached the caller then waits
- * with {@link waitForExit}.
+ * it returns once systemd ran the start job (and the machined registration
+ * is sent); attached the caller then waits with {@link waitForExit}.
  *
  * @throws {TsnspawnError} "start-failed" with the runtime's reason; "conflict"
  *   when it is running already.
@@ -90,7 +102,9 @@ export async function startContainerUnit(
 ): Promise<StartedUnit> {
   const name = config.name;
   const unit = unitName(name);
-  return await withContainerLock(name, async (): Promise<StartedUnit> => {
+  await refuseWhileInScope(systemd, name);
+  let registered: Promise<void> | undefined;
+  const started = await withContainerLock(name, async (): Promise<StartedUnit> => {
     const runId = randomHex(16);
     const started: StartedUnit = {
       // Watching from before the start: the run's end is seen from its signal.
@@ -101,11 +115,17 @@ export async function startContainerUnit(
       started.watch?.close();
       await started.follower?.cancel();
     };
+    // Registration with machined: a container that systemd restarts on its
+    // own wants the registering unit (each start registers); any other is
+    // registered from here once it runs (registerWithMachined), so that
+    // systemd forks nothing when the container becomes ready.
+    const restarts = config.restart.policy !== "no";
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
-      registerMachine: hostMachineUnit(name),
+      healthRunner: selfCommand("__healthcheck", [name]),
+      registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       tty: options.tty,
       addRef: options.attach,
@@ -133,8 +153,28 @@ export async function startContainerUnit(
         hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
       });
     }
+    if (!restarts) registered = registerWithMachined(systemd, config, options.attach);
     return started;
   });
+  // Detached: registered before we return (the call is sent, not answered).
+  if (!options.attach) await registered;
+  return started;
+}
+
+/**
+ * A container that an attached `run --rm` holds in its scope is running:
+ * its service must not start beside it. A scope file whose scope is gone
+ * (the CLI was killed) is forgotten.
+ */
+async function refuseWhileInScope(systemd: Systemd, name: string): Promise<void> {
+  const { unit, leader } = containerUnit(name);
+  if (leader === undefined) return;
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  clearScopeLeader(name);
 }
 
 /**
@@ -164,6 +204,40 @@ async function startUnit(
 }
 
 /**
+ * Registers a started container with systemd-machined (machinectl list,
+ * status, terminate), as units/tsnspawn-machine@.service does for the
+ * containers systemd restarts: leader = the unit's main PID (the
+ * container's PID 1), root = its root directory. Nothing when machined is
+ * not installed or the container already ended. The request is sent, not
+ * waited for (src/systemd/machined.ts); a failure is only lost. A detached
+ * start, which disconnects at once, asks systemd to start the registering
+ * unit instead: the bus would drop a call to a machined it is starting.
+ */
+async function registerWithMachined(
+  systemd: Systemd,
+  config: ContainerConfig,
+  attached: boolean,
+): Promise<void> {
+  if (!machinedInstalled()) return;
+  if (!attached) {
+    systemd.startUnitNoWait(machineUnitName(config.name));
+    return;
+  }
+  const unit = unitName(config.name);
+  try {
+    const leader = await systemd.mainPid(unit);
+    if (leader > 0) {
+      systemd.registerMachine(
+        machineName(config.name),
+        unit,
+        leader,
+        containerPaths(config.name).rootfs,
+      );
+    }
+  } catch { /* not registered: machinectl does not list it */ }
+}
+
+/**
  * Waits until an attached container's unit is inactive, with its output
  * followed to the end, and returns its exit status. `alsoWait` (a terminal
  * relay) is awaited with it. Closes the watch.
@@ -177,11 +251,13 @@ export async function waitForExit(
   const unit = unitName(config.name);
   try {
     await started.watch.untilInactive();
+    trace("unit-inactive");
     const [exit] = await Promise.all([
       systemd.mainExit(unit),
       alsoWait,
       started.follower?.finish(),
     ]);
+    trace("exit-status");
     return exitStatusOf(exit, config.name);
   } finally {
     started.watch.close();

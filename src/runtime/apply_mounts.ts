@@ -151,7 +151,10 @@ function withCwd<T>(dir: string | null, action: () => T): T {
   }
 }
 
-function applyOne(op: MountOp, root: string | null): void {
+/** A volume's copy-up (runtime/copy_up.ts), given by the caller that needs it. */
+type CopyUp = (source: string, volume: string) => boolean;
+
+function applyOne(op: MountOp, root: string | null, copyUp?: CopyUp): void {
   // A path in the container, as a path we can use now.
   const at = (path: string) => (root === null ? path : resolveInRoot(root, path));
   switch (op.op) {
@@ -266,6 +269,10 @@ function applyOne(op: MountOp, root: string | null): void {
     case "hostDevices":
       copyHostDevices("/dev", at(op.target));
       return;
+    case "copyUp":
+      if (!copyUp) throw new TsnspawnError("invalid", "a copy-up step without the copy-up code");
+      copyUp(at(op.target), op.source);
+      return;
   }
 }
 
@@ -306,10 +313,10 @@ function copyHostDevices(hostDir: string, targetDir: string): void {
  * Applies `ops` in order. `root` is the merged root on the host (container
  * paths are resolved under it), or null after pivot_root (paths used as is).
  */
-export function applyMounts(ops: readonly MountOp[], root: string | null): void {
+export function applyMounts(ops: readonly MountOp[], root: string | null, copyUp?: CopyUp): void {
   for (const op of ops) {
     try {
-      applyOne(op, root);
+      applyOne(op, root, copyUp);
     } catch (error) {
       throw withContext(error, "start-failed", `mount step "${formatMountOp(op)}" (${op.why})`);
     }

@@ -22,8 +22,16 @@ import { applyMounts } from "./apply_mounts.ts";
 import { sethostname } from "../../ffi/process.ts";
 import { interfaceUp } from "../../ffi/net.ts";
 
-/** Builds everything under the merged root but /proc; sets hostname and loopback. */
-export function buildRootfs(config: ContainerConfig, paths: ContainerPaths): void {
+/**
+ * Builds everything under the merged root but /proc; sets hostname and
+ * loopback. `copyUp` (runtime/copy_up.ts, loaded by the shim only for
+ * containers with volumes) fills empty volumes.
+ */
+export function buildRootfs(
+  config: ContainerConfig,
+  paths: ContainerPaths,
+  copyUp?: (source: string, volume: string) => boolean,
+): void {
   if (config.init) {
     try {
       Deno.statSync(HOST_TINI);
@@ -34,7 +42,7 @@ export function buildRootfs(config: ContainerConfig, paths: ContainerPaths): voi
     }
   }
   const plan = planRootfs(config, paths);
-  applyMounts(plan.beforePivot, plan.root);
+  applyMounts(plan.beforePivot, plan.root, copyUp);
   sethostname(config.hostname);
   if (config.network === "none") interfaceUp("lo");
 }

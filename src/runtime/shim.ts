@@ -72,6 +72,34 @@ import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
+import { trace } from "../trace.ts";
+import { writeSeccompProgram } from "./seccomp_program.ts";
+import type { NotifyListener } from "../../ffi/notify.ts";
+import type { CgroupMembership } from "./cgroups.ts";
+import type { copyUp } from "./copy_up.ts";
+
+/**
+ * What only some containers need, loaded (before the shim unshares, while
+ * it still may) only for them: every module is a cost on the start path.
+ */
+export interface Extras {
+  ensureVolumeMounted?: (name: string) => void;
+  copyUp?: typeof copyUp;
+  relay?: typeof import("./notify_relay.ts");
+}
+
+export async function loadExtras(config: ContainerConfig): Promise<Extras> {
+  const extras: Extras = {};
+  const volumes = config.volumes.filter((v) => v.volume);
+  if (volumes.length > 0) {
+    extras.ensureVolumeMounted = (await import("../volume/store.ts")).ensureVolumeMounted;
+  }
+  if (volumes.some((v) => v.copyUp !== false)) {
+    extras.copyUp = (await import("./copy_up.ts")).copyUp;
+  }
+  if (config.sdnotify) extras.relay = await import("./notify_relay.ts");
+  return extras;
+}
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -151,10 +179,33 @@ function fail(message: string): never {
 }
 
 /**
+ * --sdnotify: waits for the container's READY=1 (or the health check's) on
+ * the relay, and passes it on from inside the unit's cgroups. Returns when
+ * forwarded, or when the container ended before it was ready.
+ */
+function relayReadiness(
+  { waitForReady, closeRelay, rejoinUnitCgroups, forwardToSystemd }:
+    typeof import("./notify_relay.ts"),
+  relay: NotifyListener,
+  notifyDir: string,
+  pid: number,
+  unitCgroups: readonly CgroupMembership[],
+  notifier: ReturnType<typeof openNotifySocket>,
+): void {
+  const message = waitForReady(relay, pid);
+  closeRelay(relay, notifyDir);
+  if (message === null) return; // ended first: systemd sees its main process go
+  rejoinUnitCgroups(unitCgroups);
+  if (!forwardToSystemd(notifier, message)) {
+    throw new Error("systemd did not acknowledge READY=1 (sd_notify barrier timed out)");
+  }
+}
+
+/**
  * Entry of `__shim NAME`. Never returns: exits 0 after READY=1, 1 on any
  * failure (the reason on stderr).
  */
-export function runShim(name: string): Promise<never> {
+export async function runShim(name: string): Promise<never> {
   const paths = containerPaths(name);
   let config: ContainerConfig;
   try {
@@ -167,10 +218,18 @@ export function runShim(name: string): Promise<never> {
     );
   }
 
+  let extras: Extras;
+  try {
+    extras = await loadExtras(config);
+  } catch (error) {
+    fail(`container ${name}: cannot start: ${describeError(error)}`);
+  }
   let pid: number;
   let fifo: number;
   let setupPipe: number;
   let hostMounts: number;
+  let unitCgroups: CgroupMembership[] = [];
+  let relay: NotifyListener | null = null;
   const bridged = config.network === "bridge";
   /** Bridge mode: the namespaces to move between. */
   const net = { hostNet: -1, hostPid: -1, containerNet: -1 };
@@ -190,6 +249,11 @@ export function runShim(name: string): Promise<never> {
     mkfifo(paths.startPipe, 0o600);
     fifo = openFd(paths.startPipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     setupPipe = createSetupPipe(paths.setupPipe);
+    // Device-backed volumes are mounted in the host's namespace, shared by their containers.
+    for (const volume of config.volumes) {
+      if (volume.volume) extras.ensureVolumeMounted!(volume.volume);
+    }
+    if (extras.relay) relay = extras.relay.openRelay(paths.notifyDir);
     if (bridged) {
       net.hostNet = openNamespace("self", "net");
       net.hostPid = openNamespace("self", "pid");
@@ -197,8 +261,9 @@ export function runShim(name: string): Promise<never> {
     hostMounts = openNamespace("self", "mnt");
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
-    const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
+    unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
+    trace("unshared");
     // Stage two is PID 1 of the container until its execve: it runs the
     // runtime's binary from a read-only bind in the new mount namespace.
     bindRuntimeReadOnly();
@@ -212,17 +277,22 @@ export function runShim(name: string): Promise<never> {
       stderr: "inherit",
     }).spawn();
     pid = child.pid;
+    trace("spawned");
   } catch (error) {
     fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
 
   try {
-    buildRootfs(config, paths);
+    buildRootfs(config, paths, extras.copyUp);
+    trace("rootfs");
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
     setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
     closeNamespace(hostMounts);
+    // Compiled here, while stage two boots, not on its path (seccomp_program.ts).
+    writeSeccompProgram(config, paths);
+    trace("seccomp");
   } catch (error) {
     killStageTwo(pid);
     fail(`container ${name}: cannot start: ${describeError(error)}`);
@@ -243,6 +313,7 @@ export function runShim(name: string): Promise<never> {
     for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
   }
   signalSetupReady(setupPipe);
+  trace("setup-ready");
 
   let outcome: StartOutcome;
   try {
@@ -253,6 +324,7 @@ export function runShim(name: string): Promise<never> {
       message: `waiting for stage two: ${error instanceof Error ? error.message : error}`,
     };
   }
+  trace("start-pipe");
   closeFd(fifo);
   for (const path of [paths.startPipe, paths.setupPipe]) {
     try {
@@ -272,9 +344,12 @@ export function runShim(name: string): Promise<never> {
   // the notify socket is a path; only an abstract one is left to us.
   // _exit at once: until we are gone the container's PID 1 is our child, and
   // a command that ends meanwhile would leave systemd a $MAINPID to stop.
-  if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) exitNow(0);
+  trace("exit 0");
+  const abstract = (Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@");
+  if (!abstract && !relay) exitNow(0);
   try {
-    notifier?.send(`MAINPID=${pid}\nREADY=1`);
+    if (abstract) notifier?.send(relay ? `MAINPID=${pid}` : `MAINPID=${pid}\nREADY=1`);
+    if (relay) relayReadiness(extras.relay!, relay, paths.notifyDir, pid, unitCgroups, notifier);
   } catch (error) {
     try {
       kill(pid, SIGKILL);

@@ -26,7 +26,24 @@ import { dup2 } from "../../ffi/process.ts";
 import { closeFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
-import { planContainerSeccomp } from "../security/options.ts";
+
+import { trace } from "../trace.ts";
+import { applySysctls } from "./sysctls.ts";
+
+/**
+ * The container's seccomp program, as the shim compiled it for this start
+ * (runtime/seccomp_program.ts); none when it runs unconfined.
+ */
+function readSeccompProgram(config: ContainerConfig, path: string): Uint8Array | undefined {
+  if (config.seccomp?.kind === "unconfined") return undefined;
+  try {
+    return Deno.readFileSync(path);
+  } catch (error) {
+    throw new TsnspawnError("start-failed", `seccomp program ${path}: cannot read it`, {
+      cause: error,
+    });
+  }
+}
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {
@@ -51,7 +68,8 @@ const BARRIER_TIMEOUT_MS = 5000;
 
 /**
  * Announces stage two (soon the container's command) as the unit's main
- * process: MAINPID=<our PID on the host> and READY=1, then BARRIER=1.
+ * process: MAINPID=<our PID on the host> and READY=1 (not with --sdnotify:
+ * the container's readiness comes through the shim's relay), then BARRIER=1.
  *
  * Order matters: systemd must have recorded the main PID before the command
  * runs, or a command that exits at once (`/bin/true`) would be a zombie by
@@ -60,21 +78,26 @@ const BARRIER_TIMEOUT_MS = 5000;
  * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
  * an abstract socket is unreachable from our network namespace).
  */
-function openAnnouncer(): (() => void) | null {
+function openAnnouncer(ready: boolean): (() => void) | null {
   const address = Deno.env.get("NOTIFY_SOCKET");
   if (!address || address.startsWith("@")) return null;
   // Our PID as systemd sees it: /proc is still the host's here.
   const hostPid = Number(Deno.readLinkSync("/proc/self"));
   const socket = openNotifySocket(address)!;
   return () => {
-    socket.send(`MAINPID=${hostPid}\nREADY=1`);
-    if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
+    trace("notify");
+    // One sendmmsg: the barrier is handled right after MAINPID=/READY=1,
+    // before systemd starts what READY=1 triggers (machined's registration).
+    // --sdnotify: READY=1 comes later, relayed by the shim (notify_relay.ts).
+    const message = ready ? `MAINPID=${hostPid}\nREADY=1` : `MAINPID=${hostPid}`;
+    if (!socket.sendWithBarrier(message, BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
         "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)",
       );
     }
     socket.close();
+    trace("barrier");
   };
 }
 
@@ -109,16 +132,24 @@ function separateStderr(name: string): void {
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
-  const announce = openAnnouncer();
+  const announce = openAnnouncer(config.sdnotify === undefined);
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
   const plan = planRootfs(config, paths);
+  trace("prepared");
   // The shim builds the root file system (and the bridge's eth0) meanwhile.
   waitForSetup(setupReady);
+  trace("setup-ready");
+  // Compiled by the shim meanwhile (a host path: before pivot_root).
+  const seccomp = readSeccompProgram(config, paths.seccomp);
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
+  // --sysctl: through the container's own /proc, in all its namespaces
+  // (eth0 is there), before afterPivot makes /proc/sys read-only.
+  if (config.sysctls) applySysctls(config.sysctls);
   applyMounts(plan.afterPivot, null);
+  trace("pivoted");
   return execContainerProcess({
     command: config.command,
     env: config.env,
@@ -126,12 +157,13 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
     workingDir: config.workingDir,
     capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,
     noNewPrivileges: config.noNewPrivileges,
-    seccomp: planContainerSeccomp(config.seccomp, config.capabilities, Deno.osRelease()),
+    seccomp,
     init: config.init ? CONTAINER_INIT : undefined,
     tty: config.tty,
     // Back into the unit's cgroups first: systemd takes MAINPID= only from
     // a process of the unit, and the limits must hold from execve on.
     announce: () => {
+      trace("command");
       cgroupReturn.join();
       announce?.();
     },

@@ -14,6 +14,7 @@
 import type { ContainerConfig } from "../container/config.ts";
 import { parseSignal, signalName } from "../container/run_options.ts";
 import { containerPaths } from "../paths.ts";
+import { planHealthTimerStep } from "../health/timer.ts";
 
 /** One transient unit property: name, D-Bus signature, plain JS value (bigint for `t`). */
 export type UnitProperty = [name: string, signature: string, value: unknown];
@@ -64,6 +65,7 @@ export const UNIT_PROPERTY_SIGNATURES = {
   TTYVHangup: "b", // exec: hang up other users of the terminal
   CollectMode: "s", // unit: "inactive-or-failed" — unload the unit however it ended
   AddRef: "b", // unit: keep the unit while the calling bus client is connected
+  PIDs: "au", // scope: the processes it starts with (an attached --rm run's PID 1)
 } as const;
 
 /** A property name from {@link UNIT_PROPERTY_SIGNATURES}. */
@@ -115,6 +117,18 @@ export interface UnitPlanOptions {
   prepareCommand?: string[];
   /** The unit that registers the container with systemd-machined (src/systemd/machined.ts), when installed. */
   registerMachine?: string;
+  /**
+   * The health check runner (`tsnspawn __healthcheck NAME`): an
+   * ExecStartPre= starts the container's health timer (src/health/timer.ts)
+   * when the container has a health check.
+   */
+  healthRunner?: string[];
+  /**
+   * A declared container: the step is always there (the image, whose
+   * HEALTHCHECK may add a check, is only known at start); it does nothing
+   * without `<container dir>/healthcheck.interval`.
+   */
+  healthTimerAlways?: boolean;
 }
 
 /** What the container runs from: the image reference, or the rootfs directory. */
@@ -154,7 +168,9 @@ export function guardStopCommand(stopCommand: string[]): string[] {
  * Deno start would add ~25 ms to every `run --rm`.
  */
 export function cleanupArgv(config: ContainerConfig, cleanupCommand: string[]): string[] {
-  if (!config.autoRemove || config.network === "bridge") return cleanupCommand;
+  // Anonymous volumes go with an --rm container: that is the cleanup's work.
+  const anonymous = config.volumes.some((v) => v.anonymous);
+  if (!config.autoRemove || config.network === "bridge" || anonymous) return cleanupCommand;
   return ["/bin/rm", "-rf", "--one-file-system", "--", containerPaths(config.name).dir];
 }
 
@@ -187,7 +203,21 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   // right before its execve (see src/runtime/stage2.ts); the shim exits.
   set("Type", "notify");
   set("NotifyAccess", "all");
-  if (opts.prepareCommand) set("ExecStartPre", exec(opts.prepareCommand, false));
+  const pre: ExecCommand[] = [];
+  if (opts.prepareCommand) pre.push(...exec(opts.prepareCommand, false));
+  if (opts.healthRunner && (opts.healthTimerAlways || (config.healthcheck?.intervalMs ?? 0) > 0)) {
+    // "-": a failed timer costs the health checks, never the container's start.
+    pre.push(...exec(
+      planHealthTimerStep(
+        config.name,
+        containerPaths(config.name).healthInterval,
+        `tsnspawn-${config.name}.service`,
+        opts.healthRunner,
+      ),
+      true,
+    ));
+  }
+  if (pre.length > 0) set("ExecStartPre", pre);
   set("ExecStart", exec(opts.shimCommand, false));
   // The cleanup records the exit; its own failure must not turn a clean exit into a failed unit.
   set("ExecStop", exec(guardStopCommand(opts.stopCommand), true));
@@ -206,21 +236,12 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   setRestart(config, set);
 
   // Resources.
-  const r = config.resources;
-  // Usage for `status` and `list`, also without limits.
-  set("CPUAccounting", true);
-  set("MemoryAccounting", true);
-  if (r.memoryMax !== undefined) set("MemoryMax", BigInt(r.memoryMax));
-  if (r.cpuQuotaPerSecUSec !== undefined) set("CPUQuotaPerSecUSec", BigInt(r.cpuQuotaPerSecUSec));
-  if (r.tasksMax !== undefined) set("TasksMax", BigInt(r.tasksMax));
-  if (r.cpuWeight !== undefined) set("CPUWeight", BigInt(r.cpuWeight));
-  if (config.privileged) {
-    // --privileged: no device cgroup filter (DevicePolicy=auto with no
-    // DeviceAllow= = every device), as docker gives a privileged container.
-    set("DevicePolicy", "auto");
-  } else {
-    set("DevicePolicy", "closed");
-    set("DeviceAllow", DEVICE_ALLOW.map(([device, access]) => [device, access]));
+  setResources(config, set);
+  // --ulimit: systemd sets the rlimits of the unit's processes (the shim's, inherited).
+  for (const limit of config.ulimits ?? []) {
+    const value = (n: number) => (n === -1 ? USEC_INFINITY : BigInt(n));
+    props.push([`Limit${limit.name}Soft`, "t", value(limit.soft)]);
+    props.push([`Limit${limit.name}`, "t", value(limit.hard)]);
   }
 
   // Standard I/O and the journal.
@@ -247,6 +268,54 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   // A container's output is its log: never drop lines.
   set("LogRateLimitIntervalUSec", 0n);
   set("LogRateLimitBurst", 0);
+  return props;
+}
+
+/** Accounting, the resource limits the config sets, and the device cgroup. */
+function setResources(
+  config: ContainerConfig,
+  set: (name: UnitPropertyName, value: unknown) => void,
+): void {
+  const r = config.resources;
+  // Usage for `status` and `list`, also without limits.
+  set("CPUAccounting", true);
+  set("MemoryAccounting", true);
+  if (r.memoryMax !== undefined) set("MemoryMax", BigInt(r.memoryMax));
+  if (r.cpuQuotaPerSecUSec !== undefined) set("CPUQuotaPerSecUSec", BigInt(r.cpuQuotaPerSecUSec));
+  if (r.tasksMax !== undefined) set("TasksMax", BigInt(r.tasksMax));
+  if (r.cpuWeight !== undefined) set("CPUWeight", BigInt(r.cpuWeight));
+  if (config.privileged) {
+    // --privileged: no device cgroup filter (DevicePolicy=auto with no
+    // DeviceAllow= = every device), as docker gives a privileged container.
+    set("DevicePolicy", "auto");
+  } else {
+    set("DevicePolicy", "closed");
+    set("DeviceAllow", DEVICE_ALLOW.map(([device, access]) => [device, access]));
+  }
+}
+
+/**
+ * The properties of the transient *scope* an attached `run --rm` puts the
+ * container in (src/runtime/attached.ts): the CLI spawned the container's
+ * PID 1 itself (`leader`, still the runtime until its execve) and hands it
+ * to systemd, which moves it into the scope's cgroups. What a service has
+ * and a scope keeps: slice, delegation, accounting, limits, the device
+ * cgroup; stopping is systemd's: KillSignal= (the image's stop signal) to
+ * every process, SIGKILL after the stop timeout. No ExecStop=/ExecStopPost=
+ * (a scope runs nothing) and no journal (the output goes to the CLI).
+ */
+export function planScopeProperties(config: ContainerConfig, leader: number): UnitProperty[] {
+  const props: UnitProperty[] = [];
+  const set = (name: UnitPropertyName, value: unknown) =>
+    props.push([name, UNIT_PROPERTY_SIGNATURES[name], value]);
+  set("Description", `tsnspawn container ${config.name} (${imageLabel(config)})`);
+  set("CollectMode", "inactive-or-failed");
+  set("Slice", "machine.slice");
+  set("Delegate", true);
+  set("PIDs", [leader]);
+  set("KillSignal", parseSignal(config.stopSignal));
+  set("TimeoutStopUSec", BigInt(config.stopTimeoutSec) * 1_000_000n);
+  setResources(config, set);
   return props;
 }
 
@@ -327,6 +396,7 @@ function formatValues(name: string, signature: string, value: unknown): string[]
     case "b":
       return [value ? "yes" : "no"];
     case "t":
+      if (name.startsWith("Limit") && value === USEC_INFINITY) return ["infinity"];
       return [name.endsWith("USec") ? formatTimespan(value as bigint) : String(value)];
     case "i":
       return [name === "KillSignal" ? signalName(value as number) : String(value)];

@@ -7,6 +7,7 @@ import {
   DEVICE_ALLOW,
   formatTimespan,
   formatUnitProperties,
+  planScopeProperties,
   planUnitProperties,
   STOP_GUARD_SCRIPT,
   STOP_MARGIN_USEC,
@@ -74,7 +75,8 @@ Deno.test("every planned property uses the signature from the table", () => {
       registerMachine: "tsnspawn-machine@web.service",
     },
   );
-  for (const [name, signature] of props) {
+  const scope = planScopeProperties(config({ resources: { cpuWeight: 50 } }), 4242);
+  for (const [name, signature] of [...props, ...scope]) {
     assertEquals(
       signature,
       UNIT_PROPERTY_SIGNATURES[name as keyof typeof UNIT_PROPERTY_SIGNATURES],
@@ -82,7 +84,10 @@ Deno.test("every planned property uses the signature from the table", () => {
     );
   }
   // Every property of the table is used by some plan.
-  assertEquals(new Set(props.map((p) => p[0])), new Set(Object.keys(UNIT_PROPERTY_SIGNATURES)));
+  assertEquals(
+    new Set([...props, ...scope].map((p) => p[0])),
+    new Set(Object.keys(UNIT_PROPERTY_SIGNATURES)),
+  );
 });
 
 Deno.test("signatures match systemd's transient-unit API", () => {
@@ -125,8 +130,27 @@ Deno.test("signatures match systemd's transient-unit API", () => {
     TTYVHangup: "b",
     CollectMode: "s",
     AddRef: "b",
+    PIDs: "au",
   };
   assertEquals({ ...UNIT_PROPERTY_SIGNATURES }, expected);
+});
+
+Deno.test("an attached --rm run's scope: its PID 1, the device cgroup, no exec or journal", () => {
+  const props = byName(
+    planScopeProperties(config({ stopSignal: "SIGINT", stopTimeoutSec: 3 }), 77),
+  );
+  assertEquals(props.get("PIDs"), ["au", [77]]);
+  assertEquals(props.get("Slice"), ["s", "machine.slice"]);
+  assertEquals(props.get("Delegate"), ["b", true]);
+  assertEquals(props.get("CollectMode"), ["s", "inactive-or-failed"]);
+  assertEquals(props.get("KillSignal"), ["i", 2]);
+  assertEquals(props.get("TimeoutStopUSec"), ["t", 3_000_000n]);
+  assertEquals(props.get("DevicePolicy"), ["s", "closed"]);
+  assertEquals(props.get("DeviceAllow")?.[1], DEVICE_ALLOW.map(([d, a]) => [d, a]));
+  assertEquals(props.get("CPUAccounting"), ["b", true]);
+  for (const absent of ["ExecStart", "ExecStop", "ExecStopPost", "Type", "LogExtraFields"]) {
+    assert(!props.has(absent), absent);
+  }
 });
 
 Deno.test("a plain container: the default properties and values", () => {
