@@ -62,8 +62,8 @@ export interface BuildRequest {
   noCache?: boolean;
   /** `--pull`: when to pull base images (default missing). */
   pull?: PullPolicy;
-  /** `--network`: the network of RUN steps (default bridge). */
-  network?: "bridge" | "none" | "host";
+  /** `--network`: the network of RUN steps: bridge (default), none, host or a network's name. */
+  network?: string;
   /** `--label K=V`: added to the final image's config. */
   labels?: Record<string, string>;
   /** `--timestamp` / SOURCE_DATE_EPOCH: every time in the image, seconds since the epoch. */

@@ -43,6 +43,15 @@ function resolve(path: string): string {
   return normalize(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`);
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function readText(path: string, what: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -58,12 +67,19 @@ function readText(path: string, what: string): string {
 
 /**
  * Finds and reads the Containerfile: `file` (relative to the current
- * directory, as docker and buildah take -f), else `Containerfile` or
- * `Dockerfile` in the context directory.
+ * directory, as docker and buildah take -f, else to the context), else
+ * `Containerfile` or `Dockerfile` in the context directory.
  */
 export function readContainerfile(contextDir: string | null, file?: string): ContainerfileSource {
   if (file !== undefined) {
-    const path = resolve(file);
+    // Relative to the current directory, as docker and buildah take -f; a
+    // relative name found only in the context is taken from there (a
+    // declared .build file's File=, run from another directory).
+    let path = resolve(file);
+    if (!file.startsWith("/") && contextDir !== null && !exists(path)) {
+      const inContext = resolve(join(contextDir, file));
+      if (exists(inContext)) path = inContext;
+    }
     return { text: readText(path, "Containerfile"), name: file, path };
   }
   if (contextDir === null) {

@@ -139,7 +139,8 @@ export interface RunStepContext {
   name: string;
   /** The image before the step. */
   imageId: string;
-  network: "bridge" | "none" | "host";
+  /** bridge, none, host, or a network's name. */
+  network: string;
   /** A private, flocked directory for the step's files. */
   scratch: string;
   reporter: BuildReporter;

@@ -80,7 +80,8 @@ export interface StageEnvironment {
   stages: ReadonlyMap<number, StageResult>;
   /** Text of each stage's FROM line, by file index. */
   fromText: ReadonlyMap<number, string>;
-  network: "bridge" | "none" | "host";
+  /** The network of RUN steps: bridge, none, host or a network's name. */
+  network: string;
   noCache: boolean;
   /** build --timestamp, seconds. */
   timestamp?: number;

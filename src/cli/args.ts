@@ -22,6 +22,7 @@ import { BRIDGE_MAX_PORTS, DEFAULT_SEGMENT_PORTS } from "../network/address_pool
 import {
   type EnvLookup,
   parseEnvAssignment,
+  parseNetwork,
   parseSignal,
   parseStopTimeout,
   parseUser,
@@ -83,7 +84,8 @@ export interface BuildOptions {
   target?: string;
   noCache: boolean;
   pull: PullPolicy;
-  network: "bridge" | "none" | "host";
+  /** bridge, none, host, or a network's name. */
+  network: string;
   labels: Record<string, string>;
   quiet: boolean;
   iidfile?: string;
@@ -602,7 +604,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         "always",
         "pull base images: missing (default), always, never; alone: always",
       ),
-      value("network", undefined, "MODE", "network of RUN steps: bridge (default), none or host"),
+      value(
+        "network",
+        undefined,
+        "NETWORK",
+        "network of RUN steps: bridge (default), none, host or a network's name",
+      ),
       list("label", undefined, "KEY=VALUE", "add a label to the image"),
       flag("quiet", "q", "print only the image ID"),
       value("iidfile", undefined, "FILE", "write the image ID to FILE"),
@@ -1141,17 +1148,8 @@ function buildOptions(o: OptionReader, context: string, lookupEnv: EnvLookup): B
     if (eq <= 0) throw usage(`--label ${JSON.stringify(label)}: expected KEY=VALUE`, "build");
     labels[label.slice(0, eq)] = label.slice(eq + 1);
   }
-  const network = o.value("network") ?? "bridge";
-  if (network !== "bridge" && network !== "none" && network !== "host") {
-    throw new TsnspawnError(
-      "invalid",
-      `build --network ${JSON.stringify(network)}: not bridge, none or host`,
-      {
-        hint:
-          "RUN steps run on the default bridge network, with loopback only (none), or on the host's",
-      },
-    );
-  }
+  // bridge (default), none, host, or a network's name: RUN steps join it.
+  const network = parseNetwork(o.value("network") ?? "bridge");
   const pull = o.value("pull") ?? "missing";
   if (pull !== "missing" && pull !== "always" && pull !== "never") {
     throw new TsnspawnError(

@@ -613,7 +613,8 @@ Deno.test("build: options, --pull with and without a value, build args from the 
   assertEquals(build("build --build-arg UNSET .").buildArgs, {});
   assertEquals(parseCommandLine(["image", "build", "."], CONTEXT).kind, "build");
   assertThrows(() => build("build --pull=sometimes ."), TsnspawnError, "pull policy");
-  assertThrows(() => build("build --network bridge2 ."), TsnspawnError, "not bridge, none or host");
+  assertEquals(build("build --network backend .").network, "backend");
+  assertThrows(() => build("build --network bad/name ."), TsnspawnError, "not a network mode");
   assertThrows(
     () => build("build --timestamp yesterday ."),
     TsnspawnError,
