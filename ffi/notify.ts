@@ -11,20 +11,25 @@
  */
 import { addressOf, check, libc } from "./libc.ts";
 import { POLLHUP, POLLIN, pollOne } from "./fifo.ts";
+import { type Credentials, sendWithAncillary, sockaddrUn } from "./unix_socket.ts";
+
+export { sockaddrUn };
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
-/** sizeof(struct sockaddr_un) on Linux. */
-const SOCKADDR_UN_SIZE = 110;
-/** offsetof(struct sockaddr_un, sun_path). */
-const SUN_PATH_OFFSET = 2;
 
 /** A datagram socket connected to nothing, ready to send to the notify socket. */
 export interface NotifySocket {
   /** Sends one notification ("READY=1", "MAINPID=42\nREADY=1", ...). */
   send(state: string): void;
+  /**
+   * Sends one notification as process `credentials.pid` (SCM_CREDENTIALS;
+   * needs CAP_SYS_ADMIN), with `fds` attached (FDSTORE=1): systemd takes it
+   * as that process's, e.g. a service's main process's.
+   */
+  sendAs(state: string, credentials: Credentials, fds?: number[]): void;
   /**
    * sd_notify_barrier(3): sends BARRIER=1 with the write end of a pipe and
    * waits until the manager closed it, which it does only after processing
@@ -33,21 +38,6 @@ export interface NotifySocket {
   barrier(timeoutMs: number): boolean;
   /** Closes the socket. */
   close(): void;
-}
-
-/** Builds a struct sockaddr_un for `address` ("@name" = abstract); returns it and its length. */
-export function sockaddrUn(address: string): { sockaddr: Uint8Array<ArrayBuffer>; length: number } {
-  const abstract = address.startsWith("@");
-  const path = new TextEncoder().encode(abstract ? address.slice(1) : address);
-  // sun_path holds 108 bytes; a path needs a trailing NUL, an abstract name a leading one.
-  if (path.length + 1 > SOCKADDR_UN_SIZE - SUN_PATH_OFFSET) {
-    throw new RangeError(`Unix socket address too long: ${address}`);
-  }
-  const sockaddr = new Uint8Array(SOCKADDR_UN_SIZE);
-  new DataView(sockaddr.buffer).setUint16(0, AF_UNIX, true);
-  sockaddr.set(path, SUN_PATH_OFFSET + (abstract ? 1 : 0));
-  const length = SUN_PATH_OFFSET + path.length + 1;
-  return { sockaddr, length };
 }
 
 /**
@@ -74,6 +64,9 @@ export function openNotifySocket(
         libc().sendto(fd, bytes, BigInt(bytes.length), MSG_NOSIGNAL, null, 0),
         address,
       );
+    },
+    sendAs(state: string, credentials: Credentials, fds: number[] = []) {
+      sendWithAncillary(fd, new TextEncoder().encode(state), { credentials, fds });
     },
     barrier(timeoutMs: number): boolean {
       const pipe = new Int32Array(2);

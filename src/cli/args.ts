@@ -45,6 +45,7 @@ import {
   value,
 } from "../argv.ts";
 import { buildContainerOptions, CONTAINER_OPTIONS } from "../container/run_args.ts";
+import { parseDetachKeys } from "../container/detach_keys.ts";
 
 // ---------------------------------------------------------------------------
 // Command types
@@ -73,7 +74,18 @@ export interface ExecOptions {
 export type Command =
   | ({ kind: "run" } & RunOptions)
   | ({ kind: "create" } & RunOptions)
-  | { kind: "start"; debug: boolean; names: string[]; attach: boolean; interactive: boolean }
+  | {
+    kind: "start";
+    debug: boolean;
+    names: string[];
+    attach: boolean;
+    interactive: boolean;
+    detachKeys?: string;
+  }
+  | ({ kind: "boot" } & RunOptions)
+  | { kind: "attach"; debug: boolean; name: string; detachKeys?: string; noStdin: boolean }
+  | { kind: "poweroff"; debug: boolean; names: string[] }
+  | { kind: "reboot"; debug: boolean; names: string[] }
   | { kind: "stop"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "restart"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "kill"; debug: boolean; names: string[]; signal: string }
@@ -188,6 +200,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     stopAtFirstPositional: true,
   },
   {
+    name: "boot",
+    usage: "[OPTIONS] IMAGE [ARG...]",
+    summary: "boot an OS image's init (systemd) as a container: run --boot",
+    options: [
+      flag("detach", "d", "boot in the background and print the id once booted"),
+      ...CONTAINER_OPTIONS,
+    ],
+    positionals: [0, Infinity],
+    stopAtFirstPositional: true,
+  },
+  {
     name: "create",
     usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
     summary: "create a container without starting it",
@@ -200,9 +223,34 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: "[OPTIONS] CONTAINER...",
     summary: "start stopped containers",
     options: [
-      flag("attach", "a", "attach to the output"),
-      flag("interactive", "i", "attach stdin"),
+      flag("attach", "a", "attach to the output (and the terminal of a -t container)"),
+      flag("interactive", "i", "attach stdin (implies -a)"),
+      value("detach-keys", undefined, "KEYS", "keys that detach from the terminal (ctrl-p,ctrl-q)"),
     ],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "attach",
+    usage: "[OPTIONS] CONTAINER",
+    summary: "attach to a running container's terminal, or follow its output",
+    options: [
+      value("detach-keys", undefined, "KEYS", "keys that detach from the terminal (ctrl-p,ctrl-q)"),
+      flag("no-stdin", undefined, "do not send input"),
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "poweroff",
+    usage: "CONTAINER...",
+    summary: "shut an OS container down cleanly (SIGRTMIN+4 to its init, as machinectl)",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "reboot",
+    usage: "CONTAINER...",
+    summary: "reboot containers (SIGINT to an OS container's init, as machinectl; else restart)",
+    options: [],
     positionals: [1, Infinity],
   },
   {
@@ -649,14 +697,37 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         debug,
         ...buildContainerOptions(spec.name, o, p, lookupEnv, hostCpus),
       };
-    case "start":
+    case "boot":
+      return {
+        kind: "boot",
+        debug,
+        ...buildContainerOptions("run", o, p, lookupEnv, hostCpus),
+        boot: true,
+      };
+    case "start": {
+      const detachKeys = o.parsed("detach-keys", (k) => (parseDetachKeys(k), k));
       return {
         kind: "start",
         debug,
         names: names(),
-        attach: o.flag("attach"),
+        attach: o.flag("attach") || o.flag("interactive"),
         interactive: o.flag("interactive"),
+        ...(detachKeys !== undefined ? { detachKeys } : {}),
       };
+    }
+    case "attach": {
+      const detachKeys = o.parsed("detach-keys", (k) => (parseDetachKeys(k), k));
+      return {
+        kind: "attach",
+        debug,
+        name: validateContainerName(p[0]),
+        noStdin: o.flag("no-stdin"),
+        ...(detachKeys !== undefined ? { detachKeys } : {}),
+      };
+    }
+    case "poweroff":
+    case "reboot":
+      return { kind: spec.name, debug, names: names() };
     case "stop":
     case "restart":
       return {

@@ -19,7 +19,11 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   const config = await createContainer(options);
   let status: number | null;
   try {
-    status = await startContainer(ctx, config.name, { attach: !options.detach, config });
+    status = await startContainer(ctx, config.name, {
+      attach: !options.detach,
+      config,
+      detachKeys: options.detachKeys,
+    });
   } catch (error) {
     if (config.autoRemove && containerExists(config.name)) {
       const systemd = await ctx.systemd().catch(() => null);

@@ -11,6 +11,12 @@
  *
  * A failed start leaves nothing behind: the unit is reset, its reason is read
  * from the journal and shown in the error.
+ *
+ * A -t container's unit comes with its terminal holder's
+ * (systemd/unit_properties.ts planTerminalUnitProperties), created in the
+ * same call as an auxiliary unit: the container's unit wants it and starts
+ * after it, it stops with the container's. An attached start then attaches
+ * to the terminal (commands/attach.ts), asking for the output so far.
  */
 import { TsnspawnError } from "../errors.ts";
 import { unitName } from "../paths.ts";
@@ -20,14 +26,21 @@ import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
+import {
+  planTerminalUnitProperties,
+  planUnitProperties,
+  terminalUnitName,
+  type UnitProperty,
+} from "../systemd/unit_properties.ts";
 import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../systemd/declared_store.ts";
 import { hostMachineUnit } from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
-import { openTerminal, relayTerminal, type Terminal } from "./terminal.ts";
+import { containerPaths } from "../paths.ts";
+import { formatTerminalSize } from "../container/terminal_protocol.ts";
+import { getWindowSize } from "../../ffi/pty.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -44,18 +57,39 @@ export function exitStatusOf(state: MainExit | null, name: string): number {
   return 128 + (Number.isNaN(signal) ? parseSignal(record.exitStatus) : signal);
 }
 
-/** The reason a start failed and the runtime's hint, from this start's journal lines. */
+/** How many of a failed boot's last output lines its error quotes. */
+const BOOT_FAILURE_LINES = 8;
+
+/**
+ * The reason a start failed and the runtime's hint, from this start's
+ * journal lines (PURE). A failed boot (runtime/boot.ts) also quotes the
+ * container's last output lines: its console and its init's own output.
+ */
+export function planStartFailure(
+  lines: readonly string[],
+  unit: string,
+): { reason: string; hint?: string } {
+  const ours = (l: string) => l.startsWith("tsnspawn: ");
+  const reported = lines.filter(ours).map((l) => l.slice("tsnspawn: ".length))
+    .filter((l) => !l.startsWith("warning: "));
+  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
+  let reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ??
+    lines.filter((l) => l.trim()).at(-1) ?? `the unit ${unit} failed without output`;
+  if (/^boot failed: /.test(reason)) {
+    const output = lines.filter((l) => !ours(l) && l.trim() !== "").slice(-BOOT_FAILURE_LINES);
+    if (output.length > 0) {
+      reason += `; its last output:\n${output.map((l) => `  | ${l}`).join("\n")}`;
+    }
+  }
+  return { reason, hint };
+}
+
 async function startFailure(
   runId: string,
   name: string,
 ): Promise<{ reason: string; hint?: string }> {
-  const lines = (await readMessages(`TSNSPAWN_RUN=${runId}`, 20)).filter((l) => l.trim());
-  const reported = lines.filter((l) => l.startsWith("tsnspawn: "))
-    .map((l) => l.slice("tsnspawn: ".length));
-  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
-  const reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ?? lines.at(-1) ??
-    `the unit ${unitName(name)} failed without output`;
-  return { reason, hint };
+  const lines = await readMessages(`TSNSPAWN_RUN=${runId}`, 60);
+  return planStartFailure(lines, unitName(name));
 }
 
 /** Options of a start. */
@@ -64,13 +98,17 @@ export interface StartOptions {
   attach: boolean;
   /** The container's config when the caller holds it (`run`: just written); else it is read. */
   config?: ContainerConfig;
+  /** Attached to a terminal: send our input (`-i`). Default: the container's -i. */
+  interactive?: boolean;
+  /** --detach-keys of an attached terminal. */
+  detachKeys?: string;
 }
 
 /** What an attached start hands to the waiting side. */
 interface Attachment {
   watch: UnitWatch | null;
   follower: RunOutputFollower | null;
-  terminal: Terminal | null;
+  runId: string;
 }
 
 /**
@@ -92,37 +130,45 @@ export async function startContainer(
   const systemd = await ctx.systemd();
   const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
     const runId = randomHex(16);
-    const terminal = config.tty && options.attach ? openTerminal() : null;
     const attachment: Attachment = {
       // Watching from before the start: the run's end is seen from its signal.
       watch: options.attach ? systemd.watchUnit(unit) : null,
       follower: null,
-      terminal,
+      runId,
     };
     const abandon = async () => {
       attachment.watch?.close();
       await attachment.follower?.cancel();
-      terminal?.close();
     };
+    const terminalUnit = terminalUnitName(name);
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
       registerMachine: hostMachineUnit(name),
       runId,
-      tty: terminal ? { path: terminal.slavePath } : undefined,
+      terminal: config.tty ? { unit: terminalUnit, size: attachedSize(options) } : undefined,
       addRef: options.attach,
     });
+    const auxiliary: [string, UnitProperty[]][] = config.tty
+      ? [[
+        terminalUnit,
+        planTerminalUnitProperties(config, {
+          holderCommand: selfCommand("__terminal", [name]),
+          runId,
+        }),
+      ]]
+      : [];
     // The output follower's journalctl starts once systemd accepted the
     // start: it then runs while the container starts, not before the request.
-    const onQueued = options.attach && !terminal
+    const onQueued = options.attach && !config.tty
       ? () => {
         attachment.follower = new RunOutputFollower(runId, writeOutput);
       }
       : undefined;
     let result: string;
     try {
-      result = await startUnit(systemd, name, properties, onQueued);
+      result = await startUnit(systemd, name, properties, onQueued, auxiliary);
     } catch (error) {
       await abandon();
       throw error;
@@ -131,16 +177,26 @@ export async function startContainer(
       await abandon();
       const { reason, hint } = await startFailure(runId, name);
       await systemd.resetFailedUnit(unit);
+      if (config.tty) await systemd.resetFailedUnit(terminalUnit);
       throw new TsnspawnError("start-failed", `container ${name} failed to start: ${reason}`, {
         hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
       });
     }
-    terminal?.releaseSlave();
     return attachment;
   });
   // Attached starts have a watch; detached ones are done.
   if (!attachment.watch) return null;
-  return await waitAttached(systemd, config, { ...attachment, watch: attachment.watch });
+  return await waitAttached(systemd, config, options, { ...attachment, watch: attachment.watch });
+}
+
+/** The window size a -t container starts with: the attaching terminal's. */
+function attachedSize(options: StartOptions): string | undefined {
+  if (!options.attach || !Deno.stdin.isTerminal()) return undefined;
+  try {
+    return formatTerminalSize(getWindowSize(0));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -153,10 +209,11 @@ async function startUnit(
   name: string,
   properties: UnitProperty[],
   onQueued?: () => void,
+  auxiliary: [string, UnitProperty[]][] = [],
 ): Promise<string> {
   const unit = unitName(name);
   try {
-    return await systemd.startTransientUnit(unit, properties, onQueued);
+    return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
   } catch (error) {
     if (!(error instanceof SystemdCallError && error.isUnitExists)) throw error;
   }
@@ -166,20 +223,30 @@ async function startUnit(
     });
   }
   await systemd.resetFailedUnit(unit);
-  return await systemd.startTransientUnit(unit, properties, onQueued);
+  // A terminal holder of an earlier run still draining, or failed.
+  for (const [aux] of auxiliary) {
+    if (isRunning(await systemd.unitState(aux))) await systemd.stopUnit(aux);
+    await systemd.resetFailedUnit(aux);
+  }
+  return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
 }
 
-/** Waits for an attached container, forwarding signals, and returns its status. */
+/**
+ * Waits for an attached container, forwarding signals, and returns its
+ * status; 0 when the user detached from its terminal (it keeps running).
+ */
 async function waitAttached(
   systemd: Systemd,
   config: ContainerConfig,
-  { watch, follower, terminal }: Attachment & { watch: UnitWatch },
+  options: StartOptions,
+  { watch, follower, runId }: Attachment & { watch: UnitWatch },
 ): Promise<number> {
   const unit = unitName(config.name);
   const forward = (signal: Deno.Signal) => () => {
     systemd.killUnit(unit, "main", parseSignal(signal)).catch(() => {});
   };
-  const handlers: [Deno.Signal, () => void][] = terminal
+  // With a terminal, ^C is a key for the container, not a signal for us.
+  const handlers: [Deno.Signal, () => void][] = config.tty
     ? [["SIGTERM", forward("SIGTERM")], ["SIGHUP", forward("SIGHUP")]]
     : [["SIGINT", forward("SIGINT")], ["SIGTERM", forward("SIGTERM")], [
       "SIGHUP",
@@ -187,13 +254,27 @@ async function waitAttached(
     ]];
   for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
-    const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
+    if (config.tty) {
+      const { attachTerminal } = await import("./attach.ts");
+      const end = await attachTerminal({
+        socket: containerPaths(config.name).terminalSocket,
+        replay: true,
+        interactive: options.interactive ?? config.interactive,
+        detachKeys: options.detachKeys,
+      });
+      if (end === "detached") return 0;
+      if (end === "unavailable") {
+        // It ended before we attached: its output is in the journal.
+        await watch.untilInactive();
+        await systemd.waitUntilInactive(terminalUnitName(config.name), 5000);
+        await new RunOutputFollower(runId, writeOutput).finish();
+      }
+    }
     await watch.untilInactive();
-    const [exit] = await Promise.all([systemd.mainExit(unit), relay, follower?.finish()]);
+    const [exit] = await Promise.all([systemd.mainExit(unit), follower?.finish()]);
     return exitStatusOf(exit, config.name);
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     watch.close();
-    terminal?.close();
   }
 }

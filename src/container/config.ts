@@ -74,6 +74,9 @@ export interface BridgeAttachment {
   address: string;
 }
 
+/** How long an OS container (systemd mode) may take to boot before its start fails. */
+export const BOOT_TIMEOUT_MS = 90_000;
+
 /** Version of the config.json schema. */
 export const CONTAINER_CONFIG_VERSION = 1;
 
@@ -151,4 +154,12 @@ export interface ContainerConfig {
   stopSignal: string;
   /** --rm: remove the container when it stops. */
   autoRemove: boolean;
+  /**
+   * systemd mode: the command is an init that boots an OS (container/plan.ts
+   * detectSystemd). It gets the container interface of systemd.io
+   * (container=, /run/host/container-manager), tmpfs /run, /run/lock, /tmp,
+   * its cgroup subtree writable, its own machine id and a console, and the
+   * unit waits for its READY=1. Absent = false.
+   */
+  systemd?: boolean;
 }

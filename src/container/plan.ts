@@ -7,6 +7,20 @@
  * the image's Entrypoint and then the image's Cmd is dropped; a command given
  * on the command line replaces Cmd; -e overrides the image's Env; -w and -u
  * override WorkingDir and User.
+ *
+ * The environment starts from what docker and podman give every container
+ * (PATH when the image sets none, HOSTNAME, HOME of the user's passwd entry
+ * or /, TERM=xterm with -t, container=tsnspawn as podman's container=podman);
+ * the image's Env and then -e override any of them.
+ *
+ * systemd mode (OS containers): as podman's --systemd=true, a command that is
+ * an init (/sbin/init, /usr/sbin/init, /usr/local/sbin/init,
+ * /lib/systemd/systemd, /usr/lib/systemd/systemd, or any `systemd`) runs as
+ * a booting system: container_uuid= for its machine id, SIGRTMIN+3 (halt) as
+ * the stop signal unless --stop-signal says otherwise, and no_new_privs off
+ * unless asked for (an OS has setuid programs: su, passwd, ping, and systemd
+ * sets no_new_privs per service itself). The mounts it needs are in
+ * mount_plan.ts (systemd.io/CONTAINER_INTERFACE).
  */
 import {
   CONTAINER_CONFIG_VERSION,
@@ -17,7 +31,7 @@ import {
   type VolumeMount,
 } from "./config.ts";
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerOptions } from "./options.ts";
+import type { ContainerOptions, SystemdMode } from "./options.ts";
 import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
 
@@ -63,9 +77,17 @@ export interface ContainerRequest {
   resources: ResourceLimits;
   restart: RestartPolicy;
   stopTimeoutSec?: number;
-  /** --stop-signal; else the image's StopSignal; else SIGTERM. */
+  /** --stop-signal; else SIGRTMIN+3 in systemd mode; else the image's StopSignal; else SIGTERM. */
   stopSignal?: string;
   autoRemove: boolean;
+  /** --systemd (default "true": detect from the command). */
+  systemd?: SystemdMode;
+  /** --boot: the image's init (found by `create`), run with `command` as its arguments. */
+  bootInit?: string;
+  /** The user's home directory from the image's /etc/passwd (HOME's default; "/" without an entry). */
+  home?: string;
+  /** no_new_privs was asked for explicitly (--security-opt no-new-privileges[=…]). */
+  noNewPrivilegesExplicit?: boolean;
 }
 
 /** What `requestFromRunOptions` needs that the command line alone does not give. */
@@ -77,6 +99,10 @@ export interface ResolvedSource {
   /** Environment from --env-file and -e, in that order. */
   env: string[];
   user: { uid: number; gid: number };
+  /** The user's home directory in the image (its passwd entry), if it has one. */
+  home?: string;
+  /** --boot: the init found in the image. */
+  bootInit?: string;
 }
 
 /**
@@ -99,6 +125,8 @@ export function requestFromRunOptions(
     publish: options.publish,
     capabilities: options.capabilities,
     noNewPrivileges: options.security.noNewPrivileges ?? true,
+    noNewPrivilegesExplicit: options.security.noNewPrivileges !== undefined,
+    systemd: options.boot ? "always" : options.systemd,
     init: options.init,
     tty: options.tty,
     interactive: options.interactive,
@@ -158,6 +186,55 @@ export function planNetwork(
   };
 }
 
+/** Commands that are an init, as podman's --systemd=true detects them (plus systemd's own paths). */
+export const INIT_COMMANDS: readonly string[] = [
+  "/sbin/init",
+  "/usr/sbin/init",
+  "/usr/local/sbin/init",
+  "/lib/systemd/systemd",
+  "/usr/lib/systemd/systemd",
+];
+
+/** Where `--boot` looks for the image's init, first found wins (systemd-nspawn -b's order). */
+export const BOOT_INITS: readonly string[] = [
+  "/usr/lib/systemd/systemd",
+  "/lib/systemd/systemd",
+  "/sbin/init",
+];
+
+/** The value of `container=` (systemd.io/CONTAINER_INTERFACE) and /run/host/container-manager. */
+export const CONTAINER_MANAGER = "tsnspawn";
+
+/** SIGRTMIN+3: what makes systemd halt (systemd(1) "Signals"). */
+export const SYSTEMD_STOP_SIGNAL = "SIGRTMIN+3";
+
+/**
+ * Whether `command` runs in systemd mode: always, never, or (podman's
+ * "true") when its program is an init. A `/bin/sh -c` wrapper is looked
+ * through, as podman does for images built with a shell-form CMD.
+ */
+export function detectSystemd(command: readonly string[], mode: SystemdMode = "true"): boolean {
+  if (mode !== "true") return mode === "always";
+  const argv = command.length > 2 && command[0] === "/bin/sh" && command[1] === "-c"
+    ? command.slice(2)
+    : command;
+  const program = argv[0] ?? "";
+  return INIT_COMMANDS.includes(program) || program.split("/").at(-1) === "systemd";
+}
+
+/** The machine id of a container (machine-id(5): 32 lowercase hex digits): its id's first half. */
+export function machineIdOf(id: string): string {
+  return id.slice(0, 32);
+}
+
+/** `container_uuid=` for systemd in the container: the machine id as a UUID. */
+export function containerUuidOf(id: string): string {
+  const hex = machineIdOf(id);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+}
+
 /** Builds the ContainerConfig from a request and the image config. */
 export function planContainer(
   request: ContainerRequest,
@@ -165,16 +242,27 @@ export function planContainer(
   id: string,
   created: Date,
 ): ContainerConfig {
-  const imageEnv = image.Env ?? [];
-  const hasPath = [...imageEnv, ...request.env].some((e) => e.startsWith("PATH="));
+  const command = request.bootInit
+    ? [request.bootInit, ...request.command]
+    : planCommand(image, request.entrypoint, request.command);
+  const systemd = detectSystemd(command, request.systemd);
+  const hostname = request.hostname ?? id.slice(0, 12);
+  // Defaults first: the image's Env and then -e override each of them.
   const env = mergeEnv(
-    hasPath ? [] : [`PATH=${DEFAULT_PATH}`],
-    imageEnv,
+    [
+      `PATH=${DEFAULT_PATH}`,
+      `HOSTNAME=${hostname}`,
+      `HOME=${request.home ?? "/"}`,
+      ...(request.tty ? ["TERM=xterm"] : []),
+      `container=${CONTAINER_MANAGER}`,
+      ...(systemd ? [`container_uuid=${containerUuidOf(id)}`] : []),
+    ],
+    image.Env ?? [],
     request.env,
-    request.tty ? ["TERM=xterm"] : [],
-    [`HOSTNAME=${request.hostname ?? id.slice(0, 12)}`],
   );
   const network = planNetwork(request.network, request.publish);
+  const stopSignal = request.stopSignal ??
+    (systemd ? SYSTEMD_STOP_SIGNAL : undefined) ?? image.StopSignal ?? "SIGTERM";
   return {
     version: CONTAINER_CONFIG_VERSION,
     name: request.name,
@@ -183,23 +271,25 @@ export function planContainer(
     image: request.image,
     imageId: request.imageId,
     lowerDirs: request.lowerDirs,
-    command: planCommand(image, request.entrypoint, request.command),
+    command,
     env,
-    workingDir: request.workingDir || image.WorkingDir || "/",
+    workingDir: request.workingDir || (request.bootInit ? "/" : image.WorkingDir) || "/",
     user: request.user,
-    hostname: request.hostname ?? id.slice(0, 12),
+    hostname,
     volumes: request.volumes,
     ...network,
     capabilities: request.capabilities,
-    noNewPrivileges: request.noNewPrivileges,
+    // An OS runs setuid programs; systemd sets no_new_privs per service.
+    noNewPrivileges: systemd && !request.noNewPrivilegesExplicit ? false : request.noNewPrivileges,
     init: request.init,
     tty: request.tty,
     interactive: request.interactive,
     resources: request.resources,
     restart: request.restart,
     stopTimeoutSec: request.stopTimeoutSec ?? 10,
-    stopSignal: request.stopSignal ?? image.StopSignal ?? "SIGTERM",
+    stopSignal,
     autoRemove: request.autoRemove,
+    ...(systemd ? { systemd: true } : {}),
   };
 }
 

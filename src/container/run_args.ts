@@ -40,7 +40,8 @@ import {
 } from "../security/capabilities.ts";
 import { parseSecurityOptions, parseUserns } from "../security/options.ts";
 import { parseTmpfs } from "./tmpfs.ts";
-import type { ContainerOptions, PullPolicy } from "./options.ts";
+import type { ContainerOptions, PullPolicy, SystemdMode } from "./options.ts";
+import { parseDetachKeys } from "./detach_keys.ts";
 import {
   flag,
   list,
@@ -108,6 +109,19 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
   value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
   value("rootfs", undefined, "DIR", "run from a root file system directory instead of an image"),
   value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
+  value(
+    "systemd",
+    undefined,
+    "true|false|always",
+    "systemd mode: true = when the command is an init (default), always, false",
+  ),
+  flag("boot", undefined, "boot the image's init (systemd); arguments after the image go to it"),
+  value(
+    "detach-keys",
+    undefined,
+    "KEYS",
+    "keys that detach from the terminal (default ctrl-p,ctrl-q)",
+  ),
   flag("dry-run", undefined, "print what would be done and stop"),
   value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
   value(
@@ -127,6 +141,16 @@ function parsePullPolicy(text: string): PullPolicy {
     {
       hint: "e.g. --pull always",
     },
+  );
+}
+
+/** `--systemd`: podman's three values. */
+function parseSystemdMode(text: string): SystemdMode {
+  if (text === "true" || text === "false" || text === "always") return text;
+  throw new TsnspawnError(
+    "invalid",
+    `systemd mode ${JSON.stringify(text)}: not true, false or always`,
+    { hint: "--systemd=always runs any command in systemd mode, --systemd=false never" },
   );
 }
 
@@ -152,6 +176,12 @@ export function buildContainerOptions(
     }
     image = nonEmpty("IMAGE", positionals[0], command);
     cmd = positionals.slice(1);
+  }
+  if (o.flag("boot") && o.has("entrypoint")) {
+    throw usage(`conflicting options for ${command}: --boot and --entrypoint`, command);
+  }
+  if (o.flag("boot") && o.value("systemd") === "false") {
+    throw usage(`conflicting options for ${command}: --boot and --systemd=false`, command);
   }
   if (o.has("cpu-weight") && o.has("cpu-shares")) {
     throw usage(`conflicting options for ${command}: --cpu-weight and --cpu-shares`, command);
@@ -198,6 +228,7 @@ export function buildContainerOptions(
     readOnly: o.flag("read-only"),
     tmpfs: o.list("tmpfs").map(parseTmpfs),
     dryRun: o.flag("dry-run"),
+    boot: o.flag("boot"),
     command: cmd,
   };
   // Optional values are only set when given, so objects compare and print cleanly.
@@ -213,6 +244,8 @@ export function buildContainerOptions(
     image,
     pull: o.parsed("pull", parsePullPolicy),
     platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),
+    systemd: o.parsed("systemd", parseSystemdMode),
+    detachKeys: o.parsed("detach-keys", (s) => (parseDetachKeys(s), s)),
   };
   for (const [key, v] of Object.entries(optional)) {
     if (v !== undefined) (options as unknown as Record<string, unknown>)[key] = v;

@@ -7,6 +7,7 @@
 import { join, resolve } from "@std/path";
 import { TsnspawnError, withContext } from "../errors.ts";
 import {
+  BOOT_INITS,
   type ImageRuntimeConfig,
   planContainer,
   planInitLayer,
@@ -27,6 +28,7 @@ import { findPortClash, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
 import {
   generateContainerName,
+  homeOf,
   parseEnvFile,
   parseUser,
   resolveUser,
@@ -112,6 +114,37 @@ function readFromLayers(lowerDirs: string[], path: string): string {
   return "";
 }
 
+/**
+ * Whether `path` exists in the image: the topmost layer that has it decides
+ * (an overlay whiteout, a 0/0 character device, means deleted). Parents are
+ * not followed through symlinks: enough for the fixed paths of BOOT_INITS.
+ */
+function existsInLayers(lowerDirs: string[], path: string): boolean {
+  for (const dir of lowerDirs) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(join(dir, path));
+    } catch {
+      continue;
+    }
+    return !(info.isCharDevice && (info.rdev ?? 0) === 0);
+  }
+  return false;
+}
+
+/** `--boot`: the image's init, as systemd-nspawn -b finds it. */
+function findBootInit(source: RootSource): string {
+  const init = BOOT_INITS.find((path) => existsInLayers(source.lowerDirs, path));
+  if (!init) {
+    throw new TsnspawnError(
+      "not-found",
+      `--boot: the image has no init (looked for ${BOOT_INITS.join(", ")})`,
+      { hint: "boot an image with systemd installed (e.g. Debian's systemd-sysv package)" },
+    );
+  }
+  return init;
+}
+
 function readEnvFile(path: string): string[] {
   let text: string;
   try {
@@ -150,11 +183,11 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
   // Env files first, then -e, as docker applies them.
   const env = [...options.envFiles.flatMap(readEnvFile), ...options.env];
   const userSpec = options.user ?? (source.config.User ? parseUser(source.config.User) : null);
-  const user = userSpec === null ? { uid: 0, gid: 0 } : resolveUser(
-    userSpec,
-    readFromLayers(source.lowerDirs, "etc/passwd"),
-    readFromLayers(source.lowerDirs, "etc/group"),
-  );
+  const passwd = readFromLayers(source.lowerDirs, "etc/passwd");
+  const user = userSpec === null
+    ? { uid: 0, gid: 0 }
+    : resolveUser(userSpec, passwd, readFromLayers(source.lowerDirs, "etc/group"));
+  const home = homeOf(user.uid, passwd);
   const request = requestFromRunOptions(options, {
     name: options.name ?? generateContainerName(),
     image: source.image,
@@ -162,6 +195,8 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
     lowerDirs: source.lowerDirs,
     env,
     user,
+    ...(home !== undefined ? { home } : {}),
+    ...(options.boot ? { bootInit: findBootInit(source) } : {}),
   });
 
   const config = planContainer(request, source.config, randomHex(32), new Date());

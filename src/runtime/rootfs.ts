@@ -17,13 +17,32 @@
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerPaths } from "../paths.ts";
-import { HOST_TINI, planRootfs } from "../container/mount_plan.ts";
-import { applyMounts } from "./apply_mounts.ts";
+import {
+  type CgroupView,
+  CONTAINER_NOTIFY_SOCKET,
+  HOST_TINI,
+  planRootfs,
+} from "../container/mount_plan.ts";
+import { type AppliedMounts, applyMounts, resolveInRoot } from "./apply_mounts.ts";
+import { bindDatagram } from "../../ffi/unix_socket.ts";
 import { sethostname } from "../../ffi/process.ts";
 import { interfaceUp } from "../../ffi/net.ts";
 
-/** Builds everything under the merged root but /proc; sets hostname and loopback. */
-export function buildRootfs(config: ContainerConfig, paths: ContainerPaths): void {
+/** What the shim keeps of the container's set-up. */
+export interface BuiltRootfs extends AppliedMounts {
+  /** systemd mode: the socket at the container's /run/host/notify (runtime/boot.ts). */
+  notify?: number;
+}
+
+/**
+ * Builds everything under the merged root but /proc; sets hostname and
+ * loopback. `cgroups`: an OS container's view of its unit's cgroups.
+ */
+export function buildRootfs(
+  config: ContainerConfig,
+  paths: ContainerPaths,
+  cgroups?: CgroupView,
+): BuiltRootfs {
   if (config.init) {
     try {
       Deno.statSync(HOST_TINI);
@@ -33,8 +52,13 @@ export function buildRootfs(config: ContainerConfig, paths: ContainerPaths): voi
       });
     }
   }
-  const plan = planRootfs(config, paths);
-  applyMounts(plan.beforePivot, plan.root);
+  const plan = planRootfs(config, paths, cgroups);
+  const built: BuiltRootfs = applyMounts(plan.beforePivot, plan.root);
   sethostname(config.hostname);
   if (config.network === "none") interfaceUp("lo");
+  if (config.systemd) {
+    // In the container's /run, a tmpfs nothing of the container has seen yet.
+    built.notify = bindDatagram(resolveInRoot(plan.root, CONTAINER_NOTIFY_SOCKET), 0o600);
+  }
+  return built;
 }

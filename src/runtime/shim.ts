@@ -30,6 +30,18 @@
  *    $NOTIFY_SOCKET (unreachable from the new network namespace) does the
  *    shim send MAINPID=<stage two>\nREADY=1 itself.
  *
+ * With -t the container's terminal is a pty of its own devpts, made in
+ * step 5 (container/mount_plan.ts "consolePty"); the shim hands its master
+ * to the terminal holder (runtime/terminal_holder.ts) before stage two
+ * goes on, and keeps a slave fd open until the execve, so the pty never
+ * hangs up in between.
+ *
+ * An OS container (systemd mode): the shim works outside the unit's cgroups
+ * (the container's systemd manages them), and after the execve it stays
+ * while the container boots (runtime/boot.ts): it drains the console into
+ * the journal and passes the container's READY=1 on to systemd; then it
+ * exits. A failed boot kills the container's PID 1 and is reported.
+ *
  * The shim never returns to Deno's event loop after spawning: the event loop
  * would reap stage two if it exited early, and its exit status must stay for
  * systemd (it inherits the zombie when we exit). We watch it with
@@ -65,7 +77,17 @@ import {
   unshare,
 } from "../../ffi/namespaces.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
-import { CGROUPS_ENV, leaveUnitCgroups, runtimeNeedsToLeave } from "./cgroups.ts";
+import {
+  CGROUPS_ENV,
+  currentCgroupView,
+  leaveUnitCgroups,
+  runtimeNeedsToLeave,
+} from "./cgroups.ts";
+import type { CgroupView } from "../container/mount_plan.ts";
+import { unitName } from "../paths.ts";
+import { abortBoot, retireConsole, waitForBoot } from "./boot.ts";
+import { type BuiltRootfs } from "./rootfs.ts";
+import { handToTerminalHolder } from "./terminal_handoff.ts";
 import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
 import { createSetupPipe, signalSetupReady } from "./setup_ready.ts";
 import { buildRootfs } from "./rootfs.ts";
@@ -151,6 +173,46 @@ function fail(message: string): never {
 }
 
 /**
+ * systemd mode, after the execve: waits for the container's READY=1 and
+ * passes it on (runtime/boot.ts). Never returns.
+ */
+function awaitBoot(
+  config: ContainerConfig,
+  pid: number,
+  built: BuiltRootfs,
+  notifier: ReturnType<typeof openNotifySocket>,
+): never {
+  const consolePty = config.tty ? undefined : built.console;
+  const outcome = waitForBoot({ pid, notify: built.notify!, console: consolePty });
+  closeFd(built.notify!);
+  if (!outcome.ok) {
+    abortBoot(pid);
+    // The console's lines are in the journal already (drained as they came).
+    fail(`boot failed: ${outcome.reason}`);
+  }
+  const credentials = { pid, uid: 0, gid: 0 };
+  try {
+    notifier?.sendAs(
+      outcome.status ? `READY=1\nSTATUS=${outcome.status}` : "READY=1",
+      credentials,
+    );
+  } catch (error) {
+    abortBoot(pid);
+    fail(`sd_notify READY=1: ${error instanceof Error ? error.message : error}`);
+  }
+  if (consolePty && notifier) {
+    const problem = retireConsole(consolePty, notifier, pid);
+    if (problem) warn(problem);
+  }
+  exitNow(0);
+}
+
+/** A line on stderr (the journal), marked as the runtime's, not a failure. */
+function warn(message: string): void {
+  console.error(`tsnspawn: warning: ${message}`);
+}
+
+/**
  * Entry of `__shim NAME`. Never returns: exits 0 after READY=1, 1 on any
  * failure (the reason on stderr).
  */
@@ -167,10 +229,17 @@ export function runShim(name: string): Promise<never> {
     );
   }
 
+  // Descriptors of a previous run's fd store (the console): not ours to keep.
+  if (Number(Deno.env.get("LISTEN_PID")) === Deno.pid) {
+    const inherited = Number(Deno.env.get("LISTEN_FDS") ?? 0);
+    for (let fd = 3; fd < 3 + inherited; fd++) closeFd(fd);
+  }
+
   let pid: number;
   let fifo: number;
   let setupPipe: number;
   let hostMounts: number;
+  let cgroupView: CgroupView | undefined;
   const bridged = config.network === "bridge";
   /** Bridge mode: the namespaces to move between. */
   const net = { hostNet: -1, hostPid: -1, containerNet: -1 };
@@ -197,7 +266,10 @@ export function runShim(name: string): Promise<never> {
     hostMounts = openNamespace("self", "mnt");
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
-    const unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
+    if (config.systemd) cgroupView = currentCgroupView(unitName(name));
+    const unitCgroups = runtimeNeedsToLeave(config.resources, config.systemd)
+      ? leaveUnitCgroups()
+      : [];
     unshare(namespaceFlags(config.network));
     // Stage two is PID 1 of the container until its execve: it runs the
     // runtime's binary from a read-only bind in the new mount namespace.
@@ -216,8 +288,12 @@ export function runShim(name: string): Promise<never> {
     fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
 
+  let built: BuiltRootfs = {};
   try {
-    buildRootfs(config, paths);
+    built = buildRootfs(config, paths, cgroupView);
+    if (config.tty && built.console) {
+      handToTerminalHolder(paths.terminalSocket, built.console.master);
+    }
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
@@ -267,6 +343,12 @@ export function runShim(name: string): Promise<never> {
     killStageTwo(pid);
     fail(outcome.message);
   }
+  // Stage two holds the terminal now (its stdin, stdout, stderr).
+  if (config.tty && built.console) {
+    closeFd(built.console.slave);
+    closeFd(built.console.master);
+  }
+  if (config.systemd) awaitBoot(config, pid, built, notifier);
 
   // Stage two announced itself (MAINPID=, READY=1) before its execve when
   // the notify socket is a path; only an abstract one is left to us.

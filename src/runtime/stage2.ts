@@ -16,14 +16,14 @@
 import { describeError, TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths, unitName } from "../paths.ts";
-import { CONTAINER_INIT, planRootfs } from "../container/mount_plan.ts";
+import { CONTAINER_INIT, CONTAINER_NOTIFY_SOCKET, planRootfs } from "../container/mount_plan.ts";
 import { applyMounts, pivotInto } from "./apply_mounts.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
 import { openSetupPipe, waitForSetup } from "./setup_ready.ts";
 import { openJournalStream } from "../../ffi/journal_stream.ts";
 import { dup2 } from "../../ffi/process.ts";
-import { closeFd } from "../../ffi/fifo.ts";
+import { closeFd, O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 import { planContainerSeccomp } from "../security/options.ts";
@@ -60,14 +60,15 @@ const BARRIER_TIMEOUT_MS = 5000;
  * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
  * an abstract socket is unreachable from our network namespace).
  */
-function openAnnouncer(): (() => void) | null {
+function openAnnouncer(ready: boolean): (() => void) | null {
   const address = Deno.env.get("NOTIFY_SOCKET");
   if (!address || address.startsWith("@")) return null;
   // Our PID as systemd sees it: /proc is still the host's here.
   const hostPid = Number(Deno.readLinkSync("/proc/self"));
   const socket = openNotifySocket(address)!;
   return () => {
-    socket.send(`MAINPID=${hostPid}\nREADY=1`);
+    // An OS container is ready when its systemd says so (runtime/boot.ts).
+    socket.send(ready ? `MAINPID=${hostPid}\nREADY=1` : `MAINPID=${hostPid}`);
     if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
@@ -105,11 +106,18 @@ function separateStderr(name: string): void {
   }
 }
 
+/** Makes the terminal at `path` our stdin, stdout and stderr (the controlling tty comes at exec). */
+function takeTerminal(path: string): void {
+  const fd = openFd(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  for (const target of [0, 1, 2]) dup2(fd, target);
+  closeFd(fd);
+}
+
 /** Everything stage two does after opening the start pipe. Never returns. */
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
-  const announce = openAnnouncer();
+  const announce = openAnnouncer(!config.systemd);
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
@@ -119,9 +127,12 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
   applyMounts(plan.afterPivot, null);
+  // -t: the terminal the shim made, bound on /dev/console, is our stdio.
+  if (config.tty) takeTerminal("/dev/console");
   return execContainerProcess({
     command: config.command,
-    env: config.env,
+    // systemd in the container reports READY=1 to the shim (runtime/boot.ts).
+    env: config.systemd ? [...config.env, `NOTIFY_SOCKET=${CONTAINER_NOTIFY_SOCKET}`] : config.env,
     user: config.user,
     workingDir: config.workingDir,
     capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,
