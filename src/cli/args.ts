@@ -139,7 +139,9 @@ export type Command =
     reference: string;
     message?: string;
     author?: string;
+    changes?: string[];
   }
+  | { kind: "diff"; debug: boolean; container: string }
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
@@ -471,8 +473,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       value("message", "m", "TEXT", "commit message (history comment)"),
       value("author", "a", "NAME", "author of the image"),
+      list(
+        "change",
+        "c",
+        "INSTRUCTION",
+        "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER...",
+      ),
     ],
     positionals: [2, 2],
+  },
+  {
+    name: "diff",
+    usage: "CONTAINER",
+    summary: "list the files a container added (A), changed (C) and deleted (D)",
+    options: [],
+    positionals: [1, 1],
   },
   {
     name: "save",
@@ -865,10 +880,13 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       return { kind: "network inspect", debug, names: p.map(parseNetworkArgument) };
     case "network rm":
       return { kind: "network rm", debug, names: p.map(parseNetworkArgument) };
+    case "diff":
+      return { kind: "diff", debug, container: validateContainerName(p[0]) };
     case "commit": {
-      const optional: { message?: string; author?: string } = {};
+      const optional: { message?: string; author?: string; changes?: string[] } = {};
       if (o.value("message") !== undefined) optional.message = o.value("message");
       if (o.value("author") !== undefined) optional.author = o.value("author");
+      if (o.list("change").length > 0) optional.changes = o.list("change");
       return {
         kind: "commit",
         debug,

@@ -205,6 +205,11 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       await commitCommand(ctx, command.container, command.reference, command);
       return 0;
     }
+    case "diff": {
+      const { diffCommand } = await import("../commands/diff.ts");
+      diffCommand(ctx, command.container);
+      return 0;
+    }
     case "save": {
       const { saveCommand } = await import("../commands/save.ts");
       await saveCommand(ctx, command.references, command.output);

@@ -7,6 +7,7 @@
  */
 
 import type { SeccompSetting } from "../security/options.ts";
+import type { OciRunConfig } from "../oci/types.ts";
 
 /** Per-mount flags of a planned mount (container/mount_plan.ts) and of a `--tmpfs` mount. */
 export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";
@@ -162,4 +163,11 @@ export interface ContainerConfig {
    * unit waits for its READY=1. Absent = false.
    */
   systemd?: boolean;
+  /**
+   * The container's configuration as docker keeps it (Cmd, Entrypoint, Env,
+   * WorkingDir, User, ExposedPorts, Labels, Volumes, StopSignal): what
+   * `commit` records (container/plan.ts planRunConfig). Absent in configs
+   * written before it existed: `commit` then keeps the image's.
+   */
+  runConfig?: OciRunConfig;
 }

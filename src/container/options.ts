@@ -80,6 +80,8 @@ export interface ContainerOptions {
   systemd?: SystemdMode;
   /** --boot (`tsnspawn boot`): run the image's init, the arguments after the image go to it. */
   boot: boolean;
+  /** --label KEY[=VALUE], in order (a later one wins). */
+  labels?: Record<string, string>;
   /** --detach-keys: the key sequence that detaches an attached terminal (docker's syntax). */
   detachKeys?: string;
   /** --dry-run: print the plan, change nothing. */

@@ -34,11 +34,12 @@ import { TsnspawnError } from "../errors.ts";
 import type { ContainerOptions, SystemdMode } from "./options.ts";
 import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
+import type { OciRunConfig } from "../oci/types.ts";
 
 /** The docker default PATH, used when the image sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The parts of an OCI image config that shape a container. */
+/** The parts of an OCI image config that shape a container (and that `commit` carries on). */
 export interface ImageRuntimeConfig {
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
@@ -46,6 +47,9 @@ export interface ImageRuntimeConfig {
   WorkingDir?: string;
   User?: string;
   StopSignal?: string;
+  ExposedPorts?: Record<string, Record<string, never>> | null;
+  Labels?: Record<string, string> | null;
+  Volumes?: Record<string, Record<string, never>> | null;
 }
 
 /** Everything the user asked for, already syntactically validated. */
@@ -88,6 +92,10 @@ export interface ContainerRequest {
   home?: string;
   /** no_new_privs was asked for explicitly (--security-opt no-new-privileges[=…]). */
   noNewPrivilegesExplicit?: boolean;
+  /** --label KEY=VALUE, over the image's labels. */
+  labels?: Record<string, string>;
+  /** The user as given (-u, else the image's User), for `commit`. */
+  userSpec?: string;
 }
 
 /** What `requestFromRunOptions` needs that the command line alone does not give. */
@@ -103,6 +111,8 @@ export interface ResolvedSource {
   home?: string;
   /** --boot: the init found in the image. */
   bootInit?: string;
+  /** The user as given (-u, else the image's User). */
+  userSpec?: string;
 }
 
 /**
@@ -127,6 +137,7 @@ export function requestFromRunOptions(
     noNewPrivileges: options.security.noNewPrivileges ?? true,
     noNewPrivilegesExplicit: options.security.noNewPrivileges !== undefined,
     systemd: options.boot ? "always" : options.systemd,
+    labels: options.labels,
     init: options.init,
     tty: options.tty,
     interactive: options.interactive,
@@ -138,18 +149,28 @@ export function requestFromRunOptions(
   };
 }
 
+/** Docker's rule: the container's Entrypoint and Cmd from the image's and the request's. */
+export function planEntrypointCmd(
+  image: ImageRuntimeConfig,
+  entrypoint: string | null,
+  command: string[],
+): { entrypoint: string[]; cmd: string[] } {
+  const entry = entrypoint === null
+    ? (image.Entrypoint ?? [])
+    : (entrypoint === "" ? [] : [entrypoint]);
+  // A new entrypoint resets the image's Cmd, as in docker.
+  const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
+  return { entrypoint: [...entry], cmd: [...cmd] };
+}
+
 /** Docker's rule: command = entrypoint + (cmd given ? cmd : image cmd). */
 export function planCommand(
   image: ImageRuntimeConfig,
   entrypoint: string | null,
   command: string[],
 ): string[] {
-  const entry = entrypoint === null
-    ? (image.Entrypoint ?? [])
-    : (entrypoint === "" ? [] : [entrypoint]);
-  // A new entrypoint resets the image's Cmd, as in docker.
-  const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
-  const argv = [...entry, ...cmd];
+  const parts = planEntrypointCmd(image, entrypoint, command);
+  const argv = [...parts.entrypoint, ...parts.cmd];
   if (argv.length === 0) {
     throw new TsnspawnError("invalid", "no command to run: the image has no Cmd or Entrypoint", {
       hint: "give a command after the image, e.g. 'tsnspawn run IMAGE /bin/sh'",
@@ -245,6 +266,9 @@ export function planContainer(
   const command = request.bootInit
     ? [request.bootInit, ...request.command]
     : planCommand(image, request.entrypoint, request.command);
+  const parts = request.bootInit
+    ? { entrypoint: [], cmd: command }
+    : planEntrypointCmd(image, request.entrypoint, request.command);
   const systemd = detectSystemd(command, request.systemd);
   const hostname = request.hostname ?? id.slice(0, 12);
   // Defaults first: the image's Env and then -e override each of them.
@@ -261,8 +285,14 @@ export function planContainer(
     request.env,
   );
   const network = planNetwork(request.network, request.publish);
-  const stopSignal = request.stopSignal ??
-    (systemd ? SYSTEMD_STOP_SIGNAL : undefined) ?? image.StopSignal ?? "SIGTERM";
+  const explicitStopSignal = request.stopSignal ?? (systemd ? SYSTEMD_STOP_SIGNAL : undefined) ??
+    image.StopSignal;
+  const stopSignal = explicitStopSignal ?? "SIGTERM";
+  const workingDir = request.workingDir || (request.bootInit ? "/" : image.WorkingDir) || "/";
+  const runConfig = planRunConfig(request, image, parts, {
+    workingDir: request.workingDir || (request.bootInit ? undefined : image.WorkingDir),
+    stopSignal: explicitStopSignal,
+  });
   return {
     version: CONTAINER_CONFIG_VERSION,
     name: request.name,
@@ -273,7 +303,7 @@ export function planContainer(
     lowerDirs: request.lowerDirs,
     command,
     env,
-    workingDir: request.workingDir || (request.bootInit ? "/" : image.WorkingDir) || "/",
+    workingDir,
     user: request.user,
     hostname,
     volumes: request.volumes,
@@ -290,7 +320,41 @@ export function planContainer(
     stopSignal,
     autoRemove: request.autoRemove,
     ...(systemd ? { systemd: true } : {}),
+    runConfig,
   };
+}
+
+/**
+ * The container's configuration as docker keeps it (`Config` of docker
+ * inspect), what `commit` records: the Entrypoint and Cmd it runs, the
+ * image's Env with -e over it (PATH added when missing, as docker does; not
+ * the runtime's HOSTNAME, HOME, TERM, container=), WorkingDir, User as
+ * given, the image's ExposedPorts with the published ports, the image's
+ * Labels with --label, Volumes and StopSignal.
+ */
+export function planRunConfig(
+  request: ContainerRequest,
+  image: ImageRuntimeConfig,
+  parts: { entrypoint: string[]; cmd: string[] },
+  resolved: { workingDir?: string; stopSignal?: string },
+): OciRunConfig {
+  const imageEnv = image.Env ?? [];
+  const hasPath = [...imageEnv, ...request.env].some((e) => e.startsWith("PATH="));
+  const env = mergeEnv(hasPath ? [] : [`PATH=${DEFAULT_PATH}`], imageEnv, request.env);
+  const exposed: Record<string, Record<string, never>> = { ...(image.ExposedPorts ?? {}) };
+  for (const port of request.publish) exposed[`${port.containerPort}/${port.protocol}`] = {};
+  const labels = { ...(image.Labels ?? {}), ...(request.labels ?? {}) };
+  const config: OciRunConfig = { Env: env };
+  if (parts.entrypoint.length > 0) config.Entrypoint = parts.entrypoint;
+  if (parts.cmd.length > 0) config.Cmd = parts.cmd;
+  if (resolved.workingDir) config.WorkingDir = resolved.workingDir;
+  const user = request.userSpec ?? image.User;
+  if (user) config.User = user;
+  if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
+  if (Object.keys(labels).length > 0) config.Labels = labels;
+  if (image.Volumes && Object.keys(image.Volumes).length > 0) config.Volumes = { ...image.Volumes };
+  if (resolved.stopSignal) config.StopSignal = resolved.stopSignal;
+  return config;
 }
 
 /** The init-layer files of a container (hostname, hosts, resolv.conf). */

@@ -115,6 +115,7 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
     "true|false|always",
     "systemd mode: true = when the command is an init (default), always, false",
   ),
+  list("label", "l", "KEY[=VALUE]", "set a label (commit keeps it)"),
   flag("boot", undefined, "boot the image's init (systemd); arguments after the image go to it"),
   value(
     "detach-keys",
@@ -142,6 +143,22 @@ function parsePullPolicy(text: string): PullPolicy {
       hint: "e.g. --pull always",
     },
   );
+}
+
+/** `--label KEY[=VALUE]` (docker: a key alone has the empty value). */
+function parseLabels(texts: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const text of texts) {
+    const eq = text.indexOf("=");
+    const key = eq < 0 ? text : text.slice(0, eq);
+    if (key === "" || /\s/.test(key)) {
+      throw new TsnspawnError("invalid", `label ${JSON.stringify(text)}: no key`, {
+        hint: "give labels as KEY=VALUE",
+      });
+    }
+    labels[key] = eq < 0 ? "" : text.slice(eq + 1);
+  }
+  return labels;
 }
 
 /** `--systemd`: podman's three values. */
@@ -245,6 +262,7 @@ export function buildContainerOptions(
     pull: o.parsed("pull", parsePullPolicy),
     platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),
     systemd: o.parsed("systemd", parseSystemdMode),
+    labels: o.list("label").length > 0 ? parseLabels(o.list("label")) : undefined,
     detachKeys: o.parsed("detach-keys", (s) => (parseDetachKeys(s), s)),
   };
   for (const [key, v] of Object.entries(optional)) {

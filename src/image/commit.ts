@@ -2,6 +2,12 @@
  * `tsnspawn commit`: a container's writable layer (its overlay upper dir)
  * becomes a new image layer on top of the container's image (effects).
  *
+ * The image's configuration is the container's (docker's commit): its Cmd,
+ * Entrypoint, Env, WorkingDir, User, ExposedPorts, Labels and StopSignal
+ * (container/plan.ts planRunConfig), then `--change` instructions
+ * (change_instructions.ts). The init layer's files and mount points
+ * (container/init_layer.ts) stay out of the layer.
+ *
  * The upper dir is packed in "layer" mode (image/layer_pack.ts: overlay whiteouts
  * → `.wh.` entries, opaque dirs → `.wh..wh..opq`) into an uncompressed tar
  * under the store's tmp/, which is kept as the layer's blob (so `push` sends
@@ -24,7 +30,9 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
+  type OciRunConfig,
 } from "../oci/types.ts";
+import { applyChanges, type ChangeInstruction } from "./change_instructions.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { hostPlatform } from "../oci/manifest.ts";
 
@@ -34,6 +42,8 @@ export interface CommitOptions {
   author?: string;
   /** Creation time (default now). */
   created?: Date;
+  /** `--change` instructions, applied in order after the container's config. */
+  changes?: ChangeInstruction[];
 }
 
 /** The new config: the base's plus one layer and one history entry (pure). */
@@ -42,11 +52,15 @@ export function planCommitConfig(
   diffId: string,
   container: string,
   options: CommitOptions,
+  runConfig?: OciRunConfig,
 ): OciImageConfig {
   const created = (options.created ?? new Date()).toISOString();
   const platform = hostPlatform();
+  const run = runConfig ?? base?.config;
+  const changed = options.changes?.length ? applyChanges(run ?? {}, options.changes) : run;
   const config: OciImageConfig = {
     ...(base ?? { architecture: platform.architecture, os: platform.os }),
+    ...(changed ? { config: changed } : {}),
     created,
     rootfs: { type: "layers", diff_ids: [...(base?.rootfs.diff_ids ?? []), diffId] },
     history: [
@@ -71,6 +85,10 @@ export interface CommitSource {
   upperDir: string;
   /** The image it was made from, or null (--rootfs). */
   imageId: string | null;
+  /** The container's configuration (docker's Config); absent: the image's is kept. */
+  runConfig?: OciRunConfig;
+  /** Paths of the upper dir left out (container/init_layer.ts), relative without "/". */
+  exclude?: ReadonlySet<string>;
 }
 
 /**
@@ -91,14 +109,14 @@ export async function commitContainer(
   try {
     const tarPath = join(staging, "layer.tar");
     const out = await Deno.open(tarPath, { write: true, createNew: true, mode: 0o644 });
-    await packDirectories([upper], out.writable, { mode: "layer" });
+    await packDirectories([upper], out.writable, { mode: "layer", exclude: source.exclude });
     const layerDir = join(staging, "layer");
     Deno.mkdirSync(join(layerDir, "diff"), { recursive: true, mode: 0o755 });
     Deno.chmodSync(join(layerDir, "diff"), 0o755);
     const unpacked = await unpackLayer((await Deno.open(tarPath)).readable, join(layerDir, "diff"));
     Deno.writeTextFileSync(join(layerDir, "size"), `${unpacked.size}\n`);
 
-    const config = planCommitConfig(base?.config, unpacked.diffId, name, options);
+    const config = planCommitConfig(base?.config, unpacked.diffId, name, options, source.runConfig);
     const configBytes = new TextEncoder().encode(JSON.stringify(config));
     const layer: OciDescriptor = {
       mediaType: MEDIA_TYPE_OCI_LAYER,

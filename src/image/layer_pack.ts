@@ -69,6 +69,23 @@ function devNumbers(rdev: number): { devmajor: number; devminor: number } {
 export interface PackOptions {
   /** "layer": one overlay-form dir → OCI layer; "flatten": merge dirs (topmost first). */
   mode: "layer" | "flatten";
+  /**
+   * Paths of the first dir (the container's writable layer) left out, relative
+   * without a leading "/" (container/init_layer.ts): a file is skipped (the
+   * dirs below show through, flattened), a directory too unless something
+   * below it is kept.
+   */
+  exclude?: ReadonlySet<string>;
+}
+
+/** Whether `abs` (a directory at `rel` of the first dir) holds anything not excluded. */
+function holdsKept(abs: string, rel: string, exclude: ReadonlySet<string>): boolean {
+  for (const entry of Deno.readDirSync(abs)) {
+    const childRel = `${rel}/${entry.name}`;
+    if (!exclude.has(childRel)) return true;
+    if (entry.isDirectory && holdsKept(join(abs, entry.name), childRel, exclude)) return true;
+  }
+  return false;
 }
 
 /**
@@ -83,6 +100,20 @@ export async function packDirectories(
   const writer = new TarWriter(sink);
   const links = new Map<string, string>();
   const flatten = options.mode === "flatten";
+  const exclude = options.exclude ?? new Set<string>();
+  const top = dirs[0];
+  /** A name of the first dir that is left out. */
+  const leftOut = (source: string, abs: string, rel: string): boolean => {
+    const inTop = source === top || source.startsWith(top + "/");
+    if (!inTop || !exclude.has(rel)) return false;
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(abs);
+    } catch {
+      return false;
+    }
+    return !(st.isDirectory && holdsKept(abs, rel, exclude));
+  };
 
   const writeEntry = async (rel: string, abs: string, st: Deno.FileInfo): Promise<void> => {
     const xattrs = readXattrs(abs);
@@ -136,7 +167,10 @@ export async function packDirectories(
     const names = new Map<string, number>();
     for (let i = 0; i < sources.length; i++) {
       for (const entry of Deno.readDirSync(sources[i])) {
-        if (!names.has(entry.name)) names.set(entry.name, i);
+        if (names.has(entry.name)) continue;
+        const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
+        if (leftOut(sources[i], join(sources[i], entry.name), childRel)) continue;
+        names.set(entry.name, i);
       }
     }
     for (const name of [...names.keys()].sort()) {

@@ -26,7 +26,9 @@ import {
 import { runningPortOwners } from "../network/host_network.ts";
 import { findPortClash, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
+import { existsInLayers } from "../image/layer_lookup.ts";
 import {
+  formatUser,
   generateContainerName,
   homeOf,
   parseEnvFile,
@@ -114,24 +116,6 @@ function readFromLayers(lowerDirs: string[], path: string): string {
   return "";
 }
 
-/**
- * Whether `path` exists in the image: the topmost layer that has it decides
- * (an overlay whiteout, a 0/0 character device, means deleted). Parents are
- * not followed through symlinks: enough for the fixed paths of BOOT_INITS.
- */
-function existsInLayers(lowerDirs: string[], path: string): boolean {
-  for (const dir of lowerDirs) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(join(dir, path));
-    } catch {
-      continue;
-    }
-    return !(info.isCharDevice && (info.rdev ?? 0) === 0);
-  }
-  return false;
-}
-
 /** `--boot`: the image's init, as systemd-nspawn -b finds it. */
 function findBootInit(source: RootSource): string {
   const init = BOOT_INITS.find((path) => existsInLayers(source.lowerDirs, path));
@@ -188,6 +172,7 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
     ? { uid: 0, gid: 0 }
     : resolveUser(userSpec, passwd, readFromLayers(source.lowerDirs, "etc/group"));
   const home = homeOf(user.uid, passwd);
+  const userText = options.user ? formatUser(options.user) : source.config.User || undefined;
   const request = requestFromRunOptions(options, {
     name: options.name ?? generateContainerName(),
     image: source.image,
@@ -196,6 +181,7 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
     env,
     user,
     ...(home !== undefined ? { home } : {}),
+    ...(userText !== undefined ? { userSpec: userText } : {}),
     ...(options.boot ? { bootInit: findBootInit(source) } : {}),
   });
 

@@ -22,9 +22,12 @@
  * - passes clients' input to the terminal and their window size to the
  *   master (the container gets SIGWINCH), from any client: several attach
  *   at once and see the same output;
- * - when the container's side closes (the master reads EIO), tells the
- *   clients ("E") and waits for the next start (a restart policy) until
- *   systemd stops it with the container's unit (BindsTo=).
+ * - holds a slave fd of its own: a pty whose slave nobody has open reads
+ *   EIO on its master, and an OS container's systemd opens and closes its
+ *   console for each message; the container's end is systemd's to tell
+ *   (BindsTo=: the holder is stopped with the container's unit), and then
+ *   the clients are told ("E"). A restart policy's next start registers a
+ *   new terminal.
  *
  * The holder is outside the container's PID, mount and network namespaces
  * and cgroups; the container only ever has the pty's slave.
@@ -36,7 +39,7 @@ import { containerPaths } from "../paths.ts";
 import { describeError } from "../errors.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { closeFd } from "../../ffi/fifo.ts";
-import { readAsync, setWindowSize, writeAllAsync } from "../../ffi/pty.ts";
+import { openPtyPeer, readAsync, setWindowSize, writeAllAsync } from "../../ffi/pty.ts";
 import { acceptAsync, listenUnix, peerCredentials, receiveAsync } from "../../ffi/unix_socket.ts";
 import {
   decodeSize,
@@ -99,6 +102,8 @@ class Client {
 /** The holder's state. */
 class Holder {
   master: number | null = null;
+  /** Our own slave fd of `master` (see the module comment). */
+  slave: number | null = null;
   clients = new Set<Client>();
   replay: Uint8Array[] = [];
   replayBytes = 0;
@@ -108,7 +113,13 @@ class Holder {
   /** Takes a new master (a start of the container), stores it, and relays it. */
   adopt(master: number, stored: boolean): void {
     if (this.master !== null) closeFd(this.master);
+    if (this.slave !== null) closeFd(this.slave);
     this.master = master;
+    try {
+      this.slave = openPtyPeer(master);
+    } catch {
+      this.slave = null;
+    }
     this.replay = [];
     this.replayBytes = 0;
     if (!stored) {
@@ -148,13 +159,16 @@ class Holder {
         written += await this.#stdout.write(text.subarray(written));
       }
     }
-    // The container's side closed: its processes are gone.
+    // The pty is gone (a new start replaced it, or our own slave failed to open).
     if (this.master !== master) return;
-    this.master = null;
-    closeFd(master);
-    try {
-      this.notifier?.sendAs(`FDSTOREREMOVE=1\nFDNAME=${FDNAME}`, { pid: Deno.pid, uid: 0, gid: 0 });
-    } catch { /* nothing stored */ }
+    await this.end();
+  }
+
+  /** The container's terminal is gone: tells the clients and lets go of it. */
+  async end(): Promise<void> {
+    if (this.master !== null) closeFd(this.master);
+    if (this.slave !== null) closeFd(this.slave);
+    this.master = this.slave = null;
     const end = encodeFrame(FRAME_END, new Uint8Array());
     await Promise.all([...this.clients].map((client) => {
       client.send(end);
@@ -272,10 +286,13 @@ export async function runTerminalHolder(name: string): Promise<number> {
   const master = storedMaster();
   if (master !== null) holder.adopt(master, true);
   holder.notifier?.send("READY=1");
-  // Stopped with the container's unit: what the master still holds is read
-  // by then (its writers are gone), the rest goes with us.
+  // Stopped with the container's unit: the pump has a moment for what the
+  // terminal still holds, then the clients learn the container ended.
   Deno.addSignalListener("SIGTERM", () => {
-    setTimeout(() => Deno.exit(0), holder.master === null ? 0 : 500);
+    setTimeout(async () => {
+      await holder.end();
+      Deno.exit(0);
+    }, holder.master === null ? 0 : 200);
   });
   for (;;) {
     const fd = await acceptAsync(listener);

@@ -68,6 +68,13 @@ export const UNIT_PROPERTY_SIGNATURES = {
   TTYPath: "s", // exec: the terminal for -t
   TTYReset: "b", // exec: reset the terminal before and after
   TTYVHangup: "b", // exec: hang up other users of the terminal
+  SendSIGHUP: "b", // kill: a shell in an OS container (systemd/container_shell.ts) gets SIGHUP at its end
+  IgnoreSIGPIPE: "b", // exec: a shell sees SIGPIPE
+  UtmpIdentifier: "s", // exec: a shell's utmp entry (pts/N)
+  UtmpMode: "s", // exec: "user"
+  PAMName: "s", // exec: "login": a shell's PAM session
+  WorkingDirectory: "s", // exec: "-~": the user's home
+  User: "s", // exec: the shell's user
   CollectMode: "s", // unit: "inactive-or-failed" — unload the unit however it ended
   AddRef: "b", // unit: keep the unit while the calling bus client is connected
 } as const;
