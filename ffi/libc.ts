@@ -221,12 +221,8 @@ const SYMBOLS = {
     result: "isize",
     nonblocking: true,
   },
-  // int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen);
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  // int fchdir(int fd);
-  fchdir: { parameters: ["i32"], result: "i32" },
 
   // int posix_openpt(int flags);
   posix_openpt: { parameters: ["i32"], result: "i32" },

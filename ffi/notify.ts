@@ -11,7 +11,7 @@
  */
 import { addressOf, check, libc } from "./libc.ts";
 import { POLLHUP, POLLIN, pollOne } from "./fifo.ts";
-import { type Credentials, sendWithAncillary, sockaddrUn } from "./unix_socket.ts";
+import { sendWithAncillary, sockaddrUn } from "./unix_socket.ts";
 
 export { sockaddrUn };
 
@@ -24,12 +24,8 @@ const MSG_NOSIGNAL = 0x4000;
 export interface NotifySocket {
   /** Sends one notification ("READY=1", "MAINPID=42\nREADY=1", ...). */
   send(state: string): void;
-  /**
-   * Sends one notification as process `credentials.pid` (SCM_CREDENTIALS;
-   * needs CAP_SYS_ADMIN), with `fds` attached (FDSTORE=1): systemd takes it
-   * as that process's, e.g. a service's main process's.
-   */
-  sendAs(state: string, credentials: Credentials, fds?: number[]): void;
+  /** Sends one notification with descriptors attached (FDSTORE=1). */
+  sendFds(state: string, fds: number[]): void;
   /**
    * sd_notify_barrier(3): sends BARRIER=1 with the write end of a pipe and
    * waits until the manager closed it, which it does only after processing
@@ -65,8 +61,8 @@ export function openNotifySocket(
         address,
       );
     },
-    sendAs(state: string, credentials: Credentials, fds: number[] = []) {
-      sendWithAncillary(fd, new TextEncoder().encode(state), { credentials, fds });
+    sendFds(state: string, fds: number[]) {
+      sendWithAncillary(fd, new TextEncoder().encode(state), { fds });
     },
     barrier(timeoutMs: number): boolean {
       const pipe = new Int32Array(2);

@@ -1,17 +1,16 @@
 /**
  * Unix sockets beyond what Deno offers: passing file descriptors
- * (SCM_RIGHTS) and credentials (SCM_CREDENTIALS), peer credentials
- * (SO_PEERCRED), binding paths longer than sun_path through the directory,
- * and accept/recvmsg from async code (on a worker thread). The terminal
- * holder receives a pty master this way, and the shim sends systemd
- * notifications on behalf of a container's PID 1.
+ * (SCM_RIGHTS), peer credentials (SO_PEERCRED), binding paths longer than
+ * sun_path through the directory, and accept/recvmsg from async code (on a
+ * worker thread). The terminal holder receives a pty master this way, and
+ * sd_notify's FDSTORE=1 hands descriptors to systemd.
  *
  * x86_64 layouts: struct msghdr 56 bytes (name, namelen, iov, iovlen,
  * control, controllen, flags), struct iovec 16, struct cmsghdr 16 bytes of
  * header (len u64, level i32, type i32) then data, aligned to 8
  * (CMSG_SPACE), struct ucred 12 bytes (pid, uid, gid).
  *
- * Man pages: unix(7) ("Ancillary messages", SO_PEERCRED, SO_PASSCRED),
+ * Man pages: unix(7) ("Ancillary messages", SO_PEERCRED),
  * cmsg(3), sendmsg(2), recvmsg(2), accept4(2), listen(2).
  */
 import { addressOf, check, libc } from "./libc.ts";
@@ -23,8 +22,6 @@ const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
-const SCM_CREDENTIALS = 2;
-const SO_PASSCRED = 16;
 const SO_PEERCRED = 17;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_CMSG_CLOEXEC = 0x40000000;
@@ -111,18 +108,12 @@ export function listenUnix(path: string, mode = 0o600): number {
   return fd;
 }
 
-/** A SOCK_DGRAM socket bound at `path` that receives its senders' credentials. */
+/** A SOCK_DGRAM socket bound at `path`. */
 export function bindDatagram(path: string, mode = 0o600): number {
   const fd = check("socket", libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
   try {
     bindPath(fd, path);
     Deno.chmodSync(path, mode);
-    const on = new Int32Array([1]);
-    check(
-      "setsockopt",
-      libc().setsockopt(fd, SOL_SOCKET, SO_PASSCRED, new Uint8Array(on.buffer), 4),
-      "SO_PASSCRED",
-    );
   } catch (error) {
     libc().close(fd);
     throw error;
@@ -166,42 +157,22 @@ export function peerCredentials(fd: number): Credentials {
 }
 
 /**
- * sendmsg(2) of `data` with `fds` (SCM_RIGHTS) and, when given, explicit
- * `credentials` (SCM_CREDENTIALS: another PID than ours needs CAP_SYS_ADMIN).
- * `address`: for an unconnected datagram socket.
+ * sendmsg(2) of `data` with `fds` (SCM_RIGHTS). `address`: for an
+ * unconnected datagram socket.
  */
 export function sendWithAncillary(
   fd: number,
   data: Uint8Array,
-  options: { fds?: number[]; credentials?: Credentials; address?: string } = {},
+  options: { fds?: number[]; address?: string } = {},
 ): void {
   const fds = options.fds ?? [];
-  const parts: Uint8Array[] = [];
-  if (options.credentials) {
-    const part = new Uint8Array(cmsgSpace(12));
-    const view = new DataView(part.buffer);
-    view.setBigUint64(0, 16n + 12n, true);
-    view.setInt32(8, SOL_SOCKET, true);
-    view.setInt32(12, SCM_CREDENTIALS, true);
-    view.setInt32(16, options.credentials.pid, true);
-    view.setUint32(20, options.credentials.uid, true);
-    view.setUint32(24, options.credentials.gid, true);
-    parts.push(part);
-  }
+  const control = new Uint8Array(fds.length > 0 ? cmsgSpace(4 * fds.length) : 0);
   if (fds.length > 0) {
-    const part = new Uint8Array(cmsgSpace(4 * fds.length));
-    const view = new DataView(part.buffer);
+    const view = new DataView(control.buffer);
     view.setBigUint64(0, BigInt(16 + 4 * fds.length), true);
     view.setInt32(8, SOL_SOCKET, true);
     view.setInt32(12, SCM_RIGHTS, true);
     fds.forEach((f, i) => view.setInt32(16 + 4 * i, f, true));
-    parts.push(part);
-  }
-  const control = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    control.set(part, offset);
-    offset += part.length;
   }
   const payload = new Uint8Array(data);
   const iov = new BigUint64Array([addressOf(payload), BigInt(payload.length)]);
@@ -224,14 +195,12 @@ export interface Received {
   data: Uint8Array;
   /** Descriptors that came with them (close-on-exec). */
   fds: number[];
-  /** The sender's credentials, when the socket has SO_PASSCRED. */
-  credentials?: Credentials;
 }
 
 function receiveBuffers(size: number) {
   const data = new Uint8Array(size);
   const iov = new BigUint64Array([addressOf(data), BigInt(size)]);
-  const control = new Uint8Array(cmsgSpace(12) + cmsgSpace(4 * 8));
+  const control = new Uint8Array(cmsgSpace(4 * 8));
   const msghdr = new Uint8Array(56);
   const m = new DataView(msghdr.buffer);
   m.setBigUint64(16, addressOf(new Uint8Array(iov.buffer)), true);
@@ -259,12 +228,6 @@ function parseReceived(
       for (let i = offset + 16; i + 4 <= offset + length; i += 4) {
         result.fds.push(view.getInt32(i, true));
       }
-    } else if (level === SOL_SOCKET && type === SCM_CREDENTIALS && length >= 28) {
-      result.credentials = {
-        pid: view.getInt32(offset + 16, true),
-        uid: view.getUint32(offset + 20, true),
-        gid: view.getUint32(offset + 24, true),
-      };
     }
     offset += cmsgSpace(length - 16);
   }
@@ -285,9 +248,4 @@ export async function receiveAsync(fd: number, size = 4096): Promise<Received | 
   const n = Number(await libc().recvmsg_async(fd, buffers.msghdr, MSG_CMSG_CLOEXEC));
   if (n < 0) return null;
   return parseReceived(n, buffers);
-}
-
-/** Opens a datagram socket for sending to a path (unconnected). */
-export function datagramSocket(): number {
-  return check("socket", libc().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "AF_UNIX");
 }

@@ -25,7 +25,12 @@ import {
   planContainerUnit,
   planInstallLinks,
 } from "../src/systemd/container_unit.ts";
-import { parseUnitFile, sectionEntries, splitWords, type UnitFile } from "../src/systemd/unit_file.ts";
+import {
+  parseUnitFile,
+  sectionEntries,
+  splitWords,
+  type UnitFile,
+} from "../src/systemd/unit_file.ts";
 
 const FIXTURES = join(dirname(fromFileUrl(import.meta.url)), "fixtures");
 

@@ -68,28 +68,29 @@ const BOOT_FAILURE_LINES = 8;
 export function planStartFailure(
   lines: readonly string[],
   unit: string,
-): { reason: string; hint?: string } {
+): { reason: string; hint?: string; reported: boolean } {
   const ours = (l: string) => l.startsWith("tsnspawn: ");
   const reported = lines.filter(ours).map((l) => l.slice("tsnspawn: ".length))
     .filter((l) => !l.startsWith("warning: "));
   const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
-  let reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ??
-    lines.filter((l) => l.trim()).at(-1) ?? `the unit ${unit} failed without output`;
+  const ownReason = reported.filter((l) => !l.startsWith("hint: ")).at(-1);
+  let reason = ownReason ?? lines.filter((l) => l.trim()).at(-1) ??
+    `the unit ${unit} failed without output`;
   if (/^boot failed: /.test(reason)) {
     const output = lines.filter((l) => !ours(l) && l.trim() !== "").slice(-BOOT_FAILURE_LINES);
     if (output.length > 0) {
       reason += `; its last output:\n${output.map((l) => `  | ${l}`).join("\n")}`;
     }
   }
-  return { reason, hint };
+  return { reason, hint, reported: ownReason !== undefined };
 }
 
 async function startFailure(
   runId: string,
-  name: string,
+  config: ContainerConfig,
 ): Promise<{ reason: string; hint?: string }> {
   const lines = await readMessages(`TSNSPAWN_RUN=${runId}`, 60);
-  return planStartFailure(lines, unitName(name));
+  return planStartFailure(lines, unitName(config.name));
 }
 
 /** Options of a start. */
@@ -175,7 +176,7 @@ export async function startContainer(
     }
     if (result !== "done") {
       await abandon();
-      const { reason, hint } = await startFailure(runId, name);
+      const { reason, hint } = await startFailure(runId, config);
       await systemd.resetFailedUnit(unit);
       if (config.tty) await systemd.resetFailedUnit(terminalUnit);
       throw new TsnspawnError("start-failed", `container ${name} failed to start: ${reason}`, {

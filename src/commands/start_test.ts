@@ -13,10 +13,12 @@ Deno.test("start failures: the runtime's last reason and hint", () => {
     {
       reason: "stage two: command nope: not found in the container's PATH (/bin)",
       hint: "give an absolute path or set PATH with -e",
+      reported: true,
     },
   );
   assertEquals(planStartFailure([], UNIT).reason, `the unit ${UNIT} failed without output`);
   assertEquals(planStartFailure(["", "last words", ""], UNIT).reason, "last words");
+  assertEquals(planStartFailure(["", "last words", ""], UNIT).reported, false);
 });
 
 Deno.test("start failures: a failed boot quotes the container's last output", () => {

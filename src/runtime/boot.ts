@@ -28,11 +28,11 @@
  * unit (FDSTORE=1), which keeps it open, so that the console never hangs
  * up while the container runs, without a process of ours.
  *
- * Man pages: sd_notify(3) (READY=1, FDSTORE=1), systemd.service(5)
- * (FileDescriptorStoreMax=), unix(7) (SCM_CREDENTIALS), tty_ioctl(4) (TIOCSETD).
+ * Man pages: sd_notify(3) (READY=1, MAINPID=, FDSTORE=1), systemd.service(5)
+ * (FileDescriptorStoreMax=), tty_ioctl(4) (TIOCSETD).
  */
 import { closeFd, POLLERR, POLLHUP, POLLIN, pollMany, readFd, writeAll } from "../../ffi/fifo.ts";
-import { kill, peekExit } from "../../ffi/process.ts";
+import { kill, peekExit, waitPid } from "../../ffi/process.ts";
 import { N_NULL, setLineDiscipline } from "../../ffi/pty.ts";
 import { receive } from "../../ffi/unix_socket.ts";
 import type { NotifySocket } from "../../ffi/notify.ts";
@@ -123,23 +123,29 @@ export function waitForBoot(watch: BootWatch): BootOutcome {
   }
 }
 
-/** Kills the container's PID 1 after a failed boot (the unit then fails). */
-export function abortBoot(pid: number): void {
+/**
+ * Ends the container's PID 1 after a failed boot and reaps it; returns the
+ * status the unit fails with: the init's exit status, 1 if we killed it.
+ */
+export function abortBoot(pid: number): number {
+  const exited = peekExit(pid);
   try {
-    if (!peekExit(pid)) kill(pid, SIGKILL);
+    if (!exited) kill(pid, SIGKILL);
+    waitPid(pid);
   } catch {
     // gone
   }
+  return exited?.code ?? 1;
 }
 
 /**
  * After READY=1: systemd's fd store keeps the console master (see the
- * module comment); returns a problem to log, or null.
+ * module comment); returns a problem to log, or null. The shim sends it
+ * while it is the unit's main process.
  */
 export function retireConsole(
   console: { master: number; slave: number },
   notifier: NotifySocket,
-  pid: number,
 ): string | null {
   let problem: string | null = null;
   try {
@@ -150,7 +156,7 @@ export function retireConsole(
     }): console output after the boot fills the pty until its writers block`;
   }
   try {
-    notifier.sendAs("FDSTORE=1\nFDNAME=console", { pid, uid: 0, gid: 0 }, [console.master]);
+    notifier.sendFds("FDSTORE=1\nFDNAME=console", [console.master]);
   } catch (error) {
     problem = `console: systemd did not take it into its fd store (${(error as Error).message})`;
   }

@@ -186,26 +186,32 @@ function awaitBoot(
   const outcome = waitForBoot({ pid, notify: built.notify!, console: consolePty });
   closeFd(built.notify!);
   if (!outcome.ok) {
-    abortBoot(pid);
-    // The console's lines are in the journal already (drained as they came).
-    fail(`boot failed: ${outcome.reason}`);
+    // We are still the unit's main process: the unit fails when we exit,
+    // after this report, with the init's exit status (the console's lines
+    // are in the journal already, drained as they came).
+    const status = abortBoot(pid);
+    for (const line of `boot failed: ${outcome.reason}`.split("\n")) {
+      console.error(`tsnspawn: ${line}`);
+    }
+    exitNow(status);
   }
-  const credentials = { pid, uid: 0, gid: 0 };
   try {
-    notifier?.sendAs(
-      outcome.status ? `READY=1\nSTATUS=${outcome.status}` : "READY=1",
-      credentials,
-    );
+    if (consolePty && notifier) {
+      const problem = retireConsole(consolePty, notifier);
+      if (problem) warn(problem);
+    }
+    // The container's PID 1 becomes the main process, ready; then we go.
+    notifier?.send(`MAINPID=${pid}\nREADY=1${outcome.status ? `\nSTATUS=${outcome.status}` : ""}`);
+    notifier?.barrier(BARRIER_TIMEOUT_MS);
   } catch (error) {
     abortBoot(pid);
-    fail(`sd_notify READY=1: ${error instanceof Error ? error.message : error}`);
-  }
-  if (consolePty && notifier) {
-    const problem = retireConsole(consolePty, notifier, pid);
-    if (problem) warn(problem);
+    fail(`sd_notify: ${error instanceof Error ? error.message : error}`);
   }
   exitNow(0);
 }
+
+/** How long the shim waits for systemd to take the container's MAINPID=. */
+const BARRIER_TIMEOUT_MS = 5000;
 
 /** A line on stderr (the journal), marked as the runtime's, not a failure. */
 function warn(message: string): void {

@@ -60,15 +60,14 @@ const BARRIER_TIMEOUT_MS = 5000;
  * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
  * an abstract socket is unreachable from our network namespace).
  */
-function openAnnouncer(ready: boolean): (() => void) | null {
+function openAnnouncer(): (() => void) | null {
   const address = Deno.env.get("NOTIFY_SOCKET");
   if (!address || address.startsWith("@")) return null;
   // Our PID as systemd sees it: /proc is still the host's here.
   const hostPid = Number(Deno.readLinkSync("/proc/self"));
   const socket = openNotifySocket(address)!;
   return () => {
-    // An OS container is ready when its systemd says so (runtime/boot.ts).
-    socket.send(ready ? `MAINPID=${hostPid}\nREADY=1` : `MAINPID=${hostPid}`);
+    socket.send(`MAINPID=${hostPid}\nREADY=1`);
     if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
@@ -117,7 +116,8 @@ function takeTerminal(path: string): void {
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
-  const announce = openAnnouncer(!config.systemd);
+  // An OS container is announced by the shim once it booted (runtime/boot.ts).
+  const announce = config.systemd ? null : openAnnouncer();
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);

@@ -124,13 +124,8 @@ class Holder {
     this.replayBytes = 0;
     if (!stored) {
       try {
-        this.notifier?.sendAs(
-          `FDSTOREREMOVE=1\nFDNAME=${FDNAME}`,
-          { pid: Deno.pid, uid: 0, gid: 0 },
-        );
-        this.notifier?.sendAs(`FDSTORE=1\nFDNAME=${FDNAME}`, { pid: Deno.pid, uid: 0, gid: 0 }, [
-          master,
-        ]);
+        this.notifier?.send(`FDSTOREREMOVE=1\nFDNAME=${FDNAME}`);
+        this.notifier?.sendFds(`FDSTORE=1\nFDNAME=${FDNAME}`, [master]);
       } catch (error) {
         console.error(
           `tsnspawn: terminal: cannot keep it in the fd store: ${describeError(error)}`,
