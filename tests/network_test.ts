@@ -127,7 +127,7 @@ integrationTest(
     ]);
     const hostname = JSON.parse(await core.tsnOk(["inspect", "web"])).Config.hostname;
     // The default network's gateway (its subnet is picked free at its first use).
-    const gateway = JSON.parse(await core.tsnOk(["network", "inspect", "bridge"]))[0].Gateway;
+    const gateway = JSON.parse(await core.tsnOk(["network", "inspect", "bridge"])).Gateway;
     // `run -d` returns once httpd runs, which may be before it listens (as with docker).
     await core.waitFor(
       "httpd to listen",
