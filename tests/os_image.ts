@@ -98,3 +98,6 @@ export async function importBrokenOs(host: TestHost, name = "broken-os:1"): Prom
   await host.run(["sh", "-c", script], { check: true });
   await host.run(tsnspawnArgv(["import", "/tmp/broken-os.tar", name]), { check: true });
 }
+
+// `deno run -A tests/os_image.ts`: builds the tarball if needed and prints its path (bench/machines.sh).
+if (import.meta.main) console.log(await debianOsTarball());
