@@ -16,32 +16,49 @@
  *   __generate DIR… the systemd generator (units/tsnspawn-generator): .container files → units
  *
  * Everything else is the command line interface (src/cli/main.ts).
+ *
+ * Trace marks (src/trace.ts, for bench/profile_start.sh): `boot` (the Deno
+ * runtime started), `entry` (this module runs), `loaded` (the mode's modules
+ * are imported), `exit`.
  */
+import { trace, traceMode } from "./src/trace.ts";
+
+/** Marks the end of a mode's module loading (a trace mark) and passes the module on. */
+function loaded<T>(module: T): T {
+  trace("loaded");
+  return module;
+}
 
 async function dispatch(args: string[]): Promise<number> {
   const [mode, ...rest] = args;
+  if (mode?.startsWith("__")) traceMode(mode);
+  trace("boot", performance.timeOrigin);
+  trace("entry");
   switch (mode) {
     case "__shim":
-      return await (await import("./src/runtime/shim.ts")).runShim(rest[0]);
+      return await loaded(await import("./src/runtime/shim.ts")).runShim(rest[0]);
     case "__stage2":
-      return await (await import("./src/runtime/stage2.ts")).runStage2(rest[0]);
+      return await loaded(await import("./src/runtime/stage2.ts")).runStage2(rest[0]);
     case "__stop":
-      return await (await import("./src/runtime/stop.ts")).runStop(rest[0]);
+      return await loaded(await import("./src/runtime/stop.ts")).runStop(rest[0]);
     case "__cleanup":
-      return await (await import("./src/runtime/cleanup.ts")).runCleanup(rest[0]);
+      return await loaded(await import("./src/runtime/cleanup.ts")).runCleanup(rest[0]);
     case "__prepare":
-      return await (await import("./src/runtime/prepare.ts")).runPrepare(rest[0]);
+      return await loaded(await import("./src/runtime/prepare.ts")).runPrepare(rest[0]);
     case "__generate":
-      return await (await import("./src/systemd/generator.ts")).runGenerator(rest);
+      return await loaded(await import("./src/systemd/generator.ts")).runGenerator(rest);
     case "__terminal":
-      return await (await import("./src/runtime/terminal_holder.ts")).runTerminalHolder(rest[0]);
+      return await loaded(await import("./src/runtime/terminal_holder.ts"))
+        .runTerminalHolder(rest[0]);
     case "__exec":
-      return await (await import("./src/runtime/exec_stage.ts")).runExecStage(rest);
+      return await loaded(await import("./src/runtime/exec_stage.ts")).runExecStage(rest);
     default:
-      return await (await import("./src/cli/main.ts")).main(args);
+      return await loaded(await import("./src/cli/main.ts")).main(args);
   }
 }
 
 if (import.meta.main) {
-  Deno.exit(await dispatch(Deno.args));
+  const status = await dispatch(Deno.args);
+  trace(`exit ${status}`);
+  Deno.exit(status);
 }

@@ -5,6 +5,9 @@
 #
 #   bash bench/density.sh (as root)          (BENCH_COUNT=100 by default;
 #                                        BENCH_PEERS="tsnspawn podman nspawn")
+#   BENCH_BASELINE=/path/to/other/checkout bash bench/density.sh
+#       adds the peer "baseline": another checkout's tsnspawn (as in
+#       bench/start.sh), started the same way right after tsnspawn.
 #
 # Like bench/start.sh, everything runs inside ONE throwaway systemd host
 # (bench/in_testhost.ts), same busybox rootfs, same tmpfs. Peers, in turn:
@@ -46,7 +49,7 @@ fi
 # ---------------------------------------------------------------- inside the test host
 . "$repo/bench/lib.sh"
 count=${BENCH_COUNT:-100}
-peers=${BENCH_PEERS:-tsnspawn podman nspawn}
+peers=${BENCH_PEERS:-tsnspawn ${BENCH_BASELINE:+baseline} podman nspawn}
 payload="sleep 100000"
 results=/bench/density.json
 probe=("$deno" run -A --quiet "$repo/bench/density_probe.ts")
@@ -54,6 +57,8 @@ rm -f "$results"
 
 bench_header "density ($count idle containers per peer)"
 bench_prepare
+baseline_cmd=$(bench_baseline_cmd)
+read -r -a baseline <<<"$baseline_cmd"
 mounts_before=$(wc -l </proc/self/mountinfo)
 
 now() { echo "$EPOCHREALTIME"; }
@@ -64,6 +69,7 @@ names() { for i in $(seq -w 1 "$count"); do echo "$1$i"; done; }
 start_one() {
   case "$1" in
     tsnspawn) "${tsnspawn[@]}" run -d --network none --name "dens-$2" busybox $payload >/dev/null ;;
+    baseline) "${baseline[@]}" run -d --network none --name "base-$2" busybox $payload >/dev/null ;;
     podman) podman run -d --network=none busybox $payload >/dev/null ;;
     nspawn) systemd-run --unit "bench-nspawn-$2" -p Type=notify --collect --quiet \
       systemd-nspawn $NSPAWN_FLAGS -D /bench/rootfs $payload ;;
@@ -78,6 +84,7 @@ remove_all() {
   shift
   case "$peer" in
     tsnspawn) "${tsnspawn[@]}" rm -f "${@/#/dens-}" >/dev/null ;;
+    baseline) "${baseline[@]}" rm -f "${@/#/base-}" >/dev/null ;;
     podman) podman rm -f -a -t 0 >/dev/null ;;
     nspawn) systemctl stop 'bench-nspawn-*.service' ;;
   esac
@@ -86,7 +93,7 @@ remove_all() {
 # remaining PEER: what is left of PEER's containers (empty = clean)
 remaining() {
   case "$1" in
-    tsnspawn) "${tsnspawn[@]}" list -a -q 2>&1; ls -A /var/lib/tsnspawn/containers 2>/dev/null
+    tsnspawn | baseline) "${tsnspawn[@]}" list -a -q 2>&1; ls -A /var/lib/tsnspawn/containers 2>/dev/null
       systemctl list-units --all --plain --no-legend 'tsnspawn-*.service' ;;
     podman) podman ps -a -q; systemctl list-units --all --plain --no-legend 'libpod-*' ;;
     nspawn) systemctl list-units --all --plain --no-legend 'bench-nspawn-*' ;;

@@ -17,16 +17,25 @@ bench_versions() {
   printf '  %-16s %s\n' "conmon" "$(conmon --version 2>/dev/null | head -1)"
 }
 
-# Sets $tsnspawn (array) and $tsnspawn_cmd (the same as one space-separated
-# string): the /usr/local/bin/tsnspawn wrapper of ./setup if it runs this
-# checkout, else the same command by hand.
-bench_find_tsnspawn() {
-  if [ -x /usr/local/bin/tsnspawn ] && grep -qF "\"$repo/mod.ts\"" /usr/local/bin/tsnspawn; then
-    tsnspawn=(/usr/local/bin/tsnspawn)
+# The tsnspawn command of checkout $1, as its ./setup installs it: the bundle
+# (tools/bundle.ts, rebuilt here if its sources changed), or, for a checkout
+# from before the bundle, its mod.ts.
+bench_checkout_cmd() {
+  local dir=$1
+  if [ -f "$dir/tools/bundle.ts" ]; then
+    "$dir/node_modules/.bin/deno" run -A --quiet "$dir/tools/bundle.ts" --if-stale >&2
+    echo "$dir/node_modules/.bin/deno run -A --quiet --no-prompt --no-lock --no-config --unstable-lazy-dynamic-imports $dir/dist/bundle/mod.js"
   else
-    tsnspawn=("$deno" run -A --quiet --no-prompt "$repo/mod.ts")
+    echo "$dir/node_modules/.bin/deno run -A --quiet --no-prompt $dir/mod.ts"
   fi
-  tsnspawn_cmd="${tsnspawn[*]}"
+}
+
+# Sets $tsnspawn (array) and $tsnspawn_cmd (the same as one space-separated
+# string): the command ./setup's /usr/local/bin/tsnspawn runs for this
+# checkout (without the wrapper's sh).
+bench_find_tsnspawn() {
+  tsnspawn_cmd=$(bench_checkout_cmd "$repo")
+  read -r -a tsnspawn <<<"$tsnspawn_cmd"
   for word in "${tsnspawn[@]}"; do
     case "$word" in *" "*) echo "bench: paths with spaces are not supported" >&2; exit 1 ;; esac
   done
@@ -40,7 +49,7 @@ bench_baseline_cmd() {
   [ -x "$BENCH_BASELINE/node_modules/.bin/deno" ] || {
     echo "bench: BENCH_BASELINE=$BENCH_BASELINE has no node_modules/.bin/deno: run its ./setup" >&2; exit 1
   }
-  echo "$BENCH_BASELINE/node_modules/.bin/deno run -A --quiet --no-prompt $BENCH_BASELINE/mod.ts"
+  bench_checkout_cmd "$BENCH_BASELINE"
 }
 
 # What machine, when, which versions.

@@ -19,8 +19,9 @@
 #             a transient unit that runs /bin/true: what any unit-based
 #             container pays before doing anything.
 #   tsnspawn  tsnspawn run --rm --network none busybox /bin/true
-#             (CLI -> D-Bus StartTransientUnit -> shim -> stage two -> execve;
-#             --rm: ExecStopPost removes the container; the CLI waits for it).
+#             attached --rm: the CLI spawns stage two itself and hands it to
+#             systemd as a scope (src/runtime/attached.ts), waits for the
+#             command and removes the container.
 #             --network none (loopback only) like podman's --network=none; the
 #             default bridge network is measured by bench/start_bridge.sh.
 #   crun      systemd-run --wait --collect --quiet crun --cgroup-manager=disabled
@@ -33,8 +34,9 @@
 #   nspawn    systemd-run --wait --collect --quiet systemd-nspawn -q --register=no
 #               --keep-unit --volatile=overlay --resolv-conf=off --timezone=off
 #               --link-journal=no -D /bench/rootfs /bin/true
-#             -q: no banner; --register=no: machined is not running (and
-#             tsnspawn does not register either); --keep-unit: stay in the
+#             -q: no banner; --register=no: no machined registration (tsnspawn
+#             registers with machined when it is installed, as it is in the
+#             test host: that cost is tsnspawn's own); --keep-unit: stay in the
 #             unit's cgroup instead of creating a scope of its own;
 #             --volatile=overlay: a tmpfs overlay over the rootfs, like
 #             tsnspawn's writable overlay root (and it keeps the shared rootfs
@@ -48,8 +50,9 @@
 #             cgroup manager systemd, OCI runtime crun, conmon. podman itself
 #             is not started in a unit: it creates its own scope.
 #
-# Not timed assertions: the ratios are printed (targets: tsnspawn <= 0.5x
-# podman, <= 1.0x systemd-nspawn in a unit). Nothing is left behind: the test
+# Not timed assertions: the ratios are printed (targets: tsnspawn <= 1.0x
+# podman as the first bar and <= 0.75x as the goal (issue 15; the one
+# printed), <= 1.0x systemd-nspawn in a unit). Nothing is left behind: the test
 # host (with its tmpfs, units, containers, mounts and podman storage) is torn
 # down; inside, every peer's leftovers are checked before that.
 set -euo pipefail
@@ -96,7 +99,7 @@ echo
 ratio_opts=()
 if [[ " ${cases[*]%%=*} " == *" tsnspawn "* ]]; then
   ratio_opts+=(--ref tsnspawn)
-  [[ " ${cases[*]%%=*} " == *" podman "* ]] && ratio_opts+=(--target podman=0.5)
+  [[ " ${cases[*]%%=*} " == *" podman "* ]] && ratio_opts+=(--target podman=0.75)
   [[ " ${cases[*]%%=*} " == *" nspawn "* ]] && ratio_opts+=(--target nspawn=1.0)
 fi
 [[ " ${cases[*]%%=*} " == *" floor "* ]] && ratio_opts+=(--floor floor)

@@ -30,6 +30,8 @@ export const SYS_fsconfig = 431;
 export const SYS_fsmount = 432;
 /** mount_setattr(2) (Linux 5.12): mount attributes, recursively. */
 export const SYS_mount_setattr = 442;
+/** pidfd_send_signal(2) (Linux 5.1). */
+export const SYS_pidfd_send_signal = 424;
 
 const SYMBOLS = {
   // int *__errno_location(void);
@@ -185,6 +187,8 @@ const SYMBOLS = {
 
   // ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags);
   sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags);
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   // int pipe2(int pipefd[2], int flags);
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // int pidfd_open(pid_t pid, unsigned int flags);  (glibc 2.36)

@@ -7,7 +7,7 @@
  * was created in) and before pivot_root: the socket is connect(2)ed when it
  * is opened, so later sends need no path lookup.
  *
- * Man pages: sd_notify(3), unix(7), sendto(2).
+ * Man pages: sd_notify(3), sd_notify_barrier(3), unix(7), sendto(2), sendmmsg(2).
  */
 import { addressOf, check, libc } from "./libc.ts";
 import { POLLHUP, POLLIN, pollOne } from "./fifo.ts";
@@ -32,6 +32,16 @@ export interface NotifySocket {
    * every notification sent before. False on timeout.
    */
   barrier(timeoutMs: number): boolean;
+  /**
+   * Sends `state`, then a barrier, in one sendmmsg(2), and waits like
+   * {@link barrier}. Both datagrams are queued before the manager reads the
+   * first, so it handles the barrier right after `state` (its notify socket
+   * goes before its run queue), not after what `state` made it do next: on
+   * READY=1 systemd starts the units that want this one, and forks them
+   * before it reads a barrier sent a moment later (~10 ms here). False on
+   * timeout.
+   */
+  sendWithBarrier(state: string, timeoutMs: number): boolean;
   /** Closes the socket. */
   close(): void;
 }
@@ -65,18 +75,28 @@ export function openNotifySocket(
       sendWithAncillary(fd, new TextEncoder().encode(state), { fds });
     },
     barrier(timeoutMs: number): boolean {
-      const pipe = new Int32Array(2);
-      check("pipe2", libc().pipe2(new Uint8Array(pipe.buffer), O_CLOEXEC));
-      try {
-        sendWithFd(fd, "BARRIER=1", pipe[1], address);
-        libc().close(pipe[1]);
-        pipe[1] = -1;
-        // The read end reports POLLHUP once the manager closed its copy.
-        return (pollOne(pipe[0], POLLIN, timeoutMs) & POLLHUP) !== 0;
-      } finally {
-        libc().close(pipe[0]);
-        if (pipe[1] >= 0) libc().close(pipe[1]);
-      }
+      return withBarrierPipe(timeoutMs, (writeEnd) => {
+        const message = messageHeader("BARRIER=1", writeEnd);
+        check("sendmsg", libc().sendmsg(fd, message.header, MSG_NOSIGNAL), address);
+        void message.buffers; // alive until the call returned
+      });
+    },
+    sendWithBarrier(state: string, timeoutMs: number): boolean {
+      return withBarrierPipe(timeoutMs, (writeEnd) => {
+        const messages = [messageHeader(state), messageHeader("BARRIER=1", writeEnd)];
+        // struct mmsghdr: a msghdr, then unsigned int msg_len (set by the kernel), padded to 64.
+        const vector = new Uint8Array(MMSGHDR_SIZE * messages.length);
+        messages.forEach((m, i) => vector.set(m.header, i * MMSGHDR_SIZE));
+        const sent = check(
+          "sendmmsg",
+          libc().sendmmsg(fd, vector, messages.length, MSG_NOSIGNAL),
+          address,
+        );
+        if (sent !== messages.length) {
+          throw new Error(`sendmmsg to ${address}: ${sent} of ${messages.length} datagrams sent`);
+        }
+        void messages; // buffers alive until the call returned
+      });
     },
     close() {
       libc().close(fd);
@@ -89,35 +109,59 @@ const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 
 /**
- * sendmsg(2) of `text` on a connected socket with one file descriptor
- * attached (SCM_RIGHTS). x86_64 layouts: struct msghdr is 56 bytes (name, namelen,
- * iov, iovlen, control, controllen, flags), struct iovec 16, and a cmsghdr
- * carrying one int is CMSG_LEN(4) = 20 bytes in CMSG_SPACE(4) = 24.
+ * Runs `send` with the write end of a fresh pipe (to attach as a barrier),
+ * closes our copy, and waits until the manager closed its copy too: the read
+ * end then reports POLLHUP. False on timeout.
  */
-function sendWithFd(
-  socket: number,
+function withBarrierPipe(timeoutMs: number, send: (writeEnd: number) => void): boolean {
+  const pipe = new Int32Array(2);
+  check("pipe2", libc().pipe2(new Uint8Array(pipe.buffer), O_CLOEXEC));
+  try {
+    send(pipe[1]);
+    libc().close(pipe[1]);
+    pipe[1] = -1;
+    return (pollOne(pipe[0], POLLIN, timeoutMs) & POLLHUP) !== 0;
+  } finally {
+    libc().close(pipe[0]);
+    if (pipe[1] >= 0) libc().close(pipe[1]);
+  }
+}
+
+/** sizeof(struct mmsghdr) on x86_64: a 56-byte msghdr and msg_len, padded. */
+const MMSGHDR_SIZE = 64;
+
+/**
+ * A struct msghdr for a connected socket carrying `text`, with one file
+ * descriptor attached (SCM_RIGHTS) when `fdToSend` is given, and the buffers
+ * it points into (keep them alive until the send returned). x86_64 layouts:
+ * struct msghdr is 56 bytes (name, namelen, iov, iovlen, control,
+ * controllen, flags), struct iovec 16, and a cmsghdr carrying one int is
+ * CMSG_LEN(4) = 20 bytes in CMSG_SPACE(4) = 24.
+ */
+function messageHeader(
   text: string,
-  fdToSend: number,
-  address: string,
-): void {
+  fdToSend?: number,
+): { header: Uint8Array<ArrayBuffer>; buffers: unknown[] } {
   const payload = new TextEncoder().encode(text);
   const iov = new BigUint64Array([addressOf(payload), BigInt(payload.length)]);
-  const control = new Uint8Array(24);
-  const cmsg = new DataView(control.buffer);
-  cmsg.setBigUint64(0, 20n, true); // cmsg_len
-  cmsg.setInt32(8, SOL_SOCKET, true); // cmsg_level
-  cmsg.setInt32(12, SCM_RIGHTS, true); // cmsg_type
-  cmsg.setInt32(16, fdToSend, true); // the descriptor
-  const msghdr = new Uint8Array(56);
-  const m = new DataView(msghdr.buffer);
+  const header = new Uint8Array(56);
+  const m = new DataView(header.buffer);
   // msg_name stays NULL: the socket is connected.
   m.setBigUint64(16, addressOf(new Uint8Array(iov.buffer)), true);
   m.setBigUint64(24, 1n, true);
-  m.setBigUint64(32, addressOf(control), true);
-  m.setBigUint64(40, BigInt(control.length), true);
-  check("sendmsg", libc().sendmsg(socket, msghdr, MSG_NOSIGNAL), address);
-  // Keep the buffers alive until the call returned.
-  void [payload, iov, control];
+  const buffers: unknown[] = [payload, iov];
+  if (fdToSend !== undefined) {
+    const control = new Uint8Array(24);
+    const cmsg = new DataView(control.buffer);
+    cmsg.setBigUint64(0, 20n, true); // cmsg_len
+    cmsg.setInt32(8, SOL_SOCKET, true); // cmsg_level
+    cmsg.setInt32(12, SCM_RIGHTS, true); // cmsg_type
+    cmsg.setInt32(16, fdToSend, true); // the descriptor
+    m.setBigUint64(32, addressOf(control), true);
+    m.setBigUint64(40, BigInt(control.length), true);
+    buffers.push(control);
+  }
+  return { header, buffers };
 }
 
 /** sd_notify(state) to $NOTIFY_SOCKET; returns false when there is none. */

@@ -41,3 +41,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "notify: sendWithBarrier queues the state and then BARRIER=1 with a descriptor",
+  ignore: Deno.build.os !== "linux",
+  fn() {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const listener = listenNotifySocket(`${dir}/notify.sock`);
+      try {
+        const socket = openNotifySocket(`${dir}/notify.sock`)!;
+        // Nobody reads yet, so nobody closes the barrier's pipe: a timeout.
+        assertEquals(socket.sendWithBarrier("MAINPID=42\nREADY=1", 0), false);
+        socket.close();
+        assertEquals(listener.receive(1000), "MAINPID=42\nREADY=1");
+        assertEquals(listener.receive(1000), "BARRIER=1");
+        assertEquals(listener.receive(0), null);
+      } finally {
+        listener.close();
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

@@ -9,7 +9,7 @@
  * sethostname(2), setsid(2), ioctl_tty(2), signal(7), prctl(2).
  */
 import { POLLIN, pollOne } from "./fifo.ts";
-import { check, cstring, cstringArray, EINTR, errno, libc } from "./libc.ts";
+import { check, cstring, cstringArray, EINTR, errno, libc, SYS_pidfd_send_signal } from "./libc.ts";
 
 /** ioctl: make the terminal on fd the controlling terminal of this session. */
 export const TIOCSCTTY = 0x540e;
@@ -88,6 +88,20 @@ export function exitNow(status: number): never {
 /** getpid(2): the PID in the caller's PID namespace. */
 export function getpid(): number {
   return libc().getpid();
+}
+
+/**
+ * pidfd_send_signal(2): `signal` to the process the pidfd refers to (a PID
+ * reused meanwhile cannot receive it; ESRCH once that process has ended).
+ */
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  check(
+    "pidfd_send_signal",
+    Number(
+      libc().syscall6(BigInt(SYS_pidfd_send_signal), BigInt(pidfd), BigInt(signal), 0n, 0n, 0n, 0n),
+    ),
+    `pidfd ${pidfd}`,
+  );
 }
 
 /** kill(2). */

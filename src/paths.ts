@@ -13,6 +13,8 @@
  *   <root>/containers/<name>/etc/{hostname,hosts,resolv.conf}  "init layer", bind-mounted
  *   <root>/containers/<name>/tty.sock       the terminal holder's socket (-t containers)
  *   <root>/containers/<name>/declared.json  digest of the .container file it was made from (declared containers)
+ *   <root>/containers/<name>/seccomp.bpf    the seccomp program, compiled by the shim at each start (runtime/seccomp_program.ts)
+ *   <root>/containers/<name>/scope          while an attached --rm run holds it in a scope: its PID 1 (runtime/attached.ts)
  *   <root>/images/...                       image store (see src/image/store.ts)
  *   <root>/tmp                              temp dirs, same filesystem, for rename()
  *   <root>/networks/lock                    flock: network create/rm (exclusive), published-port checks
@@ -58,6 +60,14 @@ export interface ContainerPaths {
   setupPipe: string;
   /** A declared container: the digest of the declaration it was made from. */
   declared: string;
+  /**
+   * While an attached `run --rm` runs the container in a transient scope
+   * (src/runtime/attached.ts): the host PID of its PID 1 (a scope has no
+   * MainPID); the unit is then `tsnspawn-<name>.scope`.
+   */
+  scope: string;
+  /** The seccomp program the shim compiled for stage two (runtime/seccomp_program.ts). */
+  seccomp: string;
 }
 
 /** Paths of the container called `name` (already validated). */
@@ -84,6 +94,8 @@ export function containerPathsAt(dir: string): ContainerPaths {
     startPipe: join(dir, "start.fifo"),
     setupPipe: join(dir, "setup.fifo"),
     declared: join(dir, "declared.json"),
+    scope: join(dir, "scope"),
+    seccomp: join(dir, "seccomp.bpf"),
   };
 }
 
@@ -95,6 +107,11 @@ export function imagesDir(root = stateRoot()): string {
 /** Scratch space on the same filesystem as the store (for atomic renames). */
 export function tmpDir(root = stateRoot()): string {
   return join(root, "tmp");
+}
+
+/** The transient scope of a container run attached with --rm (src/runtime/attached.ts). */
+export function scopeUnitName(name: string): string {
+  return `tsnspawn-${name}.scope`;
 }
 
 /** The systemd unit name of a container. */

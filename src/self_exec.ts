@@ -2,21 +2,26 @@
  * How tsnspawn re-executes itself for its internal modes (`__shim`,
  * `__stage2`, `__cleanup`, `__exec`).
  *
- * - Under `deno run`, `Deno.execPath()` is the deno binary, so the command is
- *   `deno run -A --quiet --no-lock [--config <deno.json> | --no-config] <mod.ts> __mode ...`
- *   with mod.ts found next to this module's directory (import.meta.url).
- *   The config is passed explicitly: systemd starts units with cwd `/`, where
- *   deno would not find the import map. The modes on a container's start and
- *   stop path (`NPM_FREE_MODES`) import no npm package and no bare specifier
- *   (src/path_util.ts; src/runtime/graph_test.ts checks it), so they run with
- *   `--no-config`: reading the config costs each of those Deno starts a few
- *   milliseconds, and a deno.json in the caller's cwd (`exec`) cannot leak in.
+ * - The bundle (dist/bundle/mod.js, tools/bundle.ts: what ./setup installs
+ *   and the tests run): `deno run -A --quiet --no-lock --no-config
+ *   --unstable-lazy-dynamic-imports <dist/bundle/mod.js> __mode ...`, the
+ *   entry being the main module of this process. Everything is bundled, so
+ *   no mode needs the config.
+ * - The sources (`deno run -A mod.ts`, and tests that import modules): the
+ *   same with mod.ts found next to this module's directory (import.meta.url)
+ *   and `--config <deno.json>`, passed explicitly: systemd starts units with
+ *   cwd `/`, where deno would not find the import map. The modes on a
+ *   container's start and stop path (`NPM_FREE_MODES`) import no npm package
+ *   and no bare specifier (src/path_util.ts; src/runtime/graph_test.ts checks
+ *   it), so they run with `--no-config`: reading the config costs each of
+ *   those Deno starts a few milliseconds, and a deno.json in the caller's cwd
+ *   (`exec`) cannot leak in.
  * - Compiled with `deno compile`, `Deno.execPath()` is the tsnspawn binary and
  *   the command is `<binary> __mode ...`. Compiled modules live under a
  *   virtual `.../deno-compile-<name>/` directory, which is how we detect it.
  *
  * `TSNSPAWN_ENTRY` (an absolute path or file URL of an entry module)
- * overrides mod.ts; tests use it to run a scratch entry.
+ * overrides the entry; tests use it to run a scratch entry.
  */
 import { dirname, fromFileUrl, join } from "./path_util.ts";
 
@@ -38,9 +43,16 @@ export function isCompiled(): boolean {
   return import.meta.url.includes("/deno-compile-");
 }
 
+/** Whether this code runs from the bundle (tools/bundle.ts): its modules are .js chunks. */
+export function isBundled(): boolean {
+  return import.meta.url.endsWith(".js");
+}
+
 function entryModule(): string {
   const override = Deno.env.get("TSNSPAWN_ENTRY");
   if (override) return override.startsWith("file:") ? fromFileUrl(override) : override;
+  // The bundle's entry is the process's main module (dist/bundle/mod.js).
+  if (isBundled()) return fromFileUrl(Deno.mainModule);
   return fromFileUrl(new URL("../mod.ts", import.meta.url));
 }
 
@@ -53,7 +65,7 @@ export function selfCommand(mode: string, args: readonly string[] = []): string[
   const entry = entryModule();
   const config = join(dirname(fromFileUrl(new URL("../mod.ts", import.meta.url))), "deno.json");
   // A TSNSPAWN_ENTRY override may import anything: it keeps the config.
-  const npmFree = NPM_FREE_MODES.has(mode) && !Deno.env.get("TSNSPAWN_ENTRY");
+  const npmFree = isBundled() || (NPM_FREE_MODES.has(mode) && !Deno.env.get("TSNSPAWN_ENTRY"));
   const configArgs = npmFree ? ["--no-config"] : existsSync(config) ? ["--config", config] : [];
   return [
     Deno.execPath(),

@@ -3,7 +3,7 @@
  * what to do, a non-zero exit, and nothing written.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { DENO, integrationTest, REPO, tsnspawnArgv } from "./helpers.ts";
+import { integrationTest, tsnspawnArgv } from "./helpers.ts";
 
 /** Runs the CLI on this machine (outside any test host). */
 async function tsnspawnHere(args: string[], env: Record<string, string> = {}) {
@@ -59,13 +59,7 @@ Deno.test({
           "--regid",
           "65534",
           "--clear-groups",
-          DENO,
-          "run",
-          "-A",
-          "--quiet",
-          "--cached-only",
-          `${REPO}/mod.ts`,
-          "list",
+          ...tsnspawnArgv(["list"]),
         ],
         env: { DENO_DIR: `${dir}/deno`, HOME: dir },
         stdout: "piped",

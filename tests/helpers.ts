@@ -13,15 +13,39 @@ import {
   type TestHostRunResult,
   withTestHost,
 } from "./testhost.ts";
+import { BUNDLE_ENTRY, BUNDLE_RUN_FLAGS, ensureBundle } from "../tools/bundle.ts";
 
 /** The repository (bound at the same path inside test hosts). */
 export const REPO = dirname(dirname(fromFileUrl(import.meta.url)));
 /** The pinned Deno. */
 export const DENO = `${REPO}/node_modules/.bin/deno`;
 
-/** argv running the tsnspawn CLI from this checkout. */
+/**
+ * The read-only binds that let the host's deno run a probe script of
+ * tests/security/ (at /probe) in a busybox container (/opt/deno).
+ */
+export const DENO_PROBE_VOLUMES = [
+  "-v",
+  `${Deno.realPathSync(DENO)}:/opt/deno:ro`,
+  "-v",
+  "/usr/lib:/lib:ro",
+  "-v",
+  "/usr/lib64:/lib64:ro",
+  "-v",
+  `${REPO}/tests/security:/probe:ro`,
+  "-e",
+  "DENO_DIR=/tmp/deno",
+  "-e",
+  "DENO_NO_UPDATE_CHECK=1",
+];
+
+// Tests run what users run: the bundle ./setup installs (tools/bundle.ts),
+// rebuilt here when the sources changed since it was built.
+await ensureBundle();
+
+/** argv running the tsnspawn CLI from this checkout, as /usr/local/bin/tsnspawn does. */
 export function tsnspawnArgv(args: string[]): string[] {
-  return [DENO, "run", "-A", "--quiet", `${REPO}/mod.ts`, ...args];
+  return [DENO, "run", ...BUNDLE_RUN_FLAGS, BUNDLE_ENTRY, ...args];
 }
 
 /** A test host with the busybox image imported as `busybox`. */

@@ -56,6 +56,8 @@ export interface TmpEntry {
 export interface UnitEntry {
   /** The container name from the unit name. */
   name: string;
+  /** The unit, when not the container's service: the scope of an attached --rm run. */
+  unit?: string;
   activeState: string;
   subState: string;
   result: string;
@@ -333,7 +335,7 @@ function checkUnits(s: StoreSnapshot, units: Map<string, UnitEntry>): Finding[] 
   const existing = new Set(s.containers.map((c) => c.name));
   const declared = new Set(s.declared);
   for (const unit of units.values()) {
-    const name = unitOf(unit.name);
+    const name = unit.unit ?? unitOf(unit.name);
     if (!existing.has(unit.name) && !declared.has(unit.name)) {
       // deactivating: an --rm container's cleanup removed the directory and the unit is ending.
       if (unit.activeState === "inactive" || unit.activeState === "deactivating") continue;

@@ -8,14 +8,8 @@
  */
 import { join } from "@std/path";
 import { TsnspawnError } from "../errors.ts";
-import {
-  containerPaths,
-  networkPaths,
-  networksLock,
-  stateRoot,
-  tmpDir,
-  unitName,
-} from "../paths.ts";
+import { containerPaths, networkPaths, networksLock, stateRoot, tmpDir } from "../paths.ts";
+import { containerUnit } from "../container/state.ts";
 import { randomHex, writeFileAtomic } from "../files.ts";
 import { tryLockPath } from "../staging.ts";
 import { isRunningState, type Repair } from "./analysis.ts";
@@ -31,7 +25,7 @@ async function withIdleContainer(
   const lock = tryLockPath(containerPaths(name).lock);
   if (lock === "busy") return false;
   try {
-    const state = await systemd.unitState(unitName(name));
+    const state = await systemd.unitState(containerUnit(name).unit);
     if (state && isRunningState({ name, ...state })) return false;
     await action();
     return true;

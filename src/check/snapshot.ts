@@ -24,6 +24,7 @@ import {
   type ContainerConfigSummary,
   type ContainerEntry,
   type ImageStoreSnapshot,
+  isRunningState,
   type NetworkEntry,
   type StoreSnapshot,
   type TmpEntry,
@@ -114,20 +115,26 @@ function snapshotTmp(imagesLocked: boolean): TmpEntry[] {
 }
 
 async function snapshotUnits(systemd: Systemd): Promise<UnitEntry[]> {
-  const names = await systemd.listUnitNames(["tsnspawn-*.service"]);
+  // Services, and the scopes of attached --rm runs (src/runtime/attached.ts).
+  const names = await systemd.listUnitNames(["tsnspawn-*.service", "tsnspawn-*.scope"]);
   const out: UnitEntry[] = [];
   for (const unit of names) {
     // Container units only: not the companions `tsnspawn-machine@NAME.service` (src/systemd/machined.ts).
-    const m = /^tsnspawn-([^@]+)\.service$/.exec(unit);
+    const m = /^tsnspawn-([^@]+)\.(service|scope)$/.exec(unit);
     if (!m) continue;
     const state = await systemd.unitState(unit);
     if (!state) continue;
-    out.push({
+    const entry: UnitEntry = {
       name: m[1],
+      ...(m[2] === "scope" ? { unit } : {}),
       activeState: state.activeState,
       subState: state.subState,
       result: state.result,
-    });
+    };
+    // One entry per container: a running unit over an ended one.
+    const other = out.findIndex((e) => e.name === entry.name);
+    if (other < 0) out.push(entry);
+    else if (isRunningState(entry)) out[other] = entry;
   }
   return out;
 }

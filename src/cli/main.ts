@@ -9,6 +9,7 @@ import { type Command, helpText, parseCommandLine } from "./args.ts";
 import { CommandContext } from "../commands/context.ts";
 import { requireRoot } from "../errors.ts";
 import { showLogs } from "../systemd/journal.ts";
+import { trace } from "../trace.ts";
 
 /** The version printed by `tsnspawn version`. */
 export const VERSION = "0.1.0";
@@ -298,6 +299,7 @@ export async function main(args: string[]): Promise<number> {
   let ctx: CommandContext | null = null;
   try {
     const command = parseCommandLine(args);
+    trace("parsed");
     ctx = new CommandContext({ json: "json" in command && command.json });
     return await execute(command, ctx);
   } catch (error) {

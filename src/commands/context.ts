@@ -4,6 +4,7 @@
  * tests can run them against another store root or bus.
  */
 import type { Systemd } from "../systemd/bus.ts";
+import { trace } from "../trace.ts";
 
 /** Shared state of one CLI invocation. */
 export class CommandContext {
@@ -21,7 +22,10 @@ export class CommandContext {
    * (`version`, `help`, `images`, …) start that much faster.
    */
   systemd(): Promise<Systemd> {
-    this.#systemd ??= import("../systemd/bus.ts").then(({ Systemd }) => Systemd.connect());
+    this.#systemd ??= (trace("dbus-import"), import("../systemd/bus.ts")).then(({ Systemd }) => {
+      trace("dbus-imported");
+      return Systemd.connect();
+    });
     return this.#systemd;
   }
 
@@ -29,7 +33,7 @@ export class CommandContext {
   async close(): Promise<void> {
     if (this.#systemd) {
       try {
-        (await this.#systemd).close();
+        await (await this.#systemd).close();
       } catch { /* connecting failed; nothing to close */ }
     }
   }

@@ -12,8 +12,8 @@
  * file it was handed through /proc/self/fd/N with other modes.
  */
 import { TsnspawnError } from "../errors.ts";
+import { containerUnit, loadContainer } from "../container/state.ts";
 import { unitName } from "../paths.ts";
-import { loadContainer } from "../container/state.ts";
 import { mergeEnv, parseSignal } from "../container/run_options.ts";
 import type { ExecOptions } from "../cli/args.ts";
 import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
@@ -109,15 +109,16 @@ export async function execInContainer(
   loginShell = false,
 ): Promise<number> {
   const config = loadContainer(options.name);
-  const unit = unitName(options.name);
+  const { unit, leader } = containerUnit(options.name);
   const systemd = await ctx.systemd();
   const state = await systemd.unitState(unit);
-  if (!isRunning(state) || !state || state.mainPid <= 0) {
+  // A scope (an attached --rm run) reports no main PID: its PID 1 is on record.
+  const pid = state?.mainPid || leader || 0;
+  if (!isRunning(state) || pid <= 0) {
     throw new TsnspawnError("conflict", `container ${options.name}: not running`, {
       hint: `start it with 'tsnspawn start ${options.name}'`,
     });
   }
-  const pid = state.mainPid;
   // The pty comes from the container's own devpts, as runc's does, so that
   // inside it the terminal is a /dev/pts/N that `tty` and ttyname(3) find.
   const terminal = options.tty

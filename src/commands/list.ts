@@ -3,8 +3,8 @@
  * NAME, IMAGE, STATE, PID, UPTIME, MEMORY, ADDRESS (or the network mode),
  * PORTS — or `--json`.
  */
-import { unitName } from "../paths.ts";
 import {
+  containerUnit,
   type ExitRecord,
   listContainerNames,
   loadContainer,
@@ -74,7 +74,8 @@ export async function summarizeContainers(
 ): Promise<ContainerSummary[]> {
   const systemd = await ctx.systemd();
   const names = listContainerNames();
-  const states = await Promise.all(names.map((name) => systemd.unitState(unitName(name))));
+  const units = names.map((name) => containerUnit(name));
+  const states = await Promise.all(units.map(({ unit }) => systemd.unitState(unit)));
   const rows: ContainerSummary[] = [];
   const nowUsec = BigInt(Date.now()) * 1000n;
   names.forEach((name, i) => {
@@ -93,7 +94,7 @@ export async function summarizeContainers(
       id: config.id,
       image: config.image ?? config.lowerDirs[0],
       state: describeState(state, name),
-      pid: running && state!.mainPid > 0 ? state!.mainPid : null,
+      pid: running ? (state!.mainPid || units[i].leader || null) : null,
       startedAt: since ? new Date(Number(since / 1000n)).toISOString() : null,
       uptimeSec: since ? Number((nowUsec - since) / 1000000n) : null,
       memoryBytes: running && state!.memoryCurrent !== null ? Number(state!.memoryCurrent) : null,

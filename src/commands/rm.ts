@@ -5,9 +5,9 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "../systemd/bus.ts";
-import { unitName } from "../paths.ts";
 import {
   containerExists,
+  containerUnit,
   loadContainer,
   removeContainerDir,
   withContainerLock,
@@ -25,7 +25,7 @@ export async function removeContainer(
   force: boolean,
 ): Promise<void> {
   const config = loadContainer(name);
-  const unit = unitName(name);
+  const { unit } = containerUnit(name);
   const systemd = await ctx.systemd();
   if (isRunning(await systemd.unitState(unit))) {
     if (!force) {

@@ -10,6 +10,7 @@ import type { CommandContext } from "./context.ts";
 import { createContainer } from "../ops/create.ts";
 import type { RunOptions } from "../cli/args.ts";
 import { startContainer } from "./start.ts";
+import { trace } from "../trace.ts";
 
 /** Runs a new container; returns the exit status for the CLI. */
 export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
@@ -17,6 +18,7 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   // start needs both. A failure to connect surfaces where start awaits it.
   ctx.systemd().catch(() => {});
   const config = await createContainer(options);
+  trace("created");
   let status: number | null;
   try {
     status = await startContainer(ctx, config.name, {

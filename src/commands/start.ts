@@ -19,8 +19,14 @@
  * to the terminal (commands/attach.ts), asking for the output so far.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord, withContainerLock } from "../container/state.ts";
+import { containerPaths, unitName } from "../paths.ts";
+import {
+  clearScopeLeader,
+  containerUnit,
+  loadContainer,
+  loadExitRecord,
+  withContainerLock,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
@@ -35,12 +41,17 @@ import {
 import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import { isDeclared } from "../systemd/declared_store.ts";
-import { hostMachineUnit } from "../systemd/machined.ts";
+import {
+  hostMachineUnit,
+  machinedInstalled,
+  machineName,
+  machineUnitName,
+} from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
-import { containerPaths } from "../paths.ts";
 import { formatTerminalSize } from "../container/terminal_protocol.ts";
 import { getWindowSize } from "../../ffi/pty.ts";
+import { trace } from "../trace.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -107,6 +118,8 @@ export interface StartOptions {
 
 /** What an attached start hands to the waiting side. */
 interface Attachment {
+  /** Settles once the registration with machined is sent (or skipped). */
+  registered?: Promise<void>;
   watch: UnitWatch | null;
   follower: RunOutputFollower | null;
   runId: string;
@@ -127,8 +140,15 @@ export async function startContainer(
     return await startDeclaredContainer(ctx, name, options);
   }
   const config = options.config ?? loadContainer(name);
+  // An attached `run --rm` (the config is the one `run` just wrote) runs in
+  // a scope, the CLI doing the shim's work (src/runtime/attached.ts).
+  if (options.attach && options.config) {
+    const { runsInScope, runInScope } = await import("../runtime/attached.ts");
+    if (runsInScope(config)) return await runInScope(await ctx.systemd(), config);
+  }
   const unit = unitName(name);
   const systemd = await ctx.systemd();
+  await refuseWhileInScope(systemd, name);
   const attachment = await withContainerLock(name, async (): Promise<Attachment> => {
     const runId = randomHex(16);
     const attachment: Attachment = {
@@ -142,11 +162,16 @@ export async function startContainer(
       await attachment.follower?.cancel();
     };
     const terminalUnit = terminalUnitName(name);
+    // Registration with machined: a container that systemd restarts on its
+    // own wants the registering unit (each start registers); any other is
+    // registered from here once it runs (registerWithMachined), so that
+    // systemd forks nothing when the container becomes ready.
+    const restarts = config.restart.policy !== "no";
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
-      registerMachine: hostMachineUnit(name),
+      registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       terminal: config.tty ? { unit: terminalUnit, size: attachedSize(options) } : undefined,
       addRef: options.attach,
@@ -183,8 +208,13 @@ export async function startContainer(
         hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
       });
     }
+    if (!restarts) {
+      attachment.registered = registerWithMachined(systemd, config, options.attach);
+    }
     return attachment;
   });
+  // Detached: registered before we return (the call is sent, not answered).
+  await attachment.registered;
   // Attached starts have a watch; detached ones are done.
   if (!attachment.watch) return null;
   return await waitAttached(systemd, config, options, { ...attachment, watch: attachment.watch });
@@ -198,6 +228,22 @@ function attachedSize(options: StartOptions): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A container that an attached `run --rm` holds in its scope is running:
+ * its service must not start beside it. A scope file whose scope is gone
+ * (the CLI was killed) is forgotten.
+ */
+async function refuseWhileInScope(systemd: Systemd, name: string): Promise<void> {
+  const { unit, leader } = containerUnit(name);
+  if (leader === undefined) return;
+  if (isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: already running`, {
+      hint: `stop it first with 'tsnspawn stop ${name}'`,
+    });
+  }
+  clearScopeLeader(name);
 }
 
 /**
@@ -230,6 +276,40 @@ async function startUnit(
     await systemd.resetFailedUnit(aux);
   }
   return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
+}
+
+/**
+ * Registers a started container with systemd-machined (machinectl list,
+ * status, terminate), as units/tsnspawn-machine@.service does for the
+ * containers systemd restarts: leader = the unit's main PID (the
+ * container's PID 1), root = its root directory. Nothing when machined is
+ * not installed or the container already ended. The request is sent, not
+ * waited for (src/systemd/machined.ts); a failure is only lost. A detached
+ * start, which disconnects at once, asks systemd to start the registering
+ * unit instead: the bus would drop a call to a machined it is starting.
+ */
+async function registerWithMachined(
+  systemd: Systemd,
+  config: ContainerConfig,
+  attached: boolean,
+): Promise<void> {
+  if (!machinedInstalled()) return;
+  if (!attached) {
+    systemd.startUnitNoWait(machineUnitName(config.name));
+    return;
+  }
+  const unit = unitName(config.name);
+  try {
+    const leader = await systemd.mainPid(unit);
+    if (leader > 0) {
+      systemd.registerMachine(
+        machineName(config.name),
+        unit,
+        leader,
+        containerPaths(config.name).rootfs,
+      );
+    }
+  } catch { /* not registered: machinectl does not list it */ }
 }
 
 /**
@@ -272,7 +352,9 @@ async function waitAttached(
       }
     }
     await watch.untilInactive();
+    trace("unit-inactive");
     const [exit] = await Promise.all([systemd.mainExit(unit), follower?.finish()]);
+    trace("exit-status");
     return exitStatusOf(exit, config.name);
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);

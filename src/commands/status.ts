@@ -3,8 +3,7 @@
  * and usage, last log lines) and `tsnspawn inspect` (the whole configuration
  * and state as JSON).
  */
-import { unitName } from "../paths.ts";
-import { loadContainer, loadExitRecord } from "../container/state.ts";
+import { containerUnit, loadContainer, loadExitRecord } from "../container/state.ts";
 import { readMessages } from "../systemd/journal.ts";
 import { formatBytes } from "../format.ts";
 import type { CommandContext } from "./context.ts";
@@ -15,7 +14,7 @@ import { isRunning } from "../systemd/unit_state.ts";
 /** Everything known about a container, as `inspect` prints it. */
 export async function inspectContainer(ctx: CommandContext, name: string) {
   const config = loadContainer(name);
-  const unit = unitName(name);
+  const { unit, leader } = containerUnit(name);
   const systemd = await ctx.systemd();
   const state = await systemd.unitState(unit);
   const running = isRunning(state);
@@ -29,7 +28,7 @@ export async function inspectContainer(ctx: CommandContext, name: string) {
     State: {
       Status: describeState(state, name),
       Running: running,
-      Pid: running ? state!.mainPid : 0,
+      Pid: running ? (state!.mainPid || leader || 0) : 0,
       StartedAt: running && state!.activeEnterTimestamp > 0n
         ? new Date(Number(state!.activeEnterTimestamp / 1000n)).toISOString()
         : null,

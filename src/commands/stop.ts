@@ -7,10 +7,16 @@
  * StopUnit to let systemd finish (ExecStopPost= cleanup included). A PID 1
  * without a handler for the stop signal ignores it (pid_namespaces(7)), so
  * such a stop ends only at the timeout — as in docker.
+ *
+ * A container that an attached `run --rm` holds in a scope
+ * (runtime/attached.ts) is stopped the -t way with its own stop timeout: a
+ * scope's StopUnit would send the stop signal to every process, where
+ * docker sends it to PID 1 only.
  */
 import { TsnspawnError } from "../errors.ts";
-import { unitName } from "../paths.ts";
-import { loadContainer } from "../container/state.ts";
+import { containerUnit, loadContainer } from "../container/state.ts";
+import type { Systemd } from "../systemd/bus.ts";
+import { SystemdCallError } from "../systemd/error.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { CommandContext } from "./context.ts";
 import { startContainer } from "./start.ts";
@@ -25,15 +31,22 @@ export async function stopContainer(
   timeoutSec?: number,
 ): Promise<void> {
   const config = loadContainer(name);
-  const unit = unitName(name);
+  const { unit, leader } = containerUnit(name);
   const systemd = await ctx.systemd();
   if (!isRunning(await systemd.unitState(unit))) return;
-  if (timeoutSec !== undefined) {
-    await systemd.killUnit(unit, "main", parseSignal(config.stopSignal));
-    const state = await systemd.waitUntilInactive(unit, timeoutSec * 1000);
+  const timeout = timeoutSec ?? (leader === undefined ? undefined : config.stopTimeoutSec);
+  if (timeout !== undefined) {
+    await signalPidOne(systemd, unit, leader, parseSignal(config.stopSignal));
+    const state = await systemd.waitUntilInactive(unit, timeout * 1000);
     if (isRunning(state)) await systemd.killUnit(unit, "all", SIGKILL);
   }
-  await systemd.stopUnit(unit);
+  try {
+    await systemd.stopUnit(unit);
+  } catch (error) {
+    // It ended and was collected meanwhile (a scope goes once empty): stopped.
+    if (error instanceof SystemdCallError && error.isNoSuchUnit) return;
+    throw error;
+  }
   await systemd.waitUntilInactive(unit);
 }
 
@@ -54,12 +67,27 @@ export async function killContainer(
   signal: string,
 ): Promise<void> {
   loadContainer(name);
-  const unit = unitName(name);
+  const { unit, leader } = containerUnit(name);
   const systemd = await ctx.systemd();
   if (!isRunning(await systemd.unitState(unit))) {
     throw new TsnspawnError("conflict", `container ${name}: not running`, {
       hint: `start it with 'tsnspawn start ${name}'`,
     });
   }
-  await systemd.killUnit(unit, "main", parseSignal(signal));
+  await signalPidOne(systemd, unit, leader, parseSignal(signal));
+}
+
+/**
+ * A signal to the container's PID 1: the service's main process, or the
+ * recorded PID 1 of a scope (an attached --rm run), which has none.
+ */
+async function signalPidOne(
+  systemd: Systemd,
+  unit: string,
+  leader: number | undefined,
+  signal: number,
+): Promise<void> {
+  if (leader === undefined) return await systemd.killUnit(unit, "main", signal);
+  const { signalScopeLeader } = await import("../runtime/attached.ts");
+  signalScopeLeader(unit, leader, signal);
 }

@@ -16,7 +16,9 @@ import {
   containerPaths,
   containerPathsAt,
   containersDir,
+  scopeUnitName,
   tmpDir,
+  unitName,
 } from "../paths.ts";
 import type { ContainerConfig } from "./config.ts";
 import { createStagingDir, releaseStaging } from "../staging.ts";
@@ -157,6 +159,45 @@ export function removeContainerDir(name: string): void {
     throw error;
   }
   removeTree(trash);
+}
+
+/**
+ * The unit a container runs in: its transient scope while an attached
+ * `run --rm` holds one (src/runtime/attached.ts; `leader` is then its PID 1,
+ * which a scope does not report), else its service. A scope file left by a
+ * CLI that was killed names a scope that is gone: the container is simply
+ * not running.
+ */
+export function containerUnit(name: string): { unit: string; leader?: number } {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(containerPaths(name).scope);
+  } catch {
+    return { unit: unitName(name) };
+  }
+  const leader = Number(text.trim());
+  return Number.isInteger(leader) && leader > 0
+    ? { unit: scopeUnitName(name), leader }
+    : { unit: unitName(name) };
+}
+
+/**
+ * Records the PID 1 of a container that runs in a scope (see
+ * {@link containerUnit}): temp file + rename, so readers see all or nothing;
+ * not synced (a scope does not outlive a crash of the host either).
+ */
+export function writeScopeLeader(name: string, pid: number): void {
+  const path = containerPaths(name).scope;
+  const temp = `${path}.tmp-${randomHex(6)}`;
+  Deno.writeTextFileSync(temp, `${pid}\n`, { createNew: true });
+  Deno.renameSync(temp, path);
+}
+
+/** Forgets a container's scope (it runs in its service again). */
+export function clearScopeLeader(name: string): void {
+  try {
+    Deno.removeSync(containerPaths(name).scope);
+  } catch { /* none */ }
 }
 
 /** Holds the container's flock while `action` runs. */

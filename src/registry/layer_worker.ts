@@ -16,8 +16,8 @@
  *   worker → main  { id, bytes }                          bytes received so far
  *                  { id, done: UnpackResult } | { id, error: { code, message, hint } }
  *
- * This module is the workers' entry as well (`import.meta.main` there); the
- * downloading modules are imported by the workers only.
+ * This module is the workers' entry as well (it serves when it runs in a
+ * worker); the downloading modules are imported by the workers only.
  */
 import { type ErrorCode, TsnspawnError } from "../errors.ts";
 import type { LayerDownload } from "./layer_download.ts";
@@ -159,4 +159,8 @@ function serve(): void {
   scope.onmessage = (event) => void run(event.data);
 }
 
-if (import.meta.main) serve();
+// In a worker (this module is its entry): serve. Not `import.meta.main`: the
+// bundle (tools/bundle.ts) makes that false in every chunk but mod.js.
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "function") {
+  serve();
+}

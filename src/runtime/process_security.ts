@@ -72,6 +72,7 @@ import {
 } from "../../ffi/process.ts";
 import { SysError } from "../errors.ts";
 import { installSeccompFilter } from "./seccomp_apply.ts";
+import { trace } from "../trace.ts";
 
 /** What to run and with which identity. */
 export interface ProcessSpec {
@@ -283,5 +284,6 @@ export function execContainerProcess(spec: ProcessSpec): never {
   umask(0o022);
   resetSignals();
   closeOnExecFrom(3);
+  trace("execve");
   return execve(path, argv, spec.env);
 }

@@ -17,7 +17,7 @@
  */
 import { addressOf, check, libc, strerror } from "../../ffi/libc.ts";
 import { SysError, TsnspawnError } from "../errors.ts";
-import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "../security/seccomp_bpf.ts";
+import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "../security/bpf_program.ts";
 
 /** prctl(2) option (linux/prctl.h). */
 export const PR_SET_SECCOMP = 22;

@@ -94,6 +94,8 @@ import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
 import { attachContainerHost, configureContainerInterface } from "../network/host_network.ts";
 import { concatBytes } from "../bytes.ts";
+import { trace } from "../trace.ts";
+import { writeSeccompProgram } from "./seccomp_program.ts";
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -277,6 +279,7 @@ export function runShim(name: string): Promise<never> {
       ? leaveUnitCgroups()
       : [];
     unshare(namespaceFlags(config.network));
+    trace("unshared");
     // Stage two is PID 1 of the container until its execve: it runs the
     // runtime's binary from a read-only bind in the new mount namespace.
     bindRuntimeReadOnly();
@@ -290,6 +293,7 @@ export function runShim(name: string): Promise<never> {
       stderr: "inherit",
     }).spawn();
     pid = child.pid;
+    trace("spawned");
   } catch (error) {
     fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
@@ -297,6 +301,7 @@ export function runShim(name: string): Promise<never> {
   let built: BuiltRootfs = {};
   try {
     built = buildRootfs(config, paths, cgroupView);
+    trace("rootfs");
     if (config.tty && built.console) {
       handToTerminalHolder(paths.terminalSocket, built.console.master);
     }
@@ -305,6 +310,9 @@ export function runShim(name: string): Promise<never> {
     unshare(CLONE_FS);
     setns(hostMounts, CLONE_NEWNS, "the host's mount namespace");
     closeNamespace(hostMounts);
+    // Compiled here, while stage two boots, not on its path (seccomp_program.ts).
+    writeSeccompProgram(config, paths);
+    trace("seccomp");
   } catch (error) {
     killStageTwo(pid);
     fail(`container ${name}: cannot start: ${describeError(error)}`);
@@ -325,6 +333,7 @@ export function runShim(name: string): Promise<never> {
     for (const fd of [net.hostNet, net.hostPid, net.containerNet]) closeNamespace(fd);
   }
   signalSetupReady(setupPipe);
+  trace("setup-ready");
 
   let outcome: StartOutcome;
   try {
@@ -335,6 +344,7 @@ export function runShim(name: string): Promise<never> {
       message: `waiting for stage two: ${error instanceof Error ? error.message : error}`,
     };
   }
+  trace("start-pipe");
   closeFd(fifo);
   for (const path of [paths.startPipe, paths.setupPipe]) {
     try {
@@ -360,6 +370,7 @@ export function runShim(name: string): Promise<never> {
   // the notify socket is a path; only an abstract one is left to us.
   // _exit at once: until we are gone the container's PID 1 is our child, and
   // a command that ends meanwhile would leave systemd a $MAINPID to stop.
+  trace("exit 0");
   if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) exitNow(0);
   try {
     notifier?.send(`MAINPID=${pid}\nREADY=1`);

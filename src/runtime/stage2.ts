@@ -26,7 +26,23 @@ import { dup2 } from "../../ffi/process.ts";
 import { closeFd, O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
-import { planContainerSeccomp } from "../security/options.ts";
+
+import { trace } from "../trace.ts";
+
+/**
+ * The container's seccomp program, as the shim compiled it for this start
+ * (runtime/seccomp_program.ts); none when it runs unconfined.
+ */
+function readSeccompProgram(config: ContainerConfig, path: string): Uint8Array | undefined {
+  if (config.seccomp?.kind === "unconfined") return undefined;
+  try {
+    return Deno.readFileSync(path);
+  } catch (error) {
+    throw new TsnspawnError("start-failed", `seccomp program ${path}: cannot read it`, {
+      cause: error,
+    });
+  }
+}
 
 /** Formats an error for the start pipe / journal: message, then the hint. */
 export function describeStartError(error: unknown): string {
@@ -67,14 +83,17 @@ function openAnnouncer(): (() => void) | null {
   const hostPid = Number(Deno.readLinkSync("/proc/self"));
   const socket = openNotifySocket(address)!;
   return () => {
-    socket.send(`MAINPID=${hostPid}\nREADY=1`);
-    if (!socket.barrier(BARRIER_TIMEOUT_MS)) {
+    trace("notify");
+    // One sendmmsg: the barrier is handled right after MAINPID=/READY=1,
+    // before systemd starts what READY=1 triggers (machined's registration).
+    if (!socket.sendWithBarrier(`MAINPID=${hostPid}\nREADY=1`, BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
         "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)",
       );
     }
     socket.close();
+    trace("barrier");
   };
 }
 
@@ -122,11 +141,16 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
   const plan = planRootfs(config, paths);
+  trace("prepared");
   // The shim builds the root file system (and the bridge's eth0) meanwhile.
   waitForSetup(setupReady);
+  trace("setup-ready");
+  // Compiled by the shim meanwhile (a host path: before pivot_root).
+  const seccomp = readSeccompProgram(config, paths.seccomp);
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
   applyMounts(plan.afterPivot, null);
+  trace("pivoted");
   // -t: the terminal the shim made, bound on /dev/console, is our stdio.
   if (config.tty) takeTerminal("/dev/console");
   return execContainerProcess({
@@ -137,12 +161,13 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
     workingDir: config.workingDir,
     capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,
     noNewPrivileges: config.noNewPrivileges,
-    seccomp: planContainerSeccomp(config.seccomp, config.capabilities, Deno.osRelease()),
+    seccomp,
     init: config.init ? CONTAINER_INIT : undefined,
     tty: config.tty,
     // Back into the unit's cgroups first: systemd takes MAINPID= only from
     // a process of the unit, and the limits must hold from execve on.
     announce: () => {
+      trace("command");
       cgroupReturn.join();
       announce?.();
     },

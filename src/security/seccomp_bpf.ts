@@ -76,10 +76,8 @@ export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const AUDIT_ARCH_I386 = 0x40000003;
 /** __X32_SYSCALL_BIT: set in the syscall number by x32 programs. */
 export const X32_SYSCALL_BIT = 0x40000000;
-/** The longest classic BPF program the kernel accepts (linux/bpf_common.h). */
-export const BPF_MAXINSNS = 4096;
-/** sizeof(struct sock_filter): u16 code, u8 jt, u8 jf, u32 k. */
-export const SOCK_FILTER_SIZE = 8;
+export { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "./bpf_program.ts";
+import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from "./bpf_program.ts";
 
 /** struct seccomp_data offsets: int nr; u32 arch; u64 instruction_pointer; u64 args[6]. */
 export const SECCOMP_DATA_NR = 0;

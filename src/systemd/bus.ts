@@ -24,13 +24,14 @@ import { Buffer } from "node:buffer";
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "./error.ts";
 import type { UnitProperty } from "./unit_properties.ts";
+import { trace } from "../trace.ts";
 
 export { SystemdCallError };
 
 const { Message } = messageTypes;
 const { Variant } = variantTypes;
 const { DBusError } = dbusErrors;
-const { MessageType } = dbusConstants;
+const { MessageType, MessageFlag } = dbusConstants;
 
 const SYSTEMD = "org.freedesktop.systemd1";
 const MANAGER_PATH = "/org/freedesktop/systemd1";
@@ -38,6 +39,7 @@ const MANAGER = "org.freedesktop.systemd1.Manager";
 const PROPERTIES = "org.freedesktop.DBus.Properties";
 const UNIT = "org.freedesktop.systemd1.Unit";
 const SERVICE = "org.freedesktop.systemd1.Service";
+const SCOPE = "org.freedesktop.systemd1.Scope";
 /** Method calls in flight at once (dbus-daemon's max_replies_per_connection is 128). */
 const MAX_PENDING_CALLS = 64;
 
@@ -162,16 +164,21 @@ export class Systemd {
     ];
     // The first failure in sending order: a refused handshake fails the rest too.
     const ready = Promise.allSettled(setup).then((results) => {
+      trace("dbus-ready");
       const failed = results.find((result) => result.status === "rejected");
       if (failed) throw failed.reason;
     });
+    trace("dbus-connected");
     return new Systemd(bus, ready);
   }
 
-  /** Closes the connection (releases AddRef'd units). */
-  close(): void {
+  /**
+   * Closes the connection (releases AddRef'd units) once what was sent is
+   * written: a message sent without waiting for a reply is not lost.
+   */
+  async close(): Promise<void> {
     try {
-      this.#bus.disconnect();
+      await this.#bus.disconnect();
     } catch { /* already closed */ }
   }
 
@@ -195,8 +202,10 @@ export class Systemd {
     this.#inFlight++;
     // deno-lint-ignore no-explicit-any
     let reply: any;
+    trace(`call ${member}`);
     try {
       reply = await this.#bus.call(message);
+      trace(`reply ${member}`);
     } catch (error) {
       await this.#ready; // a failed connection explains the failure better
       throw new SystemdCallError(member, error, subject);
@@ -289,6 +298,65 @@ export class Systemd {
     ], unit);
   }
 
+  /** The unit's main PID (0 when it has none or is not loaded). */
+  async mainPid(unit: string): Promise<number> {
+    try {
+      const [value] = await this.#call(unitObjectPath(unit), PROPERTIES, "Get", "ss", [
+        SERVICE,
+        "MainPID",
+      ]);
+      return plain(value) as number;
+    } catch (error) {
+      if (error instanceof SystemdCallError && error.isNoSuchUnit) return 0;
+      throw error;
+    }
+  }
+
+  /**
+   * org.freedesktop.machine1.Manager.RegisterMachine(name, id, service,
+   * class, leader, root_directory), sent with NO_REPLY_EXPECTED: nothing
+   * waits for machined, and a failure (machined missing, the leader gone
+   * already) is only lost. The bus starts machined when it is not running,
+   * but drops the call if we disconnect before it runs: only for a client
+   * that stays connected a while.
+   */
+  registerMachine(
+    machine: string,
+    unit: string,
+    leader: number,
+    rootDirectory: string,
+  ): void {
+    this.#bus.send(
+      new Message({
+        destination: "org.freedesktop.machine1",
+        path: "/org/freedesktop/machine1",
+        interface: "org.freedesktop.machine1.Manager",
+        member: "RegisterMachine",
+        signature: "sayssus",
+        body: [machine, [], unit, "container", leader, rootDirectory],
+        flags: MessageFlag.NO_REPLY_EXPECTED,
+      }),
+    );
+  }
+
+  /**
+   * StartUnit(unit, "replace") sent with NO_REPLY_EXPECTED: systemd starts
+   * the unit whether or not we are still connected; nothing waits for it.
+   */
+  startUnitNoWait(unit: string): void {
+    this.#bus.send(
+      new Message({
+        destination: SYSTEMD,
+        path: MANAGER_PATH,
+        interface: MANAGER,
+        member: "StartUnit",
+        signature: "ss",
+        body: [unit, "replace"],
+        flags: MessageFlag.NO_REPLY_EXPECTED,
+      }),
+    );
+  }
+
   /** Names of loaded units matching the glob patterns. */
   async listUnitNames(patterns: string[]): Promise<string[]> {
     const [units] = await this.#call(
@@ -330,11 +398,15 @@ export class Systemd {
     }
   }
 
-  /** The state of a unit, or null when systemd does not have it loaded. */
+  /**
+   * The state of a unit, or null when systemd does not have it loaded. A
+   * scope (`….scope`) has no main process: its mainPid, exec and restart
+   * fields are 0.
+   */
   async unitState(unit: string): Promise<UnitState | null> {
     const [u, s] = await Promise.all([
       this.#properties(unit, UNIT),
-      this.#properties(unit, SERVICE),
+      this.#properties(unit, unit.endsWith(".scope") ? SCOPE : SERVICE),
     ]);
     if (!u || u.LoadState === "not-found" || !s) return null;
     const optional = (v: unknown) => typeof v === "bigint" && v !== 0xffffffffffffffffn ? v : null;
@@ -342,10 +414,10 @@ export class Systemd {
       activeState: u.ActiveState as string,
       subState: u.SubState as string,
       result: s.Result as string,
-      mainPid: s.MainPID as number,
-      execMainStatus: s.ExecMainStatus as number,
-      execMainCode: s.ExecMainCode as number,
-      nRestarts: s.NRestarts as number,
+      mainPid: (s.MainPID as number | undefined) ?? 0,
+      execMainStatus: (s.ExecMainStatus as number | undefined) ?? 0,
+      execMainCode: (s.ExecMainCode as number | undefined) ?? 0,
+      nRestarts: (s.NRestarts as number | undefined) ?? 0,
       invocationId: bytesToHex(u.InvocationID as number[] | Uint8Array),
       activeEnterTimestamp: u.ActiveEnterTimestamp as bigint,
       memoryCurrent: optional(s.MemoryCurrent),
@@ -465,6 +537,7 @@ export class Systemd {
       while (!finished.has(jobPath)) {
         await new Promise<void>((resolve) => (wake = resolve));
       }
+      trace("job-removed");
       return finished.get(jobPath)!;
     } finally {
       this.#signalHandlers.delete(handler);
@@ -548,9 +621,12 @@ export class UnitWatch {
 interface Bus {
   // deno-lint-ignore no-explicit-any
   call(message: any): Promise<any>;
+  /** Sends a message that expects no reply. */
+  // deno-lint-ignore no-explicit-any
+  send(message: any): void;
   // deno-lint-ignore no-explicit-any
   on(event: "message" | "error", handler: (msg: any) => void): void;
-  disconnect(): void;
+  disconnect(): void | Promise<void>;
 }
 
 /** A signal as dbus-next's Message has it. */
@@ -656,9 +732,11 @@ class BusConnection implements Bus {
     // Errors surface as rejected calls.
   }
 
-  disconnect(): void {
+  /** Closes the socket once what was sent so far is written (a `send` is not lost). */
+  async disconnect(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#writing.catch(() => {});
     try {
       this.#conn.close();
     } catch { /* already closed */ }
@@ -686,6 +764,14 @@ class BusConnection implements Bus {
     );
     this.#receive();
     return hello.then(() => {});
+  }
+
+  // deno-lint-ignore no-explicit-any
+  send(message: any): void {
+    if (this.#closed) return;
+    message.serial = this.#serial++;
+    const [data] = marshallCompat.marshallMessage(message);
+    this.#write(data).catch(() => {}); // a failed write fails the reads too
   }
 
   // deno-lint-ignore no-explicit-any

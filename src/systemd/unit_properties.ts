@@ -77,6 +77,7 @@ export const UNIT_PROPERTY_SIGNATURES = {
   User: "s", // exec: the shell's user
   CollectMode: "s", // unit: "inactive-or-failed" — unload the unit however it ended
   AddRef: "b", // unit: keep the unit while the calling bus client is connected
+  PIDs: "au", // scope: the processes it starts with (an attached --rm run's PID 1)
 } as const;
 
 /** A property name from {@link UNIT_PROPERTY_SIGNATURES}. */
@@ -236,22 +237,7 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   setRestart(config, set);
 
   // Resources.
-  const r = config.resources;
-  // Usage for `status` and `list`, also without limits.
-  set("CPUAccounting", true);
-  set("MemoryAccounting", true);
-  if (r.memoryMax !== undefined) set("MemoryMax", BigInt(r.memoryMax));
-  if (r.cpuQuotaPerSecUSec !== undefined) set("CPUQuotaPerSecUSec", BigInt(r.cpuQuotaPerSecUSec));
-  if (r.tasksMax !== undefined) set("TasksMax", BigInt(r.tasksMax));
-  if (r.cpuWeight !== undefined) set("CPUWeight", BigInt(r.cpuWeight));
-  if (config.privileged) {
-    // --privileged: no device cgroup filter (DevicePolicy=auto with no
-    // DeviceAllow= = every device), as docker gives a privileged container.
-    set("DevicePolicy", "auto");
-  } else {
-    set("DevicePolicy", "closed");
-    set("DeviceAllow", DEVICE_ALLOW.map(([device, access]) => [device, access]));
-  }
+  setResources(config, set);
 
   // Standard I/O and the journal (a terminal is stage two's to take: src/runtime/stage2.ts).
   set("StandardInput", "null");
@@ -323,6 +309,54 @@ export function planTerminalUnitProperties(
   ]);
   set("LogRateLimitIntervalUSec", 0n);
   set("LogRateLimitBurst", 0);
+  return props;
+}
+
+/** Accounting, the resource limits the config sets, and the device cgroup. */
+function setResources(
+  config: ContainerConfig,
+  set: (name: UnitPropertyName, value: unknown) => void,
+): void {
+  const r = config.resources;
+  // Usage for `status` and `list`, also without limits.
+  set("CPUAccounting", true);
+  set("MemoryAccounting", true);
+  if (r.memoryMax !== undefined) set("MemoryMax", BigInt(r.memoryMax));
+  if (r.cpuQuotaPerSecUSec !== undefined) set("CPUQuotaPerSecUSec", BigInt(r.cpuQuotaPerSecUSec));
+  if (r.tasksMax !== undefined) set("TasksMax", BigInt(r.tasksMax));
+  if (r.cpuWeight !== undefined) set("CPUWeight", BigInt(r.cpuWeight));
+  if (config.privileged) {
+    // --privileged: no device cgroup filter (DevicePolicy=auto with no
+    // DeviceAllow= = every device), as docker gives a privileged container.
+    set("DevicePolicy", "auto");
+  } else {
+    set("DevicePolicy", "closed");
+    set("DeviceAllow", DEVICE_ALLOW.map(([device, access]) => [device, access]));
+  }
+}
+
+/**
+ * The properties of the transient *scope* an attached `run --rm` puts the
+ * container in (src/runtime/attached.ts): the CLI spawned the container's
+ * PID 1 itself (`leader`, still the runtime until its execve) and hands it
+ * to systemd, which moves it into the scope's cgroups. What a service has
+ * and a scope keeps: slice, delegation, accounting, limits, the device
+ * cgroup; stopping is systemd's: KillSignal= (the image's stop signal) to
+ * every process, SIGKILL after the stop timeout. No ExecStop=/ExecStopPost=
+ * (a scope runs nothing) and no journal (the output goes to the CLI).
+ */
+export function planScopeProperties(config: ContainerConfig, leader: number): UnitProperty[] {
+  const props: UnitProperty[] = [];
+  const set = (name: UnitPropertyName, value: unknown) =>
+    props.push([name, UNIT_PROPERTY_SIGNATURES[name], value]);
+  set("Description", `tsnspawn container ${config.name} (${imageLabel(config)})`);
+  set("CollectMode", "inactive-or-failed");
+  set("Slice", "machine.slice");
+  set("Delegate", true);
+  set("PIDs", [leader]);
+  set("KillSignal", parseSignal(config.stopSignal));
+  set("TimeoutStopUSec", BigInt(config.stopTimeoutSec) * 1_000_000n);
+  setResources(config, set);
   return props;
 }
 

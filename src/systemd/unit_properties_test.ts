@@ -10,6 +10,7 @@ import {
   DEVICE_ALLOW,
   formatTimespan,
   formatUnitProperties,
+  planScopeProperties,
   planTerminalUnitProperties,
   planUnitProperties,
   STOP_GUARD_SCRIPT,
@@ -84,7 +85,8 @@ Deno.test("every planned property uses the signature from the table", () => {
     ...planTerminalUnitProperties(config({ tty: true }), { holderCommand: ["/x"], runId: "r" }),
     ...planShellUnit({ tty: "/dev/pts/1", user: "root", env: ["TERM=xterm"] }),
   );
-  for (const [name, signature] of props) {
+  const scope = planScopeProperties(config({ resources: { cpuWeight: 50 } }), 4242);
+  for (const [name, signature] of [...props, ...scope]) {
     assertEquals(
       signature,
       UNIT_PROPERTY_SIGNATURES[name as keyof typeof UNIT_PROPERTY_SIGNATURES],
@@ -92,7 +94,10 @@ Deno.test("every planned property uses the signature from the table", () => {
     );
   }
   // Every property of the table is used by some plan.
-  assertEquals(new Set(props.map((p) => p[0])), new Set(Object.keys(UNIT_PROPERTY_SIGNATURES)));
+  assertEquals(
+    new Set([...props, ...scope].map((p) => p[0])),
+    new Set(Object.keys(UNIT_PROPERTY_SIGNATURES)),
+  );
 });
 
 Deno.test("signatures match systemd's transient-unit API", () => {
@@ -147,8 +152,27 @@ Deno.test("signatures match systemd's transient-unit API", () => {
     PAMName: "s",
     WorkingDirectory: "s",
     User: "s",
+    PIDs: "au",
   };
   assertEquals({ ...UNIT_PROPERTY_SIGNATURES }, expected);
+});
+
+Deno.test("an attached --rm run's scope: its PID 1, the device cgroup, no exec or journal", () => {
+  const props = byName(
+    planScopeProperties(config({ stopSignal: "SIGINT", stopTimeoutSec: 3 }), 77),
+  );
+  assertEquals(props.get("PIDs"), ["au", [77]]);
+  assertEquals(props.get("Slice"), ["s", "machine.slice"]);
+  assertEquals(props.get("Delegate"), ["b", true]);
+  assertEquals(props.get("CollectMode"), ["s", "inactive-or-failed"]);
+  assertEquals(props.get("KillSignal"), ["i", 2]);
+  assertEquals(props.get("TimeoutStopUSec"), ["t", 3_000_000n]);
+  assertEquals(props.get("DevicePolicy"), ["s", "closed"]);
+  assertEquals(props.get("DeviceAllow")?.[1], DEVICE_ALLOW.map(([d, a]) => [d, a]));
+  assertEquals(props.get("CPUAccounting"), ["b", true]);
+  for (const absent of ["ExecStart", "ExecStop", "ExecStopPost", "Type", "LogExtraFields"]) {
+    assert(!props.has(absent), absent);
+  }
 });
 
 Deno.test("a plain container: the default properties and values", () => {

@@ -20,7 +20,13 @@
  * so no C program of our own is needed and each check gets the exact errno.
  */
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { CoreHost, DENO, REPO, withCoreHost } from "../helpers.ts";
+import {
+  CoreHost,
+  DENO,
+  DENO_PROBE_VOLUMES as PROBE_VOLUMES,
+  REPO,
+  withCoreHost,
+} from "../helpers.ts";
 import { isRoot } from "../testhost.ts";
 
 /** One check: what it expects by default and how to relax it. */
@@ -193,22 +199,6 @@ export const CHECKS: readonly Check[] = [
 
 /** Kernel files this kernel may lack: both runs say ENOENT. */
 const MAYBE_ABSENT = new Set(["sysrq-trigger", "kcore"]);
-
-/** The read-only binds that let the host's deno run the probe in a busybox container. */
-const PROBE_VOLUMES = [
-  "-v",
-  `${Deno.realPathSync(DENO)}:/opt/deno:ro`,
-  "-v",
-  "/usr/lib:/lib:ro",
-  "-v",
-  "/usr/lib64:/lib64:ro",
-  "-v",
-  `${REPO}/tests/security:/probe:ro`,
-  "-e",
-  "DENO_DIR=/tmp/deno",
-  "-e",
-  "DENO_NO_UPDATE_CHECK=1",
-];
 
 interface Outcome {
   outcome: string;

@@ -16,38 +16,24 @@
  *    attacker's method proves nothing.
  * 2. The read-only runtime binary, on its own: root on the test host (who
  *    can read /proc/N/exe of anything) keeps handles on the images of stage
- *    two (a container restarted in a loop) and of the exec stage, and once
+ *    two (a container restarted in a loop, attached --rm runs) and of the
+ *    exec stage, and once
  *    no process runs the copy any more, reopening them for writing fails
  *    with EROFS.
  * 3. Descriptors: a container's processes (run, exec, exec -t, after a
  *    restart) hold nothing above fd 2.
  */
 import { assert, assertEquals } from "@std/assert";
-import { type CoreHost, DENO, REPO } from "../helpers.ts";
+import { type CoreHost, DENO, DENO_PROBE_VOLUMES, tsnspawnArgv } from "../helpers.ts";
 import { integrationTest } from "../helpers.ts";
 
 /** Where the test host keeps the runtime's copy of the Deno binary. */
 const COPY = "/tmp/runtime-deno";
 
-/** The read-only binds that let the host's deno run the attacker in a busybox container. */
-const ATTACKER_VOLUMES = [
-  "-v",
-  `${Deno.realPathSync(DENO)}:/opt/deno:ro`,
-  "-v",
-  "/usr/lib:/lib:ro",
-  "-v",
-  "/usr/lib64:/lib64:ro",
-  "-v",
-  `${REPO}/tests/security:/probe:ro`,
-  "-e",
-  "DENO_DIR=/tmp/deno",
-  "-e",
-  "DENO_NO_UPDATE_CHECK=1",
-];
-
 /** tsnspawn run from the copy. */
 function tsnCopy(core: CoreHost, args: string[], timeoutMs = 60_000) {
-  return core.host.run([COPY, "run", "-A", "--quiet", `${REPO}/mod.ts`, ...args], { timeoutMs });
+  const [, ...rest] = tsnspawnArgv(args);
+  return core.host.run([COPY, ...rest], { timeoutMs });
 }
 
 async function tsnCopyOk(core: CoreHost, args: string[]): Promise<string> {
@@ -91,7 +77,7 @@ integrationTest(
       "-d",
       "--name",
       "attacker",
-      ...ATTACKER_VOLUMES,
+      ...DENO_PROBE_VOLUMES,
       "busybox",
       "/opt/deno",
       "run",
@@ -211,6 +197,10 @@ integrationTest(
     ]);
     await tsnCopyOk(core, ["run", "-d", "--name", "target", "busybox", "sleep", "600"]);
     for (let i = 0; i < 10; i++) await tsnCopyOk(core, ["exec", "target", "sleep", "0.2"]);
+    // Attached --rm runs: stage two spawned by the CLI itself (a scope, no shim).
+    for (let i = 0; i < 5; i++) {
+      await tsnCopyOk(core, ["run", "--rm", "--network", "none", "busybox", "sleep", "0.2"]);
+    }
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await tsnCopyOk(core, ["rm", "-f", "phoenix", "target"]);
     await core.shOk("touch /tmp/hold-stop");
@@ -249,14 +239,18 @@ integrationTest(
     assertEquals(fdsIn(exec), ["0", "1", "2"], exec);
     // The caller's redirections never reach the container: pipes, not our files.
     const links = await core.shOk(
-      `${DENO} run -A --quiet ${REPO}/mod.ts exec fds sh -c 'readlink /proc/self/fd/1; readlink /proc/self/fd/2 >&2' 2>/tmp/err.txt >/tmp/out.txt; cat /tmp/out.txt /tmp/err.txt`,
+      `${
+        tsnspawnArgv(["exec", "fds"]).join(" ")
+      } sh -c 'readlink /proc/self/fd/1; readlink /proc/self/fd/2 >&2' 2>/tmp/err.txt >/tmp/out.txt; cat /tmp/out.txt /tmp/err.txt`,
     );
     const [stdout, stderr] = links.trim().split("\n");
     assert(/^pipe:/.test(stdout) && /^pipe:/.test(stderr), `not pipes: ${links}`);
 
     const tty = await core.shOk(
       // script(1) gives the CLI a terminal; its stdin stays open meanwhile.
-      `sleep 3 | script -qec "${DENO} run -A --quiet ${REPO}/mod.ts exec -t fds sh -c '${list}'" /dev/null`,
+      `sleep 3 | script -qec "${
+        tsnspawnArgv(["exec", "-t", "fds"]).join(" ")
+      } sh -c '${list}'" /dev/null`,
     );
     assertEquals(fdsIn(tty.replaceAll("\r", "")), ["0", "1", "2"], tty);
 
