@@ -13,7 +13,8 @@
  *   __exec          `tsnspawn exec` inside the container's namespaces
  *   __terminal NAME the terminal holder of a -t container (its own unit)
  *   __prepare NAME  ExecStartPre= of a declared container: (re)create it from its .container file
- *   __generate DIR… the systemd generator (units/tsnspawn-generator): .container files → units
+ *   __generate DIR… the systemd generator (units/tsnspawn-generator): declared files → units
+ *   __healthcheck NAME INVOCATION  the health timer's service: one health check (src/health/timer.ts)
  *
  * Everything else is the command line interface (src/cli/main.ts).
  *
@@ -46,7 +47,9 @@ async function dispatch(args: string[]): Promise<number> {
     case "__prepare":
       return await loaded(await import("./src/runtime/prepare.ts")).runPrepare(rest[0]);
     case "__generate":
-      return await loaded(await import("./src/systemd/generator.ts")).runGenerator(rest);
+      return await loaded(await import("./src/declared/generator.ts")).runGenerator(rest);
+    case "__healthcheck":
+      return await loaded(await import("./src/commands/healthcheck.ts")).runTimerCheck(rest);
     case "__terminal":
       return await loaded(await import("./src/runtime/terminal_holder.ts"))
         .runTerminalHolder(rest[0]);

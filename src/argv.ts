@@ -114,8 +114,10 @@ export function splitArgs(spec: ArgsSpec, args: string[]): RawArgs {
       );
     }
     if (o.kind === "list") {
+      // Appended in place: a declared file may give hundreds of thousands of values.
       const previous = options.get(o.long);
-      options.set(o.long, [...(Array.isArray(previous) ? previous : []), v]);
+      if (Array.isArray(previous)) previous.push(v);
+      else options.set(o.long, [v]);
     } else {
       options.set(o.long, [v]);
     }

@@ -22,6 +22,13 @@
  *   <root>/networks/<net>/leases.json       address leases of the network (written under <net>/lock)
  *   <root>/networks/<net>/hosts             /etc/hosts of every container on it (bind-mounted read-only, rewritten in place)
  *   <root>/networks/<net>/lock              flock: leases, hosts file, bridge creation
+ *   <root>/volumes/lock                     flock: volume create/rm against containers taking them (src/volume/store.ts)
+ *   <root>/volumes/<vol>/volume.json        VolumeConfig (labels, driver options, anonymous)
+ *   <root>/volumes/<vol>/_data              the volume's content (bind-mounted into containers)
+ *   <root>/volumes/<vol>/lock               flock: mounting a device-backed volume, copy-up
+ *   <root>/containers/<name>/health.json    health check state (src/health/state.ts)
+ *   <root>/containers/<name>/healthcheck.interval  the health timer's interval, read by the unit's ExecStartPre
+ *   <root>/containers/<name>/notify/        --sdnotify: the readiness relay socket (bound at /run/notify in the container)
  *
  * Declared containers (src/systemd/container_unit.ts):
  *   /etc/tsnspawn/<name>.container          the declaration (`TSNSPAWN_CONFIG_DIR` overrides the dir)
@@ -60,6 +67,12 @@ export interface ContainerPaths {
   setupPipe: string;
   /** A declared container: the digest of the declaration it was made from. */
   declared: string;
+  /** Health check state (src/health/state.ts). */
+  health: string;
+  /** The health timer's interval (`30s`), read by the unit's ExecStartPre (src/health/timer.ts). */
+  healthInterval: string;
+  /** --sdnotify: the directory of the readiness relay socket (src/runtime/notify_relay.ts). */
+  notifyDir: string;
   /**
    * While an attached `run --rm` runs the container in a transient scope
    * (src/runtime/attached.ts): the host PID of its PID 1 (a scope has no
@@ -94,6 +107,9 @@ export function containerPathsAt(dir: string): ContainerPaths {
     startPipe: join(dir, "start.fifo"),
     setupPipe: join(dir, "setup.fifo"),
     declared: join(dir, "declared.json"),
+    health: join(dir, "health.json"),
+    healthInterval: join(dir, "healthcheck.interval"),
+    notifyDir: join(dir, "notify"),
     scope: join(dir, "scope"),
     seccomp: join(dir, "seccomp.bpf"),
   };
@@ -146,6 +162,40 @@ export function networkPaths(name: string, root = stateRoot()): NetworkPaths {
     config: join(dir, "config.json"),
     leases: join(dir, "leases.json"),
     hosts: join(dir, "hosts"),
+    lock: join(dir, "lock"),
+  };
+}
+
+/** Directory holding all named and anonymous volumes. */
+export function volumesDir(root = stateRoot()): string {
+  return join(root, "volumes");
+}
+
+/** The lock serializing volume create/rm against the containers that take volumes. */
+export function volumesLock(root = stateRoot()): string {
+  return join(volumesDir(root), "lock");
+}
+
+/** Paths of one volume. */
+export interface VolumePaths {
+  dir: string;
+  config: string;
+  /** The content, bind-mounted into containers (and the mount point of a device). */
+  data: string;
+  lock: string;
+}
+
+/** Paths of the volume called `name` (already validated). */
+export function volumePaths(name: string, root = stateRoot()): VolumePaths {
+  return volumePathsAt(join(volumesDir(root), name));
+}
+
+/** Paths of a volume whose directory is `dir` (also used while staging). */
+export function volumePathsAt(dir: string): VolumePaths {
+  return {
+    dir,
+    config: join(dir, "volume.json"),
+    data: join(dir, "_data"),
     lock: join(dir, "lock"),
   };
 }

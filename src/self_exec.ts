@@ -13,9 +13,13 @@
  *   cwd `/`, where deno would not find the import map. The modes on a
  *   container's start and stop path (`NPM_FREE_MODES`) import no npm package
  *   and no bare specifier (src/path_util.ts; src/runtime/graph_test.ts checks
- *   it), so they run with `--no-config`: reading the config costs each of
- *   those Deno starts a few milliseconds, and a deno.json in the caller's cwd
- *   (`exec`) cannot leak in.
+ *   it), so they run with `--no-config --no-lock`: reading the config costs
+ *   each of those Deno starts a few milliseconds, and a deno.json in the
+ *   caller's cwd (`exec`) cannot leak in. The other modes (`__prepare`,
+ *   `__healthcheck`, the CLI) keep the lockfile beside deno.json: without it
+ *   Deno resolves npm version ranges again, from the registry when its cached
+ *   metadata is not enough (a health check's D-Bus client hung on that in a
+ *   host without network).
  * - Compiled with `deno compile`, `Deno.execPath()` is the tsnspawn binary and
  *   the command is `<binary> __mode ...`. Compiled modules live under a
  *   virtual `.../deno-compile-<name>/` directory, which is how we detect it.
@@ -66,13 +70,16 @@ export function selfCommand(mode: string, args: readonly string[] = []): string[
   const config = join(dirname(fromFileUrl(new URL("../mod.ts", import.meta.url))), "deno.json");
   // A TSNSPAWN_ENTRY override may import anything: it keeps the config.
   const npmFree = isBundled() || (NPM_FREE_MODES.has(mode) && !Deno.env.get("TSNSPAWN_ENTRY"));
-  const configArgs = npmFree ? ["--no-config"] : existsSync(config) ? ["--config", config] : [];
+  const configArgs = npmFree
+    ? ["--no-config", "--no-lock"]
+    : existsSync(config)
+    ? ["--config", config]
+    : ["--no-lock"];
   return [
     Deno.execPath(),
     "run",
     "-A",
     "--quiet",
-    "--no-lock",
     // Without it Deno loads every module behind an import("…") of mod.ts at
     // start (the whole CLI, for the shim): ~6 ms of each runtime process.
     "--unstable-lazy-dynamic-imports",

@@ -87,7 +87,8 @@ integrationTest("invalid values are refused and nothing is written", async (core
     [["run", "--name", "bad name", "busybox", "true"], "name"],
     [["run", "--memory", "12x", "busybox", "true"], "memory"],
     [["run", "--cpus", "-1", "busybox", "true"], "cpus"],
-    [["run", "-v", "relative:/x", "busybox", "true"], "volume"],
+    [["run", "-v", "./relative:/x", "busybox", "true"], "volume"],
+    [["run", "-v", "data:/x:shared", "busybox", "true"], "volume"],
     [["run", "-v", "/nonexistent/dir:/x", "busybox", "true"], "volume"],
     [["run", "-u", "nosuchuser", "busybox", "true"], "nosuchuser"],
     // Never reach out to a registry from a test: --pull never.

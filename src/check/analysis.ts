@@ -30,6 +30,20 @@ export interface ContainerConfigSummary {
   lowerDirs: string[];
   /** Bridge networking: the network and the leased address. */
   bridge?: { network: string; address: string };
+  /** The volumes it mounts (src/volume/). */
+  volumes?: string[];
+}
+
+/** One directory under `<root>/volumes`. */
+export interface VolumeEntry {
+  name: string;
+  /** "ok", "missing" (no volume.json) or why it could not be read. */
+  config: "ok" | "missing" | { error: string };
+  /** Its options mount a device on `_data` (tmpfs, bind, a block device). */
+  device: boolean;
+  anonymous: boolean;
+  /** A live process holds its directory's flock (a removal in progress). */
+  locked: boolean;
 }
 
 /** One directory under `<root>/containers`. */
@@ -124,14 +138,17 @@ export interface StoreSnapshot {
   veths: string[];
   /** Container addresses that have published-port elements in nftables. */
   publishedAddresses: string[];
-  /** Names of declared containers (/etc/tsnspawn/NAME.container): their units are generated, not transient. */
+  /** Units made by declared files (their names without tsnspawn- and .service): generated, not transient. */
   declared: string[];
+  /** The volumes under `<root>/volumes`. */
+  volumes: VolumeEntry[];
 }
 
 /** A repair, as data; src/commands/check.ts applies it. */
 export type Repair =
   | { action: "remove-tmp"; path: string }
   | { action: "quarantine-container"; name: string; dir: string }
+  | { action: "quarantine-volume"; name: string; dir: string }
   | { action: "remove-container-file"; name: string; path: string }
   | { action: "unmount"; path: string }
   | { action: "stop-unit"; name: string; unit: string }
@@ -194,6 +211,7 @@ export function analyzeStore(s: StoreSnapshot): Finding[] {
     ...checkUnits(s, units),
     ...checkImages(s),
     ...checkNetworks(s, units),
+    ...checkVolumes(s),
   ];
   return findings;
 }
@@ -228,6 +246,8 @@ export function describeTmp(name: string): string {
     [/^load-/, "load"],
     [/^push-/, "push"],
     [/^network-remove-/, "network removal"],
+    [/^volume-create-/, "volume create"],
+    [/^volume-remove-/, "volume removal"],
     [/^network-/, "network create"],
     [/^delete-layer-/, "image removal"],
     [/^lease-.*\.lock$/, "container create with an address lease"],
@@ -310,9 +330,22 @@ function containerOfPath(root: string, path: string): string | null {
   return path.slice(prefix.length).split("/")[0] || null;
 }
 
+/** The volume whose `_data` a path is, if any. */
+function volumeDataOf(root: string, path: string): string | null {
+  const m = new RegExp(
+    `^${join(root, "volumes").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/([^/]+)/_data$`,
+  )
+    .exec(path);
+  return m ? m[1] : null;
+}
+
 function checkMounts(s: StoreSnapshot, units: Map<string, UnitEntry>): Finding[] {
   const out: Finding[] = [];
+  // A device-backed volume stays mounted on its _data until it is removed.
+  const deviceVolumes = new Set(s.volumes.filter((v) => v.device).map((v) => v.name));
   const leaked = s.mounts.map((path, i) => ({ path, i })).filter(({ path }) => {
+    const volume = volumeDataOf(s.root, path);
+    if (volume !== null && deviceVolumes.has(volume)) return false;
     const owner = containerOfPath(s.root, path);
     return !(owner !== null && isRunningState(units.get(owner)));
   });
@@ -355,6 +388,68 @@ function checkUnits(s: StoreSnapshot, units: Map<string, UnitEntry>): Finding[] 
         repair: { action: "reset-failed-unit", name: unit.name, unit: name },
       });
     }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Volumes
+
+function checkVolumes(s: StoreSnapshot): Finding[] {
+  const out: Finding[] = [];
+  const users = new Map<string, string[]>();
+  for (const c of s.containers) {
+    if (typeof c.config !== "object" || "error" in c.config) continue;
+    for (const volume of c.config.volumes ?? []) {
+      users.set(volume, [...(users.get(volume) ?? []), c.name]);
+    }
+  }
+  const present = new Set(s.volumes.map((v) => v.name));
+  for (const volume of s.volumes) {
+    if (volume.config === "ok" || volume.locked) continue;
+    const what = volume.config === "missing"
+      ? "has no volume.json"
+      : `volume.json is unreadable: ${volume.config.error}`;
+    const used = users.get(volume.name) ?? [];
+    out.push({
+      severity: "problem",
+      kind: volume.config === "missing" ? "volume-without-config" : "volume-config-corrupt",
+      subject: volume.name,
+      message: `volume directory ${what}`,
+      ...(used.length > 0
+        ? {
+          hint: `containers ${used.join(", ")} mount it; restore volume.json or remove them first`,
+        }
+        : {
+          repair: {
+            action: "quarantine-volume" as const,
+            name: volume.name,
+            dir: join(s.root, "volumes", volume.name),
+          },
+        }),
+    });
+  }
+  for (const [volume, containers] of users) {
+    if (present.has(volume)) continue;
+    out.push({
+      severity: "problem",
+      kind: "container-volume-missing",
+      subject: containers[0],
+      message: `mounts volume ${volume}, which does not exist`,
+      hint: `create it with 'tsnspawn volume create ${volume}', or remove ${
+        containers.length === 1 ? "the container" : `containers ${containers.join(", ")}`
+      }`,
+    });
+  }
+  for (const volume of s.volumes) {
+    if (volume.config !== "ok" || !volume.anonymous || users.has(volume.name)) continue;
+    out.push({
+      severity: "note",
+      kind: "unused-anonymous-volume",
+      subject: volume.name,
+      message: "anonymous volume no container uses",
+      hint: "'tsnspawn volume prune' removes it",
+    });
   }
   return out;
 }
@@ -654,6 +749,7 @@ export function sortRepairs(findings: Finding[]): Finding[] {
     "sweep-published-ports",
     "remove-container-file",
     "quarantine-container",
+    "quarantine-volume",
     "remove-tmp",
     "remove-partial-layer",
     "release-lease",

@@ -32,6 +32,7 @@ function snapshot(over: Partial<StoreSnapshot> = {}): StoreSnapshot {
     veths: [],
     publishedAddresses: [],
     declared: [],
+    volumes: [],
     ...over,
   };
 }
@@ -290,4 +291,54 @@ Deno.test("formatFinding: one line with outcome or severity and hint", () => {
   assertEquals(formatFinding(f), "problem: s: m (hint: h)");
   assertEquals(formatFinding(f, "repaired"), "repaired: s: m");
   assertEquals(formatFinding({ ...f, severity: "note", hint: undefined }), "note: s: m");
+});
+
+Deno.test("check: volumes — a device volume's mount is kept, a gone volume's is unmounted", () => {
+  const findings = analyzeStore(snapshot({
+    mounts: [`${ROOT}/volumes/cache/_data`, `${ROOT}/volumes/gone/_data`],
+    volumes: [{ name: "cache", config: "ok", device: true, anonymous: false, locked: false }],
+  }));
+  assertEquals(findings.map((f) => [f.kind, f.subject]), [
+    ["leaked-mount", `${ROOT}/volumes/gone/_data`],
+  ]);
+});
+
+Deno.test("check: volumes — broken records, missing volumes and unused anonymous ones", () => {
+  const findings = analyzeStore(snapshot({
+    containers: [{
+      name: "web",
+      config: { id: HEX("a"), lowerDirs: [], volumes: ["data", "lost"] },
+      locked: false,
+      files: [],
+      missingLowerDirs: [],
+    }],
+    units: [{ name: "web", activeState: "inactive", subState: "dead", result: "success" }],
+    volumes: [
+      {
+        name: "data",
+        config: { error: "bad json" },
+        device: false,
+        anonymous: false,
+        locked: false,
+      },
+      { name: "junk", config: "missing", device: false, anonymous: false, locked: false },
+      { name: "busy", config: "missing", device: false, anonymous: false, locked: true },
+      { name: "a".repeat(64), config: "ok", device: false, anonymous: true, locked: false },
+    ],
+  }));
+  assertEquals(kinds(findings), [
+    "container-volume-missing",
+    "unused-anonymous-volume",
+    "volume-config-corrupt",
+    "volume-without-config",
+  ]);
+  // A used volume is never moved away; an unused broken one is.
+  assert(!findings.find((f) => f.kind === "volume-config-corrupt")!.repair);
+  assertEquals(findings.find((f) => f.kind === "volume-without-config")!.repair, {
+    action: "quarantine-volume",
+    name: "junk",
+    dir: `${ROOT}/volumes/junk`,
+  });
+  assertEquals(describeTmp("volume-create-data-abcdef"), "volume create");
+  assertEquals(describeTmp("volume-remove-data-abcdef"), "volume removal");
 });

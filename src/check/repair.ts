@@ -8,7 +8,14 @@
  */
 import { join } from "@std/path";
 import { TsnspawnError } from "../errors.ts";
-import { containerPaths, networkPaths, networksLock, stateRoot, tmpDir } from "../paths.ts";
+import {
+  containerPaths,
+  networkPaths,
+  networksLock,
+  stateRoot,
+  tmpDir,
+  volumesLock,
+} from "../paths.ts";
 import { containerUnit } from "../container/state.ts";
 import { randomHex, writeFileAtomic } from "../files.ts";
 import { tryLockPath } from "../staging.ts";
@@ -55,6 +62,21 @@ export async function applyRepair(systemd: Systemd, repair: Repair): Promise<boo
         Deno.mkdirSync(lostFound, { recursive: true, mode: 0o700 });
         Deno.renameSync(repair.dir, join(lostFound, `${repair.name}-${randomHex(4)}`));
       });
+    case "quarantine-volume": {
+      const { withVolumesLock } = await import("../volume/store.ts");
+      return withVolumesLock(() => {
+        const held = tryLockPath(repair.dir);
+        if (held === "busy" || held === null) return false;
+        try {
+          const lostFound = join(stateRoot(), "lost+found");
+          Deno.mkdirSync(lostFound, { recursive: true, mode: 0o700 });
+          Deno.renameSync(repair.dir, join(lostFound, `volume-${repair.name}-${randomHex(4)}`));
+          return true;
+        } finally {
+          held.close();
+        }
+      });
+    }
     case "remove-container-file":
       return await withIdleContainer(systemd, repair.name, () => Deno.removeSync(repair.path));
     case "unmount": {
@@ -127,6 +149,7 @@ function tmpEntryLiveGuard(name: string): boolean {
     return isLocked(networksLock());
   }
   if (name.startsWith("remove-")) return isLocked(join(path, "lock"));
+  if (name.startsWith("volume-")) return isLocked(volumesLock());
   return false;
 }
 

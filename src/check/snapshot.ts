@@ -11,12 +11,14 @@ import { join } from "@std/path";
 import {
   containerPaths,
   containersDir,
-  declaredDir,
   networkPaths,
   networksDir,
   networksLock,
   stateRoot,
   tmpDir,
+  volumePaths,
+  volumesDir,
+  volumesLock,
 } from "../paths.ts";
 import { storePaths } from "../image/store.ts";
 import { tryLockPath } from "../staging.ts";
@@ -29,6 +31,7 @@ import {
   type StoreSnapshot,
   type TmpEntry,
   type UnitEntry,
+  type VolumeEntry,
 } from "./analysis.ts";
 import type { Systemd } from "../systemd/bus.ts";
 
@@ -70,7 +73,18 @@ function summarizeConfig(text: string): ContainerConfigSummary {
   const bridge = value.bridge && typeof value.bridge.network === "string"
     ? { network: String(value.bridge.network), address: String(value.bridge.address) }
     : undefined;
-  return { id: value.id, lowerDirs: value.lowerDirs.map(String), ...(bridge ? { bridge } : {}) };
+  const volumes = Array.isArray(value.volumes)
+    ? value.volumes.filter((v: { volume?: unknown }) =>
+      typeof v?.volume === "string" && v.volume !== ""
+    )
+      .map((v: { volume: string }) => v.volume)
+    : [];
+  return {
+    id: value.id,
+    lowerDirs: value.lowerDirs.map(String),
+    ...(bridge ? { bridge } : {}),
+    ...(volumes.length ? { volumes } : {}),
+  };
 }
 
 function snapshotContainers(): ContainerEntry[] {
@@ -104,7 +118,34 @@ function tmpEntryLive(name: string, imagesLocked: boolean): boolean {
     return isLocked(networksLock());
   }
   if (name.startsWith("remove-")) return isLocked(join(path, "lock")); // rm holds the container lock
+  if (name.startsWith("volume-")) return isLocked(volumesLock()); // volume create/rm hold it too
   return false;
+}
+
+function snapshotVolumes(): VolumeEntry[] {
+  return readDirNames(volumesDir()).filter((e) => e.isDirectory).map((e) => {
+    const paths = volumePaths(e.name);
+    const entry: VolumeEntry = {
+      name: e.name,
+      config: "ok",
+      device: false,
+      anonymous: false,
+      locked: isLocked(paths.dir),
+    };
+    try {
+      const config = JSON.parse(Deno.readTextFileSync(paths.config));
+      if (typeof config?.name !== "string" || typeof config?.options !== "object") {
+        throw new Error("not a volume record");
+      }
+      entry.device = typeof config.options?.device === "string";
+      entry.anonymous = config.anonymous === true;
+    } catch (error) {
+      entry.config = error instanceof Deno.errors.NotFound
+        ? "missing"
+        : { error: error instanceof Error ? error.message : String(error) };
+    }
+    return entry;
+  });
 }
 
 function snapshotTmp(imagesLocked: boolean): TmpEntry[] {
@@ -279,9 +320,15 @@ export async function takeSnapshot(
     networks: snapshotNetworks(),
     veths: readDirNames("/sys/class/net").map((e) => e.name).filter((n) => n.startsWith("tsnv")),
     publishedAddresses: await snapshotPublished(),
-    declared: readDirNames(declaredDir()).filter((e) => e.name.endsWith(".container"))
-      .map((e) => e.name.slice(0, -".container".length)),
+    declared: await declaredUnits(),
+    volumes: snapshotVolumes(),
   };
+}
+
+/** The units declared files make (their names without tsnspawn- and .service): generated, not transient. */
+async function declaredUnits(): Promise<string[]> {
+  const { declaredUnitNames } = await import("../declared/store.ts");
+  return declaredUnitNames();
 }
 
 // ---------------------------------------------------------------------------

@@ -46,6 +46,8 @@ import {
 } from "../argv.ts";
 import { buildContainerOptions, CONTAINER_OPTIONS } from "../container/run_args.ts";
 import { parseDetachKeys } from "../container/detach_keys.ts";
+import { parseKeyValues } from "../labels.ts";
+import { validateVolumeName, validateVolumeOptions } from "../volume/config.ts";
 
 // ---------------------------------------------------------------------------
 // Command types
@@ -89,8 +91,16 @@ export type Command =
   | { kind: "stop"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "restart"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "kill"; debug: boolean; names: string[]; signal: string }
-  | { kind: "rm"; debug: boolean; names: string[]; force: boolean }
-  | { kind: "list"; debug: boolean; all: boolean; quiet: boolean; json: boolean }
+  | { kind: "rm"; debug: boolean; names: string[]; force: boolean; volumes: boolean }
+  | {
+    kind: "list";
+    debug: boolean;
+    all: boolean;
+    quiet: boolean;
+    json: boolean;
+    /** --filter label=KEY[=VALUE] (all must match), name=TEXT (any). */
+    filters: { label: string[]; name: string[] };
+  }
   | { kind: "status"; debug: boolean; name: string; json: boolean }
   | { kind: "inspect"; debug: boolean; names: string[] }
   | { kind: "logs"; debug: boolean; name: string; follow: boolean; tail?: number; since?: string }
@@ -106,6 +116,8 @@ export type Command =
     quiet: boolean;
     platform?: string;
     insecure: boolean;
+    /** --policy missing: only when the image is not stored (default always). */
+    missingOnly: boolean;
   }
   | {
     kind: "push";
@@ -128,10 +140,38 @@ export type Command =
   | { kind: "tag"; debug: boolean; source: string; target: string }
   | { kind: "image inspect"; debug: boolean; references: string[] }
   | { kind: "image prune"; debug: boolean }
-  | { kind: "network create"; debug: boolean; name: string; subnet?: string; segmentPorts: number }
+  | {
+    kind: "network create";
+    debug: boolean;
+    name: string;
+    subnet?: string;
+    segmentPorts: number;
+    /** --ignore: an existing network of that name is not an error. */
+    ignore: boolean;
+  }
   | { kind: "network ls"; debug: boolean; quiet: boolean; json: boolean }
   | { kind: "network inspect"; debug: boolean; names: string[] }
   | { kind: "network rm"; debug: boolean; names: string[] }
+  | {
+    kind: "volume create";
+    debug: boolean;
+    name?: string;
+    labels: Record<string, string>;
+    options: Record<string, string>;
+    ignore: boolean;
+  }
+  | {
+    kind: "volume ls";
+    debug: boolean;
+    quiet: boolean;
+    json: boolean;
+    filters: { label?: string[]; name?: string[]; dangling?: boolean };
+  }
+  | { kind: "volume inspect"; debug: boolean; names: string[] }
+  | { kind: "volume rm"; debug: boolean; names: string[]; force: boolean }
+  | { kind: "volume prune"; debug: boolean; all: boolean; label: string[] }
+  | { kind: "healthcheck run"; debug: boolean; name: string }
+  | { kind: "auto-update"; debug: boolean; dryRun: boolean; rollback: boolean; json: boolean }
   | {
     kind: "commit";
     debug: boolean;
@@ -280,7 +320,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "rm",
     usage: "[OPTIONS] CONTAINER...",
     summary: "remove containers",
-    options: [flag("force", "f", "stop running containers first")],
+    options: [
+      flag("force", "f", "stop running containers first"),
+      flag("volumes", "v", "also remove their anonymous volumes"),
+    ],
     positionals: [1, Infinity],
   },
   {
@@ -292,6 +335,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       flag("all", "a", "include stopped containers"),
       flag("quiet", "q", "print names only"),
       flag("json", undefined, "print JSON"),
+      list("filter", "f", "KEY=VALUE", "only containers matching: label=KEY[=VALUE], name=TEXT"),
     ],
     positionals: [0, 0],
   },
@@ -370,6 +414,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       flag("quiet", "q", "print only the image id"),
       value("platform", undefined, "OS/ARCH[/VARIANT]", "platform to pull (default: the host's)"),
+      value("policy", undefined, "POLICY", "always (default) or missing: only when not stored"),
       TLS_VERIFY,
     ],
     positionals: [1, 1],
@@ -440,6 +485,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         "N",
         `containers per bridge before another bridge segment is joined (default ${DEFAULT_SEGMENT_PORTS})`,
       ),
+      flag("ignore", undefined, "an existing network of that name is not an error"),
     ],
     positionals: [1, 1],
   },
@@ -465,6 +511,83 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "remove networks no container uses",
     options: [],
     positionals: [1, Infinity],
+  },
+  {
+    name: "volume create",
+    usage: "[OPTIONS] [VOLUME]",
+    summary: "create a volume (a random name when none is given)",
+    options: [
+      list("label", "l", "KEY=VALUE", "set a label on the volume"),
+      list(
+        "opt",
+        "o",
+        "KEY=VALUE",
+        "driver option: type, device, o (mount options), nocopy, uid, gid",
+      ),
+      value("driver", "d", "DRIVER", "volume driver: local (the only one)"),
+      flag("ignore", undefined, "an existing volume of that name is not an error"),
+    ],
+    positionals: [0, 1],
+  },
+  {
+    name: "volume ls",
+    aliases: ["volume list"],
+    usage: "[OPTIONS]",
+    summary: "list volumes",
+    options: [
+      flag("quiet", "q", "print names only"),
+      flag("json", undefined, "print JSON"),
+      list("filter", "f", "KEY=VALUE", "label=KEY[=VALUE], name=TEXT, dangling=true|false"),
+    ],
+    positionals: [0, 0],
+  },
+  {
+    name: "volume inspect",
+    usage: "VOLUME...",
+    summary: "print volumes as JSON (with the containers that use them)",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "volume rm",
+    aliases: ["volume remove"],
+    usage: "[OPTIONS] VOLUME...",
+    summary: "remove volumes no container uses",
+    options: [flag("force", "f", "a missing volume is not an error")],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "volume prune",
+    usage: "[OPTIONS]",
+    summary: "remove anonymous volumes no container uses (-a: all unused volumes)",
+    options: [
+      flag("all", "a", "also named volumes"),
+      list("filter", undefined, "label=KEY[=VALUE]", "only volumes with these labels"),
+      flag("force", "f", "do not ask (tsnspawn never asks)"),
+    ],
+    positionals: [0, 0],
+  },
+  {
+    name: "healthcheck run",
+    usage: "CONTAINER",
+    summary: "run a container's health check now; exit 0 healthy, 1 not",
+    options: [],
+    positionals: [1, 1],
+  },
+  {
+    name: "auto-update",
+    usage: "[OPTIONS]",
+    summary: "pull newer images of auto-update containers and restart them (rollback on failure)",
+    options: [
+      flag("dry-run", undefined, "only show which containers would be updated"),
+      flag(
+        "rollback",
+        undefined,
+        "restart on the previous image when the update fails (default true)",
+      ),
+      flag("json", undefined, "print JSON"),
+    ],
+    positionals: [0, 0],
   },
   {
     name: "commit",
@@ -528,15 +651,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "cat",
-    usage: "CONTAINER",
-    summary: "show a declared container's file and the unit generated from it",
+    usage: "CONTAINER|FILE",
+    summary: "show a declared file (with its drop-ins) and the unit generated from it",
     options: [],
     positionals: [1, 1],
   },
   {
     name: "validate",
     usage: "[FILE|CONTAINER...]",
-    summary: "check .container files (default: all in /etc/tsnspawn) and report problems by line",
+    summary:
+      "check declared files (default: all in the search directories) and report problems by line",
     options: [],
     positionals: [0, Infinity],
   },
@@ -674,8 +798,11 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
   if (commandName === "image" && i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
     commandName = `image ${argv[++i]}`;
   }
-  if (commandName === "network" && i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
-    commandName = `network ${argv[++i]}`;
+  for (const group of ["network", "volume", "healthcheck"]) {
+    if (commandName === group && i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
+      commandName = `${group} ${argv[++i]}`;
+      break;
+    }
   }
   const spec = findCommand(commandName);
   if (!spec) throw unknownCommand(commandName);
@@ -759,15 +886,24 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         signal: signalName(parseSignal(o.value("signal") ?? "SIGKILL")),
       };
     case "rm":
-      return { kind: "rm", debug, names: names(), force: o.flag("force") };
-    case "list":
+      return {
+        kind: "rm",
+        debug,
+        names: names(),
+        force: o.flag("force"),
+        volumes: o.flag("volumes"),
+      };
+    case "list": {
+      const filters = parseFilters(o.list("filter"), ["label", "name"], "list");
       return {
         kind: "list",
         debug,
         all: o.flag("all"),
         quiet: o.flag("quiet"),
         json: o.flag("json"),
+        filters: { label: filters.label ?? [], name: filters.name ?? [] },
       };
+    }
     case "status":
       return { kind: "status", debug, name: validateContainerName(p[0]), json: o.flag("json") };
     case "inspect":
@@ -820,6 +956,12 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         quiet: o.flag("quiet"),
         insecure: tlsVerifyOff(o),
         ...(platform !== undefined ? { platform } : {}),
+        missingOnly: o.parsed("policy", (text) => {
+          if (text !== "always" && text !== "missing") {
+            throw usage(`pull policy ${JSON.stringify(text)}: not always or missing`, "pull");
+          }
+          return text === "missing";
+        }) ?? false,
       };
     }
     case "push":
@@ -872,6 +1014,7 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         name: validateNetworkName(p[0]),
         ...(subnet !== undefined ? { subnet } : {}),
         segmentPorts: o.parsed("bridge-ports", parseBridgePorts) ?? DEFAULT_SEGMENT_PORTS,
+        ignore: o.flag("ignore"),
       };
     }
     case "network ls":
@@ -882,6 +1025,65 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       return { kind: "network rm", debug, names: p.map(parseNetworkArgument) };
     case "diff":
       return { kind: "diff", debug, container: validateContainerName(p[0]) };
+    case "volume create": {
+      const driver = o.value("driver");
+      if (driver !== undefined && driver !== "local") {
+        throw new TsnspawnError(
+          "invalid",
+          `volume driver ${JSON.stringify(driver)}: not supported`,
+          {
+            hint: "tsnspawn has the local driver only (directories, tmpfs, bind and device mounts)",
+          },
+        );
+      }
+      return {
+        kind: "volume create",
+        debug,
+        ...(p[0] !== undefined ? { name: validateVolumeName(p[0]) } : {}),
+        labels: parseKeyValues(o.list("label")),
+        options: validateVolumeOptions(parseKeyValues(o.list("opt"), "option")),
+        ignore: o.flag("ignore"),
+      };
+    }
+    case "volume ls": {
+      const filters = parseFilters(o.list("filter"), ["label", "name", "dangling"], "volume ls");
+      const dangling = filters.dangling?.at(-1);
+      if (dangling !== undefined && !["true", "false", "1", "0"].includes(dangling)) {
+        throw usage(`filter dangling=${dangling}: not true or false`, "volume ls");
+      }
+      return {
+        kind: "volume ls",
+        debug,
+        quiet: o.flag("quiet"),
+        json: o.flag("json"),
+        filters: {
+          ...(filters.label ? { label: filters.label } : {}),
+          ...(filters.name ? { name: filters.name } : {}),
+          ...(dangling !== undefined ? { dangling: dangling === "true" || dangling === "1" } : {}),
+        },
+      };
+    }
+    case "volume inspect":
+      return { kind: "volume inspect", debug, names: p.map(validateVolumeName) };
+    case "volume rm":
+      return { kind: "volume rm", debug, names: p.map(validateVolumeName), force: o.flag("force") };
+    case "volume prune":
+      return {
+        kind: "volume prune",
+        debug,
+        all: o.flag("all"),
+        label: parseFilters(o.list("filter"), ["label"], "volume prune").label ?? [],
+      };
+    case "healthcheck run":
+      return { kind: "healthcheck run", debug, name: validateContainerName(p[0]) };
+    case "auto-update":
+      return {
+        kind: "auto-update",
+        debug,
+        dryRun: o.flag("dry-run"),
+        rollback: !o.has("rollback") || o.flag("rollback"),
+        json: o.flag("json"),
+      };
     case "commit": {
       const optional: { message?: string; author?: string; changes?: string[] } = {};
       if (o.value("message") !== undefined) optional.message = o.value("message");
@@ -916,9 +1118,17 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       };
     case "enable":
     case "disable":
-      return { kind: spec.name, debug, names: names(), now: o.flag("now") };
+      // `web@`: a template itself (its DefaultInstance=).
+      return {
+        kind: spec.name,
+        debug,
+        names: p.map((n) =>
+          n.endsWith("@") ? validateContainerName(n.slice(0, -1)) + "@" : validateContainerName(n)
+        ),
+        now: o.flag("now"),
+      };
     case "cat":
-      return { kind: "cat", debug, name: validateContainerName(p[0]) };
+      return { kind: "cat", debug, name: parseDeclaredName(p[0]) };
     case "validate":
       return { kind: "validate", debug, files: p.map((f) => nonEmpty("FILE", f, "validate")) };
     case "check":
@@ -933,6 +1143,39 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
       };
   }
+}
+
+/** `cat NAME`: a container's name, or a declared file's name (app.network). */
+function parseDeclaredName(text: string): string {
+  const kind = /^(.+)\.(container|network|volume|image|build)$/.exec(text);
+  if (kind) {
+    validateContainerName(kind[1].replace(/@$/, "@x"));
+    return text;
+  }
+  return validateContainerName(text);
+}
+
+/** `--filter KEY=VALUE` words, by key; keys outside `allowed` are a usage error. */
+function parseFilters(
+  words: readonly string[],
+  allowed: readonly string[],
+  command: string,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const word of words) {
+    const eq = word.indexOf("=");
+    const key = eq === -1 ? word : word.slice(0, eq);
+    if (eq === -1 || !allowed.includes(key)) {
+      throw usage(
+        `filter ${JSON.stringify(word)} for ${command}: the filters are ${
+          allowed.map((k) => `${k}=…`).join(", ")
+        }`,
+        command,
+      );
+    }
+    (out[key] ??= []).push(word.slice(eq + 1));
+  }
+  return out;
 }
 
 /** `--tls-verify=false` given: plain HTTP allowed. */

@@ -77,6 +77,16 @@ Deno.test("run: defaults", () => {
     boot: false,
     image: "busybox",
     command: [],
+    labels: {},
+    labelFiles: [],
+    annotations: {},
+    health: {},
+    noHealthcheck: false,
+    extraHosts: [],
+    expose: [],
+    sysctls: {},
+    ulimits: [],
+    envHost: false,
   } as Command);
 });
 
@@ -166,7 +176,8 @@ Deno.test("run: short option forms", () => {
   const c = parseRun("run -itd -m1g -v/foo:/x img");
   assert(c.interactive && c.tty && c.detach);
   assertEquals(c.resources.memoryMax, 1024 ** 3);
-  assertInvalid("run -vfoo:/x img", "named volumes are not supported yet");
+  assertEquals(parseRun("run -vfoo:/x img").volumes[0].volume, "foo");
+  assertInvalid("run -vfoo/bar:/x img", "not an absolute path");
   assertEquals(parseRun("run -ie A=1 img").env, ["A=1"]);
   assertEquals(parseRun("run --rm=true img").autoRemove, true);
   assertEquals(parseRun("run --rm=false img").autoRemove, false);
@@ -218,7 +229,7 @@ Deno.test("run: malformed values are invalid errors", () => {
   assertInvalid("run -m 1k img", "memory 1k: below the minimum of 6MiB");
   assertInvalid("run --cpus 8 img", "more than the 4 CPUs");
   assertInvalid("run --network=@x img", "network @x: not a network mode or a network name");
-  assertInvalid("run -p 80 img", "a host port is required");
+  assertInvalid("run -p [::]:80:80 img", "IPv6 host addresses are not supported");
   assertInvalid("run --name -bad img", "container name -bad");
   assertInvalid("run --cap-add FLY img", "unknown capability");
   assertInvalid("run -w rel img", "working directory rel");
@@ -251,6 +262,7 @@ Deno.test("global --debug before or after the command", () => {
     all: false,
     quiet: false,
     json: false,
+    filters: { label: [], name: [] },
   });
   assertEquals(parse("ps --debug -a"), {
     kind: "list",
@@ -258,6 +270,7 @@ Deno.test("global --debug before or after the command", () => {
     all: true,
     quiet: false,
     json: false,
+    filters: { label: [], name: [] },
   });
 });
 
@@ -318,14 +331,27 @@ Deno.test("container verbs", () => {
     names: ["web"],
     signal: "SIGTERM",
   });
-  assertEquals(parse("rm -f a b"), { kind: "rm", debug: false, names: ["a", "b"], force: true });
-  assertEquals(parse("rm a -f"), { kind: "rm", debug: false, names: ["a"], force: true });
+  assertEquals(parse("rm -f a b"), {
+    kind: "rm",
+    debug: false,
+    names: ["a", "b"],
+    force: true,
+    volumes: false,
+  });
+  assertEquals(parse("rm a -fv"), {
+    kind: "rm",
+    debug: false,
+    names: ["a"],
+    force: true,
+    volumes: true,
+  });
   assertEquals(parse("list"), {
     kind: "list",
     debug: false,
     all: false,
     quiet: false,
     json: false,
+    filters: { label: [], name: [] },
   });
   assertEquals(parse("ps -aq --json"), {
     kind: "list",
@@ -333,6 +359,57 @@ Deno.test("container verbs", () => {
     all: true,
     quiet: true,
     json: true,
+    filters: { label: [], name: [] },
+  });
+  assertEquals(parse("ps --filter label=app=web -f name=db"), {
+    kind: "list",
+    debug: false,
+    all: false,
+    quiet: false,
+    json: false,
+    filters: { label: ["app=web"], name: ["db"] },
+  });
+  assertThrows(() => parse("ps --filter status=running"), TsnspawnError, "the filters are");
+  assertEquals(parse("volume create --label a=b -o type=tmpfs -o device=tmpfs data"), {
+    kind: "volume create",
+    debug: false,
+    name: "data",
+    labels: { a: "b" },
+    options: { type: "tmpfs", device: "tmpfs" },
+    ignore: false,
+  });
+  assertThrows(() => parse("volume create -o type=tmpfs data"), TsnspawnError, "go together");
+  assertThrows(() => parse("volume create -d nfs data"), TsnspawnError, "not supported");
+  assertEquals(parse("volume ls -f dangling=true -q"), {
+    kind: "volume ls",
+    debug: false,
+    quiet: true,
+    json: false,
+    filters: { dangling: true },
+  });
+  assertEquals(parse("volume rm -f a1 b2"), {
+    kind: "volume rm",
+    debug: false,
+    names: ["a1", "b2"],
+    force: true,
+  });
+  assertEquals(parse("volume prune -a --filter label=x"), {
+    kind: "volume prune",
+    debug: false,
+    all: true,
+    label: ["x"],
+  });
+  assertEquals(parse("healthcheck run web"), {
+    kind: "healthcheck run",
+    debug: false,
+    name: "web",
+  });
+  assertEquals(parse("auto-update --dry-run"), {
+    kind: "auto-update",
+    debug: false,
+    dryRun: true,
+    rollback: true,
+    json: false,
   });
   assertEquals(parse("status web --json"), {
     kind: "status",

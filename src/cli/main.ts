@@ -93,14 +93,20 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
     }
     case "rm": {
       const { removeContainer } = await import("../commands/rm.ts");
-      return await eachName(ctx, command.names, (n) => removeContainer(ctx, n, command.force));
+      return await eachName(
+        ctx,
+        command.names,
+        (n) => removeContainer(ctx, n, command.force, command.volumes),
+      );
     }
     case "list": {
       const { listContainers, summarizeContainers } = await import("../commands/list.ts");
       if (command.quiet) {
-        for (const row of await summarizeContainers(ctx, command.all)) ctx.print(row.name);
+        for (const row of await summarizeContainers(ctx, command.all, command.filters)) {
+          ctx.print(row.name);
+        }
       } else {
-        await listContainers(ctx, command.all);
+        await listContainers(ctx, command.all, command.filters);
       }
       return 0;
     }
@@ -200,6 +206,38 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
     case "network rm": {
       const { removeNetworksCommand } = await import("../commands/network.ts");
       return removeNetworksCommand(ctx, command.names);
+    }
+    case "volume create": {
+      const { createVolumeCommand } = await import("../commands/volume.ts");
+      createVolumeCommand(ctx, command);
+      return 0;
+    }
+    case "volume ls": {
+      const { listVolumesCommand } = await import("../commands/volume.ts");
+      listVolumesCommand(ctx, command);
+      return 0;
+    }
+    case "volume inspect": {
+      const { inspectVolumesCommand } = await import("../commands/volume.ts");
+      inspectVolumesCommand(ctx, command.names);
+      return 0;
+    }
+    case "volume rm": {
+      const { removeVolumesCommand } = await import("../commands/volume.ts");
+      return removeVolumesCommand(ctx, command.names, command.force);
+    }
+    case "volume prune": {
+      const { pruneVolumesCommand } = await import("../commands/volume.ts");
+      pruneVolumesCommand(ctx, command);
+      return 0;
+    }
+    case "healthcheck run": {
+      const { healthcheckCommand } = await import("../commands/healthcheck.ts");
+      return await healthcheckCommand(ctx, command.name);
+    }
+    case "auto-update": {
+      const { autoUpdateCommand } = await import("../commands/auto_update.ts");
+      return await autoUpdateCommand(ctx, command);
     }
     case "commit": {
       const { commitCommand } = await import("../commands/commit.ts");

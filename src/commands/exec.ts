@@ -14,7 +14,8 @@
 import { TsnspawnError } from "../errors.ts";
 import { containerUnit, loadContainer } from "../container/state.ts";
 import { unitName } from "../paths.ts";
-import { mergeEnv, parseSignal } from "../container/run_options.ts";
+import { parseSignal } from "../container/run_options.ts";
+import { planExecRequest } from "../ops/exec.ts";
 import type { ExecOptions } from "../cli/args.ts";
 import { type ExecRequest, spawnExecStage } from "../runtime/exec_stage.ts";
 import type { CommandContext } from "./context.ts";
@@ -124,28 +125,18 @@ export async function execInContainer(
   const terminal = options.tty
     ? openTerminal(openInRoot(pid, "/dev/pts/ptmx", O_RDWR | O_NOCTTY))
     : null;
-  const request: ExecRequest = {
-    pid,
-    unit,
+  const request: ExecRequest = planExecRequest(config, pid, unit, {
     command: options.command,
-    env: mergeEnv(
-      config.env,
-      options.tty ? [`TERM=${Deno.env.get("TERM") ?? "xterm"}`] : [],
-      options.env,
-    ),
-    user: config.user,
+    env: options.env,
+    ...(options.tty ? { term: Deno.env.get("TERM") ?? "xterm" } : {}),
     ...(options.user ? { userSpec: options.user } : {}),
     ...(options.user && !options.env.some((e) => e.startsWith("HOME="))
       ? { homeOfUser: true }
       : {}),
     ...(loginShell ? { loginShell: true } : {}),
-    workingDir: options.workdir ?? config.workingDir,
+    ...(options.workdir ? { workdir: options.workdir } : {}),
     terminal: terminal?.slavePath,
-    capabilities: config.capabilities,
-    noNewPrivileges: config.noNewPrivileges,
-    seccomp: config.seccomp,
-    ...(config.privileged ? { privileged: true } : {}),
-  };
+  });
   try {
     if (terminal) {
       // The exec stage's own messages go to our stderr; the command has the pty.

@@ -1,7 +1,8 @@
 /**
- * `tsnspawn list`/`ps [-a]`: one row per container with its systemd state.
- * NAME, IMAGE, STATE, PID, UPTIME, MEMORY, ADDRESS (or the network mode),
- * PORTS — or `--json`.
+ * `tsnspawn list`/`ps [-a] [--filter label=KEY[=VALUE]|name=TEXT]`: one row
+ * per container with its systemd state (and its health: `running
+ * (healthy)`, as docker shows it). NAME, IMAGE, STATE, PID, UPTIME,
+ * MEMORY, ADDRESS (or the network mode), PORTS — or `--json`.
  */
 import {
   containerUnit,
@@ -15,6 +16,9 @@ import type { CommandContext } from "./context.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { formatBytes, formatDuration, formatTable } from "../format.ts";
 import { formatPublished } from "../network/published_ports.ts";
+import { matchesLabels } from "../labels.ts";
+import { currentStatus, type HealthStatus } from "../health/plan.ts";
+import { readHealthState } from "../health/state.ts";
 
 /** One row of the listing. */
 export interface ContainerSummary {
@@ -33,6 +37,25 @@ export interface ContainerSummary {
   address: string | null;
   /** Published ports as `0.0.0.0:8080->80/tcp`. */
   ports: string[];
+  labels: Record<string, string>;
+  /** A running container's health, when it has a health check. */
+  health: HealthStatus | null;
+}
+
+/** `list --filter`: labels (all must match) and name parts (any). */
+export interface ContainerFilters {
+  label: string[];
+  name: string[];
+}
+
+/** A running container's health status, or null without a health check. */
+export function healthOf(
+  name: string,
+  hasCheck: boolean,
+  state: UnitState | null,
+): HealthStatus | null {
+  if (!hasCheck || !state || !isRunning(state)) return null;
+  return currentStatus(readHealthState(name), state.invocationId);
 }
 
 /** Describes the state of a container for humans: "running", "exited (1)". */
@@ -71,6 +94,7 @@ function gaveUpRestarting(name: string, exit: ExitRecord): boolean {
 export async function summarizeContainers(
   ctx: CommandContext,
   all: boolean,
+  filters: ContainerFilters = { label: [], name: [] },
 ): Promise<ContainerSummary[]> {
   const systemd = await ctx.systemd();
   const names = listContainerNames();
@@ -88,12 +112,15 @@ export async function summarizeContainers(
     }
     const running = isRunning(state);
     if (!all && !running) return;
+    if (!matchesLabels(config.labels ?? {}, filters.label)) return;
+    if (filters.name.length > 0 && !filters.name.some((part) => name.includes(part))) return;
+    const health = healthOf(name, config.healthcheck !== undefined, state);
     const since = running && state!.activeEnterTimestamp > 0n ? state!.activeEnterTimestamp : null;
     rows.push({
       name,
       id: config.id,
       image: config.image ?? config.lowerDirs[0],
-      state: describeState(state, name),
+      state: describeState(state, name) + (health ? ` (${health})` : ""),
       pid: running ? (state!.mainPid || units[i].leader || null) : null,
       startedAt: since ? new Date(Number(since / 1000n)).toISOString() : null,
       uptimeSec: since ? Number((nowUsec - since) / 1000000n) : null,
@@ -102,14 +129,20 @@ export async function summarizeContainers(
       network: config.bridge?.network ?? config.network,
       address: config.bridge?.address || null,
       ports: (config.publish ?? []).map(formatPublished),
+      labels: config.labels ?? {},
+      health,
     });
   });
   return rows;
 }
 
 /** Prints the listing. */
-export async function listContainers(ctx: CommandContext, all: boolean): Promise<void> {
-  const rows = await summarizeContainers(ctx, all);
+export async function listContainers(
+  ctx: CommandContext,
+  all: boolean,
+  filters?: ContainerFilters,
+): Promise<void> {
+  const rows = await summarizeContainers(ctx, all, filters);
   if (ctx.json) {
     ctx.print(JSON.stringify(rows, null, 2));
     return;

@@ -31,8 +31,13 @@ import type { CommandContext } from "./context.ts";
 /** `network create`. */
 export function createNetworkCommand(
   ctx: CommandContext,
-  request: { name: string; subnet?: string; segmentPorts: number },
+  request: { name: string; subnet?: string; segmentPorts: number; ignore?: boolean },
 ): void {
+  // --ignore (podman's): a declared .network's unit creates it once, then finds it.
+  if (request.ignore && readNetworkConfig(request.name)) {
+    ctx.print(request.name);
+    return;
+  }
   const config = createNetwork({
     name: request.name,
     subnet: request.subnet,

@@ -6,12 +6,22 @@
 import type { CommandContext } from "./context.ts";
 import { type PullCommandOptions, pullWithProgress } from "../registry/progress_display.ts";
 
-/** `tsnspawn pull [-q] [--platform P] [--tls-verify=false] NAME`. */
+/** `tsnspawn pull [-q] [--platform P] [--policy missing] [--tls-verify=false] NAME`. */
 export async function pullCommand(
   ctx: CommandContext,
   reference: string,
-  options: PullCommandOptions,
+  options: PullCommandOptions & { missingOnly?: boolean },
 ): Promise<void> {
+  if (options.missingOnly) {
+    // A declared .image with Policy=missing: a stored image is enough.
+    const { resolveImage } = await import("../image/store.ts");
+    try {
+      const image = resolveImage(reference);
+      if (!options.quiet) ctx.print(`Status: image is present for ${image.reference ?? reference}`);
+      ctx.print(image.id);
+      return;
+    } catch { /* not stored: pull it */ }
+  }
   const result = await pullWithProgress(reference, options);
   if (options.quiet) {
     ctx.print(result.id);

@@ -1,7 +1,8 @@
 /**
- * `tsnspawn rm [-f]`: removes a stopped container (its writable layer, init
- * layer and config). A running one is refused unless -f, which kills it
- * first. The unit is reset so no failed unit remains.
+ * `tsnspawn rm [-f] [-v]`: removes a stopped container (its writable layer,
+ * init layer and config; with -v its anonymous volumes). A running one is
+ * refused unless -f, which kills it first. The unit is reset so no failed
+ * unit remains. Named volumes stay (`tsnspawn volume rm`).
  */
 import { TsnspawnError } from "../errors.ts";
 import { SystemdCallError } from "../systemd/bus.ts";
@@ -15,6 +16,7 @@ import {
 import type { CommandContext } from "./context.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { releaseLease } from "../network/network_store.ts";
+import { removeAnonymousVolumes } from "../ops/volume.ts";
 
 const SIGKILL = 9;
 
@@ -23,6 +25,7 @@ export async function removeContainer(
   ctx: CommandContext,
   name: string,
   force: boolean,
+  volumes = false,
 ): Promise<void> {
   const config = loadContainer(name);
   const { unit } = containerUnit(name);
@@ -48,4 +51,6 @@ export async function removeContainer(
   await withContainerLock(name, () => removeContainerDir(name));
   // Networking: its address goes back to the pool, its name leaves the network's hosts file.
   if (config.bridge) releaseLease(config.bridge.network, config.id);
+  // -v: its anonymous volumes too (named ones stay, as with docker).
+  if (volumes) removeAnonymousVolumes(config.volumes);
 }

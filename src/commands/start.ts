@@ -40,7 +40,7 @@ import {
 } from "../systemd/unit_properties.ts";
 import { readMessages, RunOutputFollower, writeOutput } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
-import { isDeclared } from "../systemd/declared_store.ts";
+import { isDeclared } from "../declared/store.ts";
 import {
   hostMachineUnit,
   machinedInstalled,
@@ -171,6 +171,7 @@ export async function startContainer(
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
       cleanupCommand: selfCommand("__cleanup", [name]),
+      healthRunner: selfCommand("__healthcheck", [name]),
       registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
       terminal: config.tty ? { unit: terminalUnit, size: attachedSize(options) } : undefined,

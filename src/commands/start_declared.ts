@@ -11,8 +11,8 @@
  * failed unit for `systemctl status` (a declared unit is the admin's).
  */
 import { TsnspawnError } from "../errors.ts";
-import { declaredFile, unitName } from "../paths.ts";
-import { loadDeclaration } from "../systemd/declared_store.ts";
+import { unitName } from "../paths.ts";
+import { loadDeclaration } from "../declared/store.ts";
 import type { Systemd, UnitFileInfo } from "../systemd/bus.ts";
 import type { CommandContext } from "./context.ts";
 import { isRunning } from "../systemd/unit_state.ts";
@@ -35,9 +35,7 @@ export async function loadDeclaredUnit(systemd: Systemd, name: string): Promise<
   if (info.loadState !== "loaded") {
     throw new TsnspawnError(
       "systemd",
-      `container ${name}: declared in ${
-        declaredFile(name)
-      }, but systemd has no unit ${unit} (${info.loadState})`,
+      `container ${name}: declared, but systemd has no unit ${unit} (${info.loadState})`,
       {
         hint:
           `install the generator (${GENERATOR_PATH}) with ./setup, then 'systemctl daemon-reload'`,
@@ -81,7 +79,9 @@ export async function startDeclaredContainer(
       },
     );
   }
-  loadDeclaration(name); // a broken file: its first problem, by line
+  // A broken file: its first problem, by line. The container may be named
+  // by its file (web.container with ContainerName=frontend runs as frontend).
+  name = loadDeclaration(name).name;
   const unit = unitName(name);
   const systemd = await ctx.systemd();
   await loadDeclaredUnit(systemd, name);

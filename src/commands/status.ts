@@ -10,6 +10,8 @@ import type { CommandContext } from "./context.ts";
 import { describeState } from "./list.ts";
 import { formatPublished } from "../network/published_ports.ts";
 import { isRunning } from "../systemd/unit_state.ts";
+import { healthOf } from "./list.ts";
+import { readHealthState } from "../health/state.ts";
 
 /** Everything known about a container, as `inspect` prints it. */
 export async function inspectContainer(ctx: CommandContext, name: string) {
@@ -18,6 +20,8 @@ export async function inspectContainer(ctx: CommandContext, name: string) {
   const systemd = await ctx.systemd();
   const state = await systemd.unitState(unit);
   const running = isRunning(state);
+  const health = healthOf(name, config.healthcheck !== undefined, state);
+  const healthState = readHealthState(name);
   return {
     Id: config.id,
     Name: config.name,
@@ -38,7 +42,19 @@ export async function inspectContainer(ctx: CommandContext, name: string) {
       CPUUsageNSec: running && state!.cpuUsageNSec !== null ? Number(state!.cpuUsageNSec) : null,
       ControlGroup: running ? state!.controlGroup : null,
       LastExit: loadExitRecord(name),
+      // docker's State.Health: this run's status, failing streak and last results.
+      Health: config.healthcheck
+        ? {
+          Status: health ?? "none",
+          FailingStreak: health && healthState?.invocation === state?.invocationId
+            ? healthState!.failingStreak
+            : 0,
+          Log: healthState?.log ?? [],
+        }
+        : null,
     },
+    Labels: config.labels ?? {},
+    Annotations: config.annotations ?? {},
     Network: {
       Mode: config.network,
       Name: config.bridge?.network ?? null,
@@ -94,6 +110,25 @@ export async function printStatus(ctx: CommandContext, name: string, lines = 10)
     out.push(`   CGroup: ${s.ControlGroup}`);
   }
   out.push(` Restarts: ${s.Restarts} (policy: ${c.restart.policy})`);
+  if (s.Health) {
+    const last = s.Health.Log.at(-1);
+    out.push(
+      `   Health: ${s.Health.Status}${
+        s.Health.FailingStreak ? ` (${s.Health.FailingStreak} failing)` : ""
+      }${last ? `, last check ${last.end}: exit ${last.exitCode}` : ""}`,
+    );
+    for (const result of s.Health.Log.slice(-3)) {
+      const output = result.output.trim().split("\n").at(-1) ?? "";
+      out.push(
+        `           ${result.end} exit ${result.exitCode}${
+          output ? `: ${output.slice(0, 100)}` : ""
+        }`,
+      );
+    }
+  }
+  if (Object.keys(info.Labels).length) {
+    out.push(`   Labels: ${Object.entries(info.Labels).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  }
   if (logs.length) out.push("", ...logs);
   ctx.print(out.join("\n"));
 }

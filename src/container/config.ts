@@ -22,14 +22,60 @@ export interface TmpfsMount {
   data: string;
 }
 
-/** A bind mount of a host path into the container (`-v HOST:CTR[:ro]`). */
+/**
+ * A bind mount into the container: of a host path (`-v HOST:CTR[:ro]`), or
+ * of a volume's content (`-v NAME:CTR`, `-v CTR`, the image's VOLUME;
+ * src/volume/).
+ */
 export interface VolumeMount {
-  /** Absolute host path. */
+  /**
+   * Absolute host path: the bind source, or a volume's `_data` directory.
+   * Empty in a request for a volume: `create` fills it in.
+   */
   source: string;
   /** Absolute path in the container. */
   destination: string;
   /** Read-only bind (remounted MS_RDONLY). */
   readOnly: boolean;
+  /** The volume mounted here (named or anonymous); absent = a host path. */
+  volume?: string;
+  /** An anonymous volume (`-v CTR`, the image's VOLUME): removed with the container by `rm -v` and `--rm`. */
+  anonymous?: boolean;
+  /**
+   * Copy what the image has at the destination into the volume when the
+   * volume is empty (docker's copy-up; `nocopy` turns it off). Volumes only.
+   */
+  copyUp?: boolean;
+}
+
+/**
+ * A health check (`--health-*`, or the image's Healthcheck): docker's
+ * semantics, run by a systemd timer (src/health/).
+ */
+export interface HealthCheck {
+  /** `["CMD", argv...]` or `["CMD-SHELL", command]` (docker's Test). */
+  test: string[];
+  /** Between the end of one check and the next; 0 = no timer (only `healthcheck run`). */
+  intervalMs: number;
+  /** A check running longer fails. */
+  timeoutMs: number;
+  /** Consecutive failures that make the container unhealthy. */
+  retries: number;
+  /** Failures during this time after the start do not count (until a first success). */
+  startPeriodMs: number;
+  /** What happens when the container turns unhealthy. */
+  onFailure: "none" | "kill" | "restart" | "stop";
+  /** How many results the state keeps (podman's max-log-count; 0 = all). */
+  maxLogCount: number;
+  /** Characters of output kept per result (podman's max-log-size; 0 = all). */
+  maxLogSize: number;
+}
+
+/** `--dns`, `--dns-search`, `--dns-option`: the container's resolv.conf instead of the host's. */
+export interface DnsSettings {
+  servers?: string[];
+  search?: string[];
+  options?: string[];
 }
 
 /** cgroup limits, already converted to systemd units. Absent = unlimited. */
@@ -155,6 +201,34 @@ export interface ContainerConfig {
   stopSignal: string;
   /** --rm: remove the container when it stops. */
   autoRemove: boolean;
+  /** --label (and the image's labels, overridden by --label). Absent = none. */
+  labels?: Record<string, string>;
+  /** --annotation: stored, shown by inspect. Absent = none. */
+  annotations?: Record<string, string>;
+  /** The health check (--health-*, or the image's). Absent = none. */
+  healthcheck?: HealthCheck;
+  /**
+   * --sdnotify: what makes the unit "started". Absent = the runtime, once the
+   * command runs ("ready"); "container" = the container's own READY=1 through
+   * $NOTIFY_SOCKET; "healthy" = the first passing health check.
+   */
+  sdnotify?: "container" | "healthy";
+  /** --dns, --dns-search, --dns-option, as written into resolv.conf. Absent = the host's. */
+  dns?: DnsSettings;
+  /** --add-host `name:address` entries, added to the container's /etc/hosts. */
+  extraHosts?: string[];
+  /** --expose: ports the container says it listens on (recorded; nothing is opened). */
+  exposedPorts?: string[];
+  /** --shm-size: bytes of /dev/shm. Absent = 64 MiB. */
+  shmSizeBytes?: number;
+  /** --sysctl: namespaced kernel parameters set in the container's namespaces. */
+  sysctls?: Record<string, string>;
+  /** --tz: "local" (the host's /etc/localtime) or a zone of the host's /usr/share/zoneinfo. */
+  timezone?: string;
+  /** --read-only-tmpfs=false: no writable tmpfs on /tmp and /run with --read-only. */
+  readOnlyTmpfs?: false;
+  /** --ulimit: resource limits of the container's processes (setrlimit names without RLIMIT_). */
+  ulimits?: Ulimit[];
   /**
    * systemd mode: the command is an init that boots an OS (container/plan.ts
    * detectSystemd). It gets the container interface of systemd.io
@@ -170,4 +244,12 @@ export interface ContainerConfig {
    * written before it existed: `commit` then keeps the image's.
    */
   runConfig?: OciRunConfig;
+}
+
+/** One `--ulimit NAME=SOFT[:HARD]`. */
+export interface Ulimit {
+  /** The systemd property name, e.g. "NOFILE" (LimitNOFILE=). */
+  name: string;
+  soft: number;
+  hard: number;
 }

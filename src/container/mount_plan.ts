@@ -104,7 +104,12 @@ export type MountOp =
    * `--privileged`: recreate every character and block device node of the
    * host's `/dev` (not pts/shm/mqueue) under `target`, same numbers and mode.
    */
-  | { op: "hostDevices"; target: string; why: string };
+  | { op: "hostDevices"; target: string; why: string }
+  /**
+   * A volume's copy-up: when the volume directory `source` (a host path) is
+   * empty, copy what the image has at `target` into it (runtime/copy_up.ts).
+   */
+  | { op: "copyUp"; source: string; target: string; why: string };
 
 /** What the shim and stage two do to the filesystem, in order. */
 export interface RootfsPlan {
@@ -137,7 +142,7 @@ export interface CgroupView {
 }
 
 /** Where the container's systemd sends sd_notify messages (read by the shim while it boots). */
-export const CONTAINER_NOTIFY_SOCKET = "/run/host/notify";
+export const BOOT_NOTIFY_SOCKET = "/run/host/notify";
 
 /** Docker's default PATH when the image sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -326,8 +331,12 @@ export function planRootfs(
       op: "tmpfs",
       target: "/dev/shm",
       flags: ["nosuid", "nodev", "noexec"],
-      data: "mode=1777,size=65536k",
-      why: "POSIX shared memory, 64 MiB like docker",
+      data: `mode=1777,size=${
+        config.shmSizeBytes !== undefined ? `${Math.ceil(config.shmSizeBytes / 1024)}k` : "65536k"
+      }`,
+      why: config.shmSizeBytes !== undefined
+        ? "POSIX shared memory, --shm-size"
+        : "POSIX shared memory, 64 MiB like docker",
     },
     {
       op: "mqueue",
@@ -385,7 +394,16 @@ export function planRootfs(
   // Bridge mode: the network's shared hosts file (src/network/hosts_file.ts),
   // read-only: it names every container of the network, and one container
   // must not redirect another's names. Its state root is the container's.
-  const hosts = config.network === "bridge" && config.bridge
+  // With --add-host the container has a hosts file of its own: the
+  // network's plus its lines, rewritten with the network's (network_store.ts).
+  const hosts = config.network === "bridge" && config.bridge && config.extraHosts?.length
+    ? {
+      target: "/etc/hosts",
+      hostPath: paths.hosts,
+      content: defaultHosts(config.hostname),
+      readOnly: true,
+    }
+    : config.network === "bridge" && config.bridge
     ? {
       target: "/etc/hosts",
       hostPath: networkPaths(config.bridge.network, dirname(dirname(paths.dir))).hosts,
@@ -452,6 +470,27 @@ export function planRootfs(
     );
   }
 
+  // --tz: the host's zone file as /etc/localtime, read-only (podman's --tz).
+  if (config.timezone && !volumeTargets.has("/etc/localtime")) {
+    before.push(
+      {
+        op: "bind",
+        source: config.timezone === "local"
+          ? "/etc/localtime"
+          : `/usr/share/zoneinfo/${config.timezone}`,
+        target: "/etc/localtime",
+        recursive: false,
+        targetKind: "file",
+        why: `--tz ${config.timezone}`,
+      },
+      {
+        op: "remountReadOnly",
+        target: "/etc/localtime",
+        why: "the host's zone file stays the host's",
+      },
+    );
+  }
+
   // --read-only: /tmp and /run stay writable (podman's --read-only-tmpfs),
   // unless the user mounts something there. nosuid/nodev: a writable place
   // must not be where a setuid binary or a device node can be planted.
@@ -462,7 +501,7 @@ export function planRootfs(
       if (!userTargets.has(tmpfs.destination)) tmpfsAll.push({ ...tmpfs, flags: [...tmpfs.flags] });
     }
   }
-  if (config.readOnlyRoot) {
+  if (config.readOnlyRoot && config.readOnlyTmpfs !== false) {
     for (const [path, mode] of [["/tmp", "1777"], ["/run", "755"]]) {
       if (!userTargets.has(path) && !tmpfsAll.some((t) => t.destination === path)) {
         tmpfsAll.push({ destination: path, flags: ["nosuid", "nodev"], data: `mode=${mode}` });
@@ -495,6 +534,14 @@ export function planRootfs(
       continue;
     }
     const volume = mount.volume;
+    if (volume.volume !== undefined && volume.copyUp !== false) {
+      before.push({
+        op: "copyUp",
+        source: volume.source,
+        target: volume.destination,
+        why: `volume ${volume.volume}: the image's content, when the volume is empty`,
+      });
+    }
     before.push({
       op: "bind",
       source: volume.source,
@@ -536,6 +583,27 @@ export function planRootfs(
       why: "the container's own machine id",
     });
     if (cgroups) before.push(...planCgroupMounts(cgroups));
+  }
+
+  // --sdnotify=container: the readiness relay's socket (runtime/notify_relay.ts)
+  // at /run/notify/notify.sock, read-only (connecting needs no write); after
+  // the tmpfs mounts, so a --read-only container's /run tmpfs does not hide it.
+  if (config.sdnotify === "container") {
+    before.push(
+      {
+        op: "bind",
+        source: paths.notifyDir,
+        target: "/run/notify",
+        recursive: false,
+        targetKind: "dir",
+        why: "--sdnotify=container: $NOTIFY_SOCKET, relayed to systemd by the shim",
+      },
+      {
+        op: "remountReadOnly",
+        target: "/run/notify",
+        why: "the container cannot replace the socket",
+      },
+    );
   }
 
   if (config.workingDir !== "/") {
@@ -617,5 +685,7 @@ export function formatMountOp(op: MountOp): string {
       return `read-only ${op.path}`;
     case "hostDevices":
       return `host devices -> ${op.target}`;
+    case "copyUp":
+      return `copy-up ${op.target} -> ${op.source}`;
   }
 }

@@ -7,12 +7,15 @@
  * creation ops/create.ts.
  */
 import type {
+  DnsSettings,
   PublishedPort,
   ResourceLimits,
   RestartPolicy,
   TmpfsMount,
+  Ulimit,
   VolumeMount,
 } from "./config.ts";
+import type { HealthOptions } from "./health_options.ts";
 import type { UserSpec } from "./run_options.ts";
 import type { SecurityOptions } from "../security/options.ts";
 
@@ -80,8 +83,6 @@ export interface ContainerOptions {
   systemd?: SystemdMode;
   /** --boot (`tsnspawn boot`): run the image's init, the arguments after the image go to it. */
   boot: boolean;
-  /** --label KEY[=VALUE], in order (a later one wins). */
-  labels?: Record<string, string>;
   /** --detach-keys: the key sequence that detaches an attached terminal (docker's syntax). */
   detachKeys?: string;
   /** --dry-run: print the plan, change nothing. */
@@ -94,6 +95,36 @@ export interface ContainerOptions {
   pull?: PullPolicy;
   /** --platform for a pull, raw ("linux/amd64"). */
   platform?: string;
+  /** --label KEY=VALUE (and --label-file contents: read by create, before these). */
+  labels: Record<string, string>;
+  /** --label-file paths, raw; read at create. */
+  labelFiles: string[];
+  /** --annotation KEY=VALUE. */
+  annotations: Record<string, string>;
+  /** --health-* options (the image's Healthcheck fills in the rest at create). */
+  health: HealthOptions;
+  /** --no-healthcheck: no health check, not even the image's. */
+  noHealthcheck: boolean;
+  /** --sdnotify=container|healthy (undefined = ready: the runtime's). */
+  sdnotify?: "container" | "healthy";
+  /** --dns, --dns-search, --dns-option (undefined = the host's resolv.conf). */
+  dns?: DnsSettings;
+  /** --add-host NAME:ADDRESS. */
+  extraHosts: string[];
+  /** --expose PORT[/PROTO] (recorded). */
+  expose: string[];
+  /** --shm-size in bytes. */
+  shmSizeBytes?: number;
+  /** --sysctl NAME=VALUE, namespaced parameters only. */
+  sysctls: Record<string, string>;
+  /** --tz: local or a zone name. */
+  timezone?: string;
+  /** --read-only-tmpfs=false. */
+  readOnlyTmpfs?: false;
+  /** --ulimit. */
+  ulimits: Ulimit[];
+  /** --env-host: the creating process's environment first (before env files and -e). */
+  envHost: boolean;
 }
 
 /** `run --pull`: pull when the image is missing (default), always, or never. */

@@ -25,16 +25,23 @@
 import {
   CONTAINER_CONFIG_VERSION,
   type ContainerConfig,
+  type DnsSettings,
   type PublishedPort,
   type ResourceLimits,
   type RestartPolicy,
+  type Ulimit,
   type VolumeMount,
 } from "./config.ts";
+import { type HealthOptions, type ImageHealthcheck, planHealthCheck } from "./health_options.ts";
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerOptions, SystemdMode } from "./options.ts";
 import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
 import type { OciRunConfig } from "../oci/types.ts";
+import { planResolvConf } from "./extra_options.ts";
+
+/** $NOTIFY_SOCKET of a container with --sdnotify=container (podman's path). */
+export const CONTAINER_NOTIFY_SOCKET = "/run/notify/notify.sock";
 
 /** The docker default PATH, used when the image sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -48,8 +55,10 @@ export interface ImageRuntimeConfig {
   User?: string;
   StopSignal?: string;
   ExposedPorts?: Record<string, Record<string, never>> | null;
+  /** Mount points of anonymous volumes (`VOLUME` in a Dockerfile). */
+  Volumes?: Record<string, unknown> | null;
   Labels?: Record<string, string> | null;
-  Volumes?: Record<string, Record<string, never>> | null;
+  Healthcheck?: ImageHealthcheck | null;
 }
 
 /** Everything the user asked for, already syntactically validated. */
@@ -84,6 +93,20 @@ export interface ContainerRequest {
   /** --stop-signal; else SIGRTMIN+3 in systemd mode; else the image's StopSignal; else SIGTERM. */
   stopSignal?: string;
   autoRemove: boolean;
+  /** --label and --label-file (the image's labels go under them). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  health: HealthOptions;
+  noHealthcheck: boolean;
+  sdnotify?: "container" | "healthy";
+  dns?: DnsSettings;
+  extraHosts: string[];
+  expose: string[];
+  shmSizeBytes?: number;
+  sysctls: Record<string, string>;
+  timezone?: string;
+  readOnlyTmpfs?: false;
+  ulimits: Ulimit[];
   /** --systemd (default "true": detect from the command). */
   systemd?: SystemdMode;
   /** --boot: the image's init (found by `create`), run with `command` as its arguments. */
@@ -92,8 +115,6 @@ export interface ContainerRequest {
   home?: string;
   /** no_new_privs was asked for explicitly (--security-opt no-new-privileges[=…]). */
   noNewPrivilegesExplicit?: boolean;
-  /** --label KEY=VALUE, over the image's labels. */
-  labels?: Record<string, string>;
   /** The user as given (-u, else the image's User), for `commit`. */
   userSpec?: string;
 }
@@ -137,7 +158,6 @@ export function requestFromRunOptions(
     noNewPrivileges: options.security.noNewPrivileges ?? true,
     noNewPrivilegesExplicit: options.security.noNewPrivileges !== undefined,
     systemd: options.boot ? "always" : options.systemd,
-    labels: options.labels,
     init: options.init,
     tty: options.tty,
     interactive: options.interactive,
@@ -146,7 +166,75 @@ export function requestFromRunOptions(
     stopTimeoutSec: options.stopTimeoutSec,
     stopSignal: options.stopSignal,
     autoRemove: options.autoRemove,
+    labels: options.labels,
+    annotations: options.annotations,
+    health: options.health,
+    noHealthcheck: options.noHealthcheck,
+    sdnotify: options.sdnotify,
+    dns: options.dns,
+    extraHosts: options.extraHosts,
+    expose: options.expose,
+    shmSizeBytes: options.shmSizeBytes,
+    sysctls: options.sysctls,
+    timezone: options.timezone,
+    readOnlyTmpfs: options.readOnlyTmpfs,
+    ulimits: options.ulimits,
   };
+}
+
+/**
+ * Anonymous volumes for the image's VOLUME paths that no mount given
+ * covers (docker: each becomes a fresh volume with the image's content).
+ */
+export function planImageVolumes(
+  image: ImageRuntimeConfig,
+  given: readonly { destination: string }[],
+): VolumeMount[] {
+  const taken = new Set(given.map((m) => m.destination));
+  const out: VolumeMount[] = [];
+  for (const raw of Object.keys(image.Volumes ?? {})) {
+    const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
+    if (!raw.startsWith("/") || parts.includes("..") || parts.length === 0) continue;
+    const destination = "/" + parts.join("/");
+    if (taken.has(destination)) continue;
+    taken.add(destination);
+    out.push({
+      source: "",
+      destination,
+      readOnly: false,
+      volume: "",
+      anonymous: true,
+      copyUp: true,
+    });
+  }
+  return out;
+}
+
+/**
+ * `--entrypoint` as words: "" none, a JSON array of strings several (podman's
+ * form, quadlet's `Entrypoint=["/bin/sh","-c"]`), else one program.
+ */
+export function entrypointWords(entrypoint: string): string[] {
+  if (entrypoint === "") return [];
+  if (entrypoint.trimStart().startsWith("[")) {
+    let words: unknown;
+    try {
+      words = JSON.parse(entrypoint);
+    } catch {
+      words = null;
+    }
+    if (!Array.isArray(words) || !words.every((w) => typeof w === "string")) {
+      throw new TsnspawnError(
+        "invalid",
+        `entrypoint ${JSON.stringify(entrypoint.slice(0, 80))}: not a JSON array of strings`,
+        {
+          hint: 'e.g. --entrypoint \'["/bin/sh","-c"]\', or one program',
+        },
+      );
+    }
+    return words;
+  }
+  return [entrypoint];
 }
 
 /** Docker's rule: the container's Entrypoint and Cmd from the image's and the request's. */
@@ -155,10 +243,9 @@ export function planEntrypointCmd(
   entrypoint: string | null,
   command: string[],
 ): { entrypoint: string[]; cmd: string[] } {
-  const entry = entrypoint === null
-    ? (image.Entrypoint ?? [])
-    : (entrypoint === "" ? [] : [entrypoint]);
-  // A new entrypoint resets the image's Cmd, as in docker.
+  const entry = entrypoint === null ? (image.Entrypoint ?? []) : entrypointWords(entrypoint);
+  // A new entrypoint resets the image's Cmd, as in docker and podman (an
+  // empty one too: `--entrypoint ""`, quadlet's bare `Entrypoint=`).
   const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
   return { entrypoint: [...entry], cmd: [...cmd] };
 }
@@ -270,6 +357,13 @@ export function planContainer(
     ? { entrypoint: [], cmd: command }
     : planEntrypointCmd(image, request.entrypoint, request.command);
   const systemd = detectSystemd(command, request.systemd);
+  if (systemd && request.sdnotify) {
+    throw new TsnspawnError(
+      "invalid",
+      `--sdnotify=${request.sdnotify}: an OS container (systemd mode) is ready when its systemd says so`,
+      { hint: "drop --sdnotify, or run the command without systemd mode (--systemd=false)" },
+    );
+  }
   const hostname = request.hostname ?? id.slice(0, 12);
   // Defaults first: the image's Env and then -e override each of them.
   const env = mergeEnv(
@@ -283,6 +377,8 @@ export function planContainer(
     ],
     image.Env ?? [],
     request.env,
+    // --sdnotify=container: the relay's socket (mount_plan.ts binds it there).
+    request.sdnotify === "container" ? [`NOTIFY_SOCKET=${CONTAINER_NOTIFY_SOCKET}`] : [],
   );
   const network = planNetwork(request.network, request.publish);
   const explicitStopSignal = request.stopSignal ?? (systemd ? SYSTEMD_STOP_SIGNAL : undefined) ??
@@ -293,6 +389,27 @@ export function planContainer(
     workingDir: request.workingDir || (request.bootInit ? undefined : image.WorkingDir),
     stopSignal: explicitStopSignal,
   });
+  const labels = { ...(image.Labels ?? {}), ...request.labels };
+  const healthcheck = planHealthCheck(request.health, request.noHealthcheck, image.Healthcheck);
+  if (request.sdnotify === "healthy" && !healthcheck) {
+    throw new TsnspawnError("invalid", "--sdnotify=healthy: the container has no health check", {
+      hint: "give --health-cmd, or use an image with a HEALTHCHECK",
+    });
+  }
+  const optional: Partial<ContainerConfig> = {
+    ...(Object.keys(labels).length ? { labels } : {}),
+    ...(Object.keys(request.annotations).length ? { annotations: request.annotations } : {}),
+    ...(healthcheck ? { healthcheck } : {}),
+    ...(request.sdnotify ? { sdnotify: request.sdnotify } : {}),
+    ...(request.dns ? { dns: request.dns } : {}),
+    ...(request.extraHosts.length ? { extraHosts: request.extraHosts } : {}),
+    ...(request.expose.length ? { exposedPorts: request.expose } : {}),
+    ...(request.shmSizeBytes !== undefined ? { shmSizeBytes: request.shmSizeBytes } : {}),
+    ...(Object.keys(request.sysctls).length ? { sysctls: request.sysctls } : {}),
+    ...(request.timezone ? { timezone: request.timezone } : {}),
+    ...(request.readOnlyTmpfs === false ? { readOnlyTmpfs: false as const } : {}),
+    ...(request.ulimits.length ? { ulimits: request.ulimits } : {}),
+  };
   return {
     version: CONTAINER_CONFIG_VERSION,
     name: request.name,
@@ -319,6 +436,7 @@ export function planContainer(
     stopTimeoutSec: request.stopTimeoutSec ?? 10,
     stopSignal,
     autoRemove: request.autoRemove,
+    ...optional,
     ...(systemd ? { systemd: true } : {}),
     runConfig,
   };
@@ -343,6 +461,7 @@ export function planRunConfig(
   const env = mergeEnv(hasPath ? [] : [`PATH=${DEFAULT_PATH}`], imageEnv, request.env);
   const exposed: Record<string, Record<string, never>> = { ...(image.ExposedPorts ?? {}) };
   for (const port of request.publish) exposed[`${port.containerPort}/${port.protocol}`] = {};
+  for (const port of request.expose ?? []) exposed[port.includes("/") ? port : `${port}/tcp`] = {};
   const labels = { ...(image.Labels ?? {}), ...(request.labels ?? {}) };
   const config: OciRunConfig = { Env: env };
   if (parts.entrypoint.length > 0) config.Entrypoint = parts.entrypoint;
@@ -352,7 +471,8 @@ export function planRunConfig(
   if (user) config.User = user;
   if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
   if (Object.keys(labels).length > 0) config.Labels = labels;
-  if (image.Volumes && Object.keys(image.Volumes).length > 0) config.Volumes = { ...image.Volumes };
+  const volumes = Object.keys(image.Volumes ?? {});
+  if (volumes.length > 0) config.Volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
   if (resolved.stopSignal) config.StopSignal = resolved.stopSignal;
   return config;
 }
@@ -367,11 +487,21 @@ export function planInitLayer(
     `127.0.1.1\t${config.hostname}`,
     "",
   ].join("\n");
+  // --dns* replace those parts of the host's file (docker's rule).
+  const base = config.dns ? planResolvConf(hostResolvConf, config.dns) : hostResolvConf;
   // With --network none a nameserver on the host's loopback is unreachable
   // (docker drops those too); keep search/options lines.
-  const resolvConf = config.network === "host"
-    ? hostResolvConf
-    : hostResolvConf.split("\n").filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line))
+  const resolvConf = config.network === "host" && !config.dns
+    ? base
+    : base.split("\n").filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line))
       .join("\n");
-  return { hostname: config.hostname + "\n", hosts, resolvConf };
+  const extra = (config.extraHosts ?? []).map((entry) => {
+    const colon = entry.indexOf(":");
+    return `${entry.slice(colon + 1)}\t${entry.slice(0, colon)}`;
+  });
+  return {
+    hostname: config.hostname + "\n",
+    hosts: extra.length ? hosts + extra.join("\n") + "\n" : hosts,
+    resolvConf,
+  };
 }

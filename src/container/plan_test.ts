@@ -34,6 +34,14 @@ function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
     resources: {},
     restart: { policy: "no", maxRetries: 0 },
     autoRemove: false,
+    labels: {},
+    annotations: {},
+    health: {},
+    noHealthcheck: false,
+    extraHosts: [],
+    expose: [],
+    sysctls: {},
+    ulimits: [],
     ...overrides,
   };
 }
@@ -49,7 +57,11 @@ Deno.test("planCommand follows docker's entrypoint/cmd rules", () => {
   assertEquals(planCommand(image, "", ["sh"]), ["sh"]);
   assertEquals(planCommand({ Cmd: ["/bin/sh"] }, null, []), ["/bin/sh"]);
   assertThrows(() => planCommand({}, null, []), TsnspawnError, "no command to run");
+  // An empty one too (docker and podman alike).
   assertThrows(() => planCommand(image, "", []), TsnspawnError, "no command to run");
+  // A JSON entrypoint is several words (podman's form).
+  assertEquals(planCommand(image, '["/bin/sh","-c"]', ["echo"]), ["/bin/sh", "-c", "echo"]);
+  assertThrows(() => planCommand(image, "[1]", []), TsnspawnError, "not a JSON array of strings");
 });
 
 Deno.test("planContainer merges environment: image, then -e; PATH default only when missing", () => {

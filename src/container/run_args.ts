@@ -40,6 +40,31 @@ import {
 } from "../security/capabilities.ts";
 import { parseSecurityOptions, parseUserns } from "../security/options.ts";
 import { parseTmpfs } from "./tmpfs.ts";
+import { parseKeyValues } from "../labels.ts";
+import { entrypointWords } from "./plan.ts";
+import {
+  type HealthOptions,
+  parseCount,
+  parseHealthCmd,
+  parseHealthInterval,
+  parseOnFailure,
+  parseStartPeriod,
+  positiveDuration,
+} from "./health_options.ts";
+import {
+  isNetworkSysctl,
+  parseAddHost,
+  parseDnsOption,
+  parseDnsSearch,
+  parseDnsServer,
+  parseExpose,
+  parseMount,
+  parseSdnotify,
+  parseShmSize,
+  parseSysctl,
+  parseTimezone,
+  parseUlimit,
+} from "./extra_options.ts";
 import type { ContainerOptions, PullPolicy, SystemdMode } from "./options.ts";
 import { parseDetachKeys } from "./detach_keys.ts";
 import {
@@ -108,14 +133,18 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
   list("tmpfs", undefined, "PATH[:OPTS]", "mount a tmpfs, e.g. /run:size=64m,mode=755"),
   value("userns", undefined, "MODE", "user namespace: host (the only mode so far)"),
   value("rootfs", undefined, "DIR", "run from a root file system directory instead of an image"),
-  value("entrypoint", undefined, "CMD", "override the image's entrypoint"),
+  value(
+    "entrypoint",
+    undefined,
+    "CMD",
+    'override the image\'s entrypoint ("" = none; a JSON array = several words)',
+  ),
   value(
     "systemd",
     undefined,
     "true|false|always",
     "systemd mode: true = when the command is an init (default), always, false",
   ),
-  list("label", "l", "KEY[=VALUE]", "set a label (commit keeps it)"),
   flag("boot", undefined, "boot the image's init (systemd); arguments after the image go to it"),
   value(
     "detach-keys",
@@ -131,6 +160,75 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
     "OS/ARCH",
     "platform to pull, e.g. linux/arm64 (default: the host's)",
   ),
+  list("label", "l", "KEY=VALUE", "set a label on the container"),
+  list("label-file", undefined, "FILE", "read labels from a file of KEY=VALUE lines"),
+  list("annotation", undefined, "KEY=VALUE", "set an annotation (stored, shown by inspect)"),
+  list(
+    "mount",
+    undefined,
+    "SPEC",
+    "mount a bind, volume or tmpfs, e.g. type=volume,src=data,dst=/data",
+  ),
+  value(
+    "health-cmd",
+    undefined,
+    "CMD",
+    "health check command (JSON array = exec form; none = off)",
+  ),
+  value(
+    "health-interval",
+    undefined,
+    "TIME",
+    "time between health checks (default 30s; disable = no timer)",
+  ),
+  value("health-timeout", undefined, "TIME", "a health check running longer fails (default 30s)"),
+  value("health-retries", undefined, "N", "consecutive failures before unhealthy (default 3)"),
+  value(
+    "health-start-period",
+    undefined,
+    "TIME",
+    "failures during this time after start do not count",
+  ),
+  value(
+    "health-on-failure",
+    undefined,
+    "ACTION",
+    "when unhealthy: none (default), kill, restart or stop",
+  ),
+  value("health-max-log-count", undefined, "N", "health check results kept (default 5, 0 = all)"),
+  value(
+    "health-max-log-size",
+    undefined,
+    "N",
+    "characters of output kept per result (default 500, 0 = all)",
+  ),
+  flag("no-healthcheck", undefined, "no health check, not even the image's"),
+  value(
+    "sdnotify",
+    undefined,
+    "MODE",
+    "what makes the unit started: ready (default), container (its READY=1) or healthy",
+  ),
+  list("dns", undefined, "ADDRESS", "DNS server in the container's resolv.conf"),
+  list("dns-search", undefined, "DOMAIN", "DNS search domain ('.' = none)"),
+  list("dns-option", undefined, "OPTION", "resolv.conf option, e.g. ndots:2"),
+  list("add-host", undefined, "NAME:ADDRESS", "add a line to the container's /etc/hosts"),
+  list("expose", undefined, "PORT[/PROTO]", "record a port the container listens on"),
+  value("shm-size", undefined, "SIZE", "size of /dev/shm (default 64m)"),
+  list(
+    "sysctl",
+    undefined,
+    "NAME=VALUE",
+    "set a namespaced kernel parameter (net.*, kernel.shm*, ...)",
+  ),
+  value("tz", undefined, "ZONE", "time zone: local or a name like Europe/Berlin"),
+  flag(
+    "read-only-tmpfs",
+    undefined,
+    "with --read-only: writable tmpfs on /tmp and /run (default true)",
+  ),
+  list("ulimit", undefined, "NAME=SOFT[:HARD]", "resource limit, e.g. nofile=1024:4096"),
+  flag("env-host", undefined, "start from this environment (before --env-file and -e)"),
 ];
 
 /** `run --pull`. */
@@ -143,22 +241,6 @@ function parsePullPolicy(text: string): PullPolicy {
       hint: "e.g. --pull always",
     },
   );
-}
-
-/** `--label KEY[=VALUE]` (docker: a key alone has the empty value). */
-function parseLabels(texts: string[]): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const text of texts) {
-    const eq = text.indexOf("=");
-    const key = eq < 0 ? text : text.slice(0, eq);
-    if (key === "" || /\s/.test(key)) {
-      throw new TsnspawnError("invalid", `label ${JSON.stringify(text)}: no key`, {
-        hint: "give labels as KEY=VALUE",
-      });
-    }
-    labels[key] = eq < 0 ? "" : text.slice(eq + 1);
-  }
-  return labels;
 }
 
 /** `--systemd`: podman's three values. */
@@ -221,6 +303,36 @@ export function buildContainerOptions(
   const weight = o.parsed("cpu-weight", parseCpuWeight) ?? o.parsed("cpu-shares", parseCpuShares);
   if (weight !== undefined) resources.cpuWeight = weight;
 
+  // --mount adds to the mounts -v and --tmpfs make.
+  const mounts = o.list("mount").map(parseMount);
+  const volumes = [
+    ...o.list("volume").map(parseVolume),
+    ...mounts.flatMap((m) => ("volume" in m ? [m.volume] : [])),
+  ];
+  const tmpfs = [
+    ...o.list("tmpfs").map(parseTmpfs),
+    ...mounts.flatMap((m) => ("tmpfs" in m ? [m.tmpfs] : [])),
+  ];
+  const network = o.parsed("network", parseNetwork) ?? DEFAULT_NETWORK_MODE;
+  const sysctls = Object.fromEntries(o.list("sysctl").map(parseSysctl));
+  if (network === "host" && Object.keys(sysctls).some(isNetworkSysctl)) {
+    throw usage(`conflicting options for ${command}: --sysctl net.* and --network host`, command);
+  }
+  const health = parseHealthOptions(o);
+  const noHealthcheck = o.flag("no-healthcheck") || health.test?.[0] === "NONE";
+  const sdnotify = o.parsed("sdnotify", parseSdnotify);
+  if (sdnotify === "healthy" && noHealthcheck) {
+    throw usage(
+      `conflicting options for ${command}: --sdnotify=healthy and no health check`,
+      command,
+    );
+  }
+  const dns = {
+    ...(o.has("dns") ? { servers: o.list("dns").map(parseDnsServer) } : {}),
+    ...(o.has("dns-search") ? { search: o.list("dns-search").map(parseDnsSearch) } : {}),
+    ...(o.has("dns-option") ? { options: o.list("dns-option").map(parseDnsOption) } : {}),
+  };
+
   const options: ContainerOptions = {
     detach: o.flag("detach"),
     autoRemove,
@@ -228,10 +340,10 @@ export function buildContainerOptions(
     tty: o.flag("tty"),
     env: o.list("env").flatMap((e) => parseEnvAssignment(e, lookupEnv) ?? []),
     envFiles: o.list("env-file").map((f) => nonEmpty("--env-file", f, command)),
-    volumes: o.list("volume").map(parseVolume),
+    volumes,
     resources,
     restart,
-    network: o.parsed("network", parseNetwork) ?? DEFAULT_NETWORK_MODE,
+    network,
     publish: o.list("publish").flatMap(parsePublish),
     capAdd,
     capDrop,
@@ -243,10 +355,20 @@ export function buildContainerOptions(
     security: parseSecurityOptions(o.list("security-opt")),
     privileged: o.flag("privileged"),
     readOnly: o.flag("read-only"),
-    tmpfs: o.list("tmpfs").map(parseTmpfs),
+    tmpfs,
     dryRun: o.flag("dry-run"),
     boot: o.flag("boot"),
     command: cmd,
+    labels: parseKeyValues(o.list("label")),
+    labelFiles: o.list("label-file").map((f) => nonEmpty("--label-file", f, command)),
+    annotations: parseKeyValues(o.list("annotation"), "annotation"),
+    health: noHealthcheck ? {} : health,
+    noHealthcheck,
+    extraHosts: o.list("add-host").map(parseAddHost),
+    expose: o.list("expose").map(parseExpose),
+    sysctls,
+    ulimits: o.list("ulimit").map(parseUlimit),
+    envHost: o.flag("env-host"),
   };
   // Optional values are only set when given, so objects compare and print cleanly.
   const optional: Partial<ContainerOptions> = {
@@ -257,18 +379,44 @@ export function buildContainerOptions(
     stopTimeoutSec: o.parsed("stop-timeout", parseStopTimeout),
     stopSignal: o.parsed("stop-signal", (s) => signalName(parseSignal(s))),
     rootfs,
-    entrypoint: o.value("entrypoint"),
+    entrypoint: o.parsed("entrypoint", (e) => (entrypointWords(e), e)),
     image,
     pull: o.parsed("pull", parsePullPolicy),
     platform: o.parsed("platform", (s) => nonEmpty("--platform", s, command)),
+    sdnotify,
+    dns: Object.keys(dns).length > 0 ? dns : undefined,
+    shmSizeBytes: o.parsed("shm-size", parseShmSize),
+    timezone: o.parsed("tz", parseTimezone),
+    readOnlyTmpfs: o.has("read-only-tmpfs") && !o.flag("read-only-tmpfs") ? false : undefined,
     systemd: o.parsed("systemd", parseSystemdMode),
-    labels: o.list("label").length > 0 ? parseLabels(o.list("label")) : undefined,
     detachKeys: o.parsed("detach-keys", (s) => (parseDetachKeys(s), s)),
   };
   for (const [key, v] of Object.entries(optional)) {
     if (v !== undefined) (options as unknown as Record<string, unknown>)[key] = v;
   }
   return options;
+}
+
+/** The --health-* options, each validated. */
+function parseHealthOptions(o: OptionReader): HealthOptions {
+  const health: HealthOptions = {};
+  const test = o.parsed("health-cmd", parseHealthCmd);
+  if (test) health.test = test;
+  const interval = o.parsed("health-interval", parseHealthInterval);
+  if (interval !== undefined) health.intervalMs = interval;
+  const timeout = o.parsed("health-timeout", (s) => positiveDuration(s, "health timeout"));
+  if (timeout !== undefined) health.timeoutMs = timeout;
+  const retries = o.parsed("health-retries", (s) => parseCount(s, "health retries", 1));
+  if (retries !== undefined) health.retries = retries;
+  const start = o.parsed("health-start-period", parseStartPeriod);
+  if (start !== undefined) health.startPeriodMs = start;
+  const onFailure = o.parsed("health-on-failure", parseOnFailure);
+  if (onFailure) health.onFailure = onFailure;
+  const count = o.parsed("health-max-log-count", (s) => parseCount(s, "health max log count", 0));
+  if (count !== undefined) health.maxLogCount = count;
+  const size = o.parsed("health-max-log-size", (s) => parseCount(s, "health max log size", 0));
+  if (size !== undefined) health.maxLogSize = size;
+  return health;
 }
 
 /** `--cap-add`/`--cap-drop` value → canonical name or "ALL". */

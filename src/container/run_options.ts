@@ -181,37 +181,75 @@ function normalizeAbsolutePath(path: string): { path: string } | { error: string
   return { path: "/" + parts.join("/") };
 }
 
-/** Docker's rule for named volumes (and container names). */
-const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/**
+ * Docker's rule for container names, plus one `@INSTANCE` part: the
+ * containers of a declared template (`web@.container`) are named after their
+ * instance units (`web@1` runs as `tsnspawn-web@1.service`).
+ */
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*(@[a-zA-Z0-9_.-]+)?$/;
 
-/** Volume options accepted after the second colon. */
-const VOLUME_OPTIONS: Record<string, boolean> = {
-  ro: true, // read-only bind mount
-  rw: false, // read-write bind mount (the default)
+/** Docker's rule for volume names (src/volume/config.ts), where `-v` tells them from paths. */
+const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/**
+ * Volume options accepted after the second colon, comma-separated:
+ * docker's and podman's words that mean something here.
+ */
+const VOLUME_OPTIONS: Record<string, string> = {
+  ro: "read-only",
+  rw: "read-write (the default)",
+  z: "SELinux relabel: accepted, nothing to do (SELinux is not used)",
+  Z: "SELinux private relabel: accepted, nothing to do (SELinux is not used)",
+  nocopy: "a volume: do not copy the image's content into it",
+  copy: "a volume: copy the image's content into it when empty (the default)",
 };
 
 /**
- * Parses `-v HOST:CTR[:ro|rw]` into a bind mount. Both paths must be
- * absolute and are normalized; `..` is refused; the container path must not be
- * `/`. Named and anonymous volumes are not supported yet.
+ * Parses `-v`: `HOST:CTR[:OPTS]` (a bind mount of a host path), `NAME:CTR[:OPTS]`
+ * (a named volume, created on first use), or `CTR` (an anonymous volume).
+ * Paths must be absolute and are normalized; `..` is refused; the container
+ * path must not be `/`. OPTS: `ro`/`rw`, `z`/`Z` (no-ops), `nocopy`,
+ * comma-separated. A volume's `source` stays empty until `create`.
  */
 export function parseVolume(text: string): VolumeMount {
   const parts = text.split(":");
-  const usage = "use -v /host/path:/container/path[:ro]";
-  if (parts.length === 1) {
-    throw invalid("volume", text, "anonymous volumes are not supported yet", usage);
-  }
+  const usage =
+    "use -v /host/path:/container/path[:ro], -v NAME:/container/path or -v /container/path";
   if (parts.length > 3) {
     throw invalid("volume", text, "too many ':' (paths with ':' are not supported)", usage);
   }
+  if (parts.length === 1) {
+    const destination = normalizeAbsolutePath(text);
+    if ("error" in destination) {
+      throw invalid(
+        "volume",
+        text,
+        `container path ${printable(text)}: ${destination.error}`,
+        usage,
+      );
+    }
+    if (destination.path === "/") {
+      throw invalid("volume", text, "cannot mount over the container's root '/'", usage);
+    }
+    return {
+      source: "",
+      destination: destination.path,
+      readOnly: false,
+      volume: "",
+      anonymous: true,
+      copyUp: true,
+    };
+  }
   const [host, container, options] = parts;
   if (host === "" || container === "") throw invalid("volume", text, "empty path", usage);
-  if (!host.startsWith("/") && NAME_PATTERN.test(host)) {
-    throw invalid("volume", text, "named volumes are not supported yet", usage);
-  }
-  const source = normalizeAbsolutePath(host);
-  if ("error" in source) {
-    throw invalid("volume", text, `host path ${printable(host)}: ${source.error}`, usage);
+  const named = !host.startsWith("/") && VOLUME_NAME_PATTERN.test(host) && host.length <= 128;
+  let source = "";
+  if (!named) {
+    const parsed = normalizeAbsolutePath(host);
+    if ("error" in parsed) {
+      throw invalid("volume", text, `host path ${printable(host)}: ${parsed.error}`, usage);
+    }
+    source = parsed.path;
   }
   const destination = normalizeAbsolutePath(container);
   if ("error" in destination) {
@@ -226,23 +264,39 @@ export function parseVolume(text: string): VolumeMount {
     throw invalid("volume", text, "cannot mount over the container's root '/'", usage);
   }
   let readOnly = false;
-  if (options !== undefined) {
-    if (!Object.hasOwn(VOLUME_OPTIONS, options)) {
+  let copyUp = true;
+  for (const word of options === undefined ? [] : options.split(",")) {
+    if (!Object.hasOwn(VOLUME_OPTIONS, word)) {
       throw invalid(
         "volume",
         text,
-        `unsupported option ${printable(options)}`,
-        "the only options are ro and rw",
+        `unsupported option ${printable(word)}`,
+        `the options are ${Object.keys(VOLUME_OPTIONS).join(", ")}`,
       );
     }
-    readOnly = VOLUME_OPTIONS[options];
+    if (word === "ro") readOnly = true;
+    if (word === "rw") readOnly = false;
+    if (word === "nocopy") copyUp = false;
+    if (word === "copy") copyUp = true;
   }
-  return { source: source.path, destination: destination.path, readOnly };
+  if (!named) {
+    if (!copyUp) throw invalid("volume", text, "nocopy applies to volumes, not host paths", usage);
+    return { source, destination: destination.path, readOnly };
+  }
+  return { source: "", destination: destination.path, readOnly, volume: host, copyUp };
 }
 
-/** Formats a volume back to `HOST:CTR[:ro]` (inverse of {@link parseVolume} for normalized input). */
+/** Formats a volume back to `-v` syntax (inverse of {@link parseVolume} for normalized input). */
 export function formatVolume(volume: VolumeMount): string {
-  return `${volume.source}:${volume.destination}${volume.readOnly ? ":ro" : ""}`;
+  if (volume.anonymous && !volume.readOnly && volume.copyUp !== false) return volume.destination;
+  const options = [
+    ...(volume.readOnly ? ["ro"] : []),
+    ...(volume.volume !== undefined && volume.copyUp === false ? ["nocopy"] : []),
+  ];
+  const source = volume.volume !== undefined && volume.volume !== ""
+    ? volume.volume
+    : volume.source;
+  return `${source}:${volume.destination}${options.length ? `:${options.join(",")}` : ""}`;
 }
 
 /** Parses `-w/--workdir`: an absolute path in the container, normalized. */
@@ -641,10 +695,13 @@ export function signalName(n: number): string {
 /** Longest container name: keeps `tsnspawn-<name>.service` a valid unit name. */
 export const MAX_CONTAINER_NAME_LENGTH = 63;
 
-/** Validates a container name (docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, 1..63 characters); returns it. */
+/**
+ * Validates a container name (docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, 1..63
+ * characters, and an optional `@INSTANCE` of a declared template); returns it.
+ */
 export function validateContainerName(name: string): string {
   const hint =
-    "names start with a letter or digit, continue with letters, digits, '_', '.' or '-', and have at most 63 characters";
+    "names start with a letter or digit, continue with letters, digits, '_', '.' or '-' (and one '@INSTANCE' for a declared template), and have at most 63 characters";
   if (name.length > MAX_CONTAINER_NAME_LENGTH) {
     throw invalid(
       "container name",

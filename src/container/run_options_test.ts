@@ -190,17 +190,46 @@ Deno.test("parseVolume parses and normalizes bind mounts", () => {
   assertEquals(parseVolume("/:/host"), { source: "/", destination: "/host", readOnly: false });
 });
 
+Deno.test("parseVolume: named and anonymous volumes, options", () => {
+  assertEquals(parseVolume("data:/data"), {
+    source: "",
+    destination: "/data",
+    readOnly: false,
+    volume: "data",
+    copyUp: true,
+  });
+  assertEquals(parseVolume("/data/"), {
+    source: "",
+    destination: "/data",
+    readOnly: false,
+    volume: "",
+    anonymous: true,
+    copyUp: true,
+  });
+  assertEquals(parseVolume("db.v1:/var/lib/db:ro,nocopy"), {
+    source: "",
+    destination: "/var/lib/db",
+    readOnly: true,
+    volume: "db.v1",
+    copyUp: false,
+  });
+  // SELinux labels are accepted and change nothing.
+  assertEquals(parseVolume("/a:/b:z"), { source: "/a", destination: "/b", readOnly: false });
+  assertEquals(parseVolume("/a:/b:ro,Z"), { source: "/a", destination: "/b", readOnly: true });
+});
+
 Deno.test("parseVolume rejects what it cannot do, clearly", () => {
-  assertInvalid(() => parseVolume("data:/data"), "named volumes are not supported yet");
-  assertInvalid(() => parseVolume("/data"), "anonymous volumes are not supported yet");
   assertInvalid(() => parseVolume("./data:/data"), "host path ./data: not an absolute path");
+  assertInvalid(() => parseVolume("x:/data"), "host path x: not an absolute path");
+  assertInvalid(() => parseVolume("/a:/b:nocopy"), "nocopy applies to volumes");
+  assertInvalid(() => parseVolume("/"), "cannot mount over");
   assertInvalid(() => parseVolume("/data:data"), "container path data: not an absolute path");
   assertInvalid(() => parseVolume("/data:/"), "cannot mount over the container's root");
   assertInvalid(() => parseVolume("/data:/./"), "cannot mount over");
   assertInvalid(() => parseVolume("/data:/x/../../etc"), "must not contain '..'");
   assertInvalid(() => parseVolume("/a/../b:/x"), "must not contain '..'");
-  assertInvalid(() => parseVolume("/a:/b:z"), "unsupported option z");
-  assertInvalid(() => parseVolume("/a:/b:ro,z"), "unsupported option");
+  assertInvalid(() => parseVolume("/a:/b:shared"), "unsupported option shared");
+  assertInvalid(() => parseVolume("/a:/b:ro,x"), "unsupported option");
   assertInvalid(() => parseVolume("/a:/b:"), "unsupported option");
   assertInvalid(() => parseVolume("/a:/b:ro:x"), "too many ':'");
   assertInvalid(() => parseVolume(":/b"), "empty path");
@@ -208,7 +237,7 @@ Deno.test("parseVolume rejects what it cannot do, clearly", () => {
 });
 
 Deno.test("formatVolume round-trips", () => {
-  for (const text of ["/a:/b", "/a/b:/c:ro", "/:/host"]) {
+  for (const text of ["/a:/b", "/a/b:/c:ro", "/:/host", "data:/d", "data:/d:ro,nocopy", "/anon"]) {
     assertEquals(formatVolume(parseVolume(text)), text);
   }
   assertEquals(formatVolume(parseVolume("/a:/b:rw")), "/a:/b");

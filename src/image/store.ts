@@ -10,7 +10,8 @@
  *   layers/<diffid-hex>/size  bytes of file content in diff/ (decimal)
  *   repositories.json         { "docker.io/library/busybox:latest": "sha256:<manifest>" }
  *   untagged.json             [ "sha256:<manifest>" ]: images untagged with --force
- *                             while in use; kept until `pruneImages`
+ *                             while in use, or left when a pull or tag moved their
+ *                             tag to a newer image; kept until `pruneImages`
  *   lock                      flock held by every writer
  *
  * Rules: blobs and layer dirs are immutable once they appear; everything is
@@ -476,8 +477,20 @@ export async function commitStagedImage(image: StagedImage): Promise<string> {
     const id = await putBlob(image.configBytes);
     const manifestDigest = await putBlob(image.manifestBytes);
     const repositories = readRepositories();
-    for (const tag of image.tags) repositories[tag] = manifestDigest;
+    const replaced = new Set<string>();
+    for (const tag of image.tags) {
+      const previous = repositories[tag];
+      if (previous !== undefined && previous !== manifestDigest) replaced.add(previous);
+      repositories[tag] = manifestDigest;
+    }
+    // An image a tag moved away from stays, untagged (docker's <none>), until
+    // `image prune` finds no container using it: a container made from it
+    // still runs on its layers, and auto-update rolls back to it.
+    const reachable = new Set(Object.values(repositories));
+    const untagged = readUntagged();
+    const dangling = [...replaced].filter((d) => !reachable.has(d) && !untagged.includes(d));
     writeJson(p.repositories, repositories);
+    if (dangling.length > 0) writeJson(p.untagged, [...untagged, ...dangling]);
     return id;
   });
 }

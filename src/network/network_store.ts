@@ -42,6 +42,11 @@ export interface Lease {
   hostname: string;
   /** When it was taken (ISO 8601). */
   since: string;
+  /**
+   * The container's `--add-host` lines: it gets a hosts file of its own
+   * (the network's, then these), rewritten whenever the network's is.
+   */
+  extraHosts?: string[];
 }
 
 /** What `leases.json` holds. */
@@ -292,7 +297,29 @@ export function rewriteInPlace(path: string, text: string): void {
 function writeLeases(name: string, leases: LeaseFile): void {
   const paths = networkPaths(name);
   writeFileAtomic(paths.leases, JSON.stringify(leases, null, 2) + "\n", 0o600);
-  rewriteInPlace(paths.hosts, planHostsFile(name, leases.leases));
+  const text = planHostsFile(name, leases.leases);
+  rewriteInPlace(paths.hosts, text);
+  for (const lease of leases.leases) {
+    if (!lease.extraHosts?.length) continue;
+    const own = containerPaths(lease.container).hosts;
+    try {
+      Deno.statSync(own); // only an existing container's file: create writes its first one
+      rewriteInPlace(own, withExtraHosts(text, lease.extraHosts));
+    } catch { /* being created or removed */ }
+  }
+}
+
+/** A network's hosts text followed by a container's `--add-host` lines (`NAME:ADDRESS`). */
+export function withExtraHosts(text: string, extraHosts: readonly string[]): string {
+  return text + extraHosts.map((entry) => {
+    const colon = entry.indexOf(":");
+    return `${entry.slice(colon + 1)}\t${entry.slice(0, colon)}\n`;
+  }).join("");
+}
+
+/** The current text of a network's shared hosts file. */
+export function readNetworkHosts(name: string): string {
+  return planHostsFile(name, readLeases(name).leases);
 }
 
 /** What a lease is taken for. */
@@ -300,6 +327,7 @@ export interface LeaseRequest {
   container: string;
   id: string;
   hostname: string;
+  extraHosts?: string[];
 }
 
 /** Leases an address on `network` for a container (idempotent per container id). */

@@ -3,9 +3,12 @@
  * (`8080-8081:80-81`), formatting for `list`/`inspect`, and clash detection.
  * Pure.
  *
- * Syntax as docker's (docs.docker.com "docker run --publish"), minus what
- * tsnspawn does not do: a host port is required (no random ports), IPv4
- * only, a host range must be as long as the container range.
+ * Syntax as docker's (docs.docker.com "docker run --publish") and every
+ * form quadlet's PublishPort= documents: `IP:HOST:CTR`, `IP::CTR` and `CTR`
+ * (a random host port, picked at create: {@link pickHostPorts}),
+ * `HOST:CTR`, `:HOST:CTR`, ranges, `/tcp` or `/udp`. IPv4 only: an IPv6
+ * host address (`[::1]:80:80`) is refused, as tsnspawn's networks are
+ * IPv4; a host range must be as long as the container range.
  */
 import { TsnspawnError } from "../errors.ts";
 import type { PublishedPort } from "../container/config.ts";
@@ -52,12 +55,15 @@ export function parsePublish(text: string): PublishedPort[] {
     spec = spec.slice(0, slash);
   }
   if (spec.startsWith("[")) {
-    throw invalid(text, "IPv6 addresses are not supported", "publish on an IPv4 address or on all");
+    throw invalid(
+      text,
+      "IPv6 host addresses are not supported: tsnspawn's networks are IPv4 only",
+      "publish on an IPv4 address, or on all (no address)",
+    );
   }
   const parts = spec.split(":");
-  if (parts.length === 1) {
-    throw invalid(text, "a host port is required (random host ports are not supported)");
-  }
+  // `CTR` alone: a random host port.
+  if (parts.length === 1) parts.unshift("");
   if (parts.length > 3) throw invalid(text, "too many ':'");
   let hostIp = "";
   if (parts.length === 3) {
@@ -71,21 +77,64 @@ export function parsePublish(text: string): PublishedPort[] {
     }
     parts.shift();
   }
-  if (parts[0] === "") {
-    throw invalid(text, "a host port is required (random host ports are not supported)");
-  }
-  const [hostFirst, hostLast] = parseRange(parts[0], text, "host");
   const [ctrFirst, ctrLast] = parseRange(parts[1], text, "container");
   const count = ctrLast - ctrFirst + 1;
+  if (count > MAX_PORTS_PER_OPTION) throw invalid(text, `more than ${MAX_PORTS_PER_OPTION} ports`);
+  // No host port: random ones (hostPort 0 until create picks them).
+  const [hostFirst, hostLast] = parts[0] === ""
+    ? [0, count - 1]
+    : parseRange(parts[0], text, "host");
   if (hostLast - hostFirst + 1 !== count) {
     throw invalid(text, "the host range and the container range differ in length");
   }
-  if (count > MAX_PORTS_PER_OPTION) throw invalid(text, `more than ${MAX_PORTS_PER_OPTION} ports`);
   const ports: PublishedPort[] = [];
   for (let i = 0; i < count; i++) {
-    ports.push({ hostIp, hostPort: hostFirst + i, containerPort: ctrFirst + i, protocol });
+    ports.push({
+      hostIp,
+      hostPort: hostFirst === 0 ? 0 : hostFirst + i,
+      containerPort: ctrFirst + i,
+      protocol,
+    });
   }
   return ports;
+}
+
+/** The ephemeral port range random host ports come from (ip_local_port_range's default). */
+export const RANDOM_PORT_RANGE: readonly [number, number] = [32768, 60999];
+
+/**
+ * Picks a host port for each published port that has none (hostPort 0):
+ * a random one from `range` that `taken` does not hold (ports other
+ * containers publish, with the protocol) and `isFree` accepts (nothing on
+ * the host listens there). Pure but for `random` and `isFree`.
+ */
+export function pickHostPorts(
+  ports: readonly PublishedPort[],
+  taken: ReadonlySet<string>,
+  isFree: (port: number, protocol: "tcp" | "udp") => boolean,
+  range: readonly [number, number] = RANDOM_PORT_RANGE,
+  random: () => number = Math.random,
+): PublishedPort[] {
+  const used = new Set(taken);
+  return ports.map((port) => {
+    if (port.hostPort !== 0) return port;
+    const size = range[1] - range[0] + 1;
+    const start = Math.floor(random() * size);
+    for (let i = 0; i < size; i++) {
+      const candidate = range[0] + ((start + i) % size);
+      const key = `${candidate}/${port.protocol}`;
+      if (used.has(key) || !isFree(candidate, port.protocol)) continue;
+      used.add(key);
+      return { ...port, hostPort: candidate };
+    }
+    throw new TsnspawnError(
+      "conflict",
+      `published port ${port.containerPort}/${port.protocol}: no free host port left`,
+      {
+        hint: "publish on a host port of your choice",
+      },
+    );
+  });
 }
 
 /** Formats a port as `list`/`inspect` show it: `0.0.0.0:8080->80/tcp`. */
@@ -95,6 +144,9 @@ export function formatPublished(port: PublishedPort): string {
 
 /** Formats a port back to `-p` syntax (parsePublish ∘ formatPublishOption = identity). */
 export function formatPublishOption(port: PublishedPort): string {
+  if (port.hostPort === 0) {
+    return `${port.hostIp ? `${port.hostIp}::` : ""}${port.containerPort}/${port.protocol}`;
+  }
   return `${
     port.hostIp ? `${port.hostIp}:` : ""
   }${port.hostPort}:${port.containerPort}/${port.protocol}`;

@@ -5,6 +5,7 @@ import {
   formatPublished,
   formatPublishOption,
   parsePublish,
+  pickHostPorts,
   portClashError,
 } from "./published_ports.ts";
 
@@ -26,22 +27,57 @@ Deno.test("publish: docker's forms", () => {
   ]);
 });
 
+Deno.test("publish: every form quadlet documents (random host ports: 0 until create)", () => {
+  const shape = (text: string) =>
+    parsePublish(text).map((p) => [p.hostIp, p.hostPort, p.containerPort, p.protocol]);
+  assertEquals(shape("127.0.0.1:80:90"), [["127.0.0.1", 80, 90, "tcp"]]);
+  assertEquals(shape("0.0.0.0:80:91"), [["", 80, 91, "tcp"]]);
+  assertEquals(shape(":80:92"), [["", 80, 92, "tcp"]]);
+  assertEquals(shape("127.0.0.1::93"), [["127.0.0.1", 0, 93, "tcp"]]);
+  assertEquals(shape("0.0.0.0::94"), [["", 0, 94, "tcp"]]);
+  assertEquals(shape("::95"), [["", 0, 95, "tcp"]]);
+  assertEquals(shape("97"), [["", 0, 97, "tcp"]]);
+  assertEquals(shape("1234/udp"), [["", 0, 1234, "udp"]]);
+  assertEquals(shape("2000-2001"), [["", 0, 2000, "tcp"], ["", 0, 2001, "tcp"]]);
+});
+
+Deno.test("publish: random host ports avoid taken and busy ones", () => {
+  const ports = parsePublish("80-82");
+  let n = 0;
+  const picked = pickHostPorts(ports, new Set(["40000/tcp"]), (port) => port !== 40002, [
+    40000,
+    40005,
+  ], () => (n++ === 0 ? 0 : 0));
+  assertEquals(picked.map((p) => p.hostPort), [40001, 40003, 40004]);
+  assertThrows(
+    () => pickHostPorts(parsePublish("80"), new Set(["1/tcp"]), () => true, [1, 1]),
+    TsnspawnError,
+    "no free host port",
+  );
+});
+
 Deno.test("publish: parse ∘ format is the identity", () => {
-  for (const text of ["8080:80/tcp", "127.0.0.1:53:53/udp", "10.0.0.1:1:65535/tcp"]) {
+  for (
+    const text of [
+      "8080:80/tcp",
+      "127.0.0.1:53:53/udp",
+      "10.0.0.1:1:65535/tcp",
+      "80/tcp",
+      "10.0.0.1::53/udp",
+    ]
+  ) {
     assertEquals(parsePublish(text).map(formatPublishOption), [text]);
   }
 });
 
 Deno.test("publish: clear errors", () => {
   const cases: [string, string][] = [
-    ["80", "a host port is required"],
-    [":80", "a host port is required"],
     ["8080:80/sctp", "is not tcp or udp"],
     ["0:80", "not from 1 to 65535"],
     ["8080:70000", "not from 1 to 65535"],
     ["8080-8081:80", "differ in length"],
     ["8081-8080:80-79", "ends before it starts"],
-    ["[::1]:80:80", "IPv6"],
+    ["[::1]:80:80", "IPv6 host addresses are not supported"],
     ["1.2.3:80:80", "not an IPv4 address"],
     ["a:b:c:d", "too many"],
     ["1-2000:1-2000", "more than 1024 ports"],

@@ -76,6 +76,14 @@ export interface OciRunConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  /** Docker's HEALTHCHECK (durations in nanoseconds): a container's health check by default. */
+  Healthcheck?: {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    StartPeriod?: number;
+    Retries?: number;
+  };
 }
 
 /** One history entry (config.md). */

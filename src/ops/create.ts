@@ -10,21 +10,35 @@ import {
   BOOT_INITS,
   type ImageRuntimeConfig,
   planContainer,
+  planImageVolumes,
   planInitLayer,
   requestFromRunOptions,
 } from "../container/plan.ts";
+import { parseKeyValues, parseLabelFile } from "../labels.ts";
+import { formatDuration } from "../container/health_options.ts";
+import { dropVolumes, takeVolumes } from "./volume.ts";
+import { withVolumesLock } from "../volume/store.ts";
+import { containerPaths } from "../paths.ts";
+import { writeFileAtomic } from "../files.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerOptions } from "../container/options.ts";
-import { containerExists, createContainerDir } from "../container/state.ts";
+import {
+  containerExists,
+  createContainerDir,
+  listContainerNames,
+  loadContainer,
+} from "../container/state.ts";
 import { randomHex } from "../files.ts";
 import {
   allocateLease,
   ensureNetworkStored,
   loadNetwork,
+  readNetworkHosts,
   releaseLease,
+  withExtraHosts,
 } from "../network/network_store.ts";
 import { runningPortOwners } from "../network/host_network.ts";
-import { findPortClash, portClashError } from "../network/published_ports.ts";
+import { findPortClash, pickHostPorts, portClashError } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
 import { existsInLayers } from "../image/layer_lookup.ts";
 import {
@@ -129,6 +143,24 @@ function findBootInit(source: RootSource): string {
   return init;
 }
 
+function readLabelFile(path: string): string[] {
+  try {
+    return parseLabelFile(Deno.readTextFileSync(path));
+  } catch (error) {
+    throw new TsnspawnError("not-found", `label file ${path}: cannot be read`, { cause: error });
+  }
+}
+
+/** --tz NAME must be a zone of the host's zoneinfo (it is bind-mounted as /etc/localtime). */
+function checkTimezone(zone: string): void {
+  try {
+    if (Deno.statSync(join("/usr/share/zoneinfo", zone)).isFile) return;
+  } catch { /* reported below */ }
+  throw new TsnspawnError("not-found", `timezone ${zone}: not in the host's /usr/share/zoneinfo`, {
+    hint: "give a zone name like Europe/Berlin (package tzdata), or local",
+  });
+}
+
 function readEnvFile(path: string): string[] {
   let text: string;
   try {
@@ -154,6 +186,7 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
   }
   const source = await resolveRootSource(options);
   for (const volume of options.volumes) {
+    if (volume.volume !== undefined) continue; // a volume: made or found at create
     try {
       Deno.statSync(volume.source);
     } catch {
@@ -164,8 +197,16 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
       );
     }
   }
-  // Env files first, then -e, as docker applies them.
-  const env = [...options.envFiles.flatMap(readEnvFile), ...options.env];
+  // --env-host first, then env files, then -e, as podman applies them.
+  const hostEnv = options.envHost
+    ? Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`)
+    : [];
+  const env = [...hostEnv, ...options.envFiles.flatMap(readEnvFile), ...options.env];
+  const labels = {
+    ...parseKeyValues(options.labelFiles.flatMap(readLabelFile)),
+    ...options.labels,
+  };
+  if (options.timezone && options.timezone !== "local") checkTimezone(options.timezone);
   const userSpec = options.user ?? (source.config.User ? parseUser(source.config.User) : null);
   const passwd = readFromLayers(source.lowerDirs, "etc/passwd");
   const user = userSpec === null
@@ -173,7 +214,7 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
     : resolveUser(userSpec, passwd, readFromLayers(source.lowerDirs, "etc/group"));
   const home = homeOf(user.uid, passwd);
   const userText = options.user ? formatUser(options.user) : source.config.User || undefined;
-  const request = requestFromRunOptions(options, {
+  const request = requestFromRunOptions({ ...options, labels }, {
     name: options.name ?? generateContainerName(),
     image: source.image,
     imageId: source.imageId,
@@ -184,8 +225,17 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
     ...(userText !== undefined ? { userSpec: userText } : {}),
     ...(options.boot ? { bootInit: findBootInit(source) } : {}),
   });
+  // The image's VOLUMEs that no -v, --mount or --tmpfs covers become anonymous volumes.
+  request.volumes = [
+    ...request.volumes,
+    ...planImageVolumes(source.config, [...request.volumes, ...options.tmpfs]),
+  ];
 
   const config = planContainer(request, source.config, randomHex(32), new Date());
+  // Random host ports (`-p 80`, `-p IP::80`): picked now, kept by the container.
+  if (config.publish?.some((p) => p.hostPort === 0) && !options.dryRun) {
+    config.publish = pickHostPorts(config.publish, publishedPortsInUse(), hostPortIsFree);
+  }
   if (config.bridge) checkBridgeNetwork(config);
   Object.assign(config, planSecurity(options));
   let hostResolv = "";
@@ -237,6 +287,30 @@ function planSecurity(options: ContainerOptions): Partial<ContainerConfig> {
   return fields;
 }
 
+/** `PORT/PROTO` of every port some container publishes (running or not): not handed out again. */
+function publishedPortsInUse(): Set<string> {
+  const taken = new Set<string>();
+  for (const name of listContainerNames()) {
+    try {
+      for (const port of loadContainer(name).publish ?? []) {
+        taken.add(`${port.hostPort}/${port.protocol}`);
+      }
+    } catch { /* removed meanwhile */ }
+  }
+  return taken;
+}
+
+/** Whether nothing on the host listens on `port` (binding it now succeeds). */
+function hostPortIsFree(port: number, protocol: "tcp" | "udp"): boolean {
+  try {
+    if (protocol === "tcp") Deno.listen({ hostname: "0.0.0.0", port }).close();
+    else Deno.listenDatagram({ hostname: "0.0.0.0", port, transport: "udp" }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Networking checks before anything is written: the network exists (the
  * default one always does), and no running container publishes a host port
@@ -252,6 +326,23 @@ function checkBridgeNetwork(config: ContainerConfig): void {
 export async function createContainer(options: ContainerOptions): Promise<ContainerConfig> {
   requireRoot("create a container");
   const plan = await planNewContainer(options);
+  // Volumes are taken and the directory written under the volumes lock: a
+  // `volume rm` meanwhile either sees this container or comes after it.
+  if (!plan.config.volumes.some((v) => v.volume !== undefined)) return writeContainer(plan);
+  return withVolumesLock(() => {
+    const { mounts, created } = takeVolumes(plan.config.volumes);
+    plan.config.volumes = mounts;
+    try {
+      return writeContainer(plan);
+    } catch (error) {
+      dropVolumes(created);
+      throw error;
+    }
+  });
+}
+
+/** Leases an address (bridge), then writes the container's directory. */
+function writeContainer(plan: ContainerPlan): ContainerConfig {
   const bridge = plan.config.bridge;
   let operation: string | undefined;
   if (bridge) {
@@ -271,7 +362,14 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
         container: plan.config.name,
         id: plan.config.id,
         hostname: plan.config.hostname,
+        ...(plan.config.extraHosts?.length ? { extraHosts: plan.config.extraHosts } : {}),
       });
+      if (plan.config.extraHosts?.length) {
+        plan.initLayer.hosts = withExtraHosts(
+          readNetworkHosts(bridge.network),
+          plan.config.extraHosts,
+        );
+      }
     } catch (error) {
       releaseStaging(operation);
       throw error;
@@ -284,6 +382,14 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
     throw error;
   } finally {
     if (operation) releaseStaging(operation);
+  }
+  const health = plan.config.healthcheck;
+  if (health && health.intervalMs > 0) {
+    // Read by the unit's ExecStartPre, which starts the health timer (src/health/timer.ts).
+    writeFileAtomic(
+      containerPaths(plan.config.name).healthInterval,
+      formatDuration(health.intervalMs) + "\n",
+    );
   }
   return plan.config;
 }

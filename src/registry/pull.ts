@@ -112,6 +112,24 @@ async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promis
 }
 
 /**
+ * The digest of the manifest a pull of `input` would store now (through
+ * the index, for the platform), without downloading anything else: what
+ * `auto-update` compares with the image a container runs.
+ */
+export async function remoteManifestDigest(
+  input: string,
+  options: Pick<PullOptions, "platform" | "insecure"> = {},
+): Promise<string> {
+  const ref = parseReference(input);
+  const client = RegistryClient.open(ref.domain, { insecure: options.insecure });
+  const scope = repositoryScope(ref.path, ["pull"]);
+  const fetched = await client.getManifest(ref.path, ref.digest ?? ref.tag!, scope);
+  const parsed = parseManifest(fetched.bytes, fetched.contentType);
+  if (parsed.kind !== "index") return fetched.digest;
+  return selectPlatformManifest(parsed.index, options.platform ?? hostPlatform()).digest;
+}
+
+/**
  * `tsnspawn pull`: fetches `input` ("busybox", "host:5000/a/b:1",
  * "name@sha256:…") into the store and tags it.
  *

@@ -163,8 +163,15 @@ export interface AppliedMounts {
   console?: { master: number; slave: number };
 }
 
-function applyOne(op: MountOp, root: string | null, applied: AppliedMounts): void {
-  // A path in the container, as a path we can use now.
+/** A volume's copy-up (runtime/copy_up.ts), given by the caller that needs it. */
+type CopyUp = (source: string, volume: string) => boolean;
+
+function applyOne(
+  op: MountOp,
+  root: string | null,
+  applied: AppliedMounts,
+  copyUp?: CopyUp,
+): void { // A path in the container, as a path we can use now.
   const at = (path: string) => (root === null ? path : resolveInRoot(root, path));
   switch (op.op) {
     case "makePrivate":
@@ -301,6 +308,10 @@ function applyOne(op: MountOp, root: string | null, applied: AppliedMounts): voi
       }
       return;
     }
+    case "copyUp":
+      if (!copyUp) throw new TsnspawnError("invalid", "a copy-up step without the copy-up code");
+      copyUp(at(op.target), op.source);
+      return;
   }
 }
 
@@ -341,11 +352,15 @@ function copyHostDevices(hostDir: string, targetDir: string): void {
  * Applies `ops` in order. `root` is the merged root on the host (container
  * paths are resolved under it), or null after pivot_root (paths used as is).
  */
-export function applyMounts(ops: readonly MountOp[], root: string | null): AppliedMounts {
+export function applyMounts(
+  ops: readonly MountOp[],
+  root: string | null,
+  copyUp?: CopyUp,
+): AppliedMounts {
   const applied: AppliedMounts = {};
   for (const op of ops) {
     try {
-      applyOne(op, root, applied);
+      applyOne(op, root, applied, copyUp);
     } catch (error) {
       throw withContext(error, "start-failed", `mount step "${formatMountOp(op)}" (${op.why})`);
     }

@@ -86,19 +86,25 @@ import { CGROUPS_ENV, runtimeNeedsToLeave } from "./cgroups.ts";
 import { createSetupPipe, signalSetupReady } from "./setup_ready.ts";
 import { buildRootfs } from "./rootfs.ts";
 import { bindRuntimeReadOnly } from "./readonly_runtime.ts";
-import { namespaceFlags } from "./shim.ts";
+import { loadExtras, namespaceFlags } from "./shim.ts";
 import { trace } from "../trace.ts";
 import { writeSeccompProgram } from "./seccomp_program.ts";
 import { concatBytes } from "../bytes.ts";
 import { pidfdSendSignal } from "../../ffi/process.ts";
 import { parseSignal } from "../container/run_options.ts";
 
-/** Whether an attached run of `config` goes in a scope (see the module comment). */
+/**
+ * Whether an attached run of `config` goes in a scope (see the module
+ * comment). Not with a health check (the service's ExecStartPre= starts its
+ * timer), --sdnotify (a scope takes no sd_notify) or --ulimit (LimitX= of a
+ * service: a scope runs nothing to set them on).
+ */
 export function runsInScope(config: ContainerConfig): boolean {
   // An OS container's boot is the shim's to watch (runtime/boot.ts):
   // runtimeNeedsToLeave says so, and it keeps its service.
   return config.autoRemove && !config.tty &&
-    !runtimeNeedsToLeave(config.resources, config.systemd);
+    !runtimeNeedsToLeave(config.resources, config.systemd) &&
+    !config.healthcheck && !config.sdnotify && !config.ulimits?.length;
 }
 
 /** Variables of our environment that are about us, not for stage two (sd_notify, journal, socket activation). */
@@ -171,6 +177,11 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
   const host = {} as HostNamespaces;
   let child: Deno.ChildProcess | null = null;
   try {
+    // Volumes and copy-up, as the shim does them (shim.ts loadExtras).
+    const extras = await loadExtras(config);
+    for (const volume of config.volumes) {
+      if (volume.volume) extras.ensureVolumeMounted!(volume.volume);
+    }
     mkfifo(paths.startPipe, 0o600);
     const startPipe = openFd(paths.startPipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     fds.push(startPipe);
@@ -209,7 +220,7 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
     scope.catch(() => {}); // awaited below
     await new Promise((resolve) => setTimeout(resolve, 0));
     try {
-      buildRootfs(config, paths);
+      buildRootfs(config, paths, extras.copyUp);
       trace("rootfs");
     } finally {
       returnTo(host, ["mnt", "net", "uts", "ipc"], cwd);
@@ -282,7 +293,7 @@ export async function runInScope(systemd: Systemd, config: ContainerConfig): Pro
   } finally {
     for (const fd of fds) closeFd(fd);
     await child?.status.catch(() => {});
-    removeScoped(config);
+    await removeScoped(config);
     trace("removed");
   }
 }
@@ -306,8 +317,11 @@ export function signalScopeLeader(unit: string, leader: number, signal: number):
   }
 }
 
-/** What ExecStopPost= does for an --rm container (cleanup.ts): host side, lease, directory. */
-function removeScoped(config: ContainerConfig): void {
+/**
+ * What ExecStopPost= does for an --rm container (cleanup.ts): host side,
+ * lease, directory, anonymous volumes.
+ */
+async function removeScoped(config: ContainerConfig): Promise<void> {
   if (config.network === "bridge") {
     try {
       for (const problem of detachContainerHost(config)) {
@@ -320,6 +334,10 @@ function removeScoped(config: ContainerConfig): void {
   try {
     removeContainerDir(config.name);
     if (config.bridge) releaseLease(config.bridge.network, config.id);
+    // Its anonymous volumes go with it (docker's --rm); loaded only then.
+    if (config.volumes.some((v) => v.anonymous)) {
+      (await import("../ops/volume.ts")).removeAnonymousVolumes(config.volumes);
+    }
   } catch (error) {
     console.error(`tsnspawn: cannot remove container ${config.name}: ${error}, ignoring`);
   }

@@ -12,8 +12,8 @@
  *    elements pointing at the container (and at any other container that is
  *    no longer running: src/network/host_network.ts); the address lease
  *    stays (it survives restarts) unless the container is removed,
- * 4. with --rm (config.autoRemove) removes the container directory and
- *    releases its address lease.
+ * 4. with --rm (config.autoRemove) removes the container directory and its
+ *    anonymous volumes, and releases its address lease.
  *
  * Idempotent: a container already gone, or a mount already gone, is fine.
  * Best-effort like systemd-nspawn's teardown: problems are reported on
@@ -103,13 +103,13 @@ function unitRestarts(name: string): number | null {
 }
 
 /** Entry of `__cleanup NAME`. Resolves to the exit status (0, or 1 if the exit could not be recorded). */
-export function runCleanup(name: string): Promise<number> {
+export async function runCleanup(name: string): Promise<number> {
   const paths = containerPaths(name);
   let config: ContainerConfig | null = null;
   try {
     config = JSON.parse(Deno.readTextFileSync(paths.config)) as ContainerConfig;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return Promise.resolve(0); // already removed
+    if (error instanceof Deno.errors.NotFound) return 0; // already removed
     console.error(`cleanup ${name}: cannot read config.json: ${error}, ignoring`);
   }
 
@@ -163,9 +163,13 @@ export function runCleanup(name: string): Promise<number> {
     try {
       removeContainerDir(name);
       if (config.bridge) releaseLease(config.bridge.network, config.id);
+      // Its anonymous volumes go with it (docker's --rm); loaded only then.
+      if (config.volumes.some((v) => v.anonymous)) {
+        (await import("../ops/volume.ts")).removeAnonymousVolumes(config.volumes);
+      }
     } catch (error) {
       console.error(`cleanup ${name}: cannot remove the container: ${error}, ignoring`);
     }
   }
-  return Promise.resolve(status);
+  return status;
 }

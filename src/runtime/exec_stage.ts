@@ -61,7 +61,8 @@ import { planContainerSeccomp, type SeccompSetting } from "../security/options.t
 import { withReadOnlyRuntime } from "./readonly_runtime.ts";
 import { prepareCgroupVisit } from "./cgroups.ts";
 import { spawnProcess } from "../../ffi/spawn.ts";
-import { exitNow, ignoreSignals, umask, waitPid } from "../../ffi/process.ts";
+import { exitNow, ignoreSignals, kill, umask, waitPid } from "../../ffi/process.ts";
+import { POLLIN, pollOne } from "../../ffi/fifo.ts";
 import {
   CLONE_FS,
   CLONE_NEWCGROUP,
@@ -109,7 +110,15 @@ export interface ExecRequest {
   seccomp?: SeccompSetting;
   /** The container is --privileged: keep every capability we hold. */
   privileged?: boolean;
+  /**
+   * Health checks: SIGKILL the command when it runs longer (ms), and exit
+   * with {@link EXEC_TIMEOUT_STATUS}. Absent = wait as long as it runs.
+   */
+  timeoutMs?: number;
 }
+
+/** The exec stage's status when the command ran past `timeoutMs` and was killed. */
+export const EXEC_TIMEOUT_STATUS = 124;
 
 /** The environment variable carrying the JSON ExecRequest. */
 export const EXEC_REQUEST_ENV = "TSNSPAWN_EXEC_REQUEST";
@@ -127,6 +136,7 @@ const SIGINT = 2;
 const SIGQUIT = 3;
 const SIGPIPE = 13;
 const SIGTERM = 15;
+const SIGKILL = 9;
 
 /** Options for the spawned exec stage's stdio. */
 export interface SpawnStdio {
@@ -220,6 +230,29 @@ function readContainerFile(path: string): string | null {
   }
 }
 
+/**
+ * Waits for `child` at most `timeoutMs`: its exit code, or, once the time is
+ * up, SIGKILL (it is ours: same user after the privilege drop) and
+ * {@link EXEC_TIMEOUT_STATUS}. A pidfd reports the exit without reaping.
+ */
+function waitWithDeadline(child: number, timeoutMs: number): number {
+  const pidfd = openPidfd(child);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (!(pollOne(pidfd, POLLIN, Math.max(0, Math.min(1000, deadline - Date.now()))) & POLLIN)) {
+      if (Date.now() >= deadline) {
+        kill(child, SIGKILL);
+        waitPid(child);
+        console.error(`exec: timed out after ${timeoutMs} ms; killed`);
+        return EXEC_TIMEOUT_STATUS;
+      }
+    }
+  } finally {
+    closeFd(pidfd);
+  }
+  return exitCodeOf(waitPid(child)!);
+}
+
 /** 128 + signal for a killed command, as shells and docker report it. */
 function exitCodeOf(status: { code: number; signal: null } | { code: null; signal: number }) {
   return status.code ?? 128 + status.signal;
@@ -284,7 +317,9 @@ export function runExecStage(args: string[]): Promise<number> {
     } finally {
       cgroups.leave();
     }
-    const status = exitCodeOf(waitPid(child)!);
+    const status = request.timeoutMs === undefined
+      ? exitCodeOf(waitPid(child)!)
+      : waitWithDeadline(child, request.timeoutMs);
     // _exit: nothing of ours is left to flush, and Deno's orderly shutdown
     // would only delay the caller, who waits for this status.
     exitNow(status);

@@ -1,6 +1,7 @@
 /**
  * ExecStartPre= of a declared container's unit (`tsnspawn __prepare NAME`):
- * makes `<root>/containers/<name>/` match `/etc/tsnspawn/<name>.container`
+ * makes `<root>/containers/<name>/` match its `.container` file (with its
+ * drop-ins; for `web@7`, the template `web@.container` with `%i` = 7)
  * before the shim reads its config.json.
  *
  * - The container is kept (with its writable layer) when it was made from
@@ -18,8 +19,8 @@
  */
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import type { ContainerDeclaration } from "../systemd/container_unit.ts";
-import { loadDeclaration } from "../systemd/declared_store.ts";
+import type { ContainerDeclaration } from "../declared/container.ts";
+import { loadDeclaration } from "../declared/store.ts";
 import { containerPaths } from "../paths.ts";
 import { removeContainerDir, withContainerLock } from "../container/state.ts";
 import { writeFileAtomic } from "../files.ts";
@@ -96,6 +97,9 @@ export async function prepareDeclaredContainer(
       const { releaseLease } = await import("../network/network_store.ts");
       releaseLease(config.bridge.network, config.id);
     }
+    // A re-created container gets new anonymous volumes (podman's quadlet runs with --rm).
+    const { removeAnonymousVolumes } = await import("../ops/volume.ts");
+    removeAnonymousVolumes(config.volumes ?? []);
     replaced = true;
   }
   const { createContainer } = await import("../ops/create.ts");

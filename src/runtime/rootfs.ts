@@ -18,8 +18,8 @@ import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerPaths } from "../paths.ts";
 import {
+  BOOT_NOTIFY_SOCKET,
   type CgroupView,
-  CONTAINER_NOTIFY_SOCKET,
   HOST_TINI,
   planRootfs,
 } from "../container/mount_plan.ts";
@@ -36,11 +36,13 @@ export interface BuiltRootfs extends AppliedMounts {
 
 /**
  * Builds everything under the merged root but /proc; sets hostname and
- * loopback. `cgroups`: an OS container's view of its unit's cgroups.
- */
+ * loopback. `copyUp` (runtime/copy_up.ts, loaded by the shim only for
+ * containers with volumes) fills empty volumes; `cgroups`: an OS
+ * container's view of its unit's cgroups. */
 export function buildRootfs(
   config: ContainerConfig,
   paths: ContainerPaths,
+  copyUp?: (source: string, volume: string) => boolean,
   cgroups?: CgroupView,
 ): BuiltRootfs {
   if (config.init) {
@@ -53,12 +55,12 @@ export function buildRootfs(
     }
   }
   const plan = planRootfs(config, paths, cgroups);
-  const built: BuiltRootfs = applyMounts(plan.beforePivot, plan.root);
+  const built: BuiltRootfs = applyMounts(plan.beforePivot, plan.root, copyUp);
   sethostname(config.hostname);
   if (config.network === "none") interfaceUp("lo");
   if (config.systemd) {
     // In the container's /run, a tmpfs nothing of the container has seen yet.
-    built.notify = bindDatagram(resolveInRoot(plan.root, CONTAINER_NOTIFY_SOCKET), 0o600);
+    built.notify = bindDatagram(resolveInRoot(plan.root, BOOT_NOTIFY_SOCKET), 0o600);
   }
   return built;
 }

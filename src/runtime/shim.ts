@@ -96,6 +96,32 @@ import { attachContainerHost, configureContainerInterface } from "../network/hos
 import { concatBytes } from "../bytes.ts";
 import { trace } from "../trace.ts";
 import { writeSeccompProgram } from "./seccomp_program.ts";
+import type { NotifyListener } from "../../ffi/notify.ts";
+import type { CgroupMembership } from "./cgroups.ts";
+import type { copyUp } from "./copy_up.ts";
+
+/**
+ * What only some containers need, loaded (before the shim unshares, while
+ * it still may) only for them: every module is a cost on the start path.
+ */
+export interface Extras {
+  ensureVolumeMounted?: (name: string) => void;
+  copyUp?: typeof copyUp;
+  relay?: typeof import("./notify_relay.ts");
+}
+
+export async function loadExtras(config: ContainerConfig): Promise<Extras> {
+  const extras: Extras = {};
+  const volumes = config.volumes.filter((v) => v.volume);
+  if (volumes.length > 0) {
+    extras.ensureVolumeMounted = (await import("../volume/store.ts")).ensureVolumeMounted;
+  }
+  if (volumes.some((v) => v.copyUp !== false)) {
+    extras.copyUp = (await import("./copy_up.ts")).copyUp;
+  }
+  if (config.sdnotify) extras.relay = await import("./notify_relay.ts");
+  return extras;
+}
 
 /** How often the shim looks at stage two while the pipe is silent. */
 const POLL_INTERVAL_MS = 50;
@@ -221,10 +247,33 @@ function warn(message: string): void {
 }
 
 /**
+ * --sdnotify: waits for the container's READY=1 (or the health check's) on
+ * the relay, and passes it on from inside the unit's cgroups. Returns when
+ * forwarded, or when the container ended before it was ready.
+ */
+function relayReadiness(
+  { waitForReady, closeRelay, rejoinUnitCgroups, forwardToSystemd }:
+    typeof import("./notify_relay.ts"),
+  relay: NotifyListener,
+  notifyDir: string,
+  pid: number,
+  unitCgroups: readonly CgroupMembership[],
+  notifier: ReturnType<typeof openNotifySocket>,
+): void {
+  const message = waitForReady(relay, pid);
+  closeRelay(relay, notifyDir);
+  if (message === null) return; // ended first: systemd sees its main process go
+  rejoinUnitCgroups(unitCgroups);
+  if (!forwardToSystemd(notifier, message)) {
+    throw new Error("systemd did not acknowledge READY=1 (sd_notify barrier timed out)");
+  }
+}
+
+/**
  * Entry of `__shim NAME`. Never returns: exits 0 after READY=1, 1 on any
  * failure (the reason on stderr).
  */
-export function runShim(name: string): Promise<never> {
+export async function runShim(name: string): Promise<never> {
   const paths = containerPaths(name);
   let config: ContainerConfig;
   try {
@@ -242,12 +291,19 @@ export function runShim(name: string): Promise<never> {
     const inherited = Number(Deno.env.get("LISTEN_FDS") ?? 0);
     for (let fd = 3; fd < 3 + inherited; fd++) closeFd(fd);
   }
-
+  let extras: Extras;
+  try {
+    extras = await loadExtras(config);
+  } catch (error) {
+    fail(`container ${name}: cannot start: ${describeError(error)}`);
+  }
   let pid: number;
   let fifo: number;
   let setupPipe: number;
   let hostMounts: number;
   let cgroupView: CgroupView | undefined;
+  let unitCgroups: CgroupMembership[] = [];
+  let relay: NotifyListener | null = null;
   const bridged = config.network === "bridge";
   /** Bridge mode: the namespaces to move between. */
   const net = { hostNet: -1, hostPid: -1, containerNet: -1 };
@@ -267,6 +323,11 @@ export function runShim(name: string): Promise<never> {
     mkfifo(paths.startPipe, 0o600);
     fifo = openFd(paths.startPipe, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     setupPipe = createSetupPipe(paths.setupPipe);
+    // Device-backed volumes are mounted in the host's namespace, shared by their containers.
+    for (const volume of config.volumes) {
+      if (volume.volume) extras.ensureVolumeMounted!(volume.volume);
+    }
+    if (extras.relay) relay = extras.relay.openRelay(paths.notifyDir);
     if (bridged) {
       net.hostNet = openNamespace("self", "net");
       net.hostPid = openNamespace("self", "pid");
@@ -275,9 +336,7 @@ export function runShim(name: string): Promise<never> {
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
     if (config.systemd) cgroupView = currentCgroupView(unitName(name));
-    const unitCgroups = runtimeNeedsToLeave(config.resources, config.systemd)
-      ? leaveUnitCgroups()
-      : [];
+    unitCgroups = runtimeNeedsToLeave(config.resources, config.systemd) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
     trace("unshared");
     // Stage two is PID 1 of the container until its execve: it runs the
@@ -300,7 +359,7 @@ export function runShim(name: string): Promise<never> {
 
   let built: BuiltRootfs = {};
   try {
-    built = buildRootfs(config, paths, cgroupView);
+    built = buildRootfs(config, paths, extras.copyUp, cgroupView);
     trace("rootfs");
     if (config.tty && built.console) {
       handToTerminalHolder(paths.terminalSocket, built.console.master);
@@ -371,9 +430,11 @@ export function runShim(name: string): Promise<never> {
   // _exit at once: until we are gone the container's PID 1 is our child, and
   // a command that ends meanwhile would leave systemd a $MAINPID to stop.
   trace("exit 0");
-  if (!(Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@")) exitNow(0);
+  const abstract = (Deno.env.get("NOTIFY_SOCKET") ?? "@").startsWith("@");
+  if (!abstract && !relay) exitNow(0);
   try {
-    notifier?.send(`MAINPID=${pid}\nREADY=1`);
+    if (abstract) notifier?.send(relay ? `MAINPID=${pid}` : `MAINPID=${pid}\nREADY=1`);
+    if (relay) relayReadiness(extras.relay!, relay, paths.notifyDir, pid, unitCgroups, notifier);
   } catch (error) {
     try {
       kill(pid, SIGKILL);

@@ -16,7 +16,7 @@
 import { describeError, TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths, unitName } from "../paths.ts";
-import { CONTAINER_INIT, CONTAINER_NOTIFY_SOCKET, planRootfs } from "../container/mount_plan.ts";
+import { BOOT_NOTIFY_SOCKET, CONTAINER_INIT, planRootfs } from "../container/mount_plan.ts";
 import { applyMounts, pivotInto } from "./apply_mounts.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
@@ -28,6 +28,7 @@ import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 
 import { trace } from "../trace.ts";
+import { applySysctls } from "./sysctls.ts";
 
 /**
  * The container's seccomp program, as the shim compiled it for this start
@@ -67,7 +68,8 @@ const BARRIER_TIMEOUT_MS = 5000;
 
 /**
  * Announces stage two (soon the container's command) as the unit's main
- * process: MAINPID=<our PID on the host> and READY=1, then BARRIER=1.
+ * process: MAINPID=<our PID on the host> and READY=1 (not with --sdnotify:
+ * the container's readiness comes through the shim's relay), then BARRIER=1.
  *
  * Order matters: systemd must have recorded the main PID before the command
  * runs, or a command that exits at once (`/bin/true`) would be a zombie by
@@ -76,7 +78,7 @@ const BARRIER_TIMEOUT_MS = 5000;
  * false when the shim must notify instead (no path-based $NOTIFY_SOCKET:
  * an abstract socket is unreachable from our network namespace).
  */
-function openAnnouncer(): (() => void) | null {
+function openAnnouncer(ready: boolean): (() => void) | null {
   const address = Deno.env.get("NOTIFY_SOCKET");
   if (!address || address.startsWith("@")) return null;
   // Our PID as systemd sees it: /proc is still the host's here.
@@ -86,7 +88,9 @@ function openAnnouncer(): (() => void) | null {
     trace("notify");
     // One sendmmsg: the barrier is handled right after MAINPID=/READY=1,
     // before systemd starts what READY=1 triggers (machined's registration).
-    if (!socket.sendWithBarrier(`MAINPID=${hostPid}\nREADY=1`, BARRIER_TIMEOUT_MS)) {
+    // --sdnotify: READY=1 comes later, relayed by the shim (notify_relay.ts).
+    const message = ready ? `MAINPID=${hostPid}\nREADY=1` : `MAINPID=${hostPid}`;
+    if (!socket.sendWithBarrier(message, BARRIER_TIMEOUT_MS)) {
       throw new TsnspawnError(
         "systemd",
         "systemd did not acknowledge MAINPID= (sd_notify barrier timed out)",
@@ -136,7 +140,7 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
   // An OS container is announced by the shim once it booted (runtime/boot.ts).
-  const announce = config.systemd ? null : openAnnouncer();
+  const announce = config.systemd ? null : openAnnouncer(config.sdnotify === undefined);
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
@@ -149,6 +153,9 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   const seccomp = readSeccompProgram(config, paths.seccomp);
   applyMounts(plan.procfs, plan.root);
   pivotInto(plan.root);
+  // --sysctl: through the container's own /proc, in all its namespaces
+  // (eth0 is there), before afterPivot makes /proc/sys read-only.
+  if (config.sysctls) applySysctls(config.sysctls);
   applyMounts(plan.afterPivot, null);
   trace("pivoted");
   // -t: the terminal the shim made, bound on /dev/console, is our stdio.
@@ -156,7 +163,7 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   return execContainerProcess({
     command: config.command,
     // systemd in the container reports READY=1 to the shim (runtime/boot.ts).
-    env: config.systemd ? [...config.env, `NOTIFY_SOCKET=${CONTAINER_NOTIFY_SOCKET}`] : config.env,
+    env: config.systemd ? [...config.env, `NOTIFY_SOCKET=${BOOT_NOTIFY_SOCKET}`] : config.env,
     user: config.user,
     workingDir: config.workingDir,
     capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,

@@ -497,6 +497,25 @@ export class Systemd {
     );
   }
 
+  /**
+   * Restarts a unit (RestartUnit, mode "replace"). `wait`: until its job
+   * finished, returning the job result; else only queued ("queued").
+   */
+  async restartUnit(unit: string, wait = true): Promise<string> {
+    const queue = () =>
+      this.#call(MANAGER_PATH, MANAGER, "RestartUnit", "ss", [unit, "replace"], unit);
+    if (!wait) {
+      await queue();
+      return "queued";
+    }
+    return await this.#runJob(queue);
+  }
+
+  /** Queues a stop of a unit without waiting for it (StopUnit, mode "replace"). */
+  async queueStopUnit(unit: string): Promise<void> {
+    await this.#call(MANAGER_PATH, MANAGER, "StopUnit", "ss", [unit, "replace"], unit);
+  }
+
   /** daemon-reload: generators run again and unit files are re-read; returns when done. */
   async reload(): Promise<void> {
     await this.#call(MANAGER_PATH, MANAGER, "Reload", "", []);

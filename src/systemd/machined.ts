@@ -41,10 +41,11 @@ export const MACHINE_UNIT_TEMPLATE = "tsnspawn-machine@.service";
 
 /**
  * The machine name of a container: machined accepts host names only
- * (letters, digits, '-', '.'), so '_' becomes '-' (as the template does).
+ * (letters, digits, '-', '.'), so '_' and a template instance's '@' become
+ * '-' (as the template does).
  */
 export function machineName(container: string): string {
-  return container.replaceAll("_", "-");
+  return container.replaceAll("_", "-").replaceAll("@", "-");
 }
 
 /** The unit that registers container `name` with machined. */

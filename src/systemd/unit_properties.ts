@@ -15,6 +15,7 @@ import { BOOT_TIMEOUT_MS, type ContainerConfig } from "../container/config.ts";
 import { parseSignal, signalName } from "../container/run_options.ts";
 import { containerPaths, unitName } from "../paths.ts";
 import { TTY_SIZE_ENV } from "../container/terminal_protocol.ts";
+import { planHealthTimerStep } from "../health/timer.ts";
 
 /** One transient unit property: name, D-Bus signature, plain JS value (bigint for `t`). */
 export type UnitProperty = [name: string, signature: string, value: unknown];
@@ -132,6 +133,18 @@ export interface UnitPlanOptions {
   prepareCommand?: string[];
   /** The unit that registers the container with systemd-machined (src/systemd/machined.ts), when installed. */
   registerMachine?: string;
+  /**
+   * The health check runner (`tsnspawn __healthcheck NAME`): an
+   * ExecStartPre= starts the container's health timer (src/health/timer.ts)
+   * when the container has a health check.
+   */
+  healthRunner?: string[];
+  /**
+   * A declared container: the step is always there (the image, whose
+   * HEALTHCHECK may add a check, is only known at start); it does nothing
+   * without `<container dir>/healthcheck.interval`.
+   */
+  healthTimerAlways?: boolean;
 }
 
 /** What the container runs from: the image reference, or the rootfs directory. */
@@ -171,7 +184,9 @@ export function guardStopCommand(stopCommand: string[]): string[] {
  * Deno start would add ~25 ms to every `run --rm`.
  */
 export function cleanupArgv(config: ContainerConfig, cleanupCommand: string[]): string[] {
-  if (!config.autoRemove || config.network === "bridge") return cleanupCommand;
+  // Anonymous volumes go with an --rm container: that is the cleanup's work.
+  const anonymous = config.volumes.some((v) => v.anonymous);
+  if (!config.autoRemove || config.network === "bridge" || anonymous) return cleanupCommand;
   return ["/bin/rm", "-rf", "--one-file-system", "--", containerPaths(config.name).dir];
 }
 
@@ -210,7 +225,21 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   // right before its execve (see src/runtime/stage2.ts); the shim exits.
   set("Type", "notify");
   set("NotifyAccess", "all");
-  if (opts.prepareCommand) set("ExecStartPre", exec(opts.prepareCommand, false));
+  const pre: ExecCommand[] = [];
+  if (opts.prepareCommand) pre.push(...exec(opts.prepareCommand, false));
+  if (opts.healthRunner && (opts.healthTimerAlways || (config.healthcheck?.intervalMs ?? 0) > 0)) {
+    // "-": a failed timer costs the health checks, never the container's start.
+    pre.push(...exec(
+      planHealthTimerStep(
+        config.name,
+        containerPaths(config.name).healthInterval,
+        `tsnspawn-${config.name}.service`,
+        opts.healthRunner,
+      ),
+      true,
+    ));
+  }
+  if (pre.length > 0) set("ExecStartPre", pre);
   set("ExecStart", exec(opts.shimCommand, false));
   if (opts.terminal?.size) set("Environment", [`${TTY_SIZE_ENV}=${opts.terminal.size}`]);
   if (config.systemd) {
@@ -238,6 +267,12 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
 
   // Resources.
   setResources(config, set);
+  // --ulimit: systemd sets the rlimits of the unit's processes (the shim's, inherited).
+  for (const limit of config.ulimits ?? []) {
+    const value = (n: number) => (n === -1 ? USEC_INFINITY : BigInt(n));
+    props.push([`Limit${limit.name}Soft`, "t", value(limit.soft)]);
+    props.push([`Limit${limit.name}`, "t", value(limit.hard)]);
+  }
 
   // Standard I/O and the journal (a terminal is stage two's to take: src/runtime/stage2.ts).
   set("StandardInput", "null");
@@ -437,6 +472,7 @@ function formatValues(name: string, signature: string, value: unknown): string[]
     case "b":
       return [value ? "yes" : "no"];
     case "t":
+      if (name.startsWith("Limit") && value === USEC_INFINITY) return ["infinity"];
       return [name.endsWith("USec") ? formatTimespan(value as bigint) : String(value)];
     case "i":
       return [name === "KillSignal" ? signalName(value as number) : String(value)];

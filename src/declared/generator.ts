@@ -1,8 +1,11 @@
 /**
  * The systemd generator (`tsnspawn __generate NORMAL EARLY LATE`, run by
  * units/tsnspawn-generator; systemd.generator(7)): at boot and on every
- * daemon-reload, each `/etc/tsnspawn/<name>.container` becomes
- * `tsnspawn-<name>.service` in the normal generator directory.
+ * daemon-reload, each declared file in the search directories (store.ts)
+ * becomes its unit in the normal generator directory: a `.container` its
+ * `tsnspawn-<container>.service` (a template its `tsnspawn-<name>@.service`),
+ * a `.network`, `.volume`, `.image`, `.build` its oneshot unit
+ * (resources.ts).
  *
  * Generators run before most of the system is up: no D-Bus, no journald at
  * boot. So this reads files and writes files, nothing else, and it is quick.
@@ -12,7 +15,9 @@
  * `systemctl enable` would make (`multi-user.target.wants/…`), but in the
  * generator's directory: systemd cannot enable a generated unit itself, and
  * this way whether a container starts at boot is decided by /etc/tsnspawn
- * alone.
+ * alone. A network, volume, image or build file's `[Install]` applies as it
+ * is (quadlet's rule; they are usually pulled in by the containers that
+ * name them).
  *
  * A broken file is skipped — the others are still generated — and each of
  * its problems is logged with file and line: to the journal when journald
@@ -20,15 +25,13 @@
  * journald picks the kernel log up later), and always to stderr.
  * The exit status is 0 even then: a generator failure would only add noise.
  */
-import { dirname, join } from "@std/path";
-import { formatProblem, planContainerUnit, planInstallLinks } from "./container_unit.ts";
-import {
-  hostUnitContext,
-  isEnabled,
-  listDeclarationFiles,
-  readDeclarationFile,
-} from "./declared_store.ts";
-import { unitName } from "../paths.ts";
+import { dirname, join } from "../path_util.ts";
+import { formatProblem } from "./common.ts";
+import { containerInstallLinks, convertContainer, planContainerUnit } from "./container.ts";
+import { convertResource } from "./resources.ts";
+import { enabledMarks, hostUnitContext, readDeclaredSet, readHostFacts } from "./store.ts";
+import type { InstallLink } from "./common.ts";
+import { templateParts } from "./source.ts";
 
 /** The syslog identifier of the generator's messages (`journalctl -t tsnspawn-generator`). */
 export const GENERATOR_IDENTIFIER = "tsnspawn-generator";
@@ -41,34 +44,79 @@ export interface GeneratorResult {
   problems: string[];
 }
 
+function writeLinks(outputDir: string, links: readonly InstallLink[]): void {
+  for (const link of links) {
+    const at = join(outputDir, link.path);
+    Deno.mkdirSync(dirname(at), { recursive: true, mode: 0o755 });
+    try {
+      Deno.symlinkSync(link.target, at);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+  }
+}
+
 /** Generates the units (and the links of enabled containers) into `outputDir`. */
 export function generateUnits(outputDir: string): GeneratorResult {
   const result: GeneratorResult = { units: [], problems: [] };
+  const host = readHostFacts();
   const context = hostUnitContext();
-  for (const path of listDeclarationFiles()) {
+  const set = readDeclaredSet(host);
+  const skipped = new Set<string>();
+  for (const problem of set.problems) {
+    result.problems.push(`${formatProblem(problem)}, skipping the file`);
+    skipped.add(problem.path);
+  }
+  const marks = enabledMarks();
+  for (const source of set.sources) {
+    if (skipped.has(source.path)) continue;
     try {
-      const { declaration, problems } = readDeclarationFile(path);
+      if (source.kind !== "container") {
+        const { unit, problems } = convertResource(source, {
+          host,
+          command: context.command,
+          units: set.units,
+        });
+        result.problems.push(...problems.map((p) => `${formatProblem(p)}, skipping the file`));
+        if (!unit) continue;
+        Deno.writeTextFileSync(join(outputDir, unit.unitFile), unit.text, { mode: 0o644 });
+        writeLinks(outputDir, unit.links);
+        result.units.push(unit.unitFile);
+        continue;
+      }
+      const { declaration, problems } = convertContainer(source, { host, units: set.units });
       result.problems.push(...problems.map((p) => `${formatProblem(p)}, skipping the file`));
       if (!declaration) continue;
-      const unit = unitName(declaration.name);
-      Deno.writeTextFileSync(join(outputDir, unit), planContainerUnit(declaration, context), {
-        mode: 0o644,
-      });
-      if (isEnabled(declaration.name)) {
-        for (const link of planInstallLinks(declaration)) {
-          const at = join(outputDir, link.path);
-          Deno.mkdirSync(dirname(at), { recursive: true, mode: 0o755 });
-          try {
-            Deno.symlinkSync(link.target, at);
-          } catch (error) {
-            if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      Deno.writeTextFileSync(
+        join(outputDir, declaration.unitFile),
+        planContainerUnit(declaration, context),
+        {
+          mode: 0o644,
+        },
+      );
+      const base = source.fileName.slice(0, -".container".length);
+      const parts = templateParts(source.fileName);
+      if (declaration.template) {
+        // `enable web@7` marks web@7; `enable web@` the DefaultInstance.
+        for (const mark of marks) {
+          if (mark === base) writeLinks(outputDir, containerInstallLinks(declaration));
+          else if (
+            mark.startsWith(`${parts!.prefix}@`) &&
+            !set.sources.some((s) => s.fileName === `${mark}.container`)
+          ) {
+            writeLinks(
+              outputDir,
+              containerInstallLinks(declaration, mark.slice(parts!.prefix.length + 1)),
+            );
           }
         }
+      } else if (marks.includes(base) || marks.includes(declaration.name)) {
+        writeLinks(outputDir, containerInstallLinks(declaration));
       }
-      result.units.push(unit);
+      result.units.push(declaration.unitFile);
     } catch (error) {
       result.problems.push(
-        `${path}: ${error instanceof Error ? error.message : error}, skipping the file`,
+        `${source.path}: ${error instanceof Error ? error.message : error}, skipping the file`,
       );
     }
   }
