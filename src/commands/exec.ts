@@ -85,7 +85,8 @@ async function shellThroughSystemd(
       terminal.releaseSlave();
       await watch.untilInactive();
       const exit = await inside.mainExit(unit);
-      await Promise.race([relay, new Promise((resolve) => setTimeout(resolve, RELAY_DRAIN_MS))]);
+      // The master reads what the shell wrote, then EIO once it closed the pty.
+      await Promise.race([relay, new Promise((resolve) => setTimeout(resolve, SHELL_DRAIN_MS))]);
       await inside.resetFailedUnit(unit).catch(() => {});
       return exit && exit.execMainCode !== 0
         ? (exit.execMainCode === 1 ? exit.execMainStatus : 128 + exit.execMainStatus)
@@ -99,6 +100,9 @@ async function shellThroughSystemd(
     closeFd(busFd);
   }
 }
+
+/** How long a shell's last output is still relayed once its unit ended. */
+const SHELL_DRAIN_MS = 2000;
 
 /** How long output of an ended `exec -t` process is still relayed. */
 const RELAY_DRAIN_MS = 200;

@@ -56,8 +56,10 @@ export function planShellUnit(options: ShellUnitOptions): UnitProperty[] {
     ["StandardOutput", "tty"],
     ["StandardError", "tty"],
     ["TTYPath", options.tty],
-    ["TTYReset", true],
-    ["TTYVHangup", true],
+    // No reset and no hangup at the end: both flush what the client has not
+    // read yet (the shell's last lines); the pty ends when the shell closes it.
+    ["TTYReset", false],
+    ["TTYVHangup", false],
     ["SendSIGHUP", true],
     ["IgnoreSIGPIPE", false],
     ["KillMode", "mixed"],
