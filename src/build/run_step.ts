@@ -27,6 +27,7 @@ import { containerPaths, stateRoot, unitName } from "../paths.ts";
 import { createContainer } from "../ops/create.ts";
 import { startContainerUnit, waitForExit } from "../ops/start.ts";
 import { removeContainer } from "../ops/remove.ts";
+import { layerExclusions } from "../ops/layer_exclusions.ts";
 import type { Systemd } from "../systemd/bus.ts";
 import type { ContainerOptions } from "../container/options.ts";
 import type { TmpfsMount, VolumeMount } from "../container/config.ts";
@@ -196,6 +197,9 @@ export function stepContainerOptions(
     sysctls: {},
     ulimits: [],
     envHost: false,
+    // A RUN step never boots the image's init (docker build runs it as a command).
+    systemd: "false",
+    boot: false,
   };
 }
 
@@ -244,7 +248,7 @@ export async function runStep(
       throw new RunStepError(`the command returned a non-zero code: ${status}`, status, tail);
     }
     return await stageWritableLayer(containerPaths(config.name).upper, context.scratch, {
-      lowerDirs: config.lowerDirs,
+      exclude: layerExclusions(config),
       ...(context.mtime !== undefined ? { mtime: context.mtime } : {}),
     });
   } finally {

@@ -47,6 +47,7 @@ import {
   value,
 } from "../argv.ts";
 import { buildContainerOptions, CONTAINER_OPTIONS } from "../container/run_args.ts";
+import { parseDetachKeys } from "../container/detach_keys.ts";
 import { parseKeyValues } from "../labels.ts";
 import { validateVolumeName, validateVolumeOptions } from "../volume/config.ts";
 
@@ -97,7 +98,18 @@ export interface BuildOptions {
 export type Command =
   | ({ kind: "run" } & RunOptions)
   | ({ kind: "create" } & RunOptions)
-  | { kind: "start"; debug: boolean; names: string[]; attach: boolean; interactive: boolean }
+  | {
+    kind: "start";
+    debug: boolean;
+    names: string[];
+    attach: boolean;
+    interactive: boolean;
+    detachKeys?: string;
+  }
+  | ({ kind: "boot" } & RunOptions)
+  | { kind: "attach"; debug: boolean; name: string; detachKeys?: string; noStdin: boolean }
+  | { kind: "poweroff"; debug: boolean; names: string[] }
+  | { kind: "reboot"; debug: boolean; names: string[] }
   | { kind: "stop"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "restart"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "kill"; debug: boolean; names: string[]; signal: string }
@@ -189,8 +201,10 @@ export type Command =
     reference: string;
     message?: string;
     author?: string;
+    changes?: string[];
   }
   | ({ kind: "build"; debug: boolean } & BuildOptions)
+  | { kind: "diff"; debug: boolean; container: string }
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
@@ -251,6 +265,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     stopAtFirstPositional: true,
   },
   {
+    name: "boot",
+    usage: "[OPTIONS] IMAGE [ARG...]",
+    summary: "boot an OS image's init (systemd) as a container: run --boot",
+    options: [
+      flag("detach", "d", "boot in the background and print the id once booted"),
+      ...CONTAINER_OPTIONS,
+    ],
+    positionals: [0, Infinity],
+    stopAtFirstPositional: true,
+  },
+  {
     name: "create",
     usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
     summary: "create a container without starting it",
@@ -263,9 +288,34 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: "[OPTIONS] CONTAINER...",
     summary: "start stopped containers",
     options: [
-      flag("attach", "a", "attach to the output"),
-      flag("interactive", "i", "attach stdin"),
+      flag("attach", "a", "attach to the output (and the terminal of a -t container)"),
+      flag("interactive", "i", "attach stdin (implies -a)"),
+      value("detach-keys", undefined, "KEYS", "keys that detach from the terminal (ctrl-p,ctrl-q)"),
     ],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "attach",
+    usage: "[OPTIONS] CONTAINER",
+    summary: "attach to a running container's terminal, or follow its output",
+    options: [
+      value("detach-keys", undefined, "KEYS", "keys that detach from the terminal (ctrl-p,ctrl-q)"),
+      flag("no-stdin", undefined, "do not send input"),
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "poweroff",
+    usage: "CONTAINER...",
+    summary: "shut an OS container down cleanly (SIGRTMIN+4 to its init, as machinectl)",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "reboot",
+    usage: "CONTAINER...",
+    summary: "reboot containers (SIGINT to an OS container's init, as machinectl; else restart)",
+    options: [],
     positionals: [1, Infinity],
   },
   {
@@ -569,6 +619,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       value("message", "m", "TEXT", "commit message (history comment)"),
       value("author", "a", "NAME", "author of the image"),
+      list(
+        "change",
+        "c",
+        "INSTRUCTION",
+        "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER...",
+      ),
     ],
     positionals: [2, 2],
   },
@@ -620,6 +676,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         "every time in the image is this, for reproducible images (default: $SOURCE_DATE_EPOCH)",
       ),
     ],
+    positionals: [1, 1],
+  },
+  {
+    name: "diff",
+    usage: "CONTAINER",
+    summary: "list the files a container added (A), changed (C) and deleted (D)",
+    options: [],
     positionals: [1, 1],
   },
   {
@@ -850,14 +913,37 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         debug,
         ...buildContainerOptions(spec.name, o, p, lookupEnv, hostCpus),
       };
-    case "start":
+    case "boot":
+      return {
+        kind: "boot",
+        debug,
+        ...buildContainerOptions("run", o, p, lookupEnv, hostCpus),
+        boot: true,
+      };
+    case "start": {
+      const detachKeys = o.parsed("detach-keys", (k) => (parseDetachKeys(k), k));
       return {
         kind: "start",
         debug,
         names: names(),
-        attach: o.flag("attach"),
+        attach: o.flag("attach") || o.flag("interactive"),
         interactive: o.flag("interactive"),
+        ...(detachKeys !== undefined ? { detachKeys } : {}),
       };
+    }
+    case "attach": {
+      const detachKeys = o.parsed("detach-keys", (k) => (parseDetachKeys(k), k));
+      return {
+        kind: "attach",
+        debug,
+        name: validateContainerName(p[0]),
+        noStdin: o.flag("no-stdin"),
+        ...(detachKeys !== undefined ? { detachKeys } : {}),
+      };
+    }
+    case "poweroff":
+    case "reboot":
+      return { kind: spec.name, debug, names: names() };
     case "stop":
     case "restart":
       return {
@@ -1011,6 +1097,8 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       return { kind: "network inspect", debug, names: p.map(parseNetworkArgument) };
     case "network rm":
       return { kind: "network rm", debug, names: p.map(parseNetworkArgument) };
+    case "diff":
+      return { kind: "diff", debug, container: validateContainerName(p[0]) };
     case "volume create": {
       const driver = o.value("driver");
       if (driver !== undefined && driver !== "local") {
@@ -1071,9 +1159,10 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         json: o.flag("json"),
       };
     case "commit": {
-      const optional: { message?: string; author?: string } = {};
+      const optional: { message?: string; author?: string; changes?: string[] } = {};
       if (o.value("message") !== undefined) optional.message = o.value("message");
       if (o.value("author") !== undefined) optional.author = o.value("author");
+      if (o.list("change").length > 0) optional.changes = o.list("change");
       return {
         kind: "commit",
         debug,

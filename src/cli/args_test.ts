@@ -74,6 +74,7 @@ Deno.test("run: defaults", () => {
     readOnly: false,
     tmpfs: [],
     dryRun: false,
+    boot: false,
     image: "busybox",
     command: [],
     labels: {},
@@ -87,6 +88,37 @@ Deno.test("run: defaults", () => {
     ulimits: [],
     envHost: false,
   } as Command);
+});
+
+Deno.test("boot, --systemd, --label, attach, start -i, poweroff and reboot", () => {
+  const boot = parse("boot -dit --name os debian:12 systemd.unit=rescue.target");
+  if (boot.kind !== "boot") throw new Error(boot.kind);
+  assertEquals([boot.boot, boot.detach, boot.tty, boot.image], [true, true, true, "debian:12"]);
+  assertEquals(boot.command, ["systemd.unit=rescue.target"]);
+  const run = parseRun("run --systemd=always -l a=1 -l b --detach-keys ctrl-a,d busybox");
+  assertEquals([run.systemd, run.labels, run.detachKeys], [
+    "always",
+    { a: "1", b: "" },
+    "ctrl-a,d",
+  ]);
+  assertInvalid("run --systemd=maybe busybox", "not true, false or always");
+  assertInvalid("run --detach-keys ctrl-1 busybox", "bad key");
+  assertEquals(parse("attach --detach-keys ctrl-x --no-stdin web"), {
+    kind: "attach",
+    debug: false,
+    name: "web",
+    noStdin: true,
+    detachKeys: "ctrl-x",
+  });
+  const start = parse("start -i web");
+  if (start.kind !== "start") throw new Error(start.kind);
+  assertEquals([start.attach, start.interactive], [true, true]);
+  assertEquals(parse("poweroff a b"), { kind: "poweroff", debug: false, names: ["a", "b"] });
+  assertEquals(parse("reboot a"), { kind: "reboot", debug: false, names: ["a"] });
+  assertEquals(parse("diff web"), { kind: "diff", debug: false, container: "web" });
+  const commit = parse(["commit", "-c", 'CMD ["x"]', "--change", "EXPOSE 80", "web", "img"]);
+  if (commit.kind !== "commit") throw new Error(commit.kind);
+  assertEquals(commit.changes, ['CMD ["x"]', "EXPOSE 80"]);
 });
 
 Deno.test("run: options stop at the image", () => {

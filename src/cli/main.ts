@@ -30,6 +30,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
   requireRoot(`tsnspawn ${command.kind}`);
   switch (command.kind) {
     case "run":
+    case "boot":
     case "create": {
       if (command.dryRun) {
         const { printDryRun } = await import("../commands/dry_run.ts");
@@ -50,13 +51,29 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
         if (command.names.length !== 1) {
           throw new TsnspawnError("usage", "start -a takes exactly one container");
         }
-        return (await startContainer(ctx, command.names[0], { attach: true }))!;
+        return (await startContainer(ctx, command.names[0], {
+          attach: true,
+          ...(command.interactive ? { interactive: true } : {}),
+          detachKeys: command.detachKeys,
+        }))!;
       }
       return await eachName(
         ctx,
         command.names,
         (name) => startContainer(ctx, name, { attach: false }),
       );
+    }
+    case "attach": {
+      const { attachCommand } = await import("../commands/attach.ts");
+      return await attachCommand(ctx, command.name, command);
+    }
+    case "poweroff": {
+      const { poweroffContainer } = await import("../commands/power.ts");
+      return await eachName(ctx, command.names, (n) => poweroffContainer(ctx, n));
+    }
+    case "reboot": {
+      const { rebootContainer } = await import("../commands/power.ts");
+      return await eachName(ctx, command.names, (n) => rebootContainer(ctx, n));
     }
     case "stop": {
       const { stopContainer } = await import("../commands/stop.ts");
@@ -230,6 +247,11 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
     case "build": {
       const { buildCommand } = await import("../commands/build.ts");
       return await buildCommand(ctx, command);
+    }
+    case "diff": {
+      const { diffCommand } = await import("../commands/diff.ts");
+      diffCommand(ctx, command.container);
+      return 0;
     }
     case "save": {
       const { saveCommand } = await import("../commands/save.ts");

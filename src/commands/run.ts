@@ -21,7 +21,11 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   trace("created");
   let status: number | null;
   try {
-    status = await startContainer(ctx, config.name, { attach: !options.detach, config });
+    status = await startContainer(ctx, config.name, {
+      attach: !options.detach,
+      config,
+      detachKeys: options.detachKeys,
+    });
   } catch (error) {
     if (config.autoRemove && containerExists(config.name)) {
       const systemd = await ctx.systemd().catch(() => null);

@@ -7,6 +7,7 @@
  */
 
 import type { SeccompSetting } from "../security/options.ts";
+import type { OciRunConfig } from "../oci/types.ts";
 
 /** Per-mount flags of a planned mount (container/mount_plan.ts) and of a `--tmpfs` mount. */
 export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";
@@ -120,6 +121,9 @@ export interface BridgeAttachment {
   address: string;
 }
 
+/** How long an OS container (systemd mode) may take to boot before its start fails. */
+export const BOOT_TIMEOUT_MS = 90_000;
+
 /** Version of the config.json schema. */
 export const CONTAINER_CONFIG_VERSION = 1;
 
@@ -231,6 +235,21 @@ export interface ContainerConfig {
   readOnlyTmpfs?: false;
   /** --ulimit: resource limits of the container's processes (setrlimit names without RLIMIT_). */
   ulimits?: Ulimit[];
+  /**
+   * systemd mode: the command is an init that boots an OS (container/plan.ts
+   * detectSystemd). It gets the container interface of systemd.io
+   * (container=, /run/host/container-manager), tmpfs /run, /run/lock, /tmp,
+   * its cgroup subtree writable, its own machine id and a console, and the
+   * unit waits for its READY=1. Absent = false.
+   */
+  systemd?: boolean;
+  /**
+   * The container's configuration as docker keeps it (Cmd, Entrypoint, Env,
+   * WorkingDir, User, ExposedPorts, Labels, Volumes, StopSignal): what
+   * `commit` records (container/plan.ts planRunConfig). Absent in configs
+   * written before it existed: `commit` then keeps the image's.
+   */
+  runConfig?: OciRunConfig;
 }
 
 /** One `--ulimit NAME=SOFT[:HARD]`. */

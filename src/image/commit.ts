@@ -2,11 +2,16 @@
  * `tsnspawn commit`: a container's writable layer (its overlay upper dir)
  * becomes a new image layer on top of the container's image (effects).
  *
+ * The image's configuration is the container's (docker's commit): its Cmd,
+ * Entrypoint, Env, WorkingDir, User, ExposedPorts, Labels and StopSignal
+ * (container/plan.ts planRunConfig), then `--change` instructions
+ * (change_instructions.ts).
+ *
  * The upper dir becomes a layer through image/layer_commit.ts (the same code
  * `build` uses for its RUN steps): an uncompressed tar under the store's
  * tmp/, kept as the layer's blob (so `push` sends it as is), unpacked back
- * into a staged layer dir, the init layer (/etc/hosts, /etc/hostname,
- * /etc/resolv.conf and empty mount points) left out. The config is the base
+ * into a staged layer dir, the init layer's files and mount points
+ * (container/init_layer.ts) left out. The config is the base
  * image's with the new diff_id and a history entry appended; everything is
  * made visible at once by `commitStagedImage`. Commit a stopped container:
  * files changing while they are read make the commit fail.
@@ -22,7 +27,9 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
+  type OciRunConfig,
 } from "../oci/types.ts";
+import { applyChanges, type ChangeInstruction } from "./change_instructions.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { hostPlatform } from "../oci/manifest.ts";
 
@@ -32,6 +39,8 @@ export interface CommitOptions {
   author?: string;
   /** Creation time (default now). */
   created?: Date;
+  /** `--change` instructions, applied in order after the container's config. */
+  changes?: ChangeInstruction[];
 }
 
 /** The new config: the base's plus one layer and one history entry (pure). */
@@ -40,11 +49,15 @@ export function planCommitConfig(
   diffId: string,
   container: string,
   options: CommitOptions,
+  runConfig?: OciRunConfig,
 ): OciImageConfig {
   const created = (options.created ?? new Date()).toISOString();
   const platform = hostPlatform();
+  const run = runConfig ?? base?.config;
+  const changed = options.changes?.length ? applyChanges(run ?? {}, options.changes) : run;
   const config: OciImageConfig = {
     ...(base ?? { architecture: platform.architecture, os: platform.os }),
+    ...(changed ? { config: changed } : {}),
     created,
     rootfs: { type: "layers", diff_ids: [...(base?.rootfs.diff_ids ?? []), diffId] },
     history: [
@@ -69,8 +82,10 @@ export interface CommitSource {
   upperDir: string;
   /** The image it was made from, or null (--rootfs). */
   imageId: string | null;
-  /** The layers under the writable layer, topmost first (the config's lowerDirs). */
-  lowerDirs: string[];
+  /** The container's configuration (docker's Config); absent: the image's is kept. */
+  runConfig?: OciRunConfig;
+  /** Paths of the upper dir left out (container/init_layer.ts), relative without "/". */
+  exclude?: ReadonlySet<string>;
 }
 
 /**
@@ -89,8 +104,10 @@ export async function commitContainer(
   ensureStoreDirs();
   const staging = makeStagingDir("commit-"); // flocked: `tsnspawn check` leaves it alone
   try {
-    const staged = await stageWritableLayer(upper, staging, { lowerDirs: source.lowerDirs });
-    const config = planCommitConfig(base?.config, staged.diffId, name, options);
+    const staged = await stageWritableLayer(upper, staging, {
+      exclude: source.exclude ?? new Set(),
+    });
+    const config = planCommitConfig(base?.config, staged.diffId, name, options, source.runConfig);
     const configBytes = new TextEncoder().encode(JSON.stringify(config));
     const layer: OciDescriptor = {
       mediaType: MEDIA_TYPE_OCI_LAYER,

@@ -12,16 +12,10 @@
  * A writable layer (overlay upper dir) is packed in "layer" mode
  * (image/layer_pack.ts: overlay whiteouts → `.wh.` entries, opaque dirs →
  * `.wh..wh..opq`) and the tar unpacked again, so the lower dir is exactly
- * what the archive says (no stray `trusted.overlay.*` attributes). Left out,
- * as docker keeps them in a separate init layer that is never committed:
- *  - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`: the runtime
- *    bind-mounts the container's own files there (container/mount_plan.ts);
- *    what the upper dir holds at those paths is only the mount point, or a
- *    copy-up of the image's file made when the mount point was opened;
- *  - the mount points `/proc`, `/sys`, `/dev` and the directory `/etc` when
- *    they hold nothing else and exist only as placeholders: empty, not
- *    opaque, and either absent from the layers below or the same there
- *    (type, mode, owner), so a `chmod` of them is still committed.
+ * what the archive says (no stray `trusted.overlay.*` attributes). The
+ * caller says which paths of the upper dir are left out: the init layer's
+ * files and mount points, as docker keeps them in a separate layer that is
+ * never committed (container/init_layer.ts, ops/layer_exclusions.ts).
  *
  * A tree written by a builder (COPY/ADD: plain files, no whiteouts) is packed
  * and then moved to be the lower dir itself: no second copy of its content.
@@ -34,7 +28,6 @@ import { createSha256 } from "../oci/digest.ts";
 import { packChunks } from "./layer_pack.ts";
 import { yielder } from "../cooperative.ts";
 import { unpackLayer } from "./layer_unpack.ts";
-import { isOpaqueDir, stackChild, stackRoot } from "./layer_stack.ts";
 
 /** A layer ready to enter the store. */
 export interface StagedLayer {
@@ -50,37 +43,6 @@ export interface StagedLayer {
   size: number;
 }
 
-/** Files of the init layer: bind-mount targets, never part of a committed layer. */
-export const INIT_LAYER_FILES: readonly string[] = [
-  "etc/hostname",
-  "etc/hosts",
-  "etc/resolv.conf",
-];
-
-/** Directories that may exist in a writable layer only as mount points or their parents. */
-const PLACEHOLDER_DIRS: readonly string[] = ["proc", "sys", "dev", "etc"];
-
-/**
- * What to leave out of a writable layer whose lower layers are `lowerDirs`
- * (see the module comment).
- */
-export function initLayerSkip(
-  lowerDirs: readonly string[],
-): (rel: string, abs: string, st: Deno.FileInfo) => boolean {
-  return (rel, abs, st) => {
-    if (INIT_LAYER_FILES.includes(rel)) return !st.isDirectory;
-    if (!PLACEHOLDER_DIRS.includes(rel) || !st.isDirectory || isOpaqueDir(abs)) return false;
-    for (const entry of Deno.readDirSync(abs)) {
-      if (!INIT_LAYER_FILES.includes(`${rel}/${entry.name}`)) return false;
-    }
-    const root = stackRoot(lowerDirs);
-    const below = root ? stackChild(root, rel) : null;
-    if (below === null) return true;
-    return below.st.isDirectory && below.st.uid === st.uid && below.st.gid === st.gid &&
-      ((below.st.mode ?? 0) & 0o7777) === ((st.mode ?? 0) & 0o7777);
-  };
-}
-
 /**
  * Packs `dir`'s layer into `tarPath`, hashing it on the way: synchronous
  * calls, with the event loop given a turn now and then (src/cooperative.ts).
@@ -88,7 +50,7 @@ export function initLayerSkip(
 async function packToFile(
   dir: string,
   tarPath: string,
-  options: { skip?: (rel: string, abs: string, st: Deno.FileInfo) => boolean; mtime?: number },
+  options: { exclude?: ReadonlySet<string>; mtime?: number },
 ): Promise<{ diffId: string; tarSize: number; size: number }> {
   const hash = createSha256();
   let tarSize = 0;
@@ -120,16 +82,16 @@ function makeLayerDir(staging: string): { dir: string; diff: string } {
 
 /**
  * Stages the writable layer `upper` (an overlay upper dir) as a layer in
- * `staging`, without the init layer (see the module comment).
+ * `staging`, without the paths `exclude` names (see the module comment).
  */
 export async function stageWritableLayer(
   upper: string,
   staging: string,
-  options: { lowerDirs: readonly string[]; mtime?: number },
+  options: { exclude: ReadonlySet<string>; mtime?: number },
 ): Promise<StagedLayer> {
   const tar = join(staging, "layer.tar");
   const packed = await packToFile(upper, tar, {
-    skip: initLayerSkip(options.lowerDirs),
+    exclude: options.exclude,
     ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
   });
   const { dir, diff } = makeLayerDir(staging);

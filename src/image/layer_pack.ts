@@ -76,10 +76,12 @@ export interface PackOptions {
   /** "layer": one overlay-form dir → OCI layer; "flatten": merge dirs (topmost first). */
   mode: "layer" | "flatten";
   /**
-   * Leaves an entry (and, for a directory, everything below it) out of the
-   * archive; `rel` is its slash-separated path below the root ("etc/hosts").
+   * Paths of the first dir (the container's writable layer) left out, relative
+   * without a leading "/" (container/init_layer.ts): a file is skipped (the
+   * dirs below show through, flattened), a directory too unless something
+   * below it is kept.
    */
-  skip?: (rel: string, abs: string, st: Deno.FileInfo) => boolean;
+  exclude?: ReadonlySet<string>;
   /** Every entry's mtime (seconds), for reproducible archives (`build --timestamp`). */
   mtime?: number;
 }
@@ -125,6 +127,16 @@ class Batch {
   }
 }
 
+/** Whether `abs` (a directory at `rel` of the first dir) holds anything not excluded. */
+function holdsKept(abs: string, rel: string, exclude: ReadonlySet<string>): boolean {
+  for (const entry of Deno.readDirSync(abs)) {
+    const childRel = `${rel}/${entry.name}`;
+    if (!exclude.has(childRel)) return true;
+    if (entry.isDirectory && holdsKept(join(abs, entry.name), childRel, exclude)) return true;
+  }
+  return false;
+}
+
 /**
  * The archive of `dirs` (see the module comment) as chunks, made
  * synchronously; the generator's return value says what it held. In
@@ -147,6 +159,20 @@ export function* packChunks(
     size: 0,
     ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
   });
+  const exclude = options.exclude ?? new Set<string>();
+  const top = dirs[0];
+  /** A name of the first dir that is left out. */
+  const leftOut = (source: string, abs: string, rel: string): boolean => {
+    const inTop = source === top || source.startsWith(top + "/");
+    if (!inTop || !exclude.has(rel)) return false;
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(abs);
+    } catch {
+      return false;
+    }
+    return !(st.isDirectory && holdsKept(abs, rel, exclude));
+  };
 
   /** The pieces of one entry; a file's content is read here. */
   function* entry(rel: string, abs: string, st: Deno.FileInfo): Generator<Uint8Array> {
@@ -225,8 +251,11 @@ export function* packChunks(
   function* walk(rel: string, sources: string[]): Generator<Uint8Array> {
     const names = new Map<string, number>();
     for (let i = 0; i < sources.length; i++) {
-      for (const child of Deno.readDirSync(sources[i])) {
-        if (!names.has(child.name)) names.set(child.name, i);
+      for (const entry of Deno.readDirSync(sources[i])) {
+        if (names.has(entry.name)) continue;
+        const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
+        if (leftOut(sources[i], join(sources[i], entry.name), childRel)) continue;
+        names.set(entry.name, i);
       }
     }
     for (const name of [...names.keys()].sort()) {
@@ -235,7 +264,6 @@ export function* packChunks(
       const childRel = rel === "" ? name : `${rel}/${name}`;
       try {
         const st = Deno.lstatSync(abs);
-        if (options.skip?.(childRel, abs, st)) continue;
         if (isWhiteout(st)) {
           if (!flatten) {
             batch.add(encodeHeader(marker(`${rel === "" ? "" : `${rel}/`}.wh.${name}`)));

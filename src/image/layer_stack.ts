@@ -194,3 +194,16 @@ export function readStackText(layers: readonly string[], path: string): string {
   const bytes = readStackFile(layers, path);
   return bytes === null ? "" : new TextDecoder().decode(bytes);
 }
+
+/**
+ * Whether `path` exists in the stack (the last component not followed: a
+ * dangling symlink exists); false when a directory on the way is a file.
+ */
+export function existsInStack(layers: readonly string[], path: string): boolean {
+  try {
+    return resolveInStack(layers, path, false).entry !== null;
+  } catch (error) {
+    if (error instanceof TsnspawnError) return false;
+    throw error;
+  }
+}

@@ -11,6 +11,12 @@
  * start leaves nothing behind: the unit is reset, its reason is read from
  * the journal and shown in the error. (An attached `run --rm` may instead
  * run in a scope the CLI sets up itself: src/runtime/attached.ts.)
+ *
+ * A -t container's unit comes with its terminal holder's
+ * (systemd/unit_properties.ts planTerminalUnitProperties), created in the
+ * same call as an auxiliary unit: the container's unit wants it and starts
+ * after it, it stops with the container's. Front ends attach to the
+ * terminal through its socket (commands/attach.ts).
  */
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths, unitName } from "../paths.ts";
@@ -25,7 +31,12 @@ import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
+import {
+  planTerminalUnitProperties,
+  planUnitProperties,
+  terminalUnitName,
+  type UnitProperty,
+} from "../systemd/unit_properties.ts";
 import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
 import {
@@ -52,18 +63,40 @@ export function exitStatusOf(state: MainExit | null, name: string): number {
   return 128 + (Number.isNaN(signal) ? parseSignal(record.exitStatus) : signal);
 }
 
-/** The reason a start failed and the runtime's hint, from this start's journal lines. */
+/** How many of a failed boot's last output lines its error quotes. */
+const BOOT_FAILURE_LINES = 8;
+
+/**
+ * The reason a start failed and the runtime's hint, from this start's
+ * journal lines (PURE). A failed boot (runtime/boot.ts) also quotes the
+ * container's last output lines: its console and its init's own output.
+ */
+export function planStartFailure(
+  lines: readonly string[],
+  unit: string,
+): { reason: string; hint?: string; reported: boolean } {
+  const ours = (l: string) => l.startsWith("tsnspawn: ");
+  const reported = lines.filter(ours).map((l) => l.slice("tsnspawn: ".length))
+    .filter((l) => !l.startsWith("warning: "));
+  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
+  const ownReason = reported.filter((l) => !l.startsWith("hint: ")).at(-1);
+  let reason = ownReason ?? lines.filter((l) => l.trim()).at(-1) ??
+    `the unit ${unit} failed without output`;
+  if (/^boot failed: /.test(reason)) {
+    const output = lines.filter((l) => !ours(l) && l.trim() !== "").slice(-BOOT_FAILURE_LINES);
+    if (output.length > 0) {
+      reason += `; its last output:\n${output.map((l) => `  | ${l}`).join("\n")}`;
+    }
+  }
+  return { reason, hint, reported: ownReason !== undefined };
+}
+
 async function startFailure(
   runId: string,
   name: string,
 ): Promise<{ reason: string; hint?: string }> {
-  const lines = (await readMessages(`TSNSPAWN_RUN=${runId}`, 20)).filter((l) => l.trim());
-  const reported = lines.filter((l) => l.startsWith("tsnspawn: "))
-    .map((l) => l.slice("tsnspawn: ".length));
-  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
-  const reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ?? lines.at(-1) ??
-    `the unit ${unitName(name)} failed without output`;
-  return { reason, hint };
+  const lines = await readMessages(`TSNSPAWN_RUN=${runId}`, 60);
+  return planStartFailure(lines, unitName(name));
 }
 
 /** Where an attached container's output lines go. */
@@ -71,12 +104,12 @@ export type OutputSink = (text: string, stream: OutputStream) => void;
 
 /** Options of {@link startContainerUnit}. */
 export interface StartUnitOptions {
-  /** Stay attached: watch the unit, follow its output (unless `tty`). */
+  /** Stay attached: watch the unit, follow its output (unless it has a terminal). */
   attach: boolean;
   /** Attached without a terminal: where the output goes. */
   output?: OutputSink;
-  /** The pty slave the container gets as its terminal (`run -t`). */
-  tty?: { path: string };
+  /** A -t container's first window size ("ROWSxCOLS"): the attaching terminal's. */
+  terminalSize?: string;
 }
 
 /** A started unit, for the attached side. */
@@ -85,6 +118,8 @@ export interface StartedUnit {
   watch: UnitWatch | null;
   /** Follows this start's output; null when detached or with a terminal. */
   follower: RunOutputFollower | null;
+  /** This start's TSNSPAWN_RUN journal field. */
+  runId: string;
 }
 
 /**
@@ -110,6 +145,7 @@ export async function startContainerUnit(
       // Watching from before the start: the run's end is seen from its signal.
       watch: options.attach ? systemd.watchUnit(unit) : null,
       follower: null,
+      runId,
     };
     const abandon = async () => {
       started.watch?.close();
@@ -120,6 +156,7 @@ export async function startContainerUnit(
     // registered from here once it runs (registerWithMachined), so that
     // systemd forks nothing when the container becomes ready.
     const restarts = config.restart.policy !== "no";
+    const terminalUnit = terminalUnitName(name);
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
@@ -127,20 +164,29 @@ export async function startContainerUnit(
       healthRunner: selfCommand("__healthcheck", [name]),
       registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
-      tty: options.tty,
+      terminal: config.tty ? { unit: terminalUnit, size: options.terminalSize } : undefined,
       addRef: options.attach,
     });
+    const auxiliary: [string, UnitProperty[]][] = config.tty
+      ? [[
+        terminalUnit,
+        planTerminalUnitProperties(config, {
+          holderCommand: selfCommand("__terminal", [name]),
+          runId,
+        }),
+      ]]
+      : [];
     // The output follower's journalctl starts once systemd accepted the
     // start: it then runs while the container starts, not before the request.
     const output = options.output;
-    const onQueued = options.attach && !options.tty && output
+    const onQueued = options.attach && !config.tty && output
       ? () => {
         started.follower = new RunOutputFollower(runId, output);
       }
       : undefined;
     let result: string;
     try {
-      result = await startUnit(systemd, name, properties, onQueued);
+      result = await startUnit(systemd, name, properties, onQueued, auxiliary);
     } catch (error) {
       await abandon();
       throw error;
@@ -149,6 +195,7 @@ export async function startContainerUnit(
       await abandon();
       const { reason, hint } = await startFailure(runId, name);
       await systemd.resetFailedUnit(unit);
+      if (config.tty) await systemd.resetFailedUnit(terminalUnit);
       throw new TsnspawnError("start-failed", `container ${name} failed to start: ${reason}`, {
         hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
       });
@@ -156,8 +203,8 @@ export async function startContainerUnit(
     if (!restarts) registered = registerWithMachined(systemd, config, options.attach);
     return started;
   });
-  // Detached: registered before we return (the call is sent, not answered).
-  if (!options.attach) await registered;
+  // Registered before we return (the call is sent, not answered).
+  await registered;
   return started;
 }
 
@@ -187,10 +234,11 @@ async function startUnit(
   name: string,
   properties: UnitProperty[],
   onQueued?: () => void,
+  auxiliary: [string, UnitProperty[]][] = [],
 ): Promise<string> {
   const unit = unitName(name);
   try {
-    return await systemd.startTransientUnit(unit, properties, onQueued);
+    return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
   } catch (error) {
     if (!(error instanceof SystemdCallError && error.isUnitExists)) throw error;
   }
@@ -200,7 +248,12 @@ async function startUnit(
     });
   }
   await systemd.resetFailedUnit(unit);
-  return await systemd.startTransientUnit(unit, properties, onQueued);
+  // A terminal holder of an earlier run still draining, or failed.
+  for (const [aux] of auxiliary) {
+    if (isRunning(await systemd.unitState(aux))) await systemd.stopUnit(aux);
+    await systemd.resetFailedUnit(aux);
+  }
+  return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
 }
 
 /**

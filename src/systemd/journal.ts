@@ -184,6 +184,11 @@ export async function readMessages(match: string, lines?: number): Promise<strin
   return text.split("\n").filter((line, i, all) => line !== "" || i < all.length - 1);
 }
 
+/** The output of container `name` from now on, to our stdout and stderr (`attach`). */
+export function followContainerOutput(name: string): RunOutputFollower {
+  return new RunOutputFollower({ match: `TSNSPAWN_CONTAINER=${name}` }, writeOutput);
+}
+
 /**
  * Streams the output of one start of a container (TSNSPAWN_RUN=<runId>) to
  * `write` while it runs, each line with the stream it came from. It reads
@@ -197,14 +202,31 @@ export class RunOutputFollower {
   #child: Deno.ChildProcess;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #cursor: string | null = null;
+  /** From-now followers: entries before this (µs since the epoch) are not theirs. */
+  #since: bigint | null = null;
   #stopped = false;
   #pump: Promise<void>;
 
-  constructor(runId: string, write: (text: string, stream: OutputStream) => void) {
-    this.#match = `TSNSPAWN_RUN=${runId}`;
+  /**
+   * Follows `TSNSPAWN_RUN=<runId>` from its first entry, or with
+   * `{ match }` any field match from now on.
+   */
+  constructor(
+    runId: string | { match: string },
+    write: (text: string, stream: OutputStream) => void,
+  ) {
+    this.#match = typeof runId === "string" ? `TSNSPAWN_RUN=${runId}` : runId.match;
     this.#write = write;
+    const fromNow = typeof runId !== "string";
+    if (fromNow) this.#since = BigInt(Date.now()) * 1000n;
     this.#child = new Deno.Command("journalctl", {
-      args: ["--no-pager", "--quiet", "--follow", ...JSON_ENTRIES, this.#match],
+      args: [
+        "--no-pager",
+        "--quiet",
+        "--follow",
+        ...(fromNow ? ["--lines=0", ...JSON_FIELDS] : JSON_ENTRIES),
+        this.#match,
+      ],
       stdout: "piped",
       stderr: "null",
       stdin: "null",
@@ -233,6 +255,7 @@ export class RunOutputFollower {
     await Promise.all([this.cancel(), syncJournal()]);
     const args = ["--no-pager", "--quiet", ...JSON_ENTRIES];
     if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`);
+    else if (this.#since !== null) args.push(`--since=@${this.#since / 1_000_000n}`);
     args.push(this.#match);
     const output = await new Deno.Command("journalctl", { args, stderr: "null" }).output();
     for (const line of new TextDecoder().decode(output.stdout).split("\n")) this.#emit(line);
