@@ -214,6 +214,7 @@ export async function runStep(
   context: RunStepContext,
 ): Promise<StagedLayer> {
   const volumes: VolumeMount[] = [];
+  const hereDocPaths = new Set(process.files.map((file) => file.path));
   for (const [i, file] of process.files.entries()) {
     const host = join(context.scratch, `file-${i}`);
     Deno.writeTextFileSync(host, file.content, { mode: file.mode });
@@ -248,7 +249,13 @@ export async function runStep(
       throw new RunStepError(`the command returned a non-zero code: ${status}`, status, tail);
     }
     return await stageWritableLayer(containerPaths(config.name).upper, context.scratch, {
-      exclude: layerExclusions(config),
+      // The init layer and the here-documents' files are left out; RUN
+      // --mount targets stay, empty, as BuildKit leaves them.
+      exclude: layerExclusions({
+        ...config,
+        volumes: config.volumes.filter((v) => hereDocPaths.has(v.destination)),
+        tmpfs: [],
+      }),
       ...(context.mtime !== undefined ? { mtime: context.mtime } : {}),
     });
   } finally {
