@@ -11,6 +11,7 @@
  *   __stop NAME     ExecStop=: the image's stop signal, then wait up to the stop timeout
  *   __cleanup NAME  ExecStopPost=: record the exit, remove an --rm container
  *   __exec          `tsnspawn exec` inside the container's namespaces
+ *   __terminal NAME the terminal holder of a -t container (its own unit)
  *   __prepare NAME  ExecStartPre= of a declared container: (re)create it from its .container file
  *   __generate DIR… the systemd generator (units/tsnspawn-generator): declared files → units
  *   __healthcheck NAME INVOCATION  the health timer's service: one health check (src/health/timer.ts)
@@ -49,6 +50,9 @@ async function dispatch(args: string[]): Promise<number> {
       return await loaded(await import("./src/declared/generator.ts")).runGenerator(rest);
     case "__healthcheck":
       return await loaded(await import("./src/commands/healthcheck.ts")).runTimerCheck(rest);
+    case "__terminal":
+      return await loaded(await import("./src/runtime/terminal_holder.ts"))
+        .runTerminalHolder(rest[0]);
     case "__exec":
       return await loaded(await import("./src/runtime/exec_stage.ts")).runExecStage(rest);
     default:

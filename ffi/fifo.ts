@@ -47,6 +47,23 @@ export function pollOne(fd: number, events: number, timeoutMs: number): number {
 }
 
 /**
+ * poll(2) on several fds for POLLIN; returns each fd's revents (all 0 on
+ * timeout or EINTR).
+ */
+export function pollMany(fds: readonly number[], timeoutMs: number): number[] {
+  const pfds = new Uint8Array(8 * fds.length);
+  const view = new DataView(pfds.buffer);
+  fds.forEach((fd, i) => {
+    view.setInt32(8 * i, fd, true);
+    view.setInt16(8 * i + 4, POLLIN, true);
+  });
+  const n = libc().poll(pfds, BigInt(fds.length), timeoutMs);
+  if (n === -1 && errno() === EINTR) return fds.map(() => 0);
+  check("poll", n);
+  return fds.map((_, i) => view.getInt16(8 * i + 6, true));
+}
+
+/**
  * read(2) into `buffer`; returns the byte count, 0 at EOF, or null when a
  * non-blocking fd has no data (EAGAIN).
  */

@@ -13,7 +13,7 @@
  */
 import { check, libc } from "./libc.ts";
 import { writeAll } from "./fifo.ts";
-import { sockaddrUn } from "./notify.ts";
+import { sockaddrUn } from "./unix_socket.ts";
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;

@@ -206,6 +206,27 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // ssize_t recv(int sockfd, void *buf, size_t len, int flags);
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  // int listen(int sockfd, int backlog);
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  // int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+  // on a worker thread: the terminal holder waits for connections from async code.
+  accept4_async: {
+    name: "accept4",
+    parameters: ["i32", "buffer", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  // ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags);
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // recvmsg(2) on a worker thread (the terminal holder).
+  recvmsg_async: {
+    name: "recvmsg",
+    parameters: ["i32", "buffer", "i32"],
+    result: "isize",
+    nonblocking: true,
+  },
+  // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 
   // int posix_openpt(int flags);
   posix_openpt: { parameters: ["i32"], result: "i32" },
@@ -235,6 +256,8 @@ const SYMBOLS = {
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size);
   lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  // int lremovexattr(const char *path, const char *name);
+  lremovexattr: { parameters: ["buffer", "buffer"], result: "i32" },
   // uid_t geteuid(void);
   geteuid: { parameters: [], result: "u32" },
   // gid_t getegid(void);

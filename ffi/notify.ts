@@ -11,20 +11,21 @@
  */
 import { addressOf, check, libc } from "./libc.ts";
 import { POLLHUP, POLLIN, pollOne } from "./fifo.ts";
+import { sendWithAncillary, sockaddrUn } from "./unix_socket.ts";
+
+export { sockaddrUn };
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
-/** sizeof(struct sockaddr_un) on Linux. */
-const SOCKADDR_UN_SIZE = 110;
-/** offsetof(struct sockaddr_un, sun_path). */
-const SUN_PATH_OFFSET = 2;
 
 /** A datagram socket connected to nothing, ready to send to the notify socket. */
 export interface NotifySocket {
   /** Sends one notification ("READY=1", "MAINPID=42\nREADY=1", ...). */
   send(state: string): void;
+  /** Sends one notification with descriptors attached (FDSTORE=1). */
+  sendFds(state: string, fds: number[]): void;
   /**
    * sd_notify_barrier(3): sends BARRIER=1 with the write end of a pipe and
    * waits until the manager closed it, which it does only after processing
@@ -43,21 +44,6 @@ export interface NotifySocket {
   sendWithBarrier(state: string, timeoutMs: number): boolean;
   /** Closes the socket. */
   close(): void;
-}
-
-/** Builds a struct sockaddr_un for `address` ("@name" = abstract); returns it and its length. */
-export function sockaddrUn(address: string): { sockaddr: Uint8Array<ArrayBuffer>; length: number } {
-  const abstract = address.startsWith("@");
-  const path = new TextEncoder().encode(abstract ? address.slice(1) : address);
-  // sun_path holds 108 bytes; a path needs a trailing NUL, an abstract name a leading one.
-  if (path.length + 1 > SOCKADDR_UN_SIZE - SUN_PATH_OFFSET) {
-    throw new RangeError(`Unix socket address too long: ${address}`);
-  }
-  const sockaddr = new Uint8Array(SOCKADDR_UN_SIZE);
-  new DataView(sockaddr.buffer).setUint16(0, AF_UNIX, true);
-  sockaddr.set(path, SUN_PATH_OFFSET + (abstract ? 1 : 0));
-  const length = SUN_PATH_OFFSET + path.length + 1;
-  return { sockaddr, length };
 }
 
 /**
@@ -84,6 +70,9 @@ export function openNotifySocket(
         libc().sendto(fd, bytes, BigInt(bytes.length), MSG_NOSIGNAL, null, 0),
         address,
       );
+    },
+    sendFds(state: string, fds: number[]) {
+      sendWithAncillary(fd, new TextEncoder().encode(state), { fds });
     },
     barrier(timeoutMs: number): boolean {
       return withBarrierPipe(timeoutMs, (writeEnd) => {

@@ -163,6 +163,26 @@ export async function writeAllAsync(fd: number, data: Uint8Array<ArrayBuffer>): 
   return true;
 }
 
+/** TIOCSETD: set a terminal's line discipline (tty_ioctl(4)). */
+const TIOCSETD = 0x5423;
+/** N_NULL (Linux 4.10): a line discipline that discards what it receives. */
+export const N_NULL = 27;
+
+/**
+ * Sets the line discipline of the terminal on `fd`. On a pty master, N_NULL
+ * makes whatever the slave side writes vanish: writers never block, though
+ * nobody reads. Needs the n_null module on kernels that build it as one
+ * (the kernel loads it for a caller with CAP_SYS_MODULE).
+ */
+export function setLineDiscipline(fd: number, discipline: number): void {
+  const value = new Int32Array([discipline]);
+  check(
+    "ioctl",
+    libc().ioctl(fd, BigInt(TIOCSETD), new Uint8Array(value.buffer)),
+    `TIOCSETD ${discipline}`,
+  );
+}
+
 /** close(2) a pty fd. */
 export function closePty(fd: number): void {
   libc().close(fd);

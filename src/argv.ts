@@ -10,8 +10,12 @@
  */
 import { TsnspawnError } from "./errors.ts";
 
-/** How an option takes values: a flag, one value (last wins), or a repeatable list. */
-export type OptionKind = "flag" | "value" | "list";
+/**
+ * How an option takes values: a flag, one value (last wins), a repeatable
+ * list, or a value that may be left out (`--pull` alone means its implied
+ * value; a value is given only as `--pull=never`, pflag's NoOptDefVal).
+ */
+export type OptionKind = "flag" | "value" | "list" | "optional";
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -24,6 +28,8 @@ export interface OptionSpec {
   valueName?: string;
   /** One line for the help text. */
   description: string;
+  /** kind "optional": the value the option has when given alone. */
+  implied?: string;
 }
 
 export const flag = (long: string, short: string | undefined, description: string): OptionSpec => ({
@@ -44,6 +50,12 @@ export const value = (
   valueName,
   description,
 });
+export const optionalValue = (
+  long: string,
+  valueName: string,
+  implied: string,
+  description: string,
+): OptionSpec => ({ long, kind: "optional", valueName, implied, description });
 export const list = (
   long: string,
   short: string | undefined,
@@ -106,6 +118,7 @@ export function splitArgs(spec: ArgsSpec, args: string[]): RawArgs {
       }
       return options.set(o.long, BOOLEAN_WORDS[inline]);
     }
+    if (o.kind === "optional") return options.set(o.long, [inline ?? o.implied ?? ""]);
     const v = inline ?? next();
     if (v === undefined) {
       throw usage(

@@ -18,7 +18,9 @@ export type ErrorCode =
   | "systemd" // systemd/D-Bus unreachable or a unit operation failed
   | "system" // a syscall failed
   | "image" // image store or registry problem
-  | "start-failed"; // the container failed to start
+  | "start-failed" // the container failed to start
+  | "build-failed" // a build step failed (a RUN exited non-zero)
+  | "interrupted"; // stopped by a signal (Ctrl-C): exit 130
 
 /** The error every tsnspawn layer throws. */
 export class TsnspawnError extends Error {

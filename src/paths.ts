@@ -11,6 +11,7 @@
  *   <root>/containers/<name>/upper, work   the writable layer (overlay upper/work)
  *   <root>/containers/<name>/rootfs        mount point of the merged root (inside the container's mount ns only)
  *   <root>/containers/<name>/etc/{hostname,hosts,resolv.conf}  "init layer", bind-mounted
+ *   <root>/containers/<name>/tty.sock       the terminal holder's socket (-t containers)
  *   <root>/containers/<name>/declared.json  digest of the .container file it was made from (declared containers)
  *   <root>/containers/<name>/seccomp.bpf    the seccomp program, compiled by the shim at each start (runtime/seccomp_program.ts)
  *   <root>/containers/<name>/scope          while an attached --rm run holds it in a scope: its PID 1 (runtime/attached.ts)
@@ -58,6 +59,8 @@ export interface ContainerPaths {
   hostname: string;
   hosts: string;
   resolvConf: string;
+  /** The terminal holder's socket of a -t container (runtime/terminal_holder.ts). */
+  terminalSocket: string;
   /** Stage two reports start errors through this FIFO (crun-style). */
   startPipe: string;
   /** The shim tells stage two "root file system (and network) ready" through this FIFO. */
@@ -100,6 +103,7 @@ export function containerPathsAt(dir: string): ContainerPaths {
     hostname: join(etc, "hostname"),
     hosts: join(etc, "hosts"),
     resolvConf: join(etc, "resolv.conf"),
+    terminalSocket: join(dir, "tty.sock"),
     startPipe: join(dir, "start.fifo"),
     setupPipe: join(dir, "setup.fifo"),
     declared: join(dir, "declared.json"),

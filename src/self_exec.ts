@@ -39,6 +39,7 @@ export const NPM_FREE_MODES: ReadonlySet<string> = new Set([
   "__stop",
   "__cleanup",
   "__exec",
+  "__terminal",
 ]);
 
 /** Whether this code runs inside a `deno compile` binary. */

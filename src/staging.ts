@@ -112,3 +112,21 @@ export function tryLockPath(path: string): Deno.FsFile | "busy" | null {
   file.close();
   return "busy";
 }
+
+/** Whether a live process holds an operation mark `<tmp>/<prefix>*.lock` (a build running). */
+export function operationRunning(prefix: string, dir = tmpDir()): boolean {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (!entry.name.startsWith(prefix) || !entry.name.endsWith(".lock")) continue;
+    const held = tryLockPath(join(dir, entry.name));
+    if (held === "busy") return true;
+    held?.close();
+  }
+  return false;
+}

@@ -126,6 +126,8 @@ integrationTest(
       "/etc",
     ]);
     const hostname = JSON.parse(await core.tsnOk(["inspect", "web"])).Config.hostname;
+    // The default network's gateway (its subnet is picked free at its first use).
+    const gateway = JSON.parse(await core.tsnOk(["network", "inspect", "bridge"])).Gateway;
     // `run -d` returns once httpd runs, which may be before it listens (as with docker).
     await core.waitFor(
       "httpd to listen",
@@ -135,14 +137,14 @@ integrationTest(
         ),
     );
     for (
-      const [host, port] of [["127.0.0.1", 8080], ["10.88.0.1", 8080], ["127.0.0.1", 8090]] as const
+      const [host, port] of [["127.0.0.1", 8080], [gateway, 8080], ["127.0.0.1", 8090]] as const
     ) {
       const out = await core.shOk(httpGet(host, port, "/hostname", "busybox nc"));
       assertStringIncludes(out, "200 OK", `${host}:${port}`);
       assertStringIncludes(out, hostname);
     }
     // 127.0.0.1:8090 only: not on the bridge address.
-    const bridgeOnly = await core.sh(httpGet("10.88.0.1", 8090, "/hostname", "busybox nc"));
+    const bridgeOnly = await core.sh(httpGet(gateway, 8090, "/hostname", "busybox nc"));
     assert(!bridgeOnly.stdout.includes("200 OK"), bridgeOnly.stdout);
     // Another container reaches it through the host (hairpin) and directly.
     const fromPeer = await core.tsnOk([
@@ -151,13 +153,13 @@ integrationTest(
       "busybox",
       "sh",
       "-c",
-      `${httpGet("10.88.0.1", 8080, "/hostname")}; ${httpGet("web", 80, "/hostname")}`,
+      `${httpGet(gateway, 8080, "/hostname")}; ${httpGet("web", 80, "/hostname")}`,
     ]);
     assertEquals(fromPeer.split("200 OK").length, 3, fromPeer);
     // Shown in list and inspect.
     assertMatch(
       await core.tsnOk(["list"]),
-      /web .*10\.88\.0\.\d+\s+0\.0\.0\.0:8080->80\/tcp, 127\.0\.0\.1:8090->80\/tcp/,
+      /web .*\d+\.\d+\.\d+\.\d+\s+0\.0\.0\.0:8080->80\/tcp, 127\.0\.0\.1:8090->80\/tcp/,
     );
     const inspect = JSON.parse(await core.tsnOk(["inspect", "web"]));
     assertEquals(inspect.Network.Ports, ["0.0.0.0:8080->80/tcp", "127.0.0.1:8090->80/tcp"]);

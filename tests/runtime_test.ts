@@ -25,16 +25,8 @@ import { listenNotifySocket } from "../ffi/notify.ts";
 import { MNT_DETACH, mount, umount2 } from "../ffi/mount.ts";
 import { type ExitStatus, kill, waitPid } from "../ffi/process.ts";
 import { closePty, openPty, openPtyPeer } from "../ffi/pty.ts";
-import {
-  closeFd,
-  O_CLOEXEC,
-  O_NOCTTY,
-  O_RDWR,
-  openFd,
-  POLLIN,
-  pollOne,
-  readFd,
-} from "../ffi/fifo.ts";
+import { acceptAsync, listenUnix, receiveAsync } from "../ffi/unix_socket.ts";
+import { closeFd, O_NOCTTY, O_RDWR, POLLIN, pollOne, readFd, writeAll } from "../ffi/fifo.ts";
 import { runCleanup } from "../src/runtime/cleanup.ts";
 
 const BUSYBOX = "/bin/busybox";
@@ -144,7 +136,12 @@ async function waitForExit(pid: number, timeoutMs = 20_000): Promise<ExitStatus>
 }
 
 /** Runs the shim for `config` as systemd would, minus systemd. */
-async function start(lab: Lab, config: ContainerConfig, tty?: string): Promise<Started> {
+async function start(
+  lab: Lab,
+  config: ContainerConfig,
+  tty?: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Started> {
   writeContainer(lab, config);
   const socketPath = `${lab.base}/notify-${config.name}.sock`;
   const listener = listenNotifySocket(socketPath);
@@ -157,7 +154,12 @@ async function start(lab: Lab, config: ContainerConfig, tty?: string): Promise<S
   const shim = new Deno.Command(program, {
     args,
     cwd: "/", // like systemd: the import map must not depend on the cwd
-    env: { TSNSPAWN_ROOT: lab.root, NOTIFY_SOCKET: socketPath, ...(tty ? { TTY: tty } : {}) },
+    env: {
+      TSNSPAWN_ROOT: lab.root,
+      NOTIFY_SOCKET: socketPath,
+      ...(tty ? { TTY: tty } : {}),
+      ...extraEnv,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -514,40 +516,52 @@ Deno.test({
 });
 
 Deno.test({
-  name: "runtime: --tty makes the terminal /dev/console and the controlling terminal of PID 1",
+  name:
+    "runtime: --tty: a pty of the container's devpts, handed to the holder, is /dev/console and PID 1's controlling terminal",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
     withLab(async (lab) => {
-      const pty = openPty();
+      const config = makeConfig(lab, "tty", {
+        tty: true,
+        command: [
+          "/bin/sh",
+          "-c",
+          "[ -t 0 ] && echo istty=$(tty); echo stat=$(cut -d' ' -f6,7 /proc/1/stat); " +
+          "[ -c /dev/console ] && echo console=yes; stty size; exit 4",
+        ],
+      });
+      // Play the terminal holder (runtime/terminal_holder.ts): take the master the shim sends.
+      Deno.mkdirSync(containerPaths("tty", lab.root).dir, { recursive: true });
+      const listener = listenUnix(containerPaths("tty", lab.root).terminalSocket);
+      const handed = (async () => {
+        const conn = await acceptAsync(listener);
+        const message = await receiveAsync(conn);
+        writeAll(conn, new Uint8Array([1]));
+        closeFd(conn);
+        return message!.fds[0];
+      })();
+      const started = await start(lab, config, undefined, { TSNSPAWN_TTY_SIZE: "33x77" });
+      const master = await handed;
       // Hold a slave fd so the master never reads EIO; read after the exit.
-      const slave = openFd(pty.slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
+      const slave = openPtyPeer(master);
       try {
-        const started = await start(
-          lab,
-          makeConfig(lab, "tty", {
-            tty: true,
-            command: [
-              "/bin/sh",
-              "-c",
-              "[ -t 0 ] && echo istty=yes; echo stat=$(cut -d' ' -f6,7 /proc/1/stat); [ -c /dev/console ] && echo console=yes; exit 4",
-            ],
-          }),
-          pty.slavePath,
-        );
         const result = await started.done;
-        const output = readAvailable(pty.master);
-        assertEquals(started.shimCode, 0, output);
+        const output = readAvailable(master);
+        assertEquals(started.shimCode, 0, result.stderr);
         assertEquals(result.exit, { code: 4, signal: null });
-        assertEquals(field(output, "istty"), "yes");
+        // The container's own devpts: its first pty.
+        assertEquals(field(output, "istty"), "/dev/console");
         const [session, ttyNr] = field(output, "stat")!.split(" ");
         assertEquals(session, "1");
         assert(Number(ttyNr) !== 0, "PID 1 has no controlling terminal");
         assertEquals(field(output, "console"), "yes");
+        assertStringIncludes(output, "33 77");
       } finally {
         closeFd(slave);
-        closePty(pty.master);
+        closePty(master);
+        closeFd(listener);
       }
     }),
 });

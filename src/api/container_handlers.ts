@@ -220,7 +220,7 @@ export async function deleteContainerCall(call: ApiCall, api: ApiContext): Promi
   const container = eventContainerOf(name);
   const systemd = await api.systemd();
   const running = (await systemd.unitState(containerUnit(name).unit))?.activeState;
-  await removeContainer(api, name, queryBool(call.query, "force"));
+  await removeContainer(systemd, name, queryBool(call.query, "force"), queryBool(call.query, "v"));
   if (running === "active") api.events.emitContainer("kill", container, { signal: "KILL" });
   api.events.emitContainer("destroy", container);
   call.sendEmpty(204);

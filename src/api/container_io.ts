@@ -5,12 +5,12 @@
  * A start with clients attached or waiting is an attached start of
  * ops/start.ts, as the CLI's `run`: without a terminal, the run's output
  * lines (from the journal, TSNSPAWN_RUN=) go to the attached clients as
- * stdcopy frames; with one, the service opens a pty, gives its slave to the
- * container and relays its master to the clients (stdin from the one that
- * asked for it). The exit status goes to the waiters, then the streams end.
- * When the last client of a terminal leaves, the terminal hangs up, as it
- * does when `tsnspawn run -it` ends: a container with a terminal ends with
- * its client (no process of ours stays behind to hold its pty).
+ * stdcopy frames; with one, the container's terminal holder
+ * (runtime/terminal_holder.ts) holds it and the service is one of its
+ * clients (terminal_client.ts): the raw output to the clients, stdin from
+ * the one that asked for it. The exit status goes to the waiters, then the
+ * streams end. When the last client of a terminal leaves, it detaches: the
+ * container keeps running, as with docker (`docker attach` comes back).
  *
  * References: Docker Engine API v1.44 (attach, wait, logs, resize); moby
  * v28.2.2 container_routes.go; research notes
@@ -18,24 +18,26 @@
  */
 import { ApiError, badRequest, notModified } from "./errors.ts";
 import { describeError } from "../errors.ts";
-import { unitName } from "../paths.ts";
+import { containerPaths, unitName } from "../paths.ts";
 import {
   containerExists,
   containerUnit,
   loadContainer,
   loadExitRecord,
 } from "../container/state.ts";
-import { exitStatusOf, startContainer, waitForExit } from "../ops/start.ts";
+import {
+  exitStatusOf,
+  startContainerUnit,
+  startDetached,
+  type StartedUnit,
+  waitForExit,
+} from "../ops/start.ts";
 import { readContainerLogs } from "../ops/logs.ts";
 import { isRunning } from "../systemd/unit_state.ts";
-import {
-  type HeldPty,
-  openHeldPty,
-  readAsync,
-  setWindowSize,
-  wakeMasterReader,
-  writeAllAsync,
-} from "../../ffi/pty.ts";
+import { HolderConnection, resizeThroughHolder } from "./terminal_client.ts";
+import { formatTerminalSize } from "../container/terminal_protocol.ts";
+import { RunOutputFollower } from "../systemd/journal.ts";
+import { isDeclared } from "../declared/store.ts";
 import type { ApiCall } from "./http.ts";
 import type { ApiContext } from "./context.ts";
 import type { Hijacked } from "./hijack.ts";
@@ -75,17 +77,21 @@ export async function startContainerCall(call: ApiCall, api: ApiContext): Promis
  * waiting (see the module comment), detached otherwise. Returns once it runs.
  */
 export async function startForApi(api: ApiContext, name: string): Promise<void> {
-  const config = loadContainer(name);
   const clients = api.runs.takePending(name);
-  if (config.tty && clients.length === 0) {
-    throw new ApiError(
-      501,
-      `container ${name} has a terminal (-t): starting it needs an attached client`,
-      { hint: "use docker run -it, or docker start -ai; detached terminals are not supported yet" },
-    );
+  if (isDeclared(name)) {
+    // A declared container runs as its generated unit: systemd's, not attached here.
+    for (const client of clients) client.connection.end();
+    await startDetached(api, name);
+    return;
   }
+  const config = loadContainer(name);
+  const systemd = await api.systemd();
+  const size = readApiRecord(name)?.session.consoleSize;
+  const terminalSize = config.tty && size
+    ? formatTerminalSize({ rows: size[0], columns: size[1] })
+    : undefined;
   if (clients.length === 0 && !api.runs.hasWaiters(name)) {
-    await startContainer(api, name, { attach: false, config });
+    await startContainerUnit(systemd, config, { attach: false, terminalSize });
     return;
   }
   const { runsInScope } = await import("../runtime/attached.ts");
@@ -93,38 +99,26 @@ export async function startForApi(api: ApiContext, name: string): Promise<void> 
     await startInScope(api, config, clients);
     return;
   }
-  let terminal: HeldPty | undefined;
-  if (config.tty) {
-    terminal = openHeldPty();
-    const size = readApiRecord(name)?.session.consoleSize;
-    if (size) setWindowSize(terminal.master, { rows: size[0], columns: size[1] });
-  }
   const run: LiveRun = {
     name,
     clients: new Set(clients),
-    master: terminal?.master ?? null,
+    terminal: null,
     exit: Promise.resolve(0),
   };
   const output = config.tty ? undefined : (text: string, stream: "stdout" | "stderr") => {
     for (const client of run.clients) sendLine(client, text, stream);
   };
-  let attachment;
+  let started: StartedUnit;
   try {
-    attachment = await startContainer(api, name, { attach: true, config, output, terminal });
+    started = await startContainerUnit(systemd, config, { attach: true, output, terminalSize });
   } catch (error) {
-    terminal?.close();
     for (const client of clients) client.connection.end();
     throw error;
   }
-  if (!attachment) { // a declared container: its unit is systemd's, not attached here
-    for (const client of clients) client.connection.end();
-    return;
-  }
-  const systemd = await api.systemd();
-  const started = attachment;
-  let relay: Promise<void> | null = null;
-  if (terminal) relay = relayTerminal(terminal, run);
-  else {
+  const watch = started.watch!;
+  if (config.tty) {
+    run.terminal = await attachToHolder(name, run.clients, true);
+  } else {
     // Nobody left to read: stop following (no journalctl left behind).
     for (const client of run.clients) {
       client.connection.onClose(() => {
@@ -135,11 +129,20 @@ export async function startForApi(api: ApiContext, name: string): Promise<void> 
   }
   run.exit = (async () => {
     try {
-      return await waitForExit(systemd, started, relay);
+      if (config.tty && !run.terminal) {
+        // It ended before the holder took us: its output is in the journal.
+        await watch.untilInactive();
+        await new RunOutputFollower(started.runId, (text) => {
+          for (const client of run.clients) client.connection.write(text);
+        }).finish();
+      }
+      const status = await waitForExit(systemd, config, { ...started, watch });
+      await run.terminal?.ended;
+      return status;
     } finally {
       // The reference kept the ended unit readable; it can go now.
       systemd.unrefUnit(unitName(name)).catch(() => {});
-      terminal?.close();
+      run.terminal?.close();
     }
   })();
   api.runs.addLive(run);
@@ -148,6 +151,36 @@ export async function startForApi(api: ApiContext, name: string): Promise<void> 
     await sleep(0);
     for (const client of run.clients) client.connection.end();
   });
+}
+
+/**
+ * Connects `clients` to a -t container's terminal holder: its output to
+ * every client, the input of the first that attached stdin. When the last
+ * client leaves, the connection closes: the container keeps running (a
+ * detach, as with docker). Null when no holder listens.
+ */
+async function attachToHolder(
+  name: string,
+  clients: Set<AttachClient>,
+  replay: boolean,
+): Promise<HolderConnection | null> {
+  const holder = await HolderConnection.open(
+    containerPaths(name).terminalSocket,
+    replay,
+    (bytes) => {
+      for (const client of clients) client.connection.write(bytes);
+    },
+  );
+  if (!holder) return null;
+  const input = [...clients].find((c) => c.stdin);
+  input?.connection.receive((data) => holder.input(new Uint8Array(data)), () => {});
+  for (const client of clients) {
+    client.connection.onClose(() => {
+      clients.delete(client);
+      if (clients.size === 0) holder.close();
+    });
+  }
+  return holder;
 }
 
 /**
@@ -167,7 +200,7 @@ async function startInScope(
   const run: LiveRun = {
     name: config.name,
     clients: new Set(clients),
-    master: null,
+    terminal: null,
     exit: Promise.resolve(0),
   };
   for (const client of clients) client.connection.onClose(() => run.clients.delete(client));
@@ -194,39 +227,6 @@ async function startInScope(
   });
   // A start that failed before the container ran is the start's error.
   await Promise.race([running, run.exit.then(() => {})]);
-}
-
-/**
- * Relays a run's pty: its output to every client, the input of the first
- * client that attached stdin to it. When the last client leaves, the
- * terminal hangs up.
- */
-async function relayTerminal(terminal: HeldPty, run: LiveRun): Promise<void> {
-  let stopped = false;
-  let writing: Promise<unknown> = Promise.resolve();
-  const input = [...run.clients].find((c) => c.stdin);
-  input?.connection.receive((data) => {
-    const bytes = new Uint8Array(data);
-    writing = writing.then(() => stopped ? false : writeAllAsync(terminal.master, bytes));
-  }, () => {});
-  for (const client of run.clients) {
-    client.connection.onClose(() => {
-      run.clients.delete(client);
-      if (run.clients.size === 0 && !stopped) {
-        stopped = true;
-        wakeMasterReader(terminal.master);
-      }
-    });
-  }
-  const buffer = new Uint8Array(16384);
-  while (!stopped) {
-    const n = await readAsync(terminal.master, buffer);
-    if (n === 0 || stopped) break;
-    const chunk = buffer.slice(0, n);
-    for (const client of run.clients) client.connection.write(chunk);
-  }
-  // Hung up (no client left), or the container's side closed: close ours too.
-  if (stopped) terminal.close();
 }
 
 /**
@@ -272,9 +272,10 @@ export async function attachContainerCall(
     return;
   }
   if (config.tty) {
-    connection.write(
-      `the terminal of container ${name} belongs to the client that started it\r\n`,
-    );
+    const holder = await attachToHolder(name, new Set([client]), false);
+    if (!holder) {
+      connection.write(`container ${name}: its terminal is gone\r\n`);
+    } else await holder.ended;
     connection.end();
     return;
   }
@@ -409,14 +410,14 @@ export async function logsContainerCall(call: ApiCall, api: ApiContext): Promise
   stream.end();
 }
 
-/** `POST /containers/{name}/resize?h=&w=`: the terminal the service holds for the run. */
+/** `POST /containers/{name}/resize?h=&w=`: the window of a -t container's terminal (its holder's). */
 export async function resizeContainerCall(call: ApiCall, api: ApiContext): Promise<void> {
   const name = resolveContainer(call.params.name);
   const rows = queryInt(call.query, "h", 0, { min: 0, max: 65535 });
   const columns = queryInt(call.query, "w", 0, { min: 0, max: 65535 });
   const live = api.runs.live(name);
-  if (live?.master !== null && live?.master !== undefined) {
-    setWindowSize(live.master, { rows, columns });
+  if (live?.terminal) {
+    live.terminal.resize({ rows, columns });
     call.sendEmpty(200);
     return;
   }
@@ -425,7 +426,9 @@ export async function resizeContainerCall(call: ApiCall, api: ApiContext): Promi
     throw new ApiError(409, `Container ${name} is not running`);
   }
   const config = loadContainer(name);
-  throw config.tty
-    ? new ApiError(501, `container ${name}: its terminal belongs to the client that started it`)
-    : badRequest(`container ${name} has no terminal to resize`);
+  if (!config.tty) throw badRequest(`container ${name} has no terminal to resize`);
+  if (!await resizeThroughHolder(containerPaths(name).terminalSocket, { rows, columns })) {
+    throw new ApiError(409, `container ${name}: its terminal is gone`);
+  }
+  call.sendEmpty(200);
 }

@@ -29,6 +29,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   system: 500, // a syscall failed
   image: 500, // store or registry problem
   "start-failed": 500, // the container did not start (the CLI then exits 125..127 by message)
+  "build-failed": 500, // a build step failed (POST /build streams it as errorDetail)
+  interrupted: 500, // the operation was cancelled (the client left)
 };
 
 /** The error code an {@link ApiError} of a given status carries. */

@@ -18,6 +18,7 @@
  * `--rm`), §7.18 (clients that vanish mid-wait).
  */
 import type { Hijacked } from "./hijack.ts";
+import type { HolderConnection } from "./terminal_client.ts";
 import { formatFrame, STDERR, STDOUT } from "./stream.ts";
 
 /** A client hijacked for a container's streams. */
@@ -43,8 +44,8 @@ export interface LiveRun {
   name: string;
   /** Clients attached at the start. */
   clients: Set<AttachClient>;
-  /** With a terminal: the pty master the service relays. */
-  master: number | null;
+  /** With a terminal: the service's connection to its holder (resize goes there). */
+  terminal: HolderConnection | null;
   /** The exit status, once the container ended (docker's: 128+N for signal N). */
   exit: Promise<number>;
 }

@@ -30,6 +30,8 @@ export interface ContainerConfigSummary {
   lowerDirs: string[];
   /** Bridge networking: the network and the leased address. */
   bridge?: { network: string; address: string };
+  /** A build's RUN step container: the build's id (src/build/run_step.ts). */
+  build?: string;
   /** The volumes it mounts (src/volume/). */
   volumes?: string[];
 }
@@ -57,6 +59,8 @@ export interface ContainerEntry {
   files: string[];
   /** Lower dirs of the config that do not exist. */
   missingLowerDirs: string[];
+  /** For a build's container: a live build holds `<root>/tmp/build-<id>.lock`. */
+  buildLive?: boolean;
 }
 
 /** One entry of `<root>/tmp`. */
@@ -109,6 +113,8 @@ export interface ImageStoreSnapshot {
   /** Blob file names (hex). */
   blobs: string[];
   layers: LayerEntry[];
+  /** Build cache entries (`images/build-cache/<key hex>`): the manifest digest, or why not. */
+  buildCache?: Record<string, string | { error: string }>;
 }
 
 /** A lease as stored in `leases.json`. */
@@ -156,6 +162,8 @@ export type Repair =
   | { action: "release-lease"; network: string; id: string; container: string }
   | { action: "restore-lease"; network: string; id: string; container: string; address: string }
   | { action: "remove-partial-layer"; hex: string; path: string }
+  | { action: "remove-build-container"; name: string; build: string }
+  | { action: "remove-cache-entry"; hex: string; path: string }
   | { action: "delete-veth"; device: string }
   | { action: "sweep-published-ports" };
 
@@ -243,6 +251,9 @@ export function describeTmp(name: string): string {
     [/^pull-/, "pull"],
     [/^import-/, "import"],
     [/^commit-/, "commit"],
+    [/^build-context-/, "build context"],
+    [/^build-.*\.lock$/, "build"],
+    [/^build-/, "build step"],
     [/^load-/, "load"],
     [/^push-/, "push"],
     [/^network-remove-/, "network removal"],
@@ -264,6 +275,19 @@ function checkContainers(s: StoreSnapshot, units: Map<string, UnitEntry>): Findi
   for (const c of s.containers) {
     const dir = join(s.root, "containers", c.name);
     const running = isRunningState(units.get(c.name));
+    if (typeof c.config === "object" && "id" in c.config && c.config.build && !c.buildLive) {
+      // A RUN step's container whose build died (killed CLI, power loss): nothing will remove it.
+      out.push({
+        severity: "problem",
+        kind: "build-leftover",
+        subject: c.name,
+        message: `RUN step container of build ${
+          c.config.build.slice(0, 12)
+        }, which is no longer running`,
+        repair: { action: "remove-build-container", name: c.name, build: c.config.build },
+      });
+      continue;
+    }
     const untouchable = running || c.locked;
     if (c.config === "missing" || isError(c.config)) {
       const what = c.config === "missing"
@@ -490,6 +514,30 @@ function checkImages(s: StoreSnapshot): Finding[] {
     });
   } else {
     for (const digest of img.untagged) entries.push([`<untagged ${digest.slice(0, 19)}>`, digest]);
+  }
+  // Build cache entries keep their images; a broken one only makes that step miss: drop it.
+  for (const [hex, digest] of Object.entries(img.buildCache ?? {})) {
+    const path = join(s.root, "images", "build-cache", hex);
+    const manifest = typeof digest === "string" ? img.manifests[digest] : undefined;
+    const config = manifest && typeof manifest === "object" && !isError(manifest)
+      ? img.configs[manifest.config]
+      : undefined;
+    const layersMissing = config && typeof config === "object" && !isError(config)
+      ? config.diffIds.some((d) => !img.layers.some((l) => `sha256:${l.hex}` === d && l.hasDiff))
+      : true;
+    if (typeof digest !== "string" || layersMissing) {
+      out.push({
+        severity: "problem",
+        kind: "build-cache-broken",
+        subject: `build cache sha256:${hex}`,
+        message: typeof digest === "string"
+          ? `its image ${digest.slice(0, 19)} is incomplete`
+          : `unreadable: ${digest.error}`,
+        repair: { action: "remove-cache-entry", hex, path },
+      });
+      continue;
+    }
+    entries.push([`<build cache ${hex.slice(0, 12)}>`, digest]);
   }
 
   const liveBlobs = new Set<string>();
@@ -743,6 +791,7 @@ export function formatFinding(
 export function sortRepairs(findings: Finding[]): Finding[] {
   const order: Repair["action"][] = [
     "stop-unit",
+    "remove-build-container",
     "reset-failed-unit",
     "unmount",
     "delete-veth",
@@ -752,6 +801,7 @@ export function sortRepairs(findings: Finding[]): Finding[] {
     "quarantine-volume",
     "remove-tmp",
     "remove-partial-layer",
+    "remove-cache-entry",
     "release-lease",
     "restore-lease",
   ];

@@ -293,6 +293,51 @@ Deno.test("formatFinding: one line with outcome or severity and hint", () => {
   assertEquals(formatFinding({ ...f, severity: "note", hint: undefined }), "note: s: m");
 });
 
+Deno.test("a RUN step container of a dead build is removed; a live build's is left alone", () => {
+  const container = (buildLive: boolean) =>
+    snapshot({
+      containers: [{
+        name: "build-0123456789ab-cafe0000",
+        config: { id: HEX("e"), lowerDirs: [], build: "0123456789abcdef" },
+        locked: false,
+        files: ["config.json", "start.fifo"],
+        missingLowerDirs: [],
+        buildLive,
+      }],
+      units: [{
+        name: "build-0123456789ab-cafe0000",
+        activeState: "active",
+        subState: "running",
+        result: "success",
+      }],
+    });
+  assertEquals(analyzeStore(container(true)), []);
+  const findings = analyzeStore(container(false));
+  assertEquals(kinds(findings), ["build-leftover"]);
+  assertEquals(findings[0].repair, {
+    action: "remove-build-container",
+    name: "build-0123456789ab-cafe0000",
+    build: "0123456789abcdef",
+  });
+  assertEquals(describeTmp("build-0123456789abcdef.lock"), "build");
+  assertEquals(describeTmp("build-01234567-a1b2c3"), "build step");
+  assertEquals(describeTmp("build-context-a1b2c3"), "build context");
+});
+
+Deno.test("build cache entries keep their images; a broken entry is dropped", () => {
+  const s = healthy();
+  const images = s.images;
+  images.buildCache = { [HEX("1")]: D("a") };
+  assertEquals(analyzeStore(s), []);
+  images.buildCache = {
+    [HEX("2")]: D("9"),
+    [HEX("3")]: { error: "not a manifest digest" },
+  };
+  const findings = analyzeStore(s);
+  assertEquals(kinds(findings), ["build-cache-broken", "build-cache-broken"]);
+  assertEquals(findings[0].repair?.action, "remove-cache-entry");
+});
+
 Deno.test("check: volumes — a device volume's mount is kept, a gone volume's is unmounted", () => {
   const findings = analyzeStore(snapshot({
     mounts: [`${ROOT}/volumes/cache/_data`, `${ROOT}/volumes/gone/_data`],

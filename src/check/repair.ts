@@ -110,6 +110,16 @@ export async function applyRepair(systemd: Systemd, repair: Repair): Promise<boo
     }
     case "restore-lease":
       return await restoreLease(repair);
+    case "remove-build-container":
+      return await removeBuildContainer(systemd, repair);
+    case "remove-cache-entry":
+      // The caller holds the store lock for the whole pass.
+      try {
+        Deno.removeSync(repair.path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      return true;
     case "remove-partial-layer": {
       // The caller holds the store lock for the whole pass.
       const away = join(tmpDir(), `delete-layer-${repair.hex}-${randomHex(6)}`);
@@ -139,6 +149,40 @@ export async function applyRepair(systemd: Systemd, repair: Repair): Promise<boo
       return true;
     }
   }
+}
+
+/**
+ * Removes the RUN step container of a build that died: its unit killed and
+ * stopped, its directory removed under its lock, its lease given back — as
+ * `rm -f`, once the build's lock is proven free.
+ */
+async function removeBuildContainer(
+  systemd: Systemd,
+  repair: Extract<Repair, { action: "remove-build-container" }>,
+): Promise<boolean> {
+  if (isLocked(join(tmpDir(), `build-${repair.build}.lock`))) return false;
+  const { unit } = containerUnit(repair.name);
+  const state = await systemd.unitState(unit);
+  if (state && isRunningState({ name: repair.name, ...state })) {
+    await systemd.killUnit(unit, "all", 9).catch(() => {});
+    await systemd.stopUnit(unit).catch(() => {});
+    await systemd.waitUntilInactive(unit, 30_000);
+  }
+  await systemd.resetFailedUnit(unit).catch(() => {});
+  const lock = tryLockPath(containerPaths(repair.name).lock);
+  if (lock === "busy") return false;
+  try {
+    const { loadContainer, removeContainerDir } = await import("../container/state.ts");
+    const config = loadContainer(repair.name);
+    removeContainerDir(repair.name);
+    if (config.bridge) {
+      const { releaseLease } = await import("../network/network_store.ts");
+      releaseLease(config.bridge.network, config.id);
+    }
+  } finally {
+    lock?.close();
+  }
+  return true;
 }
 
 /** The guard locks of a tmp entry other than its own flock. */

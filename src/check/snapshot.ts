@@ -83,6 +83,7 @@ function summarizeConfig(text: string): ContainerConfigSummary {
     id: value.id,
     lowerDirs: value.lowerDirs.map(String),
     ...(bridge ? { bridge } : {}),
+    ...(typeof value.build === "string" ? { build: value.build } : {}),
     ...(volumes.length ? { volumes } : {}),
   };
 }
@@ -104,7 +105,15 @@ function snapshotContainers(): ContainerEntry[] {
     const missingLowerDirs = typeof config === "object" && "lowerDirs" in config
       ? config.lowerDirs.filter((d) => !exists(d))
       : [];
-    out.push({ name: entry.name, config, locked: isLocked(paths.lock), files, missingLowerDirs });
+    const build = typeof config === "object" && "id" in config ? config.build : undefined;
+    out.push({
+      name: entry.name,
+      config,
+      locked: isLocked(paths.lock),
+      files,
+      missingLowerDirs,
+      ...(build ? { buildLive: isLocked(join(tmpDir(), `build-${build}.lock`)) } : {}),
+    });
   }
   return out;
 }
@@ -233,8 +242,21 @@ function snapshotImages(locked: boolean): ImageStoreSnapshot {
     configs: {},
     blobs: [],
     layers: [],
+    buildCache: {},
   };
   if (!locked) return empty;
+  const buildCache: Record<string, string | { error: string }> = {};
+  for (const entry of readDirNames(p.buildCache)) {
+    if (!/^[a-f0-9]{64}$/.test(entry.name)) continue;
+    try {
+      const digest = Deno.readTextFileSync(join(p.buildCache, entry.name)).trim();
+      buildCache[entry.name] = /^sha256:[a-f0-9]{64}$/.test(digest)
+        ? digest
+        : { error: "not a manifest digest" };
+    } catch (error) {
+      buildCache[entry.name] = { error: error instanceof Error ? error.message : String(error) };
+    }
+  }
   const repositories = readJsonOr<Record<string, string>>(p.repositories, {});
   const untagged = readJsonOr<string[]>(p.untagged, []);
   const digests = [
@@ -242,6 +264,7 @@ function snapshotImages(locked: boolean): ImageStoreSnapshot {
       ? Object.values(repositories)
       : []),
     ...(Array.isArray(untagged) ? untagged : []),
+    ...Object.values(buildCache).filter((d) => typeof d === "string"),
   ].map(String);
   const manifests: ImageStoreSnapshot["manifests"] = {};
   const configs: ImageStoreSnapshot["configs"] = {};
@@ -274,6 +297,7 @@ function snapshotImages(locked: boolean): ImageStoreSnapshot {
       hasDiff: exists(join(p.layers, e.name, "diff")),
       hasSize: exists(join(p.layers, e.name, "size")),
     })),
+    buildCache,
   };
 }
 

@@ -22,6 +22,7 @@ import { BRIDGE_MAX_PORTS, DEFAULT_SEGMENT_PORTS } from "../network/address_pool
 import {
   type EnvLookup,
   parseEnvAssignment,
+  parseNetwork,
   parseNetworkAlias,
   parseSignal,
   parseStopTimeout,
@@ -39,6 +40,7 @@ import {
   flag,
   list,
   nonEmpty,
+  optionalValue,
   OptionReader,
   type OptionSpec,
   splitArgs,
@@ -46,6 +48,7 @@ import {
   value,
 } from "../argv.ts";
 import { buildContainerOptions, CONTAINER_OPTIONS } from "../container/run_args.ts";
+import { parseDetachKeys } from "../container/detach_keys.ts";
 import { parseKeyValues } from "../labels.ts";
 import { validateVolumeName, validateVolumeOptions } from "../volume/config.ts";
 
@@ -72,11 +75,42 @@ export interface ExecOptions {
   workdir?: string;
 }
 
+/** The options of `build` (src/build/build_image.ts takes them as a BuildRequest). */
+export interface BuildOptions {
+  /** CONTEXT: a directory, or "-" (the Containerfile on stdin, no context). */
+  context: string;
+  /** -f: the Containerfile ("-": stdin). */
+  file?: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: PullPolicy;
+  /** bridge, none, host, or a network's name. */
+  network: string;
+  labels: Record<string, string>;
+  quiet: boolean;
+  iidfile?: string;
+  /** --timestamp, else SOURCE_DATE_EPOCH: seconds since the epoch. */
+  timestamp?: number;
+}
+
 /** Every command the CLI understands. */
 export type Command =
   | ({ kind: "run" } & RunOptions)
   | ({ kind: "create" } & RunOptions)
-  | { kind: "start"; debug: boolean; names: string[]; attach: boolean; interactive: boolean }
+  | {
+    kind: "start";
+    debug: boolean;
+    names: string[];
+    attach: boolean;
+    interactive: boolean;
+    detachKeys?: string;
+  }
+  | ({ kind: "boot" } & RunOptions)
+  | { kind: "attach"; debug: boolean; name: string; detachKeys?: string; noStdin: boolean }
+  | { kind: "poweroff"; debug: boolean; names: string[] }
+  | { kind: "reboot"; debug: boolean; names: string[] }
   | { kind: "stop"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "restart"; debug: boolean; names: string[]; timeoutSec?: number }
   | { kind: "kill"; debug: boolean; names: string[]; signal: string }
@@ -178,7 +212,10 @@ export type Command =
     reference: string;
     message?: string;
     author?: string;
+    changes?: string[];
   }
+  | ({ kind: "build"; debug: boolean } & BuildOptions)
+  | { kind: "diff"; debug: boolean; container: string }
   | { kind: "save"; debug: boolean; references: string[]; output: string }
   | { kind: "load"; debug: boolean; input: string }
   | { kind: "export"; debug: boolean; container: string; output: string }
@@ -240,6 +277,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     stopAtFirstPositional: true,
   },
   {
+    name: "boot",
+    usage: "[OPTIONS] IMAGE [ARG...]",
+    summary: "boot an OS image's init (systemd) as a container: run --boot",
+    options: [
+      flag("detach", "d", "boot in the background and print the id once booted"),
+      ...CONTAINER_OPTIONS,
+    ],
+    positionals: [0, Infinity],
+    stopAtFirstPositional: true,
+  },
+  {
     name: "create",
     usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
     summary: "create a container without starting it",
@@ -252,9 +300,34 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: "[OPTIONS] CONTAINER...",
     summary: "start stopped containers",
     options: [
-      flag("attach", "a", "attach to the output"),
-      flag("interactive", "i", "attach stdin"),
+      flag("attach", "a", "attach to the output (and the terminal of a -t container)"),
+      flag("interactive", "i", "attach stdin (implies -a)"),
+      value("detach-keys", undefined, "KEYS", "keys that detach from the terminal (ctrl-p,ctrl-q)"),
     ],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "attach",
+    usage: "[OPTIONS] CONTAINER",
+    summary: "attach to a running container's terminal, or follow its output",
+    options: [
+      value("detach-keys", undefined, "KEYS", "keys that detach from the terminal (ctrl-p,ctrl-q)"),
+      flag("no-stdin", undefined, "do not send input"),
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "poweroff",
+    usage: "CONTAINER...",
+    summary: "shut an OS container down cleanly (SIGRTMIN+4 to its init, as machinectl)",
+    options: [],
+    positionals: [1, Infinity],
+  },
+  {
+    name: "reboot",
+    usage: "CONTAINER...",
+    summary: "reboot containers (SIGINT to an OS container's init, as machinectl; else restart)",
+    options: [],
     positionals: [1, Infinity],
   },
   {
@@ -580,8 +653,71 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       value("message", "m", "TEXT", "commit message (history comment)"),
       value("author", "a", "NAME", "author of the image"),
+      list(
+        "change",
+        "c",
+        "INSTRUCTION",
+        "apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER...",
+      ),
     ],
     positionals: [2, 2],
+  },
+  {
+    name: "build",
+    aliases: ["image build"],
+    usage: "[OPTIONS] CONTEXT|-",
+    summary: "build an image from a Containerfile (or Dockerfile)",
+    options: [
+      list("tag", "t", "NAME[:TAG]", "tag the image"),
+      value(
+        "file",
+        "f",
+        "FILE",
+        "the Containerfile (default: CONTEXT/Containerfile, else Dockerfile; - = stdin)",
+      ),
+      list(
+        "build-arg",
+        undefined,
+        "NAME[=VALUE]",
+        "set a build argument (NAME alone: from this environment)",
+      ),
+      value(
+        "target",
+        undefined,
+        "STAGE",
+        "build this stage and the ones it needs (default: the last)",
+      ),
+      flag("no-cache", undefined, "run every step; use no cached result"),
+      optionalValue(
+        "pull",
+        "POLICY",
+        "always",
+        "pull base images: missing (default), always, never; alone: always",
+      ),
+      value(
+        "network",
+        undefined,
+        "NETWORK",
+        "network of RUN steps: bridge (default), none, host or a network's name",
+      ),
+      list("label", undefined, "KEY=VALUE", "add a label to the image"),
+      flag("quiet", "q", "print only the image ID"),
+      value("iidfile", undefined, "FILE", "write the image ID to FILE"),
+      value(
+        "timestamp",
+        undefined,
+        "SECONDS",
+        "every time in the image is this, for reproducible images (default: $SOURCE_DATE_EPOCH)",
+      ),
+    ],
+    positionals: [1, 1],
+  },
+  {
+    name: "diff",
+    usage: "CONTAINER",
+    summary: "list the files a container added (A), changed (C) and deleted (D)",
+    options: [],
+    positionals: [1, 1],
   },
   {
     name: "save",
@@ -691,6 +827,7 @@ export function findCommand(name: string): CommandSpec | undefined {
 
 function optionLabel(o: OptionSpec): string {
   const names = `${o.short ? `-${o.short}, ` : "    "}--${o.long}`;
+  if (o.kind === "optional") return `${names}[=${o.valueName}]`;
   return o.valueName ? `${names} ${o.valueName}` : names;
 }
 
@@ -830,14 +967,37 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         debug,
         ...buildContainerOptions(spec.name, o, p, lookupEnv, hostCpus),
       };
-    case "start":
+    case "boot":
+      return {
+        kind: "boot",
+        debug,
+        ...buildContainerOptions("run", o, p, lookupEnv, hostCpus),
+        boot: true,
+      };
+    case "start": {
+      const detachKeys = o.parsed("detach-keys", (k) => (parseDetachKeys(k), k));
       return {
         kind: "start",
         debug,
         names: names(),
-        attach: o.flag("attach"),
+        attach: o.flag("attach") || o.flag("interactive"),
         interactive: o.flag("interactive"),
+        ...(detachKeys !== undefined ? { detachKeys } : {}),
       };
+    }
+    case "attach": {
+      const detachKeys = o.parsed("detach-keys", (k) => (parseDetachKeys(k), k));
+      return {
+        kind: "attach",
+        debug,
+        name: validateContainerName(p[0]),
+        noStdin: o.flag("no-stdin"),
+        ...(detachKeys !== undefined ? { detachKeys } : {}),
+      };
+    }
+    case "poweroff":
+    case "reboot":
+      return { kind: spec.name, debug, names: names() };
     case "stop":
     case "restart":
       return {
@@ -1014,6 +1174,8 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
       return { kind: "network inspect", debug, names: p.map(parseNetworkArgument) };
     case "network rm":
       return { kind: "network rm", debug, names: p.map(parseNetworkArgument) };
+    case "diff":
+      return { kind: "diff", debug, container: validateContainerName(p[0]) };
     case "volume create": {
       const driver = o.value("driver");
       if (driver !== undefined && driver !== "local") {
@@ -1074,9 +1236,10 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         json: o.flag("json"),
       };
     case "commit": {
-      const optional: { message?: string; author?: string } = {};
+      const optional: { message?: string; author?: string; changes?: string[] } = {};
       if (o.value("message") !== undefined) optional.message = o.value("message");
       if (o.value("author") !== undefined) optional.author = o.value("author");
+      if (o.list("change").length > 0) optional.changes = o.list("change");
       return {
         kind: "commit",
         debug,
@@ -1085,6 +1248,8 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         ...optional,
       };
     }
+    case "build":
+      return { kind: "build", debug, ...buildOptions(o, p[0], lookupEnv) };
     case "save": {
       const output = o.value("output");
       if (output === undefined) throw usage("save needs -o FILE", "save");
@@ -1138,6 +1303,69 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
         topic: p[0] === undefined ? undefined : findCommand(p[0])!.name,
       };
   }
+}
+
+/** The options of `build`, validated. */
+function buildOptions(o: OptionReader, context: string, lookupEnv: EnvLookup): BuildOptions {
+  const buildArgs: Record<string, string> = {};
+  for (const arg of o.list("build-arg")) {
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    if (name === "") throw usage(`--build-arg ${JSON.stringify(arg)}: no name`, "build");
+    const value = eq < 0 ? lookupEnv(name) : arg.slice(eq + 1);
+    if (value !== undefined) buildArgs[name] = value;
+  }
+  const labels: Record<string, string> = {};
+  for (const label of o.list("label")) {
+    const eq = label.indexOf("=");
+    if (eq <= 0) throw usage(`--label ${JSON.stringify(label)}: expected KEY=VALUE`, "build");
+    labels[label.slice(0, eq)] = label.slice(eq + 1);
+  }
+  // bridge (default), none, host, or a network's name: RUN steps join it.
+  const network = parseNetwork(o.value("network") ?? "bridge");
+  const pull = o.value("pull") ?? "missing";
+  if (pull !== "missing" && pull !== "always" && pull !== "never") {
+    throw new TsnspawnError(
+      "invalid",
+      `pull policy ${JSON.stringify(pull)}: not missing, always or never`,
+      {
+        hint: "e.g. --pull=never",
+      },
+    );
+  }
+  const timestampText = o.value("timestamp") ?? lookupEnv("SOURCE_DATE_EPOCH");
+  let timestamp: number | undefined;
+  if (timestampText !== undefined && timestampText !== "") {
+    if (!/^\d{1,12}$/.test(timestampText)) {
+      throw new TsnspawnError(
+        "invalid",
+        `timestamp ${JSON.stringify(timestampText)}: not a number of seconds`,
+        {
+          hint:
+            "give seconds since 1970-01-01 UTC, e.g. --timestamp 0 or $(git log -1 --format=%ct)",
+        },
+      );
+    }
+    timestamp = Number(timestampText);
+  }
+  const options: BuildOptions = {
+    context: nonEmpty("CONTEXT", context, "build"),
+    tags: o.list("tag").map((t) => nonEmpty("--tag", t, "build")),
+    buildArgs,
+    noCache: o.flag("no-cache"),
+    pull,
+    network,
+    labels,
+    quiet: o.flag("quiet"),
+  };
+  const file = o.value("file");
+  if (file !== undefined) options.file = nonEmpty("--file", file, "build");
+  const target = o.value("target");
+  if (target !== undefined) options.target = nonEmpty("--target", target, "build");
+  const iidfile = o.value("iidfile");
+  if (iidfile !== undefined) options.iidfile = nonEmpty("--iidfile", iidfile, "build");
+  if (timestamp !== undefined) options.timestamp = timestamp;
+  return options;
 }
 
 /** `cat NAME`: a container's name, or a declared file's name (app.network). */

@@ -77,6 +77,7 @@ Deno.test("run: defaults", () => {
     readOnly: false,
     tmpfs: [],
     dryRun: false,
+    boot: false,
     image: "busybox",
     command: [],
     labels: {},
@@ -90,6 +91,37 @@ Deno.test("run: defaults", () => {
     ulimits: [],
     envHost: false,
   } as Command);
+});
+
+Deno.test("boot, --systemd, --label, attach, start -i, poweroff and reboot", () => {
+  const boot = parse("boot -dit --name os debian:12 systemd.unit=rescue.target");
+  if (boot.kind !== "boot") throw new Error(boot.kind);
+  assertEquals([boot.boot, boot.detach, boot.tty, boot.image], [true, true, true, "debian:12"]);
+  assertEquals(boot.command, ["systemd.unit=rescue.target"]);
+  const run = parseRun("run --systemd=always -l a=1 -l b --detach-keys ctrl-a,d busybox");
+  assertEquals([run.systemd, run.labels, run.detachKeys], [
+    "always",
+    { a: "1", b: "" },
+    "ctrl-a,d",
+  ]);
+  assertInvalid("run --systemd=maybe busybox", "not true, false or always");
+  assertInvalid("run --detach-keys ctrl-1 busybox", "bad key");
+  assertEquals(parse("attach --detach-keys ctrl-x --no-stdin web"), {
+    kind: "attach",
+    debug: false,
+    name: "web",
+    noStdin: true,
+    detachKeys: "ctrl-x",
+  });
+  const start = parse("start -i web");
+  if (start.kind !== "start") throw new Error(start.kind);
+  assertEquals([start.attach, start.interactive], [true, true]);
+  assertEquals(parse("poweroff a b"), { kind: "poweroff", debug: false, names: ["a", "b"] });
+  assertEquals(parse("reboot a"), { kind: "reboot", debug: false, names: ["a"] });
+  assertEquals(parse("diff web"), { kind: "diff", debug: false, container: "web" });
+  const commit = parse(["commit", "-c", 'CMD ["x"]', "--change", "EXPOSE 80", "web", "img"]);
+  if (commit.kind !== "commit") throw new Error(commit.kind);
+  assertEquals(commit.changes, ['CMD ["x"]', "EXPOSE 80"]);
 });
 
 Deno.test("run: options stop at the image", () => {
@@ -573,4 +605,57 @@ Deno.test("fuzz parseCommandLine: only TsnspawnError", () => {
       }
     }
   }
+});
+
+Deno.test("build: options, --pull with and without a value, build args from the environment", () => {
+  const build = (line: string, env: Record<string, string> = {}) => {
+    const command = parseCommandLine(line.split(" "), { lookupEnv: (k) => env[k] });
+    if (command.kind !== "build") throw new Error(`parsed as ${command.kind}`);
+    return command;
+  };
+  assertEquals(build("build ."), {
+    kind: "build",
+    debug: false,
+    context: ".",
+    tags: [],
+    buildArgs: {},
+    noCache: false,
+    pull: "missing",
+    network: "bridge",
+    labels: {},
+    quiet: false,
+  });
+  const full = build(
+    "build -t a:1 -t b -f ctx/Dockerfile --build-arg X=1 --build-arg HOME --target t --no-cache " +
+      "--pull --network none --label k=v=w -q --iidfile /tmp/id --timestamp 0 ctx",
+    { HOME: "/root" },
+  );
+  assertEquals(full.tags, ["a:1", "b"]);
+  assertEquals(full.file, "ctx/Dockerfile");
+  assertEquals(full.buildArgs, { X: "1", HOME: "/root" });
+  assertEquals([full.target, full.noCache, full.pull, full.network], ["t", true, "always", "none"]);
+  assertEquals([full.labels, full.quiet, full.iidfile, full.timestamp], [
+    { k: "v=w" },
+    true,
+    "/tmp/id",
+    0,
+  ]);
+  // --pull takes a value only with "="; alone it is "always" (docker's and buildah's).
+  assertEquals(build("build --pull=never .").pull, "never");
+  assertEquals(build("build --pull .").context, ".");
+  assertEquals(build("build -", { SOURCE_DATE_EPOCH: "1700000000" }).timestamp, 1700000000);
+  assertEquals(build("build --timestamp 5 -", { SOURCE_DATE_EPOCH: "1" }).timestamp, 5);
+  assertEquals(build("build --build-arg UNSET .").buildArgs, {});
+  assertEquals(parseCommandLine(["image", "build", "."], CONTEXT).kind, "build");
+  assertThrows(() => build("build --pull=sometimes ."), TsnspawnError, "pull policy");
+  assertEquals(build("build --network backend .").network, "backend");
+  assertThrows(() => build("build --network bad/name ."), TsnspawnError, "not a network mode");
+  assertThrows(
+    () => build("build --timestamp yesterday ."),
+    TsnspawnError,
+    "not a number of seconds",
+  );
+  assertThrows(() => build("build --label novalue ."), TsnspawnError, "KEY=VALUE");
+  assertUsage("build", "missing arguments for build");
+  assertEquals(helpText("build").includes("--pull[=POLICY]"), true);
 });

@@ -29,6 +29,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
   requireRoot(`tsnspawn ${command.kind}`);
   switch (command.kind) {
     case "run":
+    case "boot":
     case "create": {
       if (command.dryRun) {
         const { printDryRun } = await import("../commands/dry_run.ts");
@@ -48,15 +49,31 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
         if (command.names.length !== 1) {
           throw new TsnspawnError("usage", "start -a takes exactly one container");
         }
-        const { startAttached } = await import("../commands/attach.ts");
-        return await startAttached(ctx, command.names[0]);
+        const { startContainer } = await import("../commands/start.ts");
+        return (await startContainer(ctx, command.names[0], {
+          attach: true,
+          ...(command.interactive ? { interactive: true } : {}),
+          detachKeys: command.detachKeys,
+        }))!;
       }
-      const { startContainer } = await import("../ops/start.ts");
+      const { startContainer } = await import("../commands/start.ts");
       return await eachName(
         ctx,
         command.names,
         (name) => startContainer(ctx, name, { attach: false }),
       );
+    }
+    case "attach": {
+      const { attachCommand } = await import("../commands/attach.ts");
+      return await attachCommand(ctx, command.name, command);
+    }
+    case "poweroff": {
+      const { poweroffContainer } = await import("../commands/power.ts");
+      return await eachName(ctx, command.names, (n) => poweroffContainer(ctx, n));
+    }
+    case "reboot": {
+      const { rebootContainer } = await import("../commands/power.ts");
+      return await eachName(ctx, command.names, (n) => rebootContainer(ctx, n));
     }
     case "stop": {
       const { stopContainer } = await import("../ops/stop.ts");
@@ -79,7 +96,7 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
       return await eachName(
         ctx,
         command.names,
-        (n) => removeContainer(ctx, n, command.force, command.volumes),
+        async (n) => removeContainer(await ctx.systemd(), n, command.force, command.volumes),
       );
     }
     case "list": {
@@ -239,6 +256,15 @@ async function execute(command: Command, ctx: CommandContext): Promise<number> {
     case "commit": {
       const { commitCommand } = await import("../commands/commit.ts");
       await commitCommand(ctx, command.container, command.reference, command);
+      return 0;
+    }
+    case "build": {
+      const { buildCommand } = await import("../commands/build.ts");
+      return await buildCommand(ctx, command);
+    }
+    case "diff": {
+      const { diffCommand } = await import("../commands/diff.ts");
+      diffCommand(ctx, command.container);
       return 0;
     }
     case "save": {

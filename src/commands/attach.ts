@@ -1,62 +1,214 @@
 /**
- * The CLI's side of an attached start (`run` without -d, `start -a`): the
- * container's output written to our stdout and stderr (or its terminal
- * relayed to ours, in raw mode), the signals we receive forwarded to its
- * main process, and its exit status returned. Starting is ops/start.ts; an
- * attached `run --rm` whose limits cannot bind the runtime runs in a scope
- * the CLI sets up itself instead (runtime/attached.ts), relaying its pipes.
+ * `tsnspawn attach NAME`, and the attached half of `run -it`/`start -ai`.
+ *
+ * A -t container: a client of its terminal holder (runtime/terminal_holder.ts,
+ * protocol container/terminal_protocol.ts) — its output to our stdout, our
+ * input (raw mode) to it, our window size on start and on SIGWINCH; the
+ * detach keys (default Ctrl-P Ctrl-Q, `--detach-keys`) leave it running.
+ * Several clients may attach at once. A container without a terminal: its
+ * output as it comes (docker attach), from the journal, until it ends;
+ * SIGINT, SIGTERM and SIGHUP go to the container (docker's --sig-proxy).
+ * Either way the exit status is the container's once it ended, 0 after a
+ * detach.
  */
-import { unitName } from "../paths.ts";
+import { TsnspawnError } from "../errors.ts";
+import { containerPaths, unitName } from "../paths.ts";
 import { loadContainer } from "../container/state.ts";
 import { parseSignal } from "../container/run_options.ts";
-import type { ContainerConfig } from "../container/config.ts";
-import { writeOutput } from "../systemd/journal.ts";
-import { startContainer, waitForExit } from "../ops/start.ts";
+import {
+  DEFAULT_DETACH_KEYS,
+  DetachKeyWatcher,
+  parseDetachKeys,
+} from "../container/detach_keys.ts";
+import {
+  encodeFrame,
+  encodeSize,
+  FRAME_ATTACH,
+  FRAME_END,
+  FRAME_INPUT,
+  FRAME_OUTPUT,
+  FRAME_WINSIZE,
+  FrameDecoder,
+} from "../container/terminal_protocol.ts";
+import { getWindowSize } from "../../ffi/pty.ts";
+import { isRunning } from "../systemd/unit_state.ts";
 import type { CommandContext } from "./context.ts";
-import { openTerminal, relayTerminal } from "./terminal.ts";
+import { exitStatusOf } from "./start.ts";
 
-/** Starts a container attached to this terminal; returns its exit status. */
-export async function startAttached(
+/** How a terminal attach ended. */
+export type AttachEnd =
+  /** The container's side of the terminal closed: it ended. */
+  | "ended"
+  /** The user typed the detach keys. */
+  | "detached"
+  /** The holder went away without saying the container ended. */
+  | "lost"
+  /** No holder to attach to. */
+  | "unavailable";
+
+/** Options of {@link attachTerminal}. */
+export interface TerminalAttach {
+  /** The holder's socket (`<container dir>/tty.sock`). */
+  socket: string;
+  /** First the output of this run so far (run -it, start -ai). */
+  replay: boolean;
+  /** Send our input (the container was made with -i). */
+  interactive: boolean;
+  /** docker's --detach-keys syntax; undefined = ctrl-p,ctrl-q. */
+  detachKeys?: string;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+async function writeStdout(bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await Deno.stdout.write(bytes.subarray(written));
+  }
+}
+
+/** Attaches to a -t container's terminal until it ends or we detach. */
+export async function attachTerminal(options: TerminalAttach): Promise<AttachEnd> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: options.socket });
+  } catch {
+    return "unavailable";
+  }
+  const terminal = Deno.stdin.isTerminal();
+  const sendSize = () => {
+    try {
+      const size = getWindowSize(0);
+      writeAll(conn, encodeFrame(FRAME_WINSIZE, encodeSize(size))).catch(() => {});
+    } catch { /* no terminal */ }
+  };
+  const request = new TextEncoder().encode(JSON.stringify({ replay: options.replay }));
+  await writeAll(conn, encodeFrame(FRAME_ATTACH, request));
+  if (terminal) {
+    sendSize();
+    Deno.stdin.setRaw(true);
+    Deno.addSignalListener("SIGWINCH", sendSize);
+  }
+  let settle: (end: AttachEnd) => void = () => {};
+  const done = new Promise<AttachEnd>((resolve) => (settle = resolve));
+  const output = (async () => {
+    const decoder = new FrameDecoder();
+    const buffer = new Uint8Array(65536);
+    for (;;) {
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch {
+        n = null;
+      }
+      if (n === null) return settle("lost");
+      for (const frame of decoder.push(buffer.subarray(0, n))) {
+        if (frame.type === FRAME_OUTPUT) await writeStdout(frame.payload);
+        else if (frame.type === FRAME_END) return settle("ended");
+      }
+    }
+  })();
+  if (options.interactive) {
+    const watcher = new DetachKeyWatcher(
+      parseDetachKeys(options.detachKeys ?? DEFAULT_DETACH_KEYS),
+    );
+    void (async () => {
+      const buffer = new Uint8Array(4096);
+      for (;;) {
+        let n: number | null;
+        try {
+          n = await Deno.stdin.read(buffer);
+        } catch {
+          return;
+        }
+        // stdin closed: the container keeps running and we keep showing it (docker).
+        if (n === null) return;
+        const { forward, detach } = watcher.feed(buffer.subarray(0, n));
+        if (forward.length > 0) {
+          await writeAll(conn, encodeFrame(FRAME_INPUT, forward)).catch(() => {});
+        }
+        if (detach) return settle("detached");
+      }
+    })();
+  }
+  try {
+    return await done;
+  } finally {
+    if (terminal) {
+      Deno.removeSignalListener("SIGWINCH", sendSize);
+      Deno.stdin.setRaw(false);
+    }
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    await output.catch(() => {});
+  }
+}
+
+/** `tsnspawn attach [--detach-keys K] [--no-stdin] NAME`: returns the exit status. */
+export async function attachCommand(
   ctx: CommandContext,
   name: string,
-  knownConfig?: ContainerConfig,
+  options: { detachKeys?: string; noStdin: boolean },
 ): Promise<number> {
-  const config = knownConfig ?? loadContainer(name);
-  // An attached `run --rm` (the config is the one `run` just wrote) runs in
-  // a scope, the CLI doing the shim's work (src/runtime/attached.ts).
-  if (knownConfig) {
-    const { runsInScope, runInScope } = await import("../runtime/attached.ts");
-    if (runsInScope(config)) return await runInScope(await ctx.systemd(), config);
-  }
+  const config = loadContainer(name);
+  const unit = unitName(name);
   const systemd = await ctx.systemd();
-  const terminal = config.tty ? openTerminal() : null;
-  try {
-    const attachment = await startContainer(ctx, name, {
-      attach: true,
-      config,
-      output: writeOutput,
-      terminal: terminal ?? undefined,
+  if (!isRunning(await systemd.unitState(unit))) {
+    throw new TsnspawnError("conflict", `container ${name}: not running`, {
+      hint: `start it with 'tsnspawn start -a ${name}'`,
     });
-    // A declared container has no attached start (refused there).
-    if (!attachment) return 0;
-    const unit = unitName(name);
-    const forward = (signal: Deno.Signal) => () => {
-      systemd.killUnit(unit, "main", parseSignal(signal)).catch(() => {});
-    };
-    const handlers: [Deno.Signal, () => void][] = terminal
-      ? [["SIGTERM", forward("SIGTERM")], ["SIGHUP", forward("SIGHUP")]]
-      : [["SIGINT", forward("SIGINT")], ["SIGTERM", forward("SIGTERM")], [
-        "SIGHUP",
-        forward("SIGHUP"),
-      ]];
-    for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
-    try {
-      const relay = terminal ? relayTerminal(terminal, config.interactive) : null;
-      return await waitForExit(systemd, attachment, relay);
-    } finally {
-      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  }
+  const watch = systemd.watchUnit(unit);
+  try {
+    if (config.tty) {
+      const end = await attachTerminal({
+        socket: containerPaths(name).terminalSocket,
+        replay: false,
+        interactive: config.interactive && !options.noStdin,
+        detachKeys: options.detachKeys,
+      });
+      if (end === "detached") return 0;
+      if (end === "unavailable") {
+        throw new TsnspawnError("not-found", `container ${name}: its terminal is gone`, {
+          hint: `its holder ended; see 'journalctl -u tsnspawn-terminal@${name}.service'`,
+        });
+      }
+    } else {
+      await followOutput(systemd, name, watch);
     }
+    await watch.untilInactive();
+    return exitStatusOf(await systemd.mainExit(unit), name);
   } finally {
-    terminal?.close();
+    watch.close();
+  }
+}
+
+/** A container without a terminal: its output from now on, until it ends. */
+async function followOutput(
+  systemd: Awaited<ReturnType<CommandContext["systemd"]>>,
+  name: string,
+  watch: { untilInactive(): Promise<boolean> },
+): Promise<void> {
+  const { followContainerOutput } = await import("../systemd/journal.ts");
+  const unit = unitName(name);
+  const forward = (signal: Deno.Signal) => () => {
+    systemd.killUnit(unit, "main", parseSignal(signal)).catch(() => {});
+  };
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGINT", forward("SIGINT")],
+    ["SIGTERM", forward("SIGTERM")],
+    ["SIGHUP", forward("SIGHUP")],
+  ];
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
+  const follower = followContainerOutput(name);
+  try {
+    await watch.untilInactive();
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    await follower.finish();
   }
 }

@@ -104,9 +104,13 @@ export function inspectImages(ctx: CommandContext, references: string[]): void {
   ctx.print(JSON.stringify(out, null, 2));
 }
 
-/** `tsnspawn image prune`: removes what no image or container needs; prints bytes freed. */
+/**
+ * `tsnspawn image prune`: removes what no image or container needs, build
+ * cache nobody uses included (kept whole while a build runs); prints bytes freed.
+ */
 export async function pruneCommand(ctx: CommandContext): Promise<void> {
-  const { deleted, bytes } = await pruneUnusedImages();
+  const { deleted, bytes, keptBuildCache } = await pruneUnusedImages();
+  if (keptBuildCache) ctx.print("A build is running: the build cache is kept");
   for (const digest of deleted) ctx.print(`Deleted: ${digest}`);
   ctx.print(`Total reclaimed space: ${formatBytes(bytes)} (${bytes} bytes)`);
 }

@@ -9,8 +9,7 @@ import { unitName } from "../paths.ts";
 import type { CommandContext } from "./context.ts";
 import { createContainer } from "../ops/create.ts";
 import type { RunOptions } from "../cli/args.ts";
-import { startContainer } from "../ops/start.ts";
-import { startAttached } from "./attach.ts";
+import { startContainer } from "./start.ts";
 import { trace } from "../trace.ts";
 
 /** Runs a new container; returns the exit status for the CLI. */
@@ -20,10 +19,13 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
   ctx.systemd().catch(() => {});
   const config = await createContainer(options);
   trace("created");
-  let status: number | null = null;
+  let status: number | null;
   try {
-    if (options.detach) await startContainer(ctx, config.name, { attach: false, config });
-    else status = await startAttached(ctx, config.name, config);
+    status = await startContainer(ctx, config.name, {
+      attach: !options.detach,
+      config,
+      detachKeys: options.detachKeys,
+    });
   } catch (error) {
     if (config.autoRemove && containerExists(config.name)) {
       const systemd = await ctx.systemd().catch(() => null);

@@ -7,6 +7,7 @@
  */
 
 import type { SeccompSetting } from "../security/options.ts";
+import type { OciRunConfig } from "../oci/types.ts";
 
 /** Per-mount flags of a planned mount (container/mount_plan.ts) and of a `--tmpfs` mount. */
 export type MountFlag = "ro" | "nosuid" | "nodev" | "noexec" | "strictatime";
@@ -122,6 +123,9 @@ export interface BridgeAttachment {
   aliases?: string[];
 }
 
+/** How long an OS container (systemd mode) may take to boot before its start fails. */
+export const BOOT_TIMEOUT_MS = 90_000;
+
 /** Version of the config.json schema. */
 export const CONTAINER_CONFIG_VERSION = 1;
 
@@ -199,6 +203,12 @@ export interface ContainerConfig {
   stopSignal: string;
   /** --rm: remove the container when it stops. */
   autoRemove: boolean;
+  /**
+   * The id of the build that runs this container as a RUN step (src/build/).
+   * The build holds `<root>/tmp/build-<id>.lock` while it lives; once that
+   * lock is free `tsnspawn check` removes the container. Absent = not a build's.
+   */
+  build?: string;
   /** --label (and the image's labels, overridden by --label). Absent = none. */
   labels?: Record<string, string>;
   /** --annotation: stored, shown by inspect. Absent = none. */
@@ -227,6 +237,21 @@ export interface ContainerConfig {
   readOnlyTmpfs?: false;
   /** --ulimit: resource limits of the container's processes (setrlimit names without RLIMIT_). */
   ulimits?: Ulimit[];
+  /**
+   * systemd mode: the command is an init that boots an OS (container/plan.ts
+   * detectSystemd). It gets the container interface of systemd.io
+   * (container=, /run/host/container-manager), tmpfs /run, /run/lock, /tmp,
+   * its cgroup subtree writable, its own machine id and a console, and the
+   * unit waits for its READY=1. Absent = false.
+   */
+  systemd?: boolean;
+  /**
+   * The container's configuration as docker keeps it (Cmd, Entrypoint, Env,
+   * WorkingDir, User, ExposedPorts, Labels, Volumes, StopSignal): what
+   * `commit` records (container/plan.ts planRunConfig). Absent in configs
+   * written before it existed: `commit` then keeps the image's.
+   */
+  runConfig?: OciRunConfig;
 }
 
 /** One `--ulimit NAME=SOFT[:HARD]`. */

@@ -24,9 +24,22 @@
  * filesystems and directory binds, empty files for file binds); creating one
  * in the image lands in the container's upper layer, as with docker.
  *
+ * systemd mode (OS containers, config.systemd) adds what systemd needs to
+ * boot without CAP_SYS_ADMIN, since it can mount nothing itself: tmpfs /run,
+ * /run/lock, /tmp (exec allowed) and /var/log/journal (when the image has
+ * none), /run/host/container-manager (systemd.io/CONTAINER_INTERFACE), the
+ * container's own /etc/machine-id, a console pty of its own devpts on
+ * /dev/console (without -t; with -t the terminal is the console), and its
+ * cgroup subtree writable: a tmpfs /sys/fs/cgroup holding a bind of the
+ * unit's cgroup in every hierarchy, read-write for name=systemd and the
+ * unified one (cgroup v1 hybrid), read-only for the controllers, or one bind
+ * of the unit's cgroup2 on v2 (the cgroup namespace makes each bind's root
+ * "/" inside). The unit's cgroups are a runtime fact ({@link CgroupView}).
+ *
  * References: the OCI runtime spec defaults (config-linux.md: default
  * filesystems and devices), moby's default masked/read-only paths
- * (oci/defaults.go), mount(2), overlayfs docs (filesystems/overlayfs.rst).
+ * (oci/defaults.go), mount(2), overlayfs docs (filesystems/overlayfs.rst),
+ * systemd.io/CONTAINER_INTERFACE, podman's setupSystemd (the tmpfs set).
  */
 import type { ContainerConfig, MountFlag } from "./config.ts";
 import { type ContainerPaths, networkPaths } from "../paths.ts";
@@ -55,7 +68,22 @@ export type MountOp =
    * `recursive`: every mount below it too (mount_setattr).
    */
   | { op: "remountReadOnly"; target: string; recursive?: boolean; why: string }
-  | { op: "tmpfs"; target: string; flags: MountFlag[]; data: string; why: string }
+  /** tmpfs; `ifMissing`: only when nothing exists at `target` in the image (the mount point is made then). */
+  | {
+    op: "tmpfs";
+    target: string;
+    flags: MountFlag[];
+    data: string;
+    ifMissing?: boolean;
+    why: string;
+  }
+  /** A file in the container (a path IN the container) with `content`, replacing what is there. */
+  | { op: "writeFile"; path: string; content: string; mode: number; why: string }
+  /**
+   * A pty of the container's own devpts whose slave is bound here (the
+   * console of an OS container without -t); the caller keeps the master.
+   */
+  | { op: "consolePty"; target: string; why: string }
   | { op: "proc"; target: string; flags: MountFlag[]; why: string }
   | { op: "sysfs"; target: string; flags: MountFlag[]; why: string }
   | { op: "devpts"; target: string; flags: MountFlag[]; data: string; why: string }
@@ -94,6 +122,27 @@ export interface RootfsPlan {
   /** Inside the new root, after pivot_root and the old root's detach. */
   afterPivot: MountOp[];
 }
+
+/**
+ * The unit's cgroups as the container is to see them (systemd mode): what
+ * runtime/cgroups.ts finds at start. `entries` are the hierarchies below
+ * /sys/fs/cgroup ("" = /sys/fs/cgroup itself is cgroup2: pure v2).
+ */
+export interface CgroupView {
+  entries: {
+    /** Name below /sys/fs/cgroup ("memory", "systemd", "unified"; "" = cgroup2 at /sys/fs/cgroup). */
+    name: string;
+    /** The unit's cgroup directory on the host (the bind source). */
+    source: string;
+    /** The container's systemd manages it (name=systemd, cgroup2); else read-only. */
+    writable: boolean;
+  }[];
+  /** Symlinks of /sys/fs/cgroup ("cpu" -> "cpu,cpuacct"). */
+  symlinks: { name: string; target: string }[];
+}
+
+/** Where the container's systemd sends sd_notify messages (read by the shim while it boots). */
+export const BOOT_NOTIFY_SOCKET = "/run/host/notify";
 
 /** Docker's default PATH when the image sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -171,8 +220,83 @@ function depth(path: string): number {
   return path.split("/").filter((c) => c !== "").length;
 }
 
+/** The tmpfs mounts of systemd mode (podman's set; /tmp keeps exec, /var/log/journal only when absent). */
+const SYSTEMD_TMPFS: readonly {
+  destination: string;
+  flags: MountFlag[];
+  data: string;
+  ifMissing?: boolean;
+}[] = [
+  { destination: "/run", flags: ["nosuid", "nodev"], data: "mode=755" },
+  { destination: "/run/lock", flags: ["nosuid", "nodev", "noexec"], data: "mode=1777,size=5m" },
+  { destination: "/tmp", flags: ["nosuid", "nodev"], data: "mode=1777" },
+  {
+    destination: "/var/log/journal",
+    flags: ["nosuid", "nodev", "noexec"],
+    data: "mode=2755",
+    ifMissing: true,
+  },
+];
+
+/** The cgroup part of systemd mode: the unit's subtree under /sys/fs/cgroup. */
+function planCgroupMounts(view: CgroupView): MountOp[] {
+  const ops: MountOp[] = [];
+  const pureV2 = view.entries.find((e) => e.name === "");
+  if (pureV2) {
+    return [{
+      op: "bind",
+      source: pureV2.source,
+      target: "/sys/fs/cgroup",
+      recursive: false,
+      targetKind: "dir",
+      why: "the unit's cgroup2 subtree, the container's to manage (Delegate=yes)",
+    }];
+  }
+  ops.push({
+    op: "tmpfs",
+    target: "/sys/fs/cgroup",
+    flags: ["nosuid", "nodev", "noexec"],
+    data: "mode=755",
+    why: "cgroup v1 hybrid: one directory per hierarchy, as on the host",
+  });
+  for (const entry of view.entries) {
+    const target = `/sys/fs/cgroup/${entry.name}`;
+    ops.push({
+      op: "bind",
+      source: entry.source,
+      target,
+      recursive: false,
+      targetKind: "dir",
+      why: entry.writable
+        ? `the unit's ${entry.name} cgroup subtree, the container's systemd's to manage`
+        : `the unit's ${entry.name} cgroup, read-only (its limits are the host's)`,
+    });
+    if (!entry.writable) {
+      ops.push({ op: "remountReadOnly", target, why: "controllers stay the host's" });
+    }
+  }
+  for (const link of view.symlinks) {
+    ops.push({
+      op: "symlink",
+      path: `/sys/fs/cgroup/${link.name}`,
+      linkTarget: link.target,
+      why: "the host's hierarchy aliases",
+    });
+  }
+  ops.push({
+    op: "remountReadOnly",
+    target: "/sys/fs/cgroup",
+    why: "the tmpfs itself is fixed; the binds below keep their own flags",
+  });
+  return ops;
+}
+
 /** The container's filesystem setup for `config`, in order. Pure. */
-export function planRootfs(config: ContainerConfig, paths: ContainerPaths): RootfsPlan {
+export function planRootfs(
+  config: ContainerConfig,
+  paths: ContainerPaths,
+  cgroups?: CgroupView,
+): RootfsPlan {
   const before: MountOp[] = [];
   const volumeTargets = new Set(config.volumes.map((v) => v.destination));
   const privileged = config.privileged === true;
@@ -255,14 +379,15 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
   for (const link of DEV_SYMLINKS) {
     before.push({ op: "symlink", path: link.path, linkTarget: link.linkTarget, why: link.why });
   }
-  if (config.tty) {
+  // The terminal of -t (stage two makes it its stdin, stdout and stderr;
+  // the terminal holder gets the master), or an OS container's console.
+  if (config.tty || config.systemd) {
     before.push({
-      op: "bind",
-      source: "/proc/self/fd/0",
+      op: "consolePty",
       target: "/dev/console",
-      recursive: false,
-      targetKind: "file",
-      why: "/dev/console is the container's terminal (our stdin is its pty slave)",
+      why: config.tty
+        ? "the container's terminal, a pty of its own devpts (runc's console socket)"
+        : "the console systemd writes to, a pty of the container's devpts",
     });
   }
 
@@ -370,10 +495,15 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
   // unless the user mounts something there. nosuid/nodev: a writable place
   // must not be where a setuid binary or a device node can be planted.
   const userTargets = new Set([...volumeTargets, ...tmpfsMounts.map((t) => t.destination)]);
-  const tmpfsAll = [...tmpfsMounts];
+  const tmpfsAll: (typeof tmpfsMounts[number] & { ifMissing?: boolean })[] = [...tmpfsMounts];
+  if (config.systemd) {
+    for (const tmpfs of SYSTEMD_TMPFS) {
+      if (!userTargets.has(tmpfs.destination)) tmpfsAll.push({ ...tmpfs, flags: [...tmpfs.flags] });
+    }
+  }
   if (config.readOnlyRoot && config.readOnlyTmpfs !== false) {
     for (const [path, mode] of [["/tmp", "1777"], ["/run", "755"]]) {
-      if (!userTargets.has(path)) {
+      if (!userTargets.has(path) && !tmpfsAll.some((t) => t.destination === path)) {
         tmpfsAll.push({ destination: path, flags: ["nosuid", "nodev"], data: `mode=${mode}` });
       }
     }
@@ -398,6 +528,7 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
         target: mount.tmpfs.destination,
         flags: mount.tmpfs.flags,
         data: mount.tmpfs.data,
+        ...(mount.tmpfs.ifMissing ? { ifMissing: true } : {}),
         why: `tmpfs ${mount.tmpfs.destination}`,
       });
       continue;
@@ -427,6 +558,31 @@ export function planRootfs(config: ContainerConfig, paths: ContainerPaths): Root
         why: "read-only volume, with every mount below its source",
       });
     }
+  }
+
+  if (config.systemd) {
+    // After /run's tmpfs (ours, or a --tmpfs /run of the user's; create
+    // refuses a volume there, which would put these files on the host).
+    before.push({
+      op: "writeFile",
+      path: "/run/host/container-manager",
+      content: "tsnspawn\n",
+      mode: 0o444,
+      why: "the container manager's name (systemd.io/CONTAINER_INTERFACE)",
+    });
+    // Each OS container its own machine id, whatever the image carries
+    // (machine-id(5)). Written into its writable layer, not bound: systemd
+    // would take a mount point for a transient id to commit, which needs a
+    // mount namespace it cannot make (systemd-machine-id-commit.service).
+    // commit, export and diff leave it out (container/init_layer.ts).
+    before.push({
+      op: "writeFile",
+      path: "/etc/machine-id",
+      content: `${config.id.slice(0, 32)}\n`,
+      mode: 0o444,
+      why: "the container's own machine id",
+    });
+    if (cgroups) before.push(...planCgroupMounts(cgroups));
   }
 
   // --sdnotify=container: the readiness relay's socket (runtime/notify_relay.ts)
@@ -502,8 +658,15 @@ export function formatMountOp(op: MountOp): string {
     case "remountReadOnly":
       return `remount ro${op.recursive ? " (rec)" : ""} ${op.target}`;
     case "tmpfs":
+      return `tmpfs ${op.target} ${[...op.flags, op.data].join(",")}${
+        op.ifMissing ? " (if missing)" : ""
+      }`;
     case "devpts":
       return `${op.op} ${op.target} ${[...op.flags, op.data].join(",")}`;
+    case "writeFile":
+      return `write ${op.path}`;
+    case "consolePty":
+      return `console pty -> ${op.target}`;
     case "proc":
     case "sysfs":
     case "mqueue":

@@ -51,6 +51,7 @@ function where(op: MountOp): string {
     case "mkdir":
     case "maskPath":
     case "readOnlyPath":
+    case "writeFile":
       return op.path;
     default:
       return `${op.op}:${op.target}`;
@@ -191,15 +192,68 @@ Deno.test("planRootfs: volumes bind recursively, parents first; read-only ones a
   assert(ops.some((o) => o.op === "bind" && o.source === paths.hostname));
 });
 
-Deno.test("planRootfs: tty binds /dev/console; no tty does not", () => {
-  const tty = planRootfs(config({ tty: true }), paths).beforePivot;
-  assert(
-    tty.some((o) =>
-      o.op === "bind" && o.target === "/dev/console" && o.source === "/proc/self/fd/0"
-    ),
-  );
+Deno.test("planRootfs: a pty of the container's devpts on /dev/console with -t or systemd", () => {
+  for (const overrides of [{ tty: true }, { systemd: true }]) {
+    const ops = planRootfs(config(overrides), paths).beforePivot;
+    const at = ops.findIndex((o) => o.op === "consolePty" && o.target === "/dev/console");
+    assert(at > ops.findIndex((o) => o.op === "devpts"), JSON.stringify(overrides));
+  }
   const noTty = planRootfs(config(), paths).beforePivot;
   assert(!noTty.some((o) => "target" in o && o.target === "/dev/console"));
+});
+
+Deno.test("planRootfs systemd mode: tmpfs set, container manager, machine id, cgroup subtree", () => {
+  const view = {
+    entries: [
+      { name: "memory", source: "/sys/fs/cgroup/memory/machine.slice/u.service", writable: false },
+      { name: "systemd", source: "/sys/fs/cgroup/systemd/machine.slice/u.service", writable: true },
+      { name: "unified", source: "/sys/fs/cgroup/unified/machine.slice/u.service", writable: true },
+    ],
+    symlinks: [{ name: "mem", target: "memory" }],
+  };
+  const ops = planRootfs(config({ systemd: true }), paths, view).beforePivot;
+  const lines = ops.map(formatMountOp);
+  const index = (line: string) => {
+    const i = lines.indexOf(line);
+    assert(i >= 0, `${line} in\n${lines.join("\n")}`);
+    return i;
+  };
+  const run = index("tmpfs /run nosuid,nodev,mode=755");
+  assert(index("tmpfs /run/lock nosuid,nodev,noexec,mode=1777,size=5m") > run);
+  index("tmpfs /tmp nosuid,nodev,mode=1777");
+  index("tmpfs /var/log/journal nosuid,nodev,noexec,mode=2755 (if missing)");
+  assert(index("write /run/host/container-manager") > run);
+  index("write /etc/machine-id");
+  const cgroup = index("tmpfs /sys/fs/cgroup nosuid,nodev,noexec,mode=755");
+  assert(
+    index("bind /sys/fs/cgroup/systemd/machine.slice/u.service -> /sys/fs/cgroup/systemd") > cgroup,
+  );
+  index("bind /sys/fs/cgroup/unified/machine.slice/u.service -> /sys/fs/cgroup/unified");
+  const memory = index(
+    "bind /sys/fs/cgroup/memory/machine.slice/u.service -> /sys/fs/cgroup/memory",
+  );
+  assertEquals(lines[memory + 1], "remount ro /sys/fs/cgroup/memory");
+  index("symlink /sys/fs/cgroup/mem -> memory");
+  assertEquals(
+    lines.filter((l) => l.startsWith("remount ro /sys/fs/cgroup")).at(-1),
+    "remount ro /sys/fs/cgroup",
+  );
+  const manager = ops.find((o) => o.op === "writeFile" && o.path === "/run/host/container-manager");
+  assertEquals(manager && "content" in manager ? manager.content : "", "tsnspawn\n");
+  // Pure cgroup v2: one bind of the unit's subtree.
+  const v2 = planRootfs(config({ systemd: true }), paths, {
+    entries: [{ name: "", source: "/sys/fs/cgroup/machine.slice/u.service", writable: true }],
+    symlinks: [],
+  }).beforePivot.map(formatMountOp);
+  assert(v2.includes("bind /sys/fs/cgroup/machine.slice/u.service -> /sys/fs/cgroup"));
+  assert(!v2.some((l) => l.startsWith("tmpfs /sys/fs/cgroup")));
+  // A user's --tmpfs /run wins; not an OS container: none of it.
+  const own = planRootfs(
+    config({ systemd: true, tmpfs: [{ destination: "/run", flags: [], data: "size=1m" }] }),
+    paths,
+  ).beforePivot.map(formatMountOp);
+  assertEquals(own.filter((l) => l.startsWith("tmpfs /run ")), ["tmpfs /run size=1m"]);
+  assert(!planRootfs(config(), paths).beforePivot.some((o) => o.op === "writeFile"));
 });
 
 Deno.test("planRootfs: --init binds tini read-only at /dev/init", () => {

@@ -81,6 +81,16 @@ export interface ContainerOptions {
   rootfs?: string;
   /** --entrypoint, raw ("" resets the image's entrypoint). */
   entrypoint?: string;
+  /**
+   * --systemd: "true" (the default) runs an OS container in systemd mode when
+   * the command is an init (podman's detection), "always" whatever the
+   * command, "false" never (container/plan.ts detectSystemd).
+   */
+  systemd?: SystemdMode;
+  /** --boot (`tsnspawn boot`): run the image's init, the arguments after the image go to it. */
+  boot: boolean;
+  /** --detach-keys: the key sequence that detaches an attached terminal (docker's syntax). */
+  detachKeys?: string;
   /** --dry-run: print the plan, change nothing. */
   dryRun: boolean;
   /** The image reference, raw; undefined with --rootfs. */
@@ -91,6 +101,8 @@ export interface ContainerOptions {
   pull?: PullPolicy;
   /** --platform for a pull, raw ("linux/amd64"). */
   platform?: string;
+  /** Not a command-line option: the build this container is a RUN step of (config.ts `build`). */
+  build?: string;
   /** --label KEY=VALUE (and --label-file contents: read by create, before these). */
   labels: Record<string, string>;
   /** --label-file paths, raw; read at create. */
@@ -125,3 +137,6 @@ export interface ContainerOptions {
 
 /** `run --pull`: pull when the image is missing (default), always, or never. */
 export type PullPolicy = "missing" | "always" | "never";
+
+/** `--systemd`: when a container runs in systemd mode (podman's values). */
+export type SystemdMode = "true" | "false" | "always";

@@ -7,6 +7,20 @@
  * the image's Entrypoint and then the image's Cmd is dropped; a command given
  * on the command line replaces Cmd; -e overrides the image's Env; -w and -u
  * override WorkingDir and User.
+ *
+ * The environment starts from what docker and podman give every container
+ * (PATH when the image sets none, HOSTNAME, HOME of the user's passwd entry
+ * or /, TERM=xterm with -t, container=tsnspawn as podman's container=podman);
+ * the image's Env and then -e override any of them.
+ *
+ * systemd mode (OS containers): as podman's --systemd=true, a command that is
+ * an init (/sbin/init, /usr/sbin/init, /usr/local/sbin/init,
+ * /lib/systemd/systemd, /usr/lib/systemd/systemd, or any `systemd`) runs as
+ * a booting system: container_uuid= for its machine id, SIGRTMIN+3 (halt) as
+ * the stop signal unless --stop-signal says otherwise, and no_new_privs off
+ * unless asked for (an OS has setuid programs: su, passwd, ping, and systemd
+ * sets no_new_privs per service itself). The mounts it needs are in
+ * mount_plan.ts (systemd.io/CONTAINER_INTERFACE).
  */
 import {
   CONTAINER_CONFIG_VERSION,
@@ -20,9 +34,10 @@ import {
 } from "./config.ts";
 import { type HealthOptions, type ImageHealthcheck, planHealthCheck } from "./health_options.ts";
 import { TsnspawnError } from "../errors.ts";
-import type { ContainerOptions } from "./options.ts";
+import type { ContainerOptions, SystemdMode } from "./options.ts";
 import { STANDARD_HOSTS_ENTRIES } from "../network/hosts_file.ts";
 import { mergeEnv } from "./run_options.ts";
+import type { OciRunConfig } from "../oci/types.ts";
 import { planResolvConf } from "./extra_options.ts";
 
 /** $NOTIFY_SOCKET of a container with --sdnotify=container (podman's path). */
@@ -31,7 +46,7 @@ export const CONTAINER_NOTIFY_SOCKET = "/run/notify/notify.sock";
 /** The docker default PATH, used when the image sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The parts of an OCI image config that shape a container. */
+/** The parts of an OCI image config that shape a container (and that `commit` carries on). */
 export interface ImageRuntimeConfig {
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
@@ -39,10 +54,10 @@ export interface ImageRuntimeConfig {
   WorkingDir?: string;
   User?: string;
   StopSignal?: string;
+  /** `EXPOSE` of a Dockerfile: "80/tcp" keys (what -P publishes). */
+  ExposedPorts?: Record<string, Record<string, never>> | null;
   /** Mount points of anonymous volumes (`VOLUME` in a Dockerfile). */
   Volumes?: Record<string, unknown> | null;
-  /** `EXPOSE` of a Dockerfile: "80/tcp" keys (what -P publishes). */
-  ExposedPorts?: Record<string, unknown> | null;
   Labels?: Record<string, string> | null;
   Healthcheck?: ImageHealthcheck | null;
 }
@@ -80,9 +95,11 @@ export interface ContainerRequest {
   resources: ResourceLimits;
   restart: RestartPolicy;
   stopTimeoutSec?: number;
-  /** --stop-signal; else the image's StopSignal; else SIGTERM. */
+  /** --stop-signal; else SIGRTMIN+3 in systemd mode; else the image's StopSignal; else SIGTERM. */
   stopSignal?: string;
   autoRemove: boolean;
+  /** The build this container is a RUN step of (ContainerConfig.build). */
+  build?: string;
   /** --label and --label-file (the image's labels go under them). */
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -97,6 +114,16 @@ export interface ContainerRequest {
   timezone?: string;
   readOnlyTmpfs?: false;
   ulimits: Ulimit[];
+  /** --systemd (default "true": detect from the command). */
+  systemd?: SystemdMode;
+  /** --boot: the image's init (found by `create`), run with `command` as its arguments. */
+  bootInit?: string;
+  /** The user's home directory from the image's /etc/passwd (HOME's default; "/" without an entry). */
+  home?: string;
+  /** no_new_privs was asked for explicitly (--security-opt no-new-privileges[=…]). */
+  noNewPrivilegesExplicit?: boolean;
+  /** The user as given (-u, else the image's User), for `commit`. */
+  userSpec?: string;
 }
 
 /** What `requestFromRunOptions` needs that the command line alone does not give. */
@@ -108,6 +135,12 @@ export interface ResolvedSource {
   /** Environment from --env-file and -e, in that order. */
   env: string[];
   user: { uid: number; gid: number };
+  /** The user's home directory in the image (its passwd entry), if it has one. */
+  home?: string;
+  /** --boot: the init found in the image. */
+  bootInit?: string;
+  /** The user as given (-u, else the image's User). */
+  userSpec?: string;
 }
 
 /**
@@ -132,6 +165,8 @@ export function requestFromRunOptions(
     unsetEnv: options.unsetEnv,
     capabilities: options.capabilities,
     noNewPrivileges: options.security.noNewPrivileges ?? true,
+    noNewPrivilegesExplicit: options.security.noNewPrivileges !== undefined,
+    systemd: options.boot ? "always" : options.systemd,
     init: options.init,
     tty: options.tty,
     interactive: options.interactive,
@@ -140,6 +175,7 @@ export function requestFromRunOptions(
     stopTimeoutSec: options.stopTimeoutSec,
     stopSignal: options.stopSignal,
     autoRemove: options.autoRemove,
+    ...(options.build !== undefined ? { build: options.build } : {}),
     labels: options.labels,
     annotations: options.annotations,
     health: options.health,
@@ -211,17 +247,27 @@ export function entrypointWords(entrypoint: string): string[] {
   return [entrypoint];
 }
 
+/** Docker's rule: the container's Entrypoint and Cmd from the image's and the request's. */
+export function planEntrypointCmd(
+  image: ImageRuntimeConfig,
+  entrypoint: string | null,
+  command: string[],
+): { entrypoint: string[]; cmd: string[] } {
+  const entry = entrypoint === null ? (image.Entrypoint ?? []) : entrypointWords(entrypoint);
+  // A new entrypoint resets the image's Cmd, as in docker and podman (an
+  // empty one too: `--entrypoint ""`, quadlet's bare `Entrypoint=`).
+  const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
+  return { entrypoint: [...entry], cmd: [...cmd] };
+}
+
 /** Docker's rule: command = entrypoint + (cmd given ? cmd : image cmd). */
 export function planCommand(
   image: ImageRuntimeConfig,
   entrypoint: string | null,
   command: string[],
 ): string[] {
-  const entry = entrypoint === null ? (image.Entrypoint ?? []) : entrypointWords(entrypoint);
-  // A new entrypoint resets the image's Cmd, as in docker and podman (an
-  // empty one too: `--entrypoint ""`, quadlet's bare `Entrypoint=`).
-  const cmd = command.length > 0 ? command : (entrypoint === null ? (image.Cmd ?? []) : []);
-  const argv = [...entry, ...cmd];
+  const parts = planEntrypointCmd(image, entrypoint, command);
+  const argv = [...parts.entrypoint, ...parts.cmd];
   if (argv.length === 0) {
     throw new TsnspawnError("invalid", "no command to run: the image has no Cmd or Entrypoint", {
       hint: "give a command after the image, e.g. 'tsnspawn run IMAGE /bin/sh'",
@@ -266,6 +312,55 @@ export function planNetwork(
   };
 }
 
+/** Commands that are an init, as podman's --systemd=true detects them (plus systemd's own paths). */
+export const INIT_COMMANDS: readonly string[] = [
+  "/sbin/init",
+  "/usr/sbin/init",
+  "/usr/local/sbin/init",
+  "/lib/systemd/systemd",
+  "/usr/lib/systemd/systemd",
+];
+
+/** Where `--boot` looks for the image's init, first found wins (systemd-nspawn -b's order). */
+export const BOOT_INITS: readonly string[] = [
+  "/usr/lib/systemd/systemd",
+  "/lib/systemd/systemd",
+  "/sbin/init",
+];
+
+/** The value of `container=` (systemd.io/CONTAINER_INTERFACE) and /run/host/container-manager. */
+export const CONTAINER_MANAGER = "tsnspawn";
+
+/** SIGRTMIN+3: what makes systemd halt (systemd(1) "Signals"). */
+export const SYSTEMD_STOP_SIGNAL = "SIGRTMIN+3";
+
+/**
+ * Whether `command` runs in systemd mode: always, never, or (podman's
+ * "true") when its program is an init. A `/bin/sh -c` wrapper is looked
+ * through, as podman does for images built with a shell-form CMD.
+ */
+export function detectSystemd(command: readonly string[], mode: SystemdMode = "true"): boolean {
+  if (mode !== "true") return mode === "always";
+  const argv = command.length > 2 && command[0] === "/bin/sh" && command[1] === "-c"
+    ? command.slice(2)
+    : command;
+  const program = argv[0] ?? "";
+  return INIT_COMMANDS.includes(program) || program.split("/").at(-1) === "systemd";
+}
+
+/** The machine id of a container (machine-id(5): 32 lowercase hex digits): its id's first half. */
+export function machineIdOf(id: string): string {
+  return id.slice(0, 32);
+}
+
+/** `container_uuid=` for systemd in the container: the machine id as a UUID. */
+export function containerUuidOf(id: string): string {
+  const hex = machineIdOf(id);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+}
+
 /** Builds the ContainerConfig from a request and the image config. */
 export function planContainer(
   request: ContainerRequest,
@@ -273,19 +368,46 @@ export function planContainer(
   id: string,
   created: Date,
 ): ContainerConfig {
-  const imageEnv = image.Env ?? [];
-  const hasPath = [...imageEnv, ...request.env].some((e) => e.startsWith("PATH="));
   const unset = new Set(request.unsetEnv ?? []);
+  const command = request.bootInit
+    ? [request.bootInit, ...request.command]
+    : planCommand(image, request.entrypoint, request.command);
+  const parts = request.bootInit
+    ? { entrypoint: [], cmd: command }
+    : planEntrypointCmd(image, request.entrypoint, request.command);
+  const systemd = detectSystemd(command, request.systemd);
+  if (systemd && request.sdnotify) {
+    throw new TsnspawnError(
+      "invalid",
+      `--sdnotify=${request.sdnotify}: an OS container (systemd mode) is ready when its systemd says so`,
+      { hint: "drop --sdnotify, or run the command without systemd mode (--systemd=false)" },
+    );
+  }
+  const hostname = request.hostname ?? id.slice(0, 12);
+  // Defaults first: the image's Env and then -e override each of them.
   const env = mergeEnv(
-    hasPath ? [] : [`PATH=${DEFAULT_PATH}`],
-    imageEnv,
+    [
+      `PATH=${DEFAULT_PATH}`,
+      `HOSTNAME=${hostname}`,
+      `HOME=${request.home ?? "/"}`,
+      ...(request.tty ? ["TERM=xterm"] : []),
+      `container=${CONTAINER_MANAGER}`,
+      ...(systemd ? [`container_uuid=${containerUuidOf(id)}`] : []),
+    ],
+    image.Env ?? [],
     request.env,
-    request.tty ? ["TERM=xterm"] : [],
-    [`HOSTNAME=${request.hostname ?? id.slice(0, 12)}`],
     // --sdnotify=container: the relay's socket (mount_plan.ts binds it there).
     request.sdnotify === "container" ? [`NOTIFY_SOCKET=${CONTAINER_NOTIFY_SOCKET}`] : [],
   ).filter((entry) => !unset.has(entry.slice(0, entry.indexOf("="))));
   const network = planNetwork(request.network, request.publish, request.networkAliases);
+  const explicitStopSignal = request.stopSignal ?? (systemd ? SYSTEMD_STOP_SIGNAL : undefined) ??
+    image.StopSignal;
+  const stopSignal = explicitStopSignal ?? "SIGTERM";
+  const workingDir = request.workingDir || (request.bootInit ? "/" : image.WorkingDir) || "/";
+  const runConfig = planRunConfig(request, image, parts, {
+    workingDir: request.workingDir || (request.bootInit ? undefined : image.WorkingDir),
+    stopSignal: explicitStopSignal,
+  });
   const labels = { ...(image.Labels ?? {}), ...request.labels };
   const healthcheck = planHealthCheck(request.health, request.noHealthcheck, image.Healthcheck);
   if (request.sdnotify === "healthy" && !healthcheck) {
@@ -315,25 +437,64 @@ export function planContainer(
     image: request.image,
     imageId: request.imageId,
     lowerDirs: request.lowerDirs,
-    command: planCommand(image, request.entrypoint, request.command),
+    command,
     env,
-    workingDir: request.workingDir || image.WorkingDir || "/",
+    workingDir,
     user: request.user,
-    hostname: request.hostname ?? id.slice(0, 12),
+    hostname,
     volumes: request.volumes,
     ...network,
     capabilities: request.capabilities,
-    noNewPrivileges: request.noNewPrivileges,
+    // An OS runs setuid programs; systemd sets no_new_privs per service.
+    noNewPrivileges: systemd && !request.noNewPrivilegesExplicit ? false : request.noNewPrivileges,
     init: request.init,
     tty: request.tty,
     interactive: request.interactive,
     resources: request.resources,
     restart: request.restart,
     stopTimeoutSec: request.stopTimeoutSec ?? 10,
-    stopSignal: request.stopSignal ?? image.StopSignal ?? "SIGTERM",
+    stopSignal,
     autoRemove: request.autoRemove,
+    ...(request.build !== undefined ? { build: request.build } : {}),
     ...optional,
+    ...(systemd ? { systemd: true } : {}),
+    runConfig,
   };
+}
+
+/**
+ * The container's configuration as docker keeps it (`Config` of docker
+ * inspect), what `commit` records: the Entrypoint and Cmd it runs, the
+ * image's Env with -e over it (PATH added when missing, as docker does; not
+ * the runtime's HOSTNAME, HOME, TERM, container=), WorkingDir, User as
+ * given, the image's ExposedPorts with the published ports, the image's
+ * Labels with --label, Volumes and StopSignal.
+ */
+export function planRunConfig(
+  request: ContainerRequest,
+  image: ImageRuntimeConfig,
+  parts: { entrypoint: string[]; cmd: string[] },
+  resolved: { workingDir?: string; stopSignal?: string },
+): OciRunConfig {
+  const imageEnv = image.Env ?? [];
+  const hasPath = [...imageEnv, ...request.env].some((e) => e.startsWith("PATH="));
+  const env = mergeEnv(hasPath ? [] : [`PATH=${DEFAULT_PATH}`], imageEnv, request.env);
+  const exposed: Record<string, Record<string, never>> = { ...(image.ExposedPorts ?? {}) };
+  for (const port of request.publish) exposed[`${port.containerPort}/${port.protocol}`] = {};
+  for (const port of request.expose ?? []) exposed[port.includes("/") ? port : `${port}/tcp`] = {};
+  const labels = { ...(image.Labels ?? {}), ...(request.labels ?? {}) };
+  const config: OciRunConfig = { Env: env };
+  if (parts.entrypoint.length > 0) config.Entrypoint = parts.entrypoint;
+  if (parts.cmd.length > 0) config.Cmd = parts.cmd;
+  if (resolved.workingDir) config.WorkingDir = resolved.workingDir;
+  const user = request.userSpec ?? image.User;
+  if (user) config.User = user;
+  if (Object.keys(exposed).length > 0) config.ExposedPorts = exposed;
+  if (Object.keys(labels).length > 0) config.Labels = labels;
+  const volumes = Object.keys(image.Volumes ?? {});
+  if (volumes.length > 0) config.Volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
+  if (resolved.stopSignal) config.StopSignal = resolved.stopSignal;
+  return config;
 }
 
 /** The init-layer files of a container (hostname, hosts, resolv.conf). */

@@ -1,11 +1,16 @@
-import { assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   type ContainerRequest,
+  containerUuidOf,
   DEFAULT_PATH,
+  detectSystemd,
+  INIT_COMMANDS,
+  machineIdOf,
   planCommand,
   planContainer,
   planInitLayer,
 } from "./plan.ts";
+import { homeOf } from "./run_options.ts";
 import { TsnspawnError } from "../errors.ts";
 
 function request(overrides: Partial<ContainerRequest> = {}): ContainerRequest {
@@ -68,13 +73,125 @@ Deno.test("planContainer merges environment: image, then -e; PATH default only w
   );
   assertEquals(config.env, [
     `PATH=${DEFAULT_PATH}`,
+    "HOSTNAME=0123456789ab",
+    "HOME=/",
+    "container=tsnspawn",
     "A=run",
     "C=3",
     "B=2",
-    "HOSTNAME=0123456789ab",
   ]);
   const withPath = planContainer(request(), { Env: ["PATH=/x"], Cmd: ["sh"] }, ID, new Date(0));
   assertEquals(withPath.env[0], "PATH=/x");
+});
+
+Deno.test("planContainer: HOME from the user's passwd entry, else /; -e overrides every default", () => {
+  const home = planContainer(
+    request({ home: "/root", tty: true }),
+    { Cmd: ["sh"] },
+    ID,
+    new Date(0),
+  );
+  assertEquals(home.env.filter((e) => /^(HOME|TERM|HOSTNAME|container)=/.test(e)), [
+    "HOSTNAME=0123456789ab",
+    "HOME=/root",
+    "TERM=xterm",
+    "container=tsnspawn",
+  ]);
+  const overridden = planContainer(
+    request({
+      tty: true,
+      env: ["HOME=/h", "TERM=vt100", "HOSTNAME=x", "container=docker"],
+    }),
+    { Cmd: ["sh"], Env: ["HOME=/image"] },
+    ID,
+    new Date(0),
+  );
+  assertEquals(overridden.env.filter((e) => /^(HOME|TERM|HOSTNAME|container)=/.test(e)), [
+    "HOSTNAME=x",
+    "HOME=/h",
+    "TERM=vt100",
+    "container=docker",
+  ]);
+  assertEquals(
+    homeOf(1000, "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n"),
+    "/home/bob",
+  );
+  assertEquals(homeOf(4242, "root:x:0:0::/root:/bin/sh\n"), undefined);
+});
+
+Deno.test("planContainer systemd mode: detection, SIGRTMIN+3, no_new_privs off, machine id", () => {
+  for (const init of INIT_COMMANDS) assertEquals(detectSystemd([init]), true, init);
+  assertEquals(detectSystemd(["/opt/bin/systemd", "--log-level=debug"]), true);
+  assertEquals(detectSystemd(["/bin/sh", "-c", "/sbin/init"]), true);
+  assertEquals(detectSystemd(["/bin/sh"]), false);
+  assertEquals(detectSystemd(["/bin/sh"], "always"), true);
+  assertEquals(detectSystemd(["/sbin/init"], "false"), false);
+  const os = planContainer(request({ command: ["/sbin/init"] }), { Cmd: ["sh"] }, ID, new Date(0));
+  assertEquals([os.systemd, os.stopSignal, os.noNewPrivileges], [true, "SIGRTMIN+3", false]);
+  assert(os.env.includes(`container_uuid=${containerUuidOf(ID)}`));
+  assertEquals(
+    containerUuidOf(ID),
+    "0123456789abcccc".replace(/^(.{8})(.{4})(.{4})$/, "$1-$2-$3") + "-cccc-cccccccccccc",
+  );
+  assertEquals(machineIdOf(ID), ID.slice(0, 32));
+  const explicit = planContainer(
+    request({
+      command: ["/sbin/init"],
+      stopSignal: "SIGTERM",
+      noNewPrivileges: true,
+      noNewPrivilegesExplicit: true,
+    }),
+    { Cmd: ["sh"] },
+    ID,
+    new Date(0),
+  );
+  assertEquals([explicit.stopSignal, explicit.noNewPrivileges], ["SIGTERM", true]);
+  const app = planContainer(request(), { Cmd: ["sh"] }, ID, new Date(0));
+  assertEquals([app.systemd, app.noNewPrivileges], [undefined, true]);
+  const booted = planContainer(
+    request({ bootInit: "/usr/lib/systemd/systemd", command: ["systemd.unit=rescue.target"] }),
+    { Cmd: ["nginx"], Entrypoint: ["/entry"], WorkingDir: "/app" },
+    ID,
+    new Date(0),
+  );
+  assertEquals(booted.command, ["/usr/lib/systemd/systemd", "systemd.unit=rescue.target"]);
+  assertEquals([booted.systemd, booted.workingDir], [true, "/"]);
+});
+
+Deno.test("planContainer keeps docker's container Config for commit", () => {
+  const config = planContainer(
+    request({
+      command: ["serve", "--port", "80"],
+      env: ["A=run"],
+      userSpec: "app:staff",
+      labels: { tier: "web" },
+      publish: [{ hostIp: "", hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+      network: "bridge",
+      workingDir: "/srv",
+    }),
+    {
+      Entrypoint: ["/entry"],
+      Cmd: ["default"],
+      Env: ["A=image", "B=2"],
+      ExposedPorts: { "53/udp": {} },
+      Labels: { vendor: "x" },
+      Volumes: { "/data": {} },
+    },
+    ID,
+    new Date(0),
+  );
+  assertEquals(config.runConfig, {
+    Entrypoint: ["/entry"],
+    Cmd: ["serve", "--port", "80"],
+    Env: [`PATH=${DEFAULT_PATH}`, "A=run", "B=2"],
+    WorkingDir: "/srv",
+    User: "app:staff",
+    ExposedPorts: { "53/udp": {}, "80/tcp": {} },
+    Labels: { vendor: "x", tier: "web" },
+    Volumes: { "/data": {} },
+  });
+  const plain = planContainer(request(), { Cmd: ["sh"] }, ID, new Date(0));
+  assertEquals(plain.runConfig, { Env: [`PATH=${DEFAULT_PATH}`], Cmd: ["sh"] });
 });
 
 Deno.test("planContainer defaults: hostname from id, workdir, stop signal and timeout", () => {
@@ -134,6 +251,8 @@ Deno.test("planContainer: --unsetenv removes a variable, the image's too", () =>
     new Date(0),
   );
   assertEquals(config.env.filter((e) => !e.startsWith("PATH=") && !e.startsWith("HOSTNAME=")), [
+    "HOME=/",
+    "container=tsnspawn",
     "KEEP=y",
     "A=1",
   ]);

@@ -67,7 +67,8 @@ import {
   parseTimezone,
   parseUlimit,
 } from "./extra_options.ts";
-import type { ContainerOptions, PullPolicy } from "./options.ts";
+import type { ContainerOptions, PullPolicy, SystemdMode } from "./options.ts";
+import { parseDetachKeys } from "./detach_keys.ts";
 import {
   flag,
   list,
@@ -146,6 +147,19 @@ export const CONTAINER_OPTIONS: OptionSpec[] = [
     undefined,
     "CMD",
     'override the image\'s entrypoint ("" = none; a JSON array = several words)',
+  ),
+  value(
+    "systemd",
+    undefined,
+    "true|false|always",
+    "systemd mode: true = when the command is an init (default), always, false",
+  ),
+  flag("boot", undefined, "boot the image's init (systemd); arguments after the image go to it"),
+  value(
+    "detach-keys",
+    undefined,
+    "KEYS",
+    "keys that detach from the terminal (default ctrl-p,ctrl-q)",
   ),
   flag("dry-run", undefined, "print what would be done and stop"),
   value("pull", undefined, "POLICY", "pull the image: missing (default), always or never"),
@@ -238,6 +252,16 @@ function parsePullPolicy(text: string): PullPolicy {
   );
 }
 
+/** `--systemd`: podman's three values. */
+function parseSystemdMode(text: string): SystemdMode {
+  if (text === "true" || text === "false" || text === "always") return text;
+  throw new TsnspawnError(
+    "invalid",
+    `systemd mode ${JSON.stringify(text)}: not true, false or always`,
+    { hint: "--systemd=always runs any command in systemd mode, --systemd=false never" },
+  );
+}
+
 /**
  * Builds the options of `command` from its split arguments: the image (or
  * --rootfs) and the command from the positionals, every option validated.
@@ -260,6 +284,12 @@ export function buildContainerOptions(
     }
     image = nonEmpty("IMAGE", positionals[0], command);
     cmd = positionals.slice(1);
+  }
+  if (o.flag("boot") && o.has("entrypoint")) {
+    throw usage(`conflicting options for ${command}: --boot and --entrypoint`, command);
+  }
+  if (o.flag("boot") && o.value("systemd") === "false") {
+    throw usage(`conflicting options for ${command}: --boot and --systemd=false`, command);
   }
   if (o.has("cpu-weight") && o.has("cpu-shares")) {
     throw usage(`conflicting options for ${command}: --cpu-weight and --cpu-shares`, command);
@@ -339,6 +369,7 @@ export function buildContainerOptions(
     readOnly: o.flag("read-only"),
     tmpfs,
     dryRun: o.flag("dry-run"),
+    boot: o.flag("boot"),
     command: cmd,
     labels: parseKeyValues(o.list("label")),
     labelFiles: o.list("label-file").map((f) => nonEmpty("--label-file", f, command)),
@@ -369,6 +400,8 @@ export function buildContainerOptions(
     shmSizeBytes: o.parsed("shm-size", parseShmSize),
     timezone: o.parsed("tz", parseTimezone),
     readOnlyTmpfs: o.has("read-only-tmpfs") && !o.flag("read-only-tmpfs") ? false : undefined,
+    systemd: o.parsed("systemd", parseSystemdMode),
+    detachKeys: o.parsed("detach-keys", (s) => (parseDetachKeys(s), s)),
   };
   for (const [key, v] of Object.entries(optional)) {
     if (v !== undefined) (options as unknown as Record<string, unknown>)[key] = v;

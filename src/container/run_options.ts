@@ -455,6 +455,22 @@ export function resolveUser(
   return { uid, gid };
 }
 
+/**
+ * The home directory of `uid` in passwd(5) text (its sixth field), or
+ * undefined when the uid has no entry or the entry no directory: docker then
+ * gives HOME=/.
+ */
+export function homeOf(uid: number, passwdText: string | null): string | undefined {
+  for (const line of (passwdText ?? "").split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const fields = line.split(":");
+    if (fields.length >= 6 && /^\d+$/.test(fields[2]) && Number(fields[2]) === uid) {
+      return fields[5].startsWith("/") ? fields[5] : undefined;
+    }
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------
 // Restart policies
 

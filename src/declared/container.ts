@@ -703,6 +703,8 @@ interface UnitFileKey {
 export const UNIT_FILE_KEYS: Readonly<Record<string, UnitFileKey>> = {
   Description: { section: "Unit" },
   Wants: { section: "Unit" },
+  After: { section: "Unit" },
+  BindsTo: { section: "Unit" },
   CollectMode: { section: "Unit" },
   StartLimitBurst: { section: "Unit" },
   StartLimitIntervalUSec: { section: "Unit", key: "StartLimitIntervalSec" },

@@ -220,7 +220,7 @@ Deno.test("unitFileLines: every planned property has a unit-file form", () => {
     registerMachine: "tsnspawn-machine@all.service",
     runId: "r",
     addRef: true,
-    tty: { path: "/dev/pts/3" },
+    terminal: { unit: "tsnspawn-terminal@all.service", size: "24x80" },
   });
   const keys = new Map<string, string[]>();
   for (const p of props) {
@@ -232,8 +232,12 @@ Deno.test("unitFileLines: every planned property has a unit-file form", () => {
   assertEquals(keys.get("Service.MemoryMax"), ["1073741824"]);
   assertEquals(keys.get("Unit.StartLimitIntervalSec"), ["0"]);
   assertEquals(keys.get("Service.RestartSec"), ["100ms"]);
-  assertEquals(keys.get("Service.TTYPath"), ["/dev/pts/3"]);
-  assertEquals(keys.get("Unit.Wants"), ["tsnspawn-machine@all.service"]);
+  assertEquals(keys.get("Service.Environment"), ["TSNSPAWN_TTY_SIZE=24x80"]);
+  assertEquals(keys.get("Unit.Wants"), [
+    "tsnspawn-machine@all.service",
+    "tsnspawn-terminal@all.service",
+  ]);
+  assertEquals(keys.get("Unit.After"), ["tsnspawn-terminal@all.service"]);
   assertEquals(keys.get("Unit.CollectMode"), ["inactive-or-failed"]);
   assertEquals(keys.has("Service.AddRef"), false);
   for (const key of keys.keys()) assert(!key.endsWith("USec"), key);

@@ -2,21 +2,24 @@
  * `tsnspawn commit`: a container's writable layer (its overlay upper dir)
  * becomes a new image layer on top of the container's image (effects).
  *
- * The upper dir is packed in "layer" mode (image/layer_pack.ts: overlay whiteouts
- * → `.wh.` entries, opaque dirs → `.wh..wh..opq`) into an uncompressed tar
- * under the store's tmp/, which is kept as the layer's blob (so `push` sends
- * it as is); the same tar is unpacked back into a staged layer dir (overlay
- * form again, the lower dir later containers use). The config is the base
+ * The image's configuration is the container's (docker's commit): its Cmd,
+ * Entrypoint, Env, WorkingDir, User, ExposedPorts, Labels and StopSignal
+ * (container/plan.ts planRunConfig), then `--change` instructions
+ * (change_instructions.ts).
+ *
+ * The upper dir becomes a layer through image/layer_commit.ts (the same code
+ * `build` uses for its RUN steps): an uncompressed tar under the store's
+ * tmp/, kept as the layer's blob (so `push` sends it as is), unpacked back
+ * into a staged layer dir, the init layer's files and mount points
+ * (container/init_layer.ts) left out. The config is the base
  * image's with the new diff_id and a history entry appended; everything is
  * made visible at once by `commitStagedImage`. Commit a stopped container:
  * files changing while they are read make the commit fail.
  */
-import { join } from "@std/path";
 import { sha256DigestSync } from "../oci/digest.ts";
 import { formatReference, parseTagTarget } from "../oci/reference.ts";
 import { commitStagedImage, ensureStoreDirs, inspectImage } from "./store.ts";
-import { packDirectories } from "./layer_pack.ts";
-import { unpackLayer } from "./layer_unpack.ts";
+import { stageWritableLayer } from "./layer_commit.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
@@ -24,7 +27,9 @@ import {
   type OciDescriptor,
   type OciImageConfig,
   type OciManifest,
+  type OciRunConfig,
 } from "../oci/types.ts";
+import { applyChanges, type ChangeInstruction } from "./change_instructions.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 import { hostPlatform } from "../oci/manifest.ts";
 
@@ -34,6 +39,8 @@ export interface CommitOptions {
   author?: string;
   /** Creation time (default now). */
   created?: Date;
+  /** `--change` instructions, applied in order after the container's config. */
+  changes?: ChangeInstruction[];
 }
 
 /** The new config: the base's plus one layer and one history entry (pure). */
@@ -42,11 +49,15 @@ export function planCommitConfig(
   diffId: string,
   container: string,
   options: CommitOptions,
+  runConfig?: OciRunConfig,
 ): OciImageConfig {
   const created = (options.created ?? new Date()).toISOString();
   const platform = hostPlatform();
+  const run = runConfig ?? base?.config;
+  const changed = options.changes?.length ? applyChanges(run ?? {}, options.changes) : run;
   const config: OciImageConfig = {
     ...(base ?? { architecture: platform.architecture, os: platform.os }),
+    ...(changed ? { config: changed } : {}),
     created,
     rootfs: { type: "layers", diff_ids: [...(base?.rootfs.diff_ids ?? []), diffId] },
     history: [
@@ -71,6 +82,10 @@ export interface CommitSource {
   upperDir: string;
   /** The image it was made from, or null (--rootfs). */
   imageId: string | null;
+  /** The container's configuration (docker's Config); absent: the image's is kept. */
+  runConfig?: OciRunConfig;
+  /** Paths of the upper dir left out (container/init_layer.ts), relative without "/". */
+  exclude?: ReadonlySet<string>;
 }
 
 /**
@@ -89,21 +104,15 @@ export async function commitContainer(
   ensureStoreDirs();
   const staging = makeStagingDir("commit-"); // flocked: `tsnspawn check` leaves it alone
   try {
-    const tarPath = join(staging, "layer.tar");
-    const out = await Deno.open(tarPath, { write: true, createNew: true, mode: 0o644 });
-    await packDirectories([upper], out.writable, { mode: "layer" });
-    const layerDir = join(staging, "layer");
-    Deno.mkdirSync(join(layerDir, "diff"), { recursive: true, mode: 0o755 });
-    Deno.chmodSync(join(layerDir, "diff"), 0o755);
-    const unpacked = await unpackLayer((await Deno.open(tarPath)).readable, join(layerDir, "diff"));
-    Deno.writeTextFileSync(join(layerDir, "size"), `${unpacked.size}\n`);
-
-    const config = planCommitConfig(base?.config, unpacked.diffId, name, options);
+    const staged = await stageWritableLayer(upper, staging, {
+      exclude: source.exclude ?? new Set(),
+    });
+    const config = planCommitConfig(base?.config, staged.diffId, name, options, source.runConfig);
     const configBytes = new TextEncoder().encode(JSON.stringify(config));
     const layer: OciDescriptor = {
       mediaType: MEDIA_TYPE_OCI_LAYER,
-      digest: unpacked.diffId,
-      size: Deno.statSync(tarPath).size,
+      digest: staged.diffId,
+      size: staged.tarSize,
     };
     const manifest: OciManifest = {
       schemaVersion: 2,
@@ -119,8 +128,8 @@ export async function commitContainer(
       tags: [formatReference(target)],
       manifestBytes: new TextEncoder().encode(JSON.stringify(manifest)),
       configBytes,
-      layers: new Map([[unpacked.diffId, layerDir]]),
-      blobs: new Map([[unpacked.diffId, tarPath]]),
+      layers: new Map([[staged.diffId, staged.dir]]),
+      blobs: new Map([[staged.diffId, staged.tar]]),
     });
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});

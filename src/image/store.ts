@@ -10,8 +10,14 @@
  *   layers/<diffid-hex>/size  bytes of file content in diff/ (decimal)
  *   repositories.json         { "docker.io/library/busybox:latest": "sha256:<manifest>" }
  *   untagged.json             [ "sha256:<manifest>" ]: images untagged with --force
- *                             while in use, or left when a pull or tag moved their
- *                             tag to a newer image; kept until `pruneImages`
+ *                             while in use, or left when a pull, tag or build moved
+ *                             their tag to a newer image, and builds without a tag;
+ *                             kept until `pruneImages`
+ *   build-cache/<key-hex>     "sha256:<manifest>": the image a build step made
+ *                             (`tsnspawn build`'s cache, src/build/cache_key.ts);
+ *                             these images count as reachable until `pruneStore`
+ *                             drops the entries no tagged image descends from
+ *   build-cache/file-digests.json  digests of big build-context files (a cache)
  *   lock                      flock held by every writer
  *
  * Rules: blobs and layer dirs are immutable once they appear; everything is
@@ -59,6 +65,7 @@ export interface StorePaths {
   layers: string;
   repositories: string;
   untagged: string;
+  buildCache: string;
   lock: string;
 }
 
@@ -70,6 +77,7 @@ export function storePaths(root = imagesDir()): StorePaths {
     layers: join(root, "layers"),
     repositories: join(root, "repositories.json"),
     untagged: join(root, "untagged.json"),
+    buildCache: join(root, "build-cache"),
     lock: join(root, "lock"),
   };
 }
@@ -429,6 +437,10 @@ export interface StagedImage {
   layers: Map<string, string>;
   /** digest → staged file, blobs to keep (e.g. uncompressed layer tars). */
   blobs?: Map<string, string>;
+  /** Build cache keys ("sha256:<hex>") to point at this image (src/build/). */
+  cacheKeys?: string[];
+  /** With no tags: record the image in untagged.json (a build without -t), so it is kept. */
+  untagged?: boolean;
 }
 
 /** Whether the unpacked layer `diffId` is in the store. */
@@ -457,26 +469,39 @@ export function taggedManifest(key: string): string | undefined {
  * @throws {TsnspawnError} "image" when a layer is neither stored nor staged.
  */
 export async function commitStagedImage(image: StagedImage): Promise<string> {
+  return await withStoreLock(() => storeStaged(image));
+}
+
+/** The body of commitStagedImage; call it under the store lock. */
+async function storeStaged(image: StagedImage): Promise<string> {
   const config = JSON.parse(new TextDecoder().decode(image.configBytes)) as OciImageConfig;
-  return await withStoreLock(async () => {
-    const p = storePaths();
-    for (const diffId of config.rootfs.diff_ids) {
-      const target = join(p.layers, digestHex(diffId));
-      if (exists(target)) continue;
-      const staged = image.layers.get(diffId);
-      if (!staged) {
-        throw new TsnspawnError("image", `layer ${diffId} is neither stored nor staged`, {
-          hint: "this is a bug; retry the operation",
-        });
-      }
-      Deno.renameSync(staged, target);
+  const p = storePaths();
+  for (const diffId of config.rootfs.diff_ids) {
+    const target = join(p.layers, digestHex(diffId));
+    if (exists(target)) continue;
+    const staged = image.layers.get(diffId);
+    if (!staged) {
+      throw new TsnspawnError("image", `layer ${diffId} is neither stored nor staged`, {
+        hint: "this is a bug; retry the operation",
+      });
     }
-    for (const [digest, path] of image.blobs ?? []) {
-      if (!exists(blobPath(digest))) Deno.renameSync(path, blobPath(digest));
+    Deno.renameSync(staged, target);
+  }
+  for (const [digest, path] of image.blobs ?? []) {
+    if (!exists(blobPath(digest))) Deno.renameSync(path, blobPath(digest));
+  }
+  const id = await putBlob(image.configBytes);
+  const manifestDigest = await putBlob(image.manifestBytes);
+  if (image.cacheKeys && image.cacheKeys.length > 0) {
+    Deno.mkdirSync(p.buildCache, { recursive: true });
+    for (const key of image.cacheKeys) {
+      writeFileAtomic(join(p.buildCache, digestHex(key)), new TextEncoder().encode(manifestDigest));
     }
-    const id = await putBlob(image.configBytes);
-    const manifestDigest = await putBlob(image.manifestBytes);
+  }
+  if (image.tags.length > 0) {
     const repositories = readRepositories();
+    // A rebuild that changed nothing finds its tags in place: nothing to write.
+    if (image.tags.every((tag) => repositories[tag] === manifestDigest)) return id;
     const replaced = new Set<string>();
     for (const tag of image.tags) {
       const previous = repositories[tag];
@@ -491,8 +516,81 @@ export async function commitStagedImage(image: StagedImage): Promise<string> {
     const dangling = [...replaced].filter((d) => !reachable.has(d) && !untagged.includes(d));
     writeJson(p.repositories, repositories);
     if (dangling.length > 0) writeJson(p.untagged, [...untagged, ...dangling]);
-    return id;
+  } else if (image.untagged) {
+    const untagged = readUntagged();
+    if (!untagged.includes(manifestDigest)) writeJson(p.untagged, [...untagged, manifestDigest]);
+  }
+  return id;
+}
+
+/**
+ * Stores the image of a build step under its cache key `key`, unless
+ * another build stored one under that key meanwhile: the first stays, and
+ * is what this returns (two builds of the same step at once then go on with
+ * the same image, and no image a running build uses loses its entry). With
+ * `replace` (build --no-cache) the new image takes the key over.
+ */
+export async function commitBuildStep(
+  image: StagedImage,
+  key: string,
+  replace = false,
+): Promise<CachedImage> {
+  return await withStoreLock(async () => {
+    const existing = replace ? undefined : lookupBuildCache(key);
+    if (existing) return existing;
+    await storeStaged({ ...image, cacheKeys: [key] });
+    return lookupBuildCache(key)!;
   });
+}
+
+/** An image found in the build cache. */
+export interface CachedImage {
+  id: string;
+  manifestDigest: string;
+  manifest: OciManifest;
+  config: OciImageConfig;
+}
+
+/**
+ * The image a build step with cache key `key` made, if the store still has
+ * it whole (manifest, config and every layer); otherwise undefined (a miss).
+ */
+export function lookupBuildCache(key: string): CachedImage | undefined {
+  let manifestDigest: string;
+  try {
+    manifestDigest = Deno.readTextFileSync(join(storePaths().buildCache, digestHex(key))).trim();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  let record: ImageRecord;
+  try {
+    record = loadImage(manifestDigest);
+  } catch {
+    return undefined; // pruned or damaged: build the step again
+  }
+  if (!record.config.rootfs.diff_ids.every(hasLayer)) return undefined;
+  return { id: record.id, manifestDigest, manifest: record.manifest, config: record.config };
+}
+
+/** Build cache entries: key hex → manifest digest. */
+function readBuildCache(): Map<string, string> {
+  const entries = new Map<string, string>();
+  let names: Deno.DirEntry[];
+  try {
+    names = [...Deno.readDirSync(storePaths().buildCache)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return entries;
+    throw e;
+  }
+  for (const entry of names) {
+    if (!/^[a-f0-9]{64}$/.test(entry.name)) continue; // a temp file of an interrupted write
+    try {
+      const digest = Deno.readTextFileSync(join(storePaths().buildCache, entry.name)).trim();
+      if (/^sha256:[a-f0-9]{64}$/.test(digest)) entries.set(entry.name, digest);
+    } catch { /* removed meanwhile */ }
+  }
+  return entries;
 }
 
 /** Reads a stored blob (manifests, configs). */
@@ -580,8 +678,15 @@ function findImage(input: string): { reference?: string; record: ImageRecord } |
   const m = ID_PREFIX.exec(input);
   if (!m) return undefined;
   const matches = new Map<string, { reference?: string; record: ImageRecord }>();
-  for (const [tag, digest] of allEntries()) {
-    const record = loadImage(digest);
+  const cached = [...readBuildCache().values()].map((d) => [undefined, d, true] as const);
+  for (const [tag, digest, fromCache] of [...allEntries(), ...cached]) {
+    let record: ImageRecord;
+    try {
+      record = loadImage(digest);
+    } catch (e) {
+      if (fromCache) continue; // a cache entry whose image was pruned
+      throw e;
+    }
     if (!digestHex(record.id).startsWith(m[1])) continue;
     if (!matches.has(record.id) || (matches.get(record.id)!.reference === undefined && tag)) {
       matches.set(record.id, { reference: tag, record });
@@ -798,22 +903,72 @@ export async function pruneImages(
   return (await pruneStore(isInUse)).deleted;
 }
 
+/** Options of {@link pruneStore}. */
+export interface PruneOptions {
+  /** Keep every build cache entry (a build is running and may be using any of them). */
+  keepBuildCache?: boolean;
+}
+
 /**
- * `tsnspawn image prune`: as {@link pruneImages}, and counts the bytes freed
- * (blob files plus the content of layer dirs).
+ * `tsnspawn image prune`: as {@link pruneImages}, and drops the build cache
+ * entries nobody uses: those whose image is neither used by a container nor
+ * an ancestor of (or equal to) an image that is kept (tagged, or untagged
+ * and in use) — docker's rule for the classic builder's intermediate
+ * images. Counts the bytes freed (blob files plus the content of layer dirs).
  */
 export async function pruneStore(
   isInUse: (id: string) => boolean = () => false,
+  options: PruneOptions = {},
 ): Promise<{ deleted: string[]; bytes: number }> {
   const doomed: string[] = [];
   const freed = { bytes: 0 };
   const deleted = await withStoreLock(() => {
     const keep = readUntagged().filter((d) => isInUse(loadImage(d).id));
     writeJson(storePaths().untagged, keep);
-    return sweep(doomed, freed);
+    const dropped = options.keepBuildCache ? [] : dropUnusedCache(isInUse);
+    return [...dropped, ...sweep(doomed, freed)];
   });
   for (const path of doomed) await removeQuietly(path);
   return { deleted, bytes: freed.bytes };
+}
+
+/** Whether the image `config` is `descendant` or one of the images it was built on (pure). */
+export function isAncestorConfig(config: OciImageConfig, descendant: OciImageConfig): boolean {
+  const layers = config.rootfs.diff_ids;
+  const history = config.history ?? [];
+  const later = descendant.history ?? [];
+  return layers.length <= descendant.rootfs.diff_ids.length &&
+    layers.every((d, i) => descendant.rootfs.diff_ids[i] === d) &&
+    history.length <= later.length &&
+    history.every((h, i) => JSON.stringify(h) === JSON.stringify(later[i]));
+}
+
+/**
+ * The file in `build-cache/` where builds remember big context files'
+ * digests (src/build/digest_cache.ts); `image prune` forgets it with the cache.
+ */
+export const BUILD_DIGESTS_FILE = "file-digests.json";
+
+/** Removes the build cache entries nobody uses (see pruneStore); under the lock. */
+function dropUnusedCache(isInUse: (id: string) => boolean): string[] {
+  try {
+    Deno.removeSync(join(storePaths().buildCache, BUILD_DIGESTS_FILE));
+  } catch { /* none */ }
+  const live: OciImageConfig[] = [];
+  for (const [, digest] of allEntries()) live.push(loadImage(digest).config);
+  const dropped: string[] = [];
+  for (const [hex, digest] of readBuildCache()) {
+    let record: ImageRecord | undefined;
+    try {
+      record = loadImage(digest);
+    } catch { /* its image is gone: the entry is useless */ }
+    if (record && (isInUse(record.id) || live.some((l) => isAncestorConfig(record.config, l)))) {
+      continue;
+    }
+    Deno.removeSync(join(storePaths().buildCache, hex));
+    dropped.push(`build cache sha256:${hex}`);
+  }
+  return dropped;
 }
 
 /**
@@ -825,8 +980,15 @@ function sweep(doomed: string[], freed = { bytes: 0 }): string[] {
   const p = storePaths();
   const liveBlobs = new Set<string>();
   const liveLayers = new Set<string>();
-  for (const [, digest] of allEntries()) {
-    const record = loadImage(digest);
+  const cached = [...readBuildCache().values()].map((d) => [undefined, d, true] as const);
+  for (const [, digest, fromCache] of [...allEntries(), ...cached]) {
+    let record: ImageRecord;
+    try {
+      record = loadImage(digest);
+    } catch (e) {
+      if (fromCache) continue; // its blobs are gone already; `check` reports the entry
+      throw e;
+    }
     liveBlobs.add(digestHex(digest));
     liveBlobs.add(digestHex(record.id));
     for (const layer of record.manifest.layers) liveBlobs.add(digestHex(layer.digest));

@@ -8,6 +8,7 @@ import { join } from "@std/path";
 import { TsnspawnError } from "../errors.ts";
 import {
   importRootfsTarball,
+  isAncestorConfig,
   listImages,
   pruneImages,
   removeImage,
@@ -16,6 +17,7 @@ import {
   tagImage,
 } from "./store.ts";
 import { createTar } from "./tar.ts";
+import type { OciImageConfig } from "../oci/types.ts";
 
 const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => {
   try {
@@ -287,4 +289,28 @@ Deno.test({
       assertEquals(names(storePaths().layers), []);
       assertEquals(listImages(), []);
     }),
+});
+
+Deno.test("isAncestorConfig: a build step's image is an ancestor of the images built on it", () => {
+  const history = (n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => ({ created: `2026-01-0${i + 1}T00:00:00Z`, created_by: `step ${i}` }),
+    );
+  const config = (layers: string[], steps: number): OciImageConfig => ({
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: layers },
+    history: history(steps),
+  });
+  const base = config(["sha256:a"], 1);
+  const final = config(["sha256:a", "sha256:b"], 3);
+  assertEquals(isAncestorConfig(base, final), true);
+  assertEquals(isAncestorConfig(config(["sha256:a"], 2), final), true, "a metadata step");
+  assertEquals(isAncestorConfig(final, final), true);
+  assertEquals(isAncestorConfig(final, base), false);
+  assertEquals(isAncestorConfig(config(["sha256:c"], 1), final), false);
+  const other = config(["sha256:a"], 2);
+  other.history![1].created_by = "another step";
+  assertEquals(isAncestorConfig(other, final), false);
 });

@@ -31,14 +31,38 @@ export interface NetworkConfig {
 
 /** The default network: `--network bridge`, and what `run` uses without --network. */
 export const DEFAULT_NETWORK = "bridge";
-/** The default network's subnet unless it was created with another one first. */
-export const DEFAULT_SUBNET = "10.88.0.0/16";
 /** The default network's bridge. */
 export const DEFAULT_BRIDGE = "tsn0";
-/** Subnets handed to `network create` without --subnet: 10.89.0.0/16, 10.90.0.0/16, ... */
-export const AUTO_SUBNET_FIRST = "10.89.0.0/16";
-/** Last /16 tried for automatic subnets (10.254.0.0/16). */
-const AUTO_SUBNET_LAST_OCTET = 254;
+
+/**
+ * Where subnets come from when none is given (the default network at its
+ * first use, `network create` without --subnet): docker's default address
+ * pools, in docker's order — 172.17.0.0/16 to 172.31.0.0/16, then
+ * 192.168.0.0/16 in /20s. A subnet another network or a route of the host
+ * covers is skipped, so that tsnspawn never takes a range that podman
+ * (10.88.0.0/16), docker or the LAN already routes.
+ */
+export const ADDRESS_POOLS: readonly { base: string; size: number }[] = [
+  { base: "172.17.0.0/16", size: 16 },
+  { base: "172.18.0.0/16", size: 16 },
+  { base: "172.19.0.0/16", size: 16 },
+  { base: "172.20.0.0/14", size: 16 }, // 172.20 … 172.23
+  { base: "172.24.0.0/14", size: 16 }, // 172.24 … 172.27
+  { base: "172.28.0.0/14", size: 16 }, // 172.28 … 172.31
+  { base: "192.168.0.0/16", size: 20 },
+];
+
+/** Every subnet of {@link ADDRESS_POOLS}, in order. */
+export function* poolSubnets(): Generator<Subnet> {
+  for (const pool of ADDRESS_POOLS) {
+    const base = parseSubnet(pool.base);
+    const count = 2 ** (pool.size - base.prefix);
+    const step = 2 ** (32 - pool.size);
+    for (let i = 0; i < count; i++) {
+      yield { address: (base.address + i * step) >>> 0, prefix: pool.size };
+    }
+  }
+}
 
 /** Names that are network modes, not networks. */
 export const RESERVED_NETWORK_NAMES = ["none", "host", "default"];
@@ -62,13 +86,13 @@ export function validateNetworkName(name: string): string {
   return name;
 }
 
-/** The default network's definition (before it is written on first use). */
-export function defaultNetworkConfig(created: Date): NetworkConfig {
+/** The default network's definition, with the subnet picked for it (written on first use). */
+export function defaultNetworkConfig(created: Date, subnet: Subnet): NetworkConfig {
   return {
     version: NETWORK_CONFIG_VERSION,
     name: DEFAULT_NETWORK,
     created: created.toISOString(),
-    subnet: DEFAULT_SUBNET,
+    subnet: formatSubnet(subnet),
     bridge: DEFAULT_BRIDGE,
     segmentPorts: DEFAULT_SEGMENT_PORTS,
   };
@@ -83,25 +107,31 @@ export function pickBridgeName(taken: ReadonlySet<string>): string {
 }
 
 /**
- * Picks a subnet for a new network: the first /16 from 10.89.0.0/16 on that
+ * Picks a subnet for a new network: the first of {@link ADDRESS_POOLS} that
  * overlaps neither another network nor a route of the host (`inUse`).
  */
 export function pickSubnet(inUse: readonly Subnet[]): Subnet {
-  const first = parseSubnet(AUTO_SUBNET_FIRST);
-  for (let octet = (first.address >>> 16) & 255; octet <= AUTO_SUBNET_LAST_OCTET; octet++) {
-    const candidate = { address: ((10 << 24) | (octet << 16)) >>> 0, prefix: 16 };
+  for (const candidate of poolSubnets()) {
     if (!inUse.some((s) => subnetsOverlap(s, candidate))) return candidate;
   }
-  throw new TsnspawnError("conflict", "no free subnet in 10.89.0.0 to 10.254.255.255", {
-    hint: "give one with --subnet",
-  });
+  throw new TsnspawnError(
+    "conflict",
+    "no free subnet left in 172.17.0.0–172.31.255.255 and 192.168.0.0/16",
+    { hint: "give one with --subnet" },
+  );
+}
+
+/** A route of the host: where it leads, and through which device. */
+export interface HostRoute {
+  device: string;
+  subnet: Subnet;
 }
 
 /** Refuses a subnet that overlaps another network's or a host route's. */
 export function checkSubnetFree(
   subnet: Subnet,
   networks: readonly NetworkConfig[],
-  hostRoutes: readonly Subnet[],
+  hostRoutes: readonly HostRoute[],
 ): void {
   for (const other of networks) {
     if (subnetsOverlap(subnet, parseSubnet(other.subnet))) {
@@ -113,11 +143,13 @@ export function checkSubnetFree(
     }
   }
   for (const route of hostRoutes) {
-    if (subnetsOverlap(subnet, route)) {
+    if (subnetsOverlap(subnet, route.subnet)) {
       throw new TsnspawnError(
         "conflict",
-        `subnet ${formatSubnet(subnet)}: overlaps the host's route to ${formatSubnet(route)}`,
-        { hint: "choose another --subnet" },
+        `subnet ${formatSubnet(subnet)}: overlaps the host's route to ${
+          formatSubnet(route.subnet)
+        } (${route.device}); containers there could not reach it, nor it them`,
+        { hint: "choose another --subnet, or leave it out to get a free one" },
       );
     }
   }

@@ -6,6 +6,7 @@ import {
   defaultNetworkConfig,
   pickBridgeName,
   pickSubnet,
+  poolSubnets,
   validateNetworkName,
 } from "./network_config.ts";
 import { parseProcNetRoute } from "./network_store.ts";
@@ -17,25 +18,39 @@ Deno.test("network config: names", () => {
   }
 });
 
-Deno.test("network config: bridge names and automatic subnets", () => {
+Deno.test("network config: bridge names and automatic subnets in docker's pool order", () => {
   assertEquals(pickBridgeName(new Set(["tsn0", "tsn1", "tsn3"])), "tsn2");
-  assertEquals(formatSubnet(pickSubnet([])), "10.89.0.0/16");
+  assertEquals(formatSubnet(pickSubnet([])), "172.17.0.0/16");
+  // A route or network anywhere in a /16 takes it out.
   assertEquals(
-    formatSubnet(pickSubnet([parseSubnet("10.89.0.0/16"), parseSubnet("10.90.4.0/24")])),
-    "10.91.0.0/16",
+    formatSubnet(pickSubnet([parseSubnet("172.17.0.0/16"), parseSubnet("172.18.4.0/24")])),
+    "172.19.0.0/16",
   );
-  const networks = [defaultNetworkConfig(new Date(0))];
+  const pool = [...poolSubnets()].map(formatSubnet);
+  assertEquals(pool.slice(0, 3), ["172.17.0.0/16", "172.18.0.0/16", "172.19.0.0/16"]);
+  assertEquals(pool[14], "172.31.0.0/16");
+  assertEquals(pool.slice(15, 17), ["192.168.0.0/20", "192.168.16.0/20"]);
+  assertEquals(pool.length, 15 + 16);
+  // All of 172.16.0.0/12 routed (a VPN): 192.168.x next.
+  assertEquals(formatSubnet(pickSubnet([parseSubnet("172.16.0.0/12")])), "192.168.0.0/20");
   assertThrows(
-    () => checkSubnetFree(parseSubnet("10.88.1.0/24"), networks, []),
+    () => pickSubnet([parseSubnet("172.16.0.0/12"), parseSubnet("192.168.0.0/16")]),
+    TsnspawnError,
+    "no free subnet",
+  );
+  const networks = [defaultNetworkConfig(new Date(0), parseSubnet("172.17.0.0/16"))];
+  assertThrows(
+    () => checkSubnetFree(parseSubnet("172.17.1.0/24"), networks, []),
     TsnspawnError,
     "overlaps network bridge",
   );
+  const lan = { device: "eth0", subnet: parseSubnet("192.168.1.0/24") };
   assertThrows(
-    () => checkSubnetFree(parseSubnet("192.168.0.0/16"), [], [parseSubnet("192.168.1.0/24")]),
+    () => checkSubnetFree(parseSubnet("192.168.0.0/16"), [], [lan]),
     TsnspawnError,
-    "host's route",
+    "overlaps the host's route to 192.168.1.0/24 (eth0)",
   );
-  checkSubnetFree(parseSubnet("10.100.0.0/16"), networks, [parseSubnet("192.168.1.0/24")]);
+  checkSubnetFree(parseSubnet("10.100.0.0/16"), networks, [lan]);
 });
 
 Deno.test("network config: /proc/net/route", () => {

@@ -26,6 +26,7 @@ import {
   checkSubnetFree,
   DEFAULT_NETWORK,
   defaultNetworkConfig,
+  type HostRoute,
   NETWORK_CONFIG_VERSION,
   type NetworkConfig,
   pickBridgeName,
@@ -95,11 +96,21 @@ export function readNetworkConfig(name: string): NetworkConfig | null {
   return readJson<NetworkConfig>(networkPaths(name).config);
 }
 
-/** A network's definition; the default network's defaults when not written yet. */
+/**
+ * The default network as it would be made now (before its first use): on
+ * the first subnet of the pools no other network and no route takes.
+ */
+function plannedDefaultNetwork(): NetworkConfig {
+  const others = listStoredNetworks().filter((n) => n.name !== DEFAULT_NETWORK);
+  const inUse = [...others.map((n) => parseSubnet(n.subnet)), ...hostRoutes().map((r) => r.subnet)];
+  return defaultNetworkConfig(new Date(), pickSubnet(inUse));
+}
+
+/** A network's definition; the default network's as it would be made, when not written yet. */
 export function loadNetwork(name: string): NetworkConfig {
   const config = readNetworkConfig(name);
   if (config) return config;
-  if (name === DEFAULT_NETWORK) return defaultNetworkConfig(new Date());
+  if (name === DEFAULT_NETWORK) return plannedDefaultNetwork();
   throw new TsnspawnError("not-found", `network ${name}: no such network`, {
     hint: "see 'tsnspawn network ls', or create it with 'tsnspawn network create " + name + "'",
   });
@@ -126,9 +137,7 @@ export function listStoredNetworks(): NetworkConfig[] {
 /** Every network, the default one included (even before its first use). */
 export function listNetworks(): NetworkConfig[] {
   const networks = listStoredNetworks();
-  if (!networks.some((n) => n.name === DEFAULT_NETWORK)) {
-    networks.unshift(defaultNetworkConfig(new Date()));
-  }
+  if (!networks.some((n) => n.name === DEFAULT_NETWORK)) networks.unshift(plannedDefaultNetwork());
   return networks;
 }
 
@@ -165,7 +174,8 @@ export function ensureNetworkStored(name: string): NetworkConfig {
   return withNetworksLockSync(() => {
     const again = readNetworkConfig(name);
     if (again) return again;
-    const config = defaultNetworkConfig(new Date());
+    // Its subnet is chosen now, free of the host's routes and other networks.
+    const config = plannedDefaultNetwork();
     writeNetworkDir(config);
     return config;
   });
@@ -195,12 +205,13 @@ export function parseProcNetRoute(text: string): { device: string; subnet: Subne
   return routes;
 }
 
-function hostRoutes(): Subnet[] {
+/** The host's routes but our own bridges' (other networks are checked by their definitions). */
+function hostRoutes(): HostRoute[] {
   let text = "";
   try {
     text = Deno.readTextFileSync("/proc/net/route");
   } catch { /* no IPv4 */ }
-  return parseProcNetRoute(text).filter((r) => !r.device.startsWith("tsn")).map((r) => r.subnet);
+  return parseProcNetRoute(text).filter((r) => !r.device.startsWith("tsn"));
 }
 
 /** What `network create` asks for. */
@@ -220,11 +231,11 @@ export function createNetwork(request: NetworkRequest, now = new Date()): Networ
         hint: "see 'tsnspawn network ls'",
       });
     }
-    const others = listNetworks().filter((n) => n.name !== request.name);
+    const others = listStoredNetworks().filter((n) => n.name !== request.name);
     const routes = hostRoutes();
     const subnet = request.subnet !== undefined
       ? parseSubnet(request.subnet)
-      : pickSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes]);
+      : pickSubnet([...others.map((n) => parseSubnet(n.subnet)), ...routes.map((r) => r.subnet)]);
     checkSubnetFree(subnet, others, routes);
     const config: NetworkConfig = {
       version: NETWORK_CONFIG_VERSION,

@@ -102,6 +102,16 @@ function checkDomain(domain: string): string | undefined {
   return undefined;
 }
 
+/** Whether `input` is a valid image reference (what {@link parseReference} accepts). */
+export function isValidReference(input: string): boolean {
+  try {
+    parseReference(input);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Parses and normalizes an image reference.
  *

@@ -7,6 +7,7 @@
 import { join, resolve } from "@std/path";
 import { TsnspawnError, withContext } from "../errors.ts";
 import {
+  BOOT_INITS,
   type ImageRuntimeConfig,
   planContainer,
   planImageVolumes,
@@ -44,8 +45,11 @@ import {
   portClashError,
 } from "../network/published_ports.ts";
 import { resolveImage } from "../image/store.ts";
+import { existsInStack, readStackText } from "../image/layer_stack.ts";
 import {
+  formatUser,
   generateContainerName,
+  homeOf,
   parseEnvFile,
   parseUser,
   resolveUser,
@@ -121,14 +125,17 @@ async function resolveRootSource(options: ContainerOptions): Promise<RootSource>
   };
 }
 
-/** Reads a file of the container's root as the topmost layer has it. */
-function readFromLayers(lowerDirs: string[], path: string): string {
-  for (const dir of lowerDirs) {
-    try {
-      return Deno.readTextFileSync(join(dir, path));
-    } catch { /* not in this layer */ }
+/** `--boot`: the image's init, as systemd-nspawn -b finds it. */
+function findBootInit(source: RootSource): string {
+  const init = BOOT_INITS.find((path) => existsInStack(source.lowerDirs, path));
+  if (!init) {
+    throw new TsnspawnError(
+      "not-found",
+      `--boot: the image has no init (looked for ${BOOT_INITS.join(", ")})`,
+      { hint: "boot an image with systemd installed (e.g. Debian's systemd-sysv package)" },
+    );
   }
-  return "";
+  return init;
 }
 
 function readLabelFile(path: string): string[] {
@@ -196,11 +203,12 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
   };
   if (options.timezone && options.timezone !== "local") checkTimezone(options.timezone);
   const userSpec = options.user ?? (source.config.User ? parseUser(source.config.User) : null);
-  const user = userSpec === null ? { uid: 0, gid: 0 } : resolveUser(
-    userSpec,
-    readFromLayers(source.lowerDirs, "etc/passwd"),
-    readFromLayers(source.lowerDirs, "etc/group"),
-  );
+  const passwd = readStackText(source.lowerDirs, "/etc/passwd");
+  const user = userSpec === null
+    ? { uid: 0, gid: 0 }
+    : resolveUser(userSpec, passwd, readStackText(source.lowerDirs, "/etc/group"));
+  const home = homeOf(user.uid, passwd);
+  const userText = options.user ? formatUser(options.user) : source.config.User || undefined;
   const request = requestFromRunOptions({ ...options, labels }, {
     name: options.name ?? generateContainerName(),
     image: source.image,
@@ -208,6 +216,9 @@ export async function planNewContainer(options: ContainerOptions): Promise<Conta
     lowerDirs: source.lowerDirs,
     env,
     user,
+    ...(home !== undefined ? { home } : {}),
+    ...(userText !== undefined ? { userSpec: userText } : {}),
+    ...(options.boot ? { bootInit: findBootInit(source) } : {}),
   });
   // The image's VOLUMEs that no -v, --mount or --tmpfs covers become anonymous volumes.
   request.volumes = [

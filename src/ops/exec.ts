@@ -16,6 +16,8 @@ export interface ExecPlan {
   /** -e on top of the container's environment. */
   env?: string[];
   userSpec?: UserSpec;
+  /** With `userSpec`: HOME is that user's (the container's passwd), unless -e set it. */
+  homeOfUser?: boolean;
   workdir?: string;
   loginShell?: boolean;
   /** The container's pty slave (in the container) for `exec -t`. */
@@ -39,6 +41,7 @@ export function planExecRequest(
     env: mergeEnv(config.env, plan.term ? [`TERM=${plan.term}`] : [], plan.env ?? []),
     user: config.user,
     ...(plan.userSpec ? { userSpec: plan.userSpec } : {}),
+    ...(plan.homeOfUser ? { homeOfUser: true } : {}),
     ...(plan.loginShell ? { loginShell: true } : {}),
     workingDir: plan.workdir ?? config.workingDir,
     terminal: plan.terminal,

@@ -83,6 +83,8 @@ export async function startExecProcess(
     env: spec.env,
     ...(spec.tty ? { term: spec.term ?? "xterm" } : {}),
     ...(spec.user ? { userSpec: spec.user } : {}),
+    // -u's HOME is that user's (the container's passwd), unless -e sets it.
+    ...(spec.user && !spec.env.some((e) => e.startsWith("HOME=")) ? { homeOfUser: true } : {}),
     ...(spec.loginShell ? { loginShell: true } : {}),
     ...(spec.workdir ? { workdir: spec.workdir } : {}),
     terminal: terminal?.slavePath,

@@ -6,6 +6,7 @@
  */
 import { pruneStore, removeImage, type RemoveResult } from "../image/store.ts";
 import { listContainerNames, loadContainer } from "../container/state.ts";
+import { operationRunning } from "../staging.ts";
 
 /** Ids of the images containers are made from. */
 export function imagesInUse(): Set<string> {
@@ -25,8 +26,16 @@ export async function removeImageUnused(reference: string, force: boolean): Prom
   return await removeImage(reference, { force, isInUse: (id) => inUse.has(id) });
 }
 
-/** Removes what no image or container needs; the digests deleted and the bytes freed. */
-export async function pruneUnusedImages(): Promise<{ deleted: string[]; bytes: number }> {
+/**
+ * Removes what no image or container needs, the build cache nobody uses
+ * included (kept whole while a build runs: `keptBuildCache`); the digests
+ * deleted and the bytes freed.
+ */
+export async function pruneUnusedImages(): Promise<
+  { deleted: string[]; bytes: number; keptBuildCache: boolean }
+> {
   const inUse = imagesInUse();
-  return await pruneStore((id) => inUse.has(id));
+  const keepBuildCache = operationRunning("build-");
+  const pruned = await pruneStore((id) => inUse.has(id), { keepBuildCache });
+  return { ...pruned, keptBuildCache: keepBuildCache };
 }

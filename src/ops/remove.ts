@@ -1,13 +1,14 @@
 /**
- * Removing a container, for every front end (`tsnspawn rm [-f] [-v]`, the
- * Docker API's `DELETE /containers/NAME?force=&v=`): removes a stopped
- * container (its writable layer, init layer and config; with -v its
- * anonymous volumes). A running one is refused unless -f, which kills it
- * first. The unit is reset so no failed unit remains. Named volumes stay
- * (`tsnspawn volume rm`).
+ * Removing a container, for every front end (`tsnspawn rm`, `build`'s RUN
+ * steps, the Docker API's `DELETE /containers/NAME?force=&v=`): a running one is refused unless `force`, which kills it first;
+ * the unit is reset so no failed unit remains; then its directory goes
+ * (writable layer, init layer and config), its address lease is given
+ * back, and with `volumes` its anonymous volumes (named ones stay, as with
+ * docker: `tsnspawn volume rm`).
  */
 import { TsnspawnError } from "../errors.ts";
-import { SystemdCallError } from "../systemd/bus.ts";
+import type { Systemd } from "../systemd/bus.ts";
+import { SystemdCallError } from "../systemd/error.ts";
 import {
   containerExists,
   containerUnit,
@@ -15,23 +16,21 @@ import {
   removeContainerDir,
   withContainerLock,
 } from "../container/state.ts";
-import type { OpsContext } from "./context.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import { releaseLease } from "../network/network_store.ts";
 import { removeAnonymousVolumes } from "./volume.ts";
 
 const SIGKILL = 9;
 
-/** Removes a container. */
+/** Removes the container `name`; with `force` a running one is killed first. */
 export async function removeContainer(
-  ctx: OpsContext,
+  systemd: Systemd,
   name: string,
   force: boolean,
   volumes = false,
 ): Promise<void> {
   const config = loadContainer(name);
   const { unit } = containerUnit(name);
-  const systemd = await ctx.systemd();
   if (isRunning(await systemd.unitState(unit))) {
     if (!force) {
       throw new TsnspawnError("conflict", `container ${name}: is running`, {

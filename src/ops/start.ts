@@ -1,22 +1,23 @@
 /**
- * Starting a container, for every front end (`tsnspawn start`/`run`, the
- * Docker API's `/start`): turns a created container into a running
- * transient unit.
+ * Starting a created container as its transient unit, for every front end
+ * (`tsnspawn start` and `run`, `build`'s RUN steps, the Docker API's
+ * `/start`): lock, start the unit
+ * and wait for its start job (a running container is refused and a failed
+ * unit of the same name cleared only when systemd reports one: no round
+ * trip before the start), register it with machined, then, when attached,
+ * follow its output and learn its exit status from the unit's signals.
+ * Prints nothing: output goes to the `output` callback the front end gives.
  *
- * The unit's properties come from `planUnitProperties` (pure); this file only
- * orders the effects: lock, start the unit and wait for its start job (a
- * running container is refused and a failed unit of the same name cleared
- * only when systemd reports one: no round trip before the start). An
- * attached start keeps a watch on the unit from before the start (the run's
- * end is seen from its signal) and the unit referenced (its exit status
- * stays readable), and either hands each line of this start's output to the
- * caller's `output` (followed from the journal, TSNSPAWN_RUN=) or gives the
- * container the caller's terminal; {@link waitForExit} then returns the exit
- * status. The front end relays (commands/attach.ts: the CLI's stdio and
- * signals; api/attach.ts: a hijacked connection).
+ * The unit's properties come from `planUnitProperties` (pure). A failed
+ * start leaves nothing behind: the unit is reset, its reason is read from
+ * the journal and shown in the error. (An attached `run --rm` may instead
+ * run in a scope the CLI sets up itself: src/runtime/attached.ts.)
  *
- * A failed start leaves nothing behind: the unit is reset, its reason is read
- * from the journal and shown in the error.
+ * A -t container's unit comes with its terminal holder's
+ * (systemd/unit_properties.ts planTerminalUnitProperties), created in the
+ * same call as an auxiliary unit: the container's unit wants it and starts
+ * after it, it stops with the container's. Front ends attach to the
+ * terminal through its socket (commands/attach.ts).
  */
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths, unitName } from "../paths.ts";
@@ -32,10 +33,14 @@ import type { MainExit, Systemd, UnitWatch } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import { planUnitProperties, type UnitProperty } from "../systemd/unit_properties.ts";
+import {
+  planTerminalUnitProperties,
+  planUnitProperties,
+  terminalUnitName,
+  type UnitProperty,
+} from "../systemd/unit_properties.ts";
 import { type OutputStream, readMessages, RunOutputFollower } from "../systemd/journal.ts";
 import { selfCommand } from "../self_exec.ts";
-import { isDeclared } from "../declared/store.ts";
 import {
   hostMachineUnit,
   machinedInstalled,
@@ -43,8 +48,9 @@ import {
   machineUnitName,
 } from "../systemd/machined.ts";
 import { parseSignal } from "../container/run_options.ts";
-import type { OpsContext } from "./context.ts";
 import { trace } from "../trace.ts";
+import { isDeclared } from "../declared/store.ts";
+import type { OpsContext } from "./context.ts";
 
 /** ExecMainCode values (siginfo si_code of the main process). */
 const CLD_EXITED = 1;
@@ -61,87 +67,100 @@ export function exitStatusOf(state: MainExit | null, name: string): number {
   return 128 + (Number.isNaN(signal) ? parseSignal(record.exitStatus) : signal);
 }
 
-/** The reason a start failed and the runtime's hint, from this start's journal lines. */
+/** How many of a failed boot's last output lines its error quotes. */
+const BOOT_FAILURE_LINES = 8;
+
+/**
+ * The reason a start failed and the runtime's hint, from this start's
+ * journal lines (PURE). A failed boot (runtime/boot.ts) also quotes the
+ * container's last output lines: its console and its init's own output.
+ */
+export function planStartFailure(
+  lines: readonly string[],
+  unit: string,
+): { reason: string; hint?: string; reported: boolean } {
+  const ours = (l: string) => l.startsWith("tsnspawn: ");
+  const reported = lines.filter(ours).map((l) => l.slice("tsnspawn: ".length))
+    .filter((l) => !l.startsWith("warning: "));
+  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
+  const ownReason = reported.filter((l) => !l.startsWith("hint: ")).at(-1);
+  let reason = ownReason ?? lines.filter((l) => l.trim()).at(-1) ??
+    `the unit ${unit} failed without output`;
+  if (/^boot failed: /.test(reason)) {
+    const output = lines.filter((l) => !ours(l) && l.trim() !== "").slice(-BOOT_FAILURE_LINES);
+    if (output.length > 0) {
+      reason += `; its last output:\n${output.map((l) => `  | ${l}`).join("\n")}`;
+    }
+  }
+  return { reason, hint, reported: ownReason !== undefined };
+}
+
 async function startFailure(
   runId: string,
   name: string,
 ): Promise<{ reason: string; hint?: string }> {
-  const lines = (await readMessages(`TSNSPAWN_RUN=${runId}`, 20)).filter((l) => l.trim());
-  const reported = lines.filter((l) => l.startsWith("tsnspawn: "))
-    .map((l) => l.slice("tsnspawn: ".length));
-  const hint = reported.filter((l) => l.startsWith("hint: ")).at(-1)?.slice("hint: ".length);
-  const reason = reported.filter((l) => !l.startsWith("hint: ")).at(-1) ?? lines.at(-1) ??
-    `the unit ${unitName(name)} failed without output`;
-  return { reason, hint };
+  const lines = await readMessages(`TSNSPAWN_RUN=${runId}`, 60);
+  return planStartFailure(lines, unitName(name));
 }
 
-/** The pty an attached start gives the container (commands/terminal.ts `Terminal` fits). */
-export interface StartTerminal {
-  /** The slave's path: the container's stdin, stdout and stderr (TTYPath=). */
-  slavePath: string;
-  /** Closes the caller's hold on the slave once the container has it open. */
-  releaseSlave(): void;
-}
+/** Where an attached container's output lines go. */
+export type OutputSink = (text: string, stream: OutputStream) => void;
 
-/** Options of a start. */
-export interface StartOptions {
-  /**
-   * Stay attached: watch the unit, keep it referenced and return an
-   * {@link Attachment} for {@link waitForExit}.
-   */
+/** Options of {@link startContainerUnit}. */
+export interface StartUnitOptions {
+  /** Stay attached: watch the unit, follow its output (unless it has a terminal). */
   attach: boolean;
-  /** The container's config when the caller holds it (`run`: just written); else it is read. */
-  config?: ContainerConfig;
-  /** Attached without a terminal: receives each line of this start's output. */
-  output?: (text: string, stream: OutputStream) => void;
-  /** Attached with a terminal (a container created with -t): the pty it gets. */
-  terminal?: StartTerminal;
+  /** Attached without a terminal: where the output goes. */
+  output?: OutputSink;
+  /** A -t container's first window size ("ROWSxCOLS"): the attaching terminal's. */
+  terminalSize?: string;
 }
 
-/** What an attached start hands to the waiting side. */
-export interface Attachment {
-  config: ContainerConfig;
-  /** Identifies this start in the journal (TSNSPAWN_RUN=). */
-  runId: string;
-  watch: UnitWatch;
+/** A started unit, for the attached side. */
+export interface StartedUnit {
+  /** Watches the unit from before the start; null when detached. */
+  watch: UnitWatch | null;
+  /** Follows this start's output; null when detached or with a terminal. */
   follower: RunOutputFollower | null;
+  /** This start's TSNSPAWN_RUN journal field. */
+  runId: string;
 }
 
 /**
- * Starts the container's unit. Returns the attachment when attached, else
- * null once the container is running.
+ * Starts the unit of the container `config` (created, not running). Detached
+ * it returns once systemd ran the start job (and the machined registration
+ * is sent); attached the caller then waits with {@link waitForExit}.
+ *
+ * @throws {TsnspawnError} "start-failed" with the runtime's reason; "conflict"
+ *   when it is running already.
  */
-export async function startContainer(
-  ctx: OpsContext,
-  name: string,
-  options: StartOptions,
-): Promise<Attachment | null> {
-  // A declared container (/etc/tsnspawn/NAME.container) runs as its generated unit.
-  if (isDeclared(name)) {
-    const { startDeclaredContainer } = await import("./start_declared.ts");
-    await startDeclaredContainer(ctx, name, options);
-    return null;
-  }
-  const config = options.config ?? loadContainer(name);
+export async function startContainerUnit(
+  systemd: Systemd,
+  config: ContainerConfig,
+  options: StartUnitOptions,
+): Promise<StartedUnit> {
+  const name = config.name;
   const unit = unitName(name);
-  const systemd = await ctx.systemd();
   await refuseWhileInScope(systemd, name);
   let registered: Promise<void> | undefined;
-  const attachment = await withContainerLock(name, async (): Promise<Attachment | null> => {
+  const started = await withContainerLock(name, async (): Promise<StartedUnit> => {
     const runId = randomHex(16);
-    const terminal = options.attach ? options.terminal : undefined;
-    // Watching from before the start: the run's end is seen from its signal.
-    const watch = options.attach ? systemd.watchUnit(unit) : null;
-    let follower: RunOutputFollower | null = null;
+    const started: StartedUnit = {
+      // Watching from before the start: the run's end is seen from its signal.
+      watch: options.attach ? systemd.watchUnit(unit) : null,
+      follower: null,
+      runId,
+    };
     const abandon = async () => {
-      watch?.close();
-      await follower?.cancel();
+      started.watch?.close();
+      await started.follower?.cancel();
     };
     // Registration with machined: a container that systemd restarts on its
     // own wants the registering unit (each start registers); any other is
     // registered from here once it runs (registerWithMachined), so that
     // systemd forks nothing when the container becomes ready.
     const restarts = config.restart.policy !== "no";
+    const terminalUnit = terminalUnitName(name);
     const properties = planUnitProperties(config, {
       shimCommand: selfCommand("__shim", [name]),
       stopCommand: selfCommand("__stop", [name]),
@@ -149,20 +168,29 @@ export async function startContainer(
       healthRunner: selfCommand("__healthcheck", [name]),
       registerMachine: restarts ? hostMachineUnit(name) : undefined,
       runId,
-      tty: terminal ? { path: terminal.slavePath } : undefined,
+      terminal: config.tty ? { unit: terminalUnit, size: options.terminalSize } : undefined,
       addRef: options.attach,
     });
+    const auxiliary: [string, UnitProperty[]][] = config.tty
+      ? [[
+        terminalUnit,
+        planTerminalUnitProperties(config, {
+          holderCommand: selfCommand("__terminal", [name]),
+          runId,
+        }),
+      ]]
+      : [];
     // The output follower's journalctl starts once systemd accepted the
     // start: it then runs while the container starts, not before the request.
     const output = options.output;
-    const onQueued = options.attach && !terminal && output
+    const onQueued = options.attach && !config.tty && output
       ? () => {
-        follower = new RunOutputFollower(runId, output);
+        started.follower = new RunOutputFollower(runId, output);
       }
       : undefined;
     let result: string;
     try {
-      result = await startUnit(systemd, name, properties, onQueued);
+      result = await startUnit(systemd, name, properties, onQueued, auxiliary);
     } catch (error) {
       await abandon();
       throw error;
@@ -171,17 +199,17 @@ export async function startContainer(
       await abandon();
       const { reason, hint } = await startFailure(runId, name);
       await systemd.resetFailedUnit(unit);
+      if (config.tty) await systemd.resetFailedUnit(terminalUnit);
       throw new TsnspawnError("start-failed", `container ${name} failed to start: ${reason}`, {
         hint: hint ?? `see 'tsnspawn logs ${name}' and 'journalctl -u ${unit}'`,
       });
     }
-    terminal?.releaseSlave();
     if (!restarts) registered = registerWithMachined(systemd, config, options.attach);
-    return watch ? { config, runId, watch, follower } : null;
+    return started;
   });
   // Registered before we return (the call is sent, not answered).
   await registered;
-  return attachment;
+  return started;
 }
 
 /**
@@ -210,10 +238,11 @@ async function startUnit(
   name: string,
   properties: UnitProperty[],
   onQueued?: () => void,
+  auxiliary: [string, UnitProperty[]][] = [],
 ): Promise<string> {
   const unit = unitName(name);
   try {
-    return await systemd.startTransientUnit(unit, properties, onQueued);
+    return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
   } catch (error) {
     if (!(error instanceof SystemdCallError && error.isUnitExists)) throw error;
   }
@@ -223,7 +252,12 @@ async function startUnit(
     });
   }
   await systemd.resetFailedUnit(unit);
-  return await systemd.startTransientUnit(unit, properties, onQueued);
+  // A terminal holder of an earlier run still draining, or failed.
+  for (const [aux] of auxiliary) {
+    if (isRunning(await systemd.unitState(aux))) await systemd.stopUnit(aux);
+    await systemd.resetFailedUnit(aux);
+  }
+  return await systemd.startTransientUnit(unit, properties, onQueued, auxiliary);
 }
 
 /**
@@ -261,27 +295,45 @@ async function registerWithMachined(
 }
 
 /**
- * Waits for an attached start's container to end, its output to be passed
- * on (`relay`: the caller's terminal relay, if any) and returns its exit
- * status (docker's: 128+N for signal N). Closes the watch.
+ * Waits until an attached container's unit is inactive, with its output
+ * followed to the end, and returns its exit status. `alsoWait` (a terminal
+ * relay) is awaited with it. Closes the watch.
  */
 export async function waitForExit(
   systemd: Systemd,
-  attachment: Attachment,
-  relay?: Promise<void> | null,
+  config: ContainerConfig,
+  started: StartedUnit & { watch: UnitWatch },
+  alsoWait?: Promise<unknown> | null,
 ): Promise<number> {
-  const { config, watch, follower } = attachment;
+  const unit = unitName(config.name);
   try {
-    await watch.untilInactive();
+    await started.watch.untilInactive();
     trace("unit-inactive");
     const [exit] = await Promise.all([
-      systemd.mainExit(unitName(config.name)),
-      relay,
-      follower?.finish(),
+      systemd.mainExit(unit),
+      alsoWait,
+      started.follower?.finish(),
     ]);
     trace("exit-status");
     return exitStatusOf(exit, config.name);
   } finally {
-    watch.close();
+    started.watch.close();
   }
+}
+
+/**
+ * Starts a container detached (`restart`, the Docker API's `/start` with
+ * nobody attached): a declared one as its generated unit.
+ */
+export async function startDetached(
+  ctx: OpsContext,
+  name: string,
+  config?: ContainerConfig,
+): Promise<void> {
+  if (isDeclared(name)) {
+    const { startDeclaredContainer } = await import("./start_declared.ts");
+    await startDeclaredContainer(ctx, name, { attach: false });
+    return;
+  }
+  await startContainerUnit(await ctx.systemd(), config ?? loadContainer(name), { attach: false });
 }

@@ -21,7 +21,7 @@ import type { Systemd } from "../systemd/bus.ts";
 import { SystemdCallError } from "../systemd/error.ts";
 import { parseSignal } from "../container/run_options.ts";
 import type { OpsContext } from "./context.ts";
-import { startContainer } from "./start.ts";
+import { startDetached } from "./start.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 
 const SIGKILL = 9;
@@ -66,7 +66,7 @@ export async function restartContainer(
   timeoutSec?: number,
 ): Promise<void> {
   await stopContainer(ctx, name, timeoutSec);
-  await startContainer(ctx, name, { attach: false });
+  await startDetached(ctx, name);
 }
 
 /** Sends a signal to the container's main process (docker kill). */

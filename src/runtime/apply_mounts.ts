@@ -39,6 +39,8 @@ import {
   umount2,
 } from "../../ffi/mount.ts";
 import { chdir } from "../../ffi/process.ts";
+import { O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
+import { closePty, openPty, openPtyPeer } from "../../ffi/pty.ts";
 
 /** Longest mount data the kernel accepts (one page, with the NUL). */
 const MOUNT_DATA_MAX = 4095;
@@ -151,11 +153,25 @@ function withCwd<T>(dir: string | null, action: () => T): T {
   }
 }
 
+/** What applying a plan leaves to its caller. */
+export interface AppliedMounts {
+  /**
+   * The console pty ("consolePty"): its master, for the caller to drain, and
+   * a slave fd that keeps the master from reading EIO whenever no process of
+   * the container has the console open (systemd opens it per message).
+   */
+  console?: { master: number; slave: number };
+}
+
 /** A volume's copy-up (runtime/copy_up.ts), given by the caller that needs it. */
 type CopyUp = (source: string, volume: string) => boolean;
 
-function applyOne(op: MountOp, root: string | null, copyUp?: CopyUp): void {
-  // A path in the container, as a path we can use now.
+function applyOne(
+  op: MountOp,
+  root: string | null,
+  applied: AppliedMounts,
+  copyUp?: CopyUp,
+): void { // A path in the container, as a path we can use now.
   const at = (path: string) => (root === null ? path : resolveInRoot(root, path));
   switch (op.op) {
     case "makePrivate":
@@ -186,6 +202,7 @@ function applyOne(op: MountOp, root: string | null, copyUp?: CopyUp): void {
     case "devpts":
     case "mqueue": {
       const target = at(op.target);
+      if (op.op === "tmpfs" && op.ifMissing && exists(target)) return;
       ensureDir(target);
       const data = op.op === "tmpfs" || op.op === "devpts" ? op.data : null;
       mount(op.op, target, op.op, flagBits(op.flags), data);
@@ -269,6 +286,28 @@ function applyOne(op: MountOp, root: string | null, copyUp?: CopyUp): void {
     case "hostDevices":
       copyHostDevices("/dev", at(op.target));
       return;
+    case "writeFile": {
+      const path = at(op.path);
+      ensureDir(dirname(path));
+      Deno.writeTextFileSync(path, op.content, { mode: op.mode });
+      Deno.chmodSync(path, op.mode);
+      return;
+    }
+    case "consolePty": {
+      // Nothing of the container runs yet: its /dev is the tmpfs just made.
+      const ptmx = openFd(at("/dev/pts/ptmx"), O_RDWR | O_NOCTTY | O_CLOEXEC);
+      const pty = openPty(ptmx);
+      try {
+        const target = at(op.target);
+        ensureFile(target);
+        mount(at(pty.slavePath), target, null, MS_BIND);
+        applied.console = { master: pty.master, slave: openPtyPeer(pty.master) };
+      } catch (error) {
+        closePty(pty.master);
+        throw error;
+      }
+      return;
+    }
     case "copyUp":
       if (!copyUp) throw new TsnspawnError("invalid", "a copy-up step without the copy-up code");
       copyUp(at(op.target), op.source);
@@ -313,14 +352,20 @@ function copyHostDevices(hostDir: string, targetDir: string): void {
  * Applies `ops` in order. `root` is the merged root on the host (container
  * paths are resolved under it), or null after pivot_root (paths used as is).
  */
-export function applyMounts(ops: readonly MountOp[], root: string | null, copyUp?: CopyUp): void {
+export function applyMounts(
+  ops: readonly MountOp[],
+  root: string | null,
+  copyUp?: CopyUp,
+): AppliedMounts {
+  const applied: AppliedMounts = {};
   for (const op of ops) {
     try {
-      applyOne(op, root, copyUp);
+      applyOne(op, root, applied, copyUp);
     } catch (error) {
       throw withContext(error, "start-failed", `mount step "${formatMountOp(op)}" (${op.why})`);
     }
   }
+  return applied;
 }
 
 /**

@@ -34,7 +34,8 @@
  * processes from the start, and stage two (Deno) must not count against a
  * memory, tasks or CPU-quota limit (cgroups.ts), so those runs keep the
  * service, where the runtime works outside the unit's cgroups. With -t the
- * service too (its terminal is systemd's TTYPath=).
+ * service too (its terminal has a holder unit), and an OS container (its
+ * shim watches its boot).
  *
  * If the CLI is killed, the container runs on in its scope (as it would in
  * its service) but nothing removes it when it ends: a stopped container
@@ -106,7 +107,10 @@ import { parseSignal } from "../container/run_options.ts";
  * service: a scope runs nothing to set them on).
  */
 export function runsInScope(config: ContainerConfig): boolean {
-  return config.autoRemove && !config.tty && !runtimeNeedsToLeave(config.resources) &&
+  // An OS container's boot is the shim's to watch (runtime/boot.ts):
+  // runtimeNeedsToLeave says so, and it keeps its service.
+  return config.autoRemove && !config.tty &&
+    !runtimeNeedsToLeave(config.resources, config.systemd) &&
     !config.healthcheck && !config.sdnotify && !config.ulimits?.length;
 }
 

@@ -27,6 +27,7 @@
 import { CLONE_NEWCGROUP, unshare } from "../../ffi/namespaces.ts";
 import { closeFd, O_CLOEXEC, O_WRONLY, openFd, writeAll } from "../../ffi/fifo.ts";
 import type { ResourceLimits } from "../container/config.ts";
+import type { CgroupView } from "../container/mount_plan.ts";
 import { TsnspawnError } from "../errors.ts";
 
 /** The environment variable carrying the unit's cgroup paths to stage two. */
@@ -101,6 +102,80 @@ export function planMemberships(procCgroup: string, mountinfo: string): CgroupMe
   return memberships;
 }
 
+/** Where the host mounts its cgroup hierarchies. */
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/**
+ * An OS container's view of its unit's cgroups (PURE): for each hierarchy
+ * mounted under /sys/fs/cgroup, the unit's directory in it, read-write
+ * where the container's systemd keeps its tree (name=systemd, cgroup2),
+ * read-only for the controllers, whose limits are the host's. A v1
+ * hierarchy where the unit has no cgroup of its own is left out (binding
+ * an ancestor would show the host's tree). `symlinks` are the host's
+ * aliases ("cpu" -> "cpu,cpuacct").
+ */
+export function planCgroupView(
+  procCgroup: string,
+  mountinfo: string,
+  unit: string,
+  symlinks: { name: string; target: string }[],
+): CgroupView {
+  const mounts = parseCgroupMounts(mountinfo);
+  const entries: CgroupView["entries"] = [];
+  for (const { controllers, path } of parseProcCgroup(procCgroup)) {
+    const mount = controllers === ""
+      ? mounts.find((m) => m.type === "cgroup2")
+      : mounts.find((m) =>
+        m.type === "cgroup" && controllers.split(",").every((c) => m.options.includes(c))
+      );
+    if (!mount) continue;
+    let name: string;
+    if (mount.point === CGROUP_ROOT) name = "";
+    else if (mount.point.startsWith(CGROUP_ROOT + "/")) {
+      name = mount.point.slice(CGROUP_ROOT.length + 1);
+    } else continue;
+    const writable = mount.type === "cgroup2" || mount.options.includes("name=systemd");
+    if (!path.split("/").includes(unit)) {
+      if (writable) {
+        throw new TsnspawnError(
+          "start-failed",
+          `cgroup ${mount.point}: the unit ${unit} has no cgroup there`,
+          {
+            hint: "systemd places every unit in name=systemd and cgroup2; is this a systemd host?",
+          },
+        );
+      }
+      continue;
+    }
+    entries.push({ name, source: `${mount.point}${path === "/" ? "" : path}`, writable });
+  }
+  const names = new Set(entries.map((e) => e.name));
+  return { entries, symlinks: symlinks.filter((l) => names.has(l.target)) };
+}
+
+/** The current process's unit cgroups as an OS container is to see them. */
+export function currentCgroupView(unit: string): CgroupView {
+  const symlinks: { name: string; target: string }[] = [];
+  try {
+    for (const entry of Deno.readDirSync(CGROUP_ROOT)) {
+      if (entry.isSymlink) {
+        symlinks.push({
+          name: entry.name,
+          target: Deno.readLinkSync(`${CGROUP_ROOT}/${entry.name}`),
+        });
+      }
+    }
+  } catch {
+    // pure cgroup2: no aliases
+  }
+  return planCgroupView(
+    Deno.readTextFileSync("/proc/self/cgroup"),
+    Deno.readTextFileSync("/proc/self/mountinfo"),
+    unit,
+    symlinks,
+  );
+}
+
 /** Where the calling process is now, in every mounted hierarchy. */
 export function currentMemberships(): CgroupMembership[] {
   return planMemberships(
@@ -142,8 +217,11 @@ export interface CgroupReturn {
  * would bind it (memory, tasks, a CPU quota) make the moves worth their cost
  * (cgroup v1 migrations are slow, and there are many hierarchies).
  */
-export function runtimeNeedsToLeave(resources: ResourceLimits): boolean {
-  return resources.memoryMax !== undefined || resources.tasksMax !== undefined ||
+export function runtimeNeedsToLeave(resources: ResourceLimits, systemd = false): boolean {
+  // An OS container's systemd manages its cgroup: the shim, which stays
+  // while it boots, must not sit in its root (cgroup2 allows no process
+  // there once controllers are enabled below).
+  return systemd || resources.memoryMax !== undefined || resources.tasksMax !== undefined ||
     resources.cpuQuotaPerSecUSec !== undefined;
 }
 

@@ -1,5 +1,7 @@
 import { assertEquals } from "@std/assert";
-import { planMemberships, runtimeNeedsToLeave } from "./cgroups.ts";
+import { assertThrows } from "@std/assert";
+import { planCgroupView, planMemberships, runtimeNeedsToLeave } from "./cgroups.ts";
+import { TsnspawnError } from "../errors.ts";
 
 const MOUNTINFO = [
   "30 25 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755",
@@ -49,4 +51,49 @@ Deno.test("runtimeNeedsToLeave: only limits that would bind the runtime", () => 
   assertEquals(runtimeNeedsToLeave({ memoryMax: 16 * 1024 * 1024 }), true);
   assertEquals(runtimeNeedsToLeave({ tasksMax: 10 }), true);
   assertEquals(runtimeNeedsToLeave({ cpuQuotaPerSecUSec: 100_000 }), true);
+  // An OS container's systemd manages its cgroup: the shim stays out of it.
+  assertEquals(runtimeNeedsToLeave({}, true), true);
+});
+
+Deno.test("planCgroupView: the unit's subtree, writable where systemd keeps its tree", () => {
+  const unit = "tsnspawn-os.service";
+  const proc = [
+    `12:pids:/machine.slice/${unit}`,
+    `5:memory:/machine.slice/${unit}`,
+    "4:cpu,cpuacct:/machine.slice",
+    `1:name=systemd:/machine.slice/${unit}`,
+    `0::/machine.slice/${unit}`,
+    "",
+  ].join("\n");
+  const view = planCgroupView(proc, MOUNTINFO, unit, [
+    { name: "cpu", target: "cpu,cpuacct" },
+    { name: "mem", target: "memory" },
+  ]);
+  assertEquals(view.entries, [
+    { name: "pids", source: `/sys/fs/cgroup/pids/machine.slice/${unit}`, writable: false },
+    { name: "memory", source: `/sys/fs/cgroup/memory/machine.slice/${unit}`, writable: false },
+    // cpu,cpuacct holds the unit's parent, not a cgroup of its own: left out.
+    { name: "systemd", source: `/sys/fs/cgroup/systemd/machine.slice/${unit}`, writable: true },
+    { name: "unified", source: `/sys/fs/cgroup/unified/machine.slice/${unit}`, writable: true },
+  ]);
+  // Aliases of hierarchies left out go too.
+  assertEquals(view.symlinks, [{ name: "mem", target: "memory" }]);
+  // Pure cgroup v2.
+  const v2 = planCgroupView(
+    `0::/machine.slice/${unit}\n`,
+    "30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate",
+    unit,
+    [],
+  );
+  assertEquals(v2.entries, [{
+    name: "",
+    source: `/sys/fs/cgroup/machine.slice/${unit}`,
+    writable: true,
+  }]);
+  // Not in its unit's cgroup where systemd keeps its tree: refused.
+  assertThrows(
+    () => planCgroupView("1:name=systemd:/user.slice\n", MOUNTINFO, unit, []),
+    TsnspawnError,
+    "has no cgroup there",
+  );
 });

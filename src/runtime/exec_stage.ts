@@ -50,7 +50,7 @@
  */
 import { describeError, TsnspawnError } from "../errors.ts";
 import { selfCommand } from "../self_exec.ts";
-import { resolveUser, type UserSpec } from "../container/run_options.ts";
+import { homeOf, mergeEnv, resolveUser, type UserSpec } from "../container/run_options.ts";
 import {
   capabilitiesWeHold,
   dropPrivileges,
@@ -91,6 +91,8 @@ export interface ExecRequest {
   user: { uid: number; gid: number };
   /** `-u user[:group]`: looked up in the container's /etc/passwd and /etc/group, from inside. */
   userSpec?: UserSpec;
+  /** With `userSpec`: HOME is that user's home in the container's /etc/passwd (else "/"). */
+  homeOfUser?: boolean;
   /** Run the user's login shell from the container's /etc/passwd, as `-l` (`tsnspawn shell`). */
   loginShell?: boolean;
   /** Absolute working directory in the container. */
@@ -283,17 +285,17 @@ export function runExecStage(args: string[]): Promise<number> {
       closeFd(pidfd);
     }
 
+    const passwd = request.userSpec ? readContainerFile("/etc/passwd") : null;
     const user = request.userSpec
-      ? resolveUser(
-        request.userSpec,
-        readContainerFile("/etc/passwd"),
-        readContainerFile("/etc/group"),
-      )
+      ? resolveUser(request.userSpec, passwd, readContainerFile("/etc/group"))
       : request.user;
+    const env = request.homeOfUser
+      ? mergeEnv(request.env, [`HOME=${homeOf(user.uid, passwd) ?? "/"}`])
+      : request.env;
     const command = request.loginShell ? [loginShellOf(user.uid), "-l"] : request.command;
     const { path, argv } = prepareCommand({
       command,
-      env: request.env,
+      env,
       workingDir: request.workingDir,
     });
     // Interrupts are for the command (same process group, or its own
@@ -311,7 +313,7 @@ export function runExecStage(args: string[]): Promise<number> {
     let child: number;
     cgroups.enter();
     try {
-      child = spawnProcess({ path, argv, env: request.env, terminal: request.terminal });
+      child = spawnProcess({ path, argv, env, terminal: request.terminal });
     } finally {
       cgroups.leave();
     }

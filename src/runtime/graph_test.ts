@@ -6,7 +6,14 @@
  */
 import { assertEquals } from "@std/assert";
 
-const RUNTIME_MODULES = ["shim.ts", "stage2.ts", "stop.ts", "cleanup.ts", "exec_stage.ts"];
+const RUNTIME_MODULES = [
+  "shim.ts",
+  "stage2.ts",
+  "stop.ts",
+  "cleanup.ts",
+  "exec_stage.ts",
+  "terminal_holder.ts",
+];
 
 for (const file of RUNTIME_MODULES) {
   Deno.test(`runtime graph: ${file} loads only local modules, without a config`, async () => {

@@ -17,21 +17,34 @@
 import { TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import type { ContainerPaths } from "../paths.ts";
-import { HOST_TINI, planRootfs } from "../container/mount_plan.ts";
-import { applyMounts } from "./apply_mounts.ts";
+import {
+  BOOT_NOTIFY_SOCKET,
+  type CgroupView,
+  HOST_TINI,
+  planRootfs,
+} from "../container/mount_plan.ts";
+import { type AppliedMounts, applyMounts, resolveInRoot } from "./apply_mounts.ts";
+import { bindDatagram } from "../../ffi/unix_socket.ts";
 import { sethostname } from "../../ffi/process.ts";
 import { interfaceUp } from "../../ffi/net.ts";
+
+/** What the shim keeps of the container's set-up. */
+export interface BuiltRootfs extends AppliedMounts {
+  /** systemd mode: the socket at the container's /run/host/notify (runtime/boot.ts). */
+  notify?: number;
+}
 
 /**
  * Builds everything under the merged root but /proc; sets hostname and
  * loopback. `copyUp` (runtime/copy_up.ts, loaded by the shim only for
- * containers with volumes) fills empty volumes.
- */
+ * containers with volumes) fills empty volumes; `cgroups`: an OS
+ * container's view of its unit's cgroups. */
 export function buildRootfs(
   config: ContainerConfig,
   paths: ContainerPaths,
   copyUp?: (source: string, volume: string) => boolean,
-): void {
+  cgroups?: CgroupView,
+): BuiltRootfs {
   if (config.init) {
     try {
       Deno.statSync(HOST_TINI);
@@ -41,8 +54,13 @@ export function buildRootfs(
       });
     }
   }
-  const plan = planRootfs(config, paths);
-  applyMounts(plan.beforePivot, plan.root, copyUp);
+  const plan = planRootfs(config, paths, cgroups);
+  const built: BuiltRootfs = applyMounts(plan.beforePivot, plan.root, copyUp);
   sethostname(config.hostname);
   if (config.network === "none") interfaceUp("lo");
+  if (config.systemd) {
+    // In the container's /run, a tmpfs nothing of the container has seen yet.
+    built.notify = bindDatagram(resolveInRoot(plan.root, BOOT_NOTIFY_SOCKET), 0o600);
+  }
+  return built;
 }

@@ -30,6 +30,18 @@
  *    $NOTIFY_SOCKET (unreachable from the new network namespace) does the
  *    shim send MAINPID=<stage two>\nREADY=1 itself.
  *
+ * With -t the container's terminal is a pty of its own devpts, made in
+ * step 5 (container/mount_plan.ts "consolePty"); the shim hands its master
+ * to the terminal holder (runtime/terminal_holder.ts) before stage two
+ * goes on, and keeps a slave fd open until the execve, so the pty never
+ * hangs up in between.
+ *
+ * An OS container (systemd mode): the shim works outside the unit's cgroups
+ * (the container's systemd manages them), and after the execve it stays
+ * while the container boots (runtime/boot.ts): it drains the console into
+ * the journal and passes the container's READY=1 on to systemd; then it
+ * exits. A failed boot kills the container's PID 1 and is reported.
+ *
  * The shim never returns to Deno's event loop after spawning: the event loop
  * would reap stage two if it exited early, and its exit status must stay for
  * systemd (it inherits the zombie when we exit). We watch it with
@@ -65,7 +77,17 @@ import {
   unshare,
 } from "../../ffi/namespaces.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
-import { CGROUPS_ENV, leaveUnitCgroups, runtimeNeedsToLeave } from "./cgroups.ts";
+import {
+  CGROUPS_ENV,
+  currentCgroupView,
+  leaveUnitCgroups,
+  runtimeNeedsToLeave,
+} from "./cgroups.ts";
+import type { CgroupView } from "../container/mount_plan.ts";
+import { unitName } from "../paths.ts";
+import { abortBoot, retireConsole, waitForBoot } from "./boot.ts";
+import { type BuiltRootfs } from "./rootfs.ts";
+import { handToTerminalHolder } from "./terminal_handoff.ts";
 import { exitNow, type ExitStatus, kill, peekExit, waitPid } from "../../ffi/process.ts";
 import { createSetupPipe, signalSetupReady } from "./setup_ready.ts";
 import { buildRootfs } from "./rootfs.ts";
@@ -179,6 +201,52 @@ function fail(message: string): never {
 }
 
 /**
+ * systemd mode, after the execve: waits for the container's READY=1 and
+ * passes it on (runtime/boot.ts). Never returns.
+ */
+function awaitBoot(
+  config: ContainerConfig,
+  pid: number,
+  built: BuiltRootfs,
+  notifier: ReturnType<typeof openNotifySocket>,
+): never {
+  const consolePty = config.tty ? undefined : built.console;
+  const outcome = waitForBoot({ pid, notify: built.notify!, console: consolePty });
+  closeFd(built.notify!);
+  if (!outcome.ok) {
+    // We are still the unit's main process: the unit fails when we exit,
+    // after this report, with the init's exit status (the console's lines
+    // are in the journal already, drained as they came).
+    const status = abortBoot(pid);
+    for (const line of `boot failed: ${outcome.reason}`.split("\n")) {
+      console.error(`tsnspawn: ${line}`);
+    }
+    exitNow(status);
+  }
+  try {
+    if (consolePty && notifier) {
+      const problem = retireConsole(consolePty, notifier);
+      if (problem) warn(problem);
+    }
+    // The container's PID 1 becomes the main process, ready; then we go.
+    notifier?.send(`MAINPID=${pid}\nREADY=1${outcome.status ? `\nSTATUS=${outcome.status}` : ""}`);
+    notifier?.barrier(BARRIER_TIMEOUT_MS);
+  } catch (error) {
+    abortBoot(pid);
+    fail(`sd_notify: ${error instanceof Error ? error.message : error}`);
+  }
+  exitNow(0);
+}
+
+/** How long the shim waits for systemd to take the container's MAINPID=. */
+const BARRIER_TIMEOUT_MS = 5000;
+
+/** A line on stderr (the journal), marked as the runtime's, not a failure. */
+function warn(message: string): void {
+  console.error(`tsnspawn: warning: ${message}`);
+}
+
+/**
  * --sdnotify: waits for the container's READY=1 (or the health check's) on
  * the relay, and passes it on from inside the unit's cgroups. Returns when
  * forwarded, or when the container ended before it was ready.
@@ -218,6 +286,11 @@ export async function runShim(name: string): Promise<never> {
     );
   }
 
+  // Descriptors of a previous run's fd store (the console): not ours to keep.
+  if (Number(Deno.env.get("LISTEN_PID")) === Deno.pid) {
+    const inherited = Number(Deno.env.get("LISTEN_FDS") ?? 0);
+    for (let fd = 3; fd < 3 + inherited; fd++) closeFd(fd);
+  }
   let extras: Extras;
   try {
     extras = await loadExtras(config);
@@ -228,6 +301,7 @@ export async function runShim(name: string): Promise<never> {
   let fifo: number;
   let setupPipe: number;
   let hostMounts: number;
+  let cgroupView: CgroupView | undefined;
   let unitCgroups: CgroupMembership[] = [];
   let relay: NotifyListener | null = null;
   const bridged = config.network === "bridge";
@@ -261,7 +335,8 @@ export async function runShim(name: string): Promise<never> {
     hostMounts = openNamespace("self", "mnt");
     // Out of the unit's cgroups, so the runtime does not count against the
     // container's limits; stage two returns right before its execve.
-    unitCgroups = runtimeNeedsToLeave(config.resources) ? leaveUnitCgroups() : [];
+    if (config.systemd) cgroupView = currentCgroupView(unitName(name));
+    unitCgroups = runtimeNeedsToLeave(config.resources, config.systemd) ? leaveUnitCgroups() : [];
     unshare(namespaceFlags(config.network));
     trace("unshared");
     // Stage two is PID 1 of the container until its execve: it runs the
@@ -282,9 +357,13 @@ export async function runShim(name: string): Promise<never> {
     fail(`container ${name}: cannot start: ${describeError(error)}`);
   }
 
+  let built: BuiltRootfs = {};
   try {
-    buildRootfs(config, paths, extras.copyUp);
+    built = buildRootfs(config, paths, extras.copyUp, cgroupView);
     trace("rootfs");
+    if (config.tty && built.console) {
+      handToTerminalHolder(paths.terminalSocket, built.console.master);
+    }
     // Back to the host's mount namespace: stage two's pivot_root moves the
     // root of every process of its namespace (ours too) into the container.
     unshare(CLONE_FS);
@@ -339,6 +418,12 @@ export async function runShim(name: string): Promise<never> {
     killStageTwo(pid);
     fail(outcome.message);
   }
+  // Stage two holds the terminal now (its stdin, stdout, stderr).
+  if (config.tty && built.console) {
+    closeFd(built.console.slave);
+    closeFd(built.console.master);
+  }
+  if (config.systemd) awaitBoot(config, pid, built, notifier);
 
   // Stage two announced itself (MAINPID=, READY=1) before its execve when
   // the notify socket is a path; only an abstract one is left to us.

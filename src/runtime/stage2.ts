@@ -16,14 +16,14 @@
 import { describeError, TsnspawnError } from "../errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { containerPaths, unitName } from "../paths.ts";
-import { CONTAINER_INIT, planRootfs } from "../container/mount_plan.ts";
+import { BOOT_NOTIFY_SOCKET, CONTAINER_INIT, planRootfs } from "../container/mount_plan.ts";
 import { applyMounts, pivotInto } from "./apply_mounts.ts";
 import { capabilitiesWeHold, execContainerProcess, exitStatusFor } from "./process_security.ts";
 import { openStartPipeWriter, type StartPipeWriter } from "./start_pipe.ts";
 import { openSetupPipe, waitForSetup } from "./setup_ready.ts";
 import { openJournalStream } from "../../ffi/journal_stream.ts";
 import { dup2 } from "../../ffi/process.ts";
-import { closeFd } from "../../ffi/fifo.ts";
+import { closeFd, O_CLOEXEC, O_NOCTTY, O_RDWR, openFd } from "../../ffi/fifo.ts";
 import { openNotifySocket } from "../../ffi/notify.ts";
 import { prepareCgroupReturn } from "./cgroups.ts";
 
@@ -128,11 +128,19 @@ function separateStderr(name: string): void {
   }
 }
 
+/** Makes the terminal at `path` our stdin, stdout and stderr (the controlling tty comes at exec). */
+function takeTerminal(path: string): void {
+  const fd = openFd(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  for (const target of [0, 1, 2]) dup2(fd, target);
+  closeFd(fd);
+}
+
 /** Everything stage two does after opening the start pipe. Never returns. */
 function setUpAndExec(config: ContainerConfig, name: string): never {
   const paths = containerPaths(name);
   const setupReady = openSetupPipe(paths.setupPipe);
-  const announce = openAnnouncer(config.sdnotify === undefined);
+  // An OS container is announced by the shim once it booted (runtime/boot.ts).
+  const announce = config.systemd ? null : openAnnouncer(config.sdnotify === undefined);
   // The unit's cgroup.procs files, opened while the host's /sys is visible.
   const cgroupReturn = prepareCgroupReturn();
   if (!config.tty) separateStderr(name);
@@ -150,9 +158,12 @@ function setUpAndExec(config: ContainerConfig, name: string): never {
   if (config.sysctls) applySysctls(config.sysctls);
   applyMounts(plan.afterPivot, null);
   trace("pivoted");
+  // -t: the terminal the shim made, bound on /dev/console, is our stdio.
+  if (config.tty) takeTerminal("/dev/console");
   return execContainerProcess({
     command: config.command,
-    env: config.env,
+    // systemd in the container reports READY=1 to the shim (runtime/boot.ts).
+    env: config.systemd ? [...config.env, `NOTIFY_SOCKET=${BOOT_NOTIFY_SOCKET}`] : config.env,
     user: config.user,
     workingDir: config.workingDir,
     capabilities: config.privileged ? capabilitiesWeHold(config.capabilities) : config.capabilities,

@@ -234,6 +234,7 @@ export class Systemd {
     unit: string,
     properties: UnitProperty[],
     onQueued?: () => void,
+    auxiliary: [unit: string, properties: UnitProperty[]][] = [],
   ): Promise<string> {
     return await this.#runJob(
       () =>
@@ -241,10 +242,30 @@ export class Systemd {
           unit,
           "fail",
           properties.map(toVariantPair),
-          [],
+          auxiliary.map(([name, props]) => [name, props.map(toVariantPair)]),
         ], unit),
       onQueued,
     );
+  }
+
+  /**
+   * Connects to another systemd's bus at a unix socket `path` (a container's
+   * /run/dbus/system_bus_socket, reached through /proc/self/fd/N of an
+   * O_PATH descriptor opened in its root), without the manager signal
+   * subscription of {@link connect}.
+   */
+  static async connectTo(path: string): Promise<Systemd> {
+    const bus = new BusConnection(await Deno.connect({ transport: "unix", path }));
+    const handshake = bus.open();
+    bus.on("error", () => {});
+    const ready = Promise.all([
+      handshake,
+      bus.call(addMatchMessage(
+        `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
+      )),
+      bus.call(systemdMessage(MANAGER_PATH, MANAGER, "Subscribe", "", [])),
+    ]);
+    return new Systemd(bus, ready);
   }
 
   /** Stops a unit and waits for the stop job. */

@@ -221,6 +221,15 @@ export async function readMessages(match: string, lines?: number): Promise<strin
   return text.split("\n").filter((line, i, all) => line !== "" || i < all.length - 1);
 }
 
+/** The output of container `name` from now on, to our stdout and stderr (`attach`). */
+export function followContainerOutput(name: string): JournalFollower {
+  return new JournalFollower(
+    ["--lines=0", `TSNSPAWN_CONTAINER=${name}`],
+    (line) => writeOutput(line.text + "\n", line.stream),
+    BigInt(Date.now()) * 1000n,
+  );
+}
+
 /**
  * Follows journal entries (`selection`: journalctl's match and options,
  * e.g. `--lines=5 TSNSPAWN_CONTAINER=web`), each to `onLine`, until
@@ -235,14 +244,21 @@ export class JournalFollower {
   #child: Deno.ChildProcess;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #cursor: string | null = null;
+  /** From-now followers: entries before this (µs since the epoch) are not theirs. */
+  #since: bigint | null = null;
   #stopped = false;
   #pump: Promise<void>;
 
-  /** `selection` ends with the match (`FIELD=value`) that `finish` reads after the cursor. */
-  constructor(selection: string[], onLine: (line: LogLine) => void) {
+  /**
+   * `selection` ends with the match (`FIELD=value`) that `finish` reads
+   * after the cursor. `sinceUs` (µs since the epoch): a from-now follower
+   * (`--lines=0`), whose `finish` before any entry reads from that time.
+   */
+  constructor(selection: string[], onLine: (line: LogLine) => void, sinceUs?: bigint) {
     this.#selection = selection;
     this.#match = selection[selection.length - 1];
     this.#onLine = onLine;
+    this.#since = sinceUs ?? null;
     this.#child = new Deno.Command("journalctl", {
       args: ["--no-pager", "--quiet", "--follow", ...JSON_FIELDS, ...selection],
       stdout: "piped",
@@ -273,7 +289,9 @@ export class JournalFollower {
     await Promise.all([this.cancel(), syncJournal()]);
     const args = ["--no-pager", "--quiet", ...JSON_FIELDS];
     if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`, this.#match);
-    else args.push(...this.#selection);
+    else if (this.#since !== null) {
+      args.push(`--since=@${this.#since / 1_000_000n}`, this.#match);
+    } else args.push(...this.#selection);
     const output = await new Deno.Command("journalctl", { args, stderr: "null" }).output();
     for (const line of new TextDecoder().decode(output.stdout).split("\n")) this.#emit(line);
   }

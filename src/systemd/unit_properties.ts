@@ -11,9 +11,10 @@
  * systemd.resource-control(5), systemd.unit(5) (sources: src/core/dbus-unit.c,
  * dbus-service.c, dbus-execute.c, dbus-kill.c, dbus-cgroup.c).
  */
-import type { ContainerConfig } from "../container/config.ts";
+import { BOOT_TIMEOUT_MS, type ContainerConfig } from "../container/config.ts";
 import { parseSignal, signalName } from "../container/run_options.ts";
-import { containerPaths } from "../paths.ts";
+import { containerPaths, unitName } from "../paths.ts";
+import { TTY_SIZE_ENV } from "../container/terminal_protocol.ts";
 import { planHealthTimerStep } from "../health/timer.ts";
 
 /** One transient unit property: name, D-Bus signature, plain JS value (bigint for `t`). */
@@ -28,11 +29,16 @@ export type ExecCommand = [path: string, argv: string[], ignoreFailure: boolean]
  */
 export const UNIT_PROPERTY_SIGNATURES = {
   Description: "s", // unit: shown by systemctl status
-  Wants: "as", // unit: tsnspawn-machine@NAME.service registers the container with machined (src/systemd/machined.ts)
+  Wants: "as", // unit: tsnspawn-machine@NAME.service registers the container with machined (src/systemd/machined.ts); a -t container's terminal holder
+  After: "as", // unit: a -t container starts after its terminal holder is listening
+  BindsTo: "as", // unit: the terminal holder stops with its container's unit
   Type: "s", // service: "notify" — the shim sends READY=1 and MAINPID=
   NotifyAccess: "s", // service: "all" — the shim is not the main process
   ExecStartPre: "a(sasb)", // service: declared containers: (re)create the container from its .container file
   ExecStart: "a(sasb)", // service: the shim command
+  Environment: "as", // exec: TSNSPAWN_TTY_SIZE, the first window size of a -t container's terminal
+  FileDescriptorStoreMax: "u", // service: an OS container's console master, a terminal holder's pty master
+  TimeoutStartUSec: "t", // service: how long an OS container may boot (READY=1 from its systemd)
   Delegate: "b", // unit: the cgroup is delegated (AttachProcessesToUnit for exec needs it)
   ExecStop: "a(sasb)", // service: the graceful stop (stop signal, wait up to the timeout)
   ExecStopPost: "a(sasb)", // service: the cleanup command, runs however the container ended
@@ -63,6 +69,13 @@ export const UNIT_PROPERTY_SIGNATURES = {
   TTYPath: "s", // exec: the terminal for -t
   TTYReset: "b", // exec: reset the terminal before and after
   TTYVHangup: "b", // exec: hang up other users of the terminal
+  SendSIGHUP: "b", // kill: a shell in an OS container (systemd/container_shell.ts) gets SIGHUP at its end
+  IgnoreSIGPIPE: "b", // exec: a shell sees SIGPIPE
+  UtmpIdentifier: "s", // exec: a shell's utmp entry (pts/N)
+  UtmpMode: "s", // exec: "user"
+  PAMName: "s", // exec: "login": a shell's PAM session
+  WorkingDirectory: "s", // exec: "-~": the user's home
+  User: "s", // exec: the shell's user
   CollectMode: "s", // unit: "inactive-or-failed" — unload the unit however it ended
   AddRef: "b", // unit: keep the unit while the calling bus client is connected
   PIDs: "au", // scope: the processes it starts with (an attached --rm run's PID 1)
@@ -70,6 +83,9 @@ export const UNIT_PROPERTY_SIGNATURES = {
 
 /** A property name from {@link UNIT_PROPERTY_SIGNATURES}. */
 export type UnitPropertyName = keyof typeof UNIT_PROPERTY_SIGNATURES;
+
+/** How much longer than the shim's boot timeout systemd waits for READY=1. */
+export const BOOT_MARGIN_USEC = 15_000_000n;
 
 /** systemd's default RestartSec= (100ms), in µs. */
 export const DEFAULT_RESTART_USEC = 100_000n;
@@ -109,8 +125,8 @@ export interface UnitPlanOptions {
   cleanupCommand: string[];
   /** Identifies this start of the container in the journal (TSNSPAWN_RUN=). */
   runId: string;
-  /** With -t: the terminal (pty slave) that becomes stdin/stdout/stderr. */
-  tty?: { path: string };
+  /** With -t: the terminal holder's unit, and the first window size of the terminal. */
+  terminal?: { unit: string; size?: string };
   /** Set AddRef so the unit is stopped when the calling client disconnects. */
   addRef?: boolean;
   /** ExecStartPre= of a declared container: `tsnspawn __prepare NAME` (src/systemd/container_unit.ts). */
@@ -191,7 +207,13 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   set("Description", `tsnspawn container ${config.name} (${image})`);
   set("CollectMode", "inactive-or-failed");
   // Runs after this unit is up, outside its start job (see src/systemd/machined.ts).
-  if (opts.registerMachine) set("Wants", [opts.registerMachine]);
+  const wants = [
+    ...(opts.registerMachine ? [opts.registerMachine] : []),
+    ...(opts.terminal ? [opts.terminal.unit] : []),
+  ];
+  if (wants.length > 0) set("Wants", wants);
+  // The holder listens before the shim hands it the terminal.
+  if (opts.terminal) set("After", [opts.terminal.unit]);
   if (opts.addRef) set("AddRef", true);
   set("Slice", "machine.slice");
   // `exec` moves its process into the container's cgroup with
@@ -219,6 +241,14 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
   }
   if (pre.length > 0) set("ExecStartPre", pre);
   set("ExecStart", exec(opts.shimCommand, false));
+  if (opts.terminal?.size) set("Environment", [`${TTY_SIZE_ENV}=${opts.terminal.size}`]);
+  if (config.systemd) {
+    // The shim passes the container's READY=1 on when its boot finished
+    // (src/runtime/boot.ts); systemd's own bound is a little later.
+    set("TimeoutStartUSec", BigInt(BOOT_TIMEOUT_MS) * 1000n + BOOT_MARGIN_USEC);
+    // The console's master, kept open while nobody reads it.
+    set("FileDescriptorStoreMax", 1);
+  }
   // The cleanup records the exit; its own failure must not turn a clean exit into a failed unit.
   set("ExecStop", exec(guardStopCommand(opts.stopCommand), true));
   set("ExecStopPost", exec(cleanupArgv(config, opts.cleanupCommand), true));
@@ -244,19 +274,10 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
     props.push([`Limit${limit.name}`, "t", value(limit.hard)]);
   }
 
-  // Standard I/O and the journal.
-  if (opts.tty) {
-    set("StandardInput", "tty");
-    set("StandardOutput", "tty");
-    set("StandardError", "tty");
-    set("TTYPath", opts.tty.path);
-    set("TTYReset", true);
-    set("TTYVHangup", true);
-  } else {
-    set("StandardInput", "null");
-    set("StandardOutput", "journal");
-    set("StandardError", "journal");
-  }
+  // Standard I/O and the journal (a terminal is stage two's to take: src/runtime/stage2.ts).
+  set("StandardInput", "null");
+  set("StandardOutput", "journal");
+  set("StandardError", "journal");
   set("SyslogIdentifier", config.name);
   // Lines as the container wrote them (docker keeps "<3>…" too); systemd would strip it.
   set("SyslogLevelPrefix", false);
@@ -266,6 +287,61 @@ export function planUnitProperties(config: ContainerConfig, opts: UnitPlanOption
     journalField("TSNSPAWN_RUN", opts.runId),
   ]);
   // A container's output is its log: never drop lines.
+  set("LogRateLimitIntervalUSec", 0n);
+  set("LogRateLimitBurst", 0);
+  return props;
+}
+
+/** The unit of container `name`'s terminal holder. */
+export function terminalUnitName(name: string): string {
+  return `tsnspawn-terminal@${name}.service`;
+}
+
+/** Options of {@link planTerminalUnitProperties}. */
+export interface TerminalUnitOptions {
+  /** `tsnspawn __terminal NAME`. */
+  holderCommand: string[];
+  /** The container's start it belongs to (TSNSPAWN_RUN=). */
+  runId: string;
+}
+
+/**
+ * The terminal holder's unit (src/runtime/terminal_holder.ts), created with
+ * the container's: bound to it (stops with it), restarted if killed (its
+ * fd store gives it the terminal back), its output in the journal with the
+ * container's fields.
+ */
+export function planTerminalUnitProperties(
+  config: ContainerConfig,
+  opts: TerminalUnitOptions,
+): UnitProperty[] {
+  const props: UnitProperty[] = [];
+  const set = (name: UnitPropertyName, value: unknown) =>
+    props.push([name, UNIT_PROPERTY_SIGNATURES[name], value]);
+  const image = imageLabel(config);
+  set("Description", `tsnspawn terminal of container ${config.name}`);
+  set("CollectMode", "inactive-or-failed");
+  set("BindsTo", [unitName(config.name)]);
+  set("Slice", "machine.slice");
+  set("Type", "notify");
+  set("NotifyAccess", "main");
+  set("ExecStart", [[opts.holderCommand[0], [...opts.holderCommand], false]]);
+  set("Restart", "on-failure");
+  set("RestartUSec", DEFAULT_RESTART_USEC);
+  set("StartLimitIntervalUSec", 0n);
+  set("FileDescriptorStoreMax", 4);
+  set("TimeoutStopUSec", 5_000_000n);
+  set("MemoryAccounting", true);
+  set("StandardInput", "null");
+  set("StandardOutput", "journal");
+  set("StandardError", "journal");
+  set("SyslogIdentifier", config.name);
+  set("SyslogLevelPrefix", false);
+  set("LogExtraFields", [
+    journalField("TSNSPAWN_CONTAINER", config.name),
+    journalField("TSNSPAWN_IMAGE", image),
+    journalField("TSNSPAWN_RUN", opts.runId),
+  ]);
   set("LogRateLimitIntervalUSec", 0n);
   set("LogRateLimitBurst", 0);
   return props;

@@ -1,16 +1,21 @@
+import { BOOT_TIMEOUT_MS } from "../container/config.ts";
+import { planShellUnit } from "./container_shell.ts";
 import { testContainerConfig } from "../testing/container_config.ts";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import type { ContainerConfig } from "../container/config.ts";
 import { TsnspawnError } from "../errors.ts";
 import {
+  BOOT_MARGIN_USEC,
   DEFAULT_RESTART_USEC,
   DEVICE_ALLOW,
   formatTimespan,
   formatUnitProperties,
   planScopeProperties,
+  planTerminalUnitProperties,
   planUnitProperties,
   STOP_GUARD_SCRIPT,
   STOP_MARGIN_USEC,
+  terminalUnitName,
   UNIT_PROPERTY_SIGNATURES,
   type UnitPlanOptions,
   type UnitProperty,
@@ -69,11 +74,16 @@ Deno.test("every planned property uses the signature from the table", () => {
     }),
     {
       ...OPTS,
-      tty: { path: "/dev/pts/3" },
+      terminal: { unit: "tsnspawn-terminal@web.service", size: "24x80" },
       addRef: true,
       prepareCommand: ["/usr/bin/tsnspawn", "__prepare", "web"],
       registerMachine: "tsnspawn-machine@web.service",
     },
+  );
+  props.push(
+    ...planUnitProperties(config({ systemd: true }), OPTS),
+    ...planTerminalUnitProperties(config({ tty: true }), { holderCommand: ["/x"], runId: "r" }),
+    ...planShellUnit({ tty: "/dev/pts/1", user: "root", env: ["TERM=xterm"] }),
   );
   const scope = planScopeProperties(config({ resources: { cpuWeight: 50 } }), 4242);
   for (const [name, signature] of [...props, ...scope]) {
@@ -130,6 +140,18 @@ Deno.test("signatures match systemd's transient-unit API", () => {
     TTYVHangup: "b",
     CollectMode: "s",
     AddRef: "b",
+    After: "as",
+    BindsTo: "as",
+    Environment: "as",
+    FileDescriptorStoreMax: "u",
+    TimeoutStartUSec: "t",
+    SendSIGHUP: "b",
+    IgnoreSIGPIPE: "b",
+    UtmpIdentifier: "s",
+    UtmpMode: "s",
+    PAMName: "s",
+    WorkingDirectory: "s",
+    User: "s",
     PIDs: "au",
   };
   assertEquals({ ...UNIT_PROPERTY_SIGNATURES }, expected);
@@ -285,16 +307,49 @@ Deno.test("stop signal and timeout come from the config", () => {
   assertThrows(() => planUnitProperties(config({ stopSignal: "SIGNOPE" }), OPTS), TsnspawnError);
 });
 
-Deno.test("a terminal replaces the journal for stdio", () => {
-  const props = byName(
-    planUnitProperties(config({ tty: true }), { ...OPTS, tty: { path: "/dev/pts/7" } }),
+Deno.test("a terminal: the journal still gets stdio; the holder is wanted, started first", () => {
+  const props = byName(planUnitProperties(config({ tty: true }), {
+    ...OPTS,
+    terminal: { unit: "tsnspawn-terminal@web.service", size: "40x100" },
+  }));
+  assertEquals(props.get("StandardInput"), ["s", "null"]);
+  assertEquals(props.get("StandardOutput"), ["s", "journal"]);
+  assertEquals(props.get("TTYPath"), undefined);
+  assertEquals(props.get("Wants"), ["as", ["tsnspawn-terminal@web.service"]]);
+  assertEquals(props.get("After"), ["as", ["tsnspawn-terminal@web.service"]]);
+  assertEquals(props.get("Environment"), ["as", ["TSNSPAWN_TTY_SIZE=40x100"]]);
+});
+
+Deno.test("the terminal holder's unit: bound to the container's, restarted, its fields", () => {
+  const props = byName(planTerminalUnitProperties(config({ tty: true }), {
+    holderCommand: ["/usr/bin/tsnspawn", "__terminal", "web"],
+    runId: "r1",
+  }));
+  assertEquals(props.get("BindsTo"), ["as", ["tsnspawn-web.service"]]);
+  assertEquals(props.get("Restart"), ["s", "on-failure"]);
+  assertEquals(props.get("Type"), ["s", "notify"]);
+  assertEquals((props.get("FileDescriptorStoreMax")![1] as number) > 0, true);
+  const fields = (props.get("LogExtraFields")![1] as number[][]).map((f) =>
+    new TextDecoder().decode(new Uint8Array(f))
   );
-  assertEquals(props.get("StandardInput"), ["s", "tty"]);
-  assertEquals(props.get("StandardOutput"), ["s", "tty"]);
-  assertEquals(props.get("StandardError"), ["s", "tty"]);
-  assertEquals(props.get("TTYPath"), ["s", "/dev/pts/7"]);
-  assertEquals(props.get("TTYReset"), ["b", true]);
-  assertEquals(props.get("TTYVHangup"), ["b", true]);
+  assertEquals(fields, [
+    "TSNSPAWN_CONTAINER=web",
+    "TSNSPAWN_IMAGE=docker.io/library/busybox:latest",
+    "TSNSPAWN_RUN=r1",
+  ]);
+  assertEquals(terminalUnitName("a_b"), "tsnspawn-terminal@a_b.service");
+});
+
+Deno.test("an OS container: boot timeout and a fd store for its console", () => {
+  const props = byName(planUnitProperties(config({ systemd: true }), OPTS));
+  assertEquals(
+    props.get("TimeoutStartUSec"),
+    ["t", BigInt(BOOT_TIMEOUT_MS) * 1000n + BOOT_MARGIN_USEC],
+  );
+  assertEquals(props.get("FileDescriptorStoreMax"), ["u", 1]);
+  const plain = byName(planUnitProperties(config(), OPTS));
+  assertEquals(plain.get("TimeoutStartUSec"), undefined);
+  assertEquals(plain.get("FileDescriptorStoreMax"), undefined);
 });
 
 Deno.test("AddRef and --rootfs", () => {
