@@ -40,6 +40,7 @@ import {
   pullImageCall,
   tagImageCall,
 } from "./image_handlers.ts";
+import { buildCall } from "./build_handlers.ts";
 import {
   connectNetworkCall,
   createNetworkCall,
@@ -107,6 +108,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "volume.create": createVolumeCall,
   "volume.delete": deleteVolumeCall,
   "volume.prune": pruneVolumesCall,
+  "build": buildCall,
 };
 
 /** Hijacked calls (with `Upgrade: tcp`), by route id. */
@@ -118,7 +120,6 @@ export const HIJACK_HANDLERS: Readonly<Record<string, HijackHandler>> = {
 
 /** Why a route has no handler, for its 501. */
 const REASONS: Readonly<Record<string, string>> = {
-  "build": "building images comes with tsnspawn build (issue 11), not merged yet",
   "container.attach": "attaching needs an upgraded connection (Connection: Upgrade, Upgrade: tcp)",
   "container.attach.ws": "websocket attach is not supported; attach with Upgrade: tcp",
   "container.pause": "containers cannot be paused (no cgroup freezer is used)",
@@ -135,7 +136,8 @@ const REASONS: Readonly<Record<string, string>> = {
   "system.df": "disk usage is not served",
   "network.prune": "pruning networks is not supported; remove them by name",
   "volume.update": "volumes have no updatable options",
-  "build.prune": "there is no build cache to prune",
+  "build.prune":
+    "the build cache is pruned with the images: docker image prune, tsnspawn image prune",
   "build.cancel": "builds cannot be cancelled through the API",
 };
 

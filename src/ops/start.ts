@@ -315,6 +315,9 @@ export async function waitForExit(
       started.follower?.finish(),
     ]);
     trace("exit-status");
+    // The start's AddRef kept the ended unit (and its exit status) loaded for
+    // us; a long-lived client (the API service, a build) lets it go now.
+    systemd.unrefUnit(unit).catch(() => {});
     return exitStatusOf(exit, config.name);
   } finally {
     started.watch.close();
