@@ -9,6 +9,19 @@
  */
 import { containersDir, stateRoot, tmpDir } from "./paths.ts";
 
+/** The names of the directories in `dir`, sorted; none when `dir` does not exist. */
+export function listDirectoryNames(dir: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.isDirectory) names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+}
+
 /** Random lowercase hex of `bytes` bytes. */
 export function randomHex(bytes: number): string {
   const buffer = crypto.getRandomValues(new Uint8Array(bytes));

@@ -125,7 +125,7 @@ integrationTest(
 );
 
 integrationTest(
-  "run --rm attached: a killed CLI leaves a stopped container, consistent",
+  "run --rm attached: a killed CLI leaves a stopped container that check removes",
   async (core) => {
     const cli = core.host.run([
       "sh",
@@ -137,17 +137,33 @@ integrationTest(
     await untilRunning(core, "orphan");
     await core.shOk("kill -KILL $(cat /tmp/cli.pid)");
     await cli;
-    // The container runs on in its scope, then ends; nothing removes it.
+    // The container runs on in its scope (as docker's does when its client
+    // dies), then ends; its CLI is not there to remove it.
     assertMatch(await units(core), /^tsnspawn-orphan\.scope\s+loaded\s+active\s+running/m);
     await core.waitFor("the scope to end", async () => !(await units(core)).includes("orphan"));
-    const check = JSON.parse(await core.tsnOk(["check", "--json"]));
-    assert(check.consistent, JSON.stringify(check));
-    assertMatch(await core.tsnOk(["list", "-a"]), /\norphan\s/);
-    // It starts again, in its service, and goes.
+    const found = JSON.parse((await core.tsn(["check", "--dry-run", "--json"])).stdout);
+    assertEquals(found.consistent, false);
+    assertStringIncludes(JSON.stringify(found), "rm-leftover");
+    // A start in between makes it an ordinary container again: check leaves it.
     await core.tsnOk(["start", "orphan"]);
     assertMatch(await units(core), /^tsnspawn-orphan\.service\s+loaded\s+active\s+running/m);
+    assert(JSON.parse(await core.tsnOk(["check", "--json"])).consistent);
     await core.tsnOk(["rm", "-f", "orphan"]);
+    // Killed again, and this time check removes what --rm would have.
+    const again = core.host.run([
+      "sh",
+      "-c",
+      `${
+        tsnShell(["run", "--rm", "--name", "orphan", "busybox", "sleep", "2"])
+      } & echo $! >/tmp/cli.pid; wait $!`,
+    ], { timeoutMs: 60_000 });
+    await untilRunning(core, "orphan");
+    await core.shOk("kill -KILL $(cat /tmp/cli.pid)");
+    await again;
+    await core.waitFor("the scope to end", async () => !(await units(core)).includes("orphan"));
+    await core.tsnOk(["check"]);
     assertEquals((await core.tsnOk(["list", "-a", "-q"])).trim(), "");
+    assert(JSON.parse(await core.tsnOk(["check", "--json"])).consistent);
   },
 );
 

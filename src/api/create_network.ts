@@ -108,7 +108,7 @@ export function mapNetwork(
 
 /** One endpoint: aliases taken, static addresses and links refused, output fields ignored. */
 function mapEndpoint(endpoint: BodyReader, network: string, plan: PlanBuilder): void {
-  const aliases = endpoint.strings("Aliases") ?? [];
+  const aliases = readEndpointSettings(endpoint);
   if (aliases.length > 0 && (network === "bridge" || network === "none" || network === "host")) {
     throw badRequest(
       `${
@@ -117,12 +117,21 @@ function mapEndpoint(endpoint: BodyReader, network: string, plan: PlanBuilder): 
     );
   }
   for (const alias of aliases) plan.options.push(`--network-alias=${alias}`);
+}
+
+/**
+ * An `EndpointSettings` (a create's `NetworkingConfig`, a connect's
+ * `EndpointConfig`): its aliases; static addresses, links, MAC addresses,
+ * driver options and a gateway priority refused; the output-only fields
+ * (the CLI sends them empty; moby ignores them) ignored.
+ */
+export function readEndpointSettings(endpoint: BodyReader): string[] {
+  const aliases = endpoint.strings("Aliases") ?? [];
   endpoint.defaultOnly("IPAMConfig", "static addresses are not supported: addresses are leased");
   endpoint.defaultOnly("Links", "links are not supported", isZeroValue, "use a user network");
   endpoint.defaultOnly("MacAddress", "MAC addresses are not chosen by the client");
   endpoint.defaultOnly("DriverOpts", "network driver options are not supported");
   endpoint.defaultOnly("GwPriority", "a container has one network, so one gateway");
-  // Output-only fields: the CLI sends them empty; moby ignores them on create.
   endpoint.ignore(
     "NetworkID",
     "EndpointID",
@@ -135,6 +144,7 @@ function mapEndpoint(endpoint: BodyReader, network: string, plan: PlanBuilder): 
     "DNSNames",
   );
   endpoint.finish("tsnspawn does not know this field");
+  return aliases;
 }
 
 /**

@@ -19,6 +19,7 @@
  */
 import { BodyReader, isZeroValue } from "./body_fields.ts";
 import { badRequest, unsupportedField } from "./errors.ts";
+import { readEndpointSettings } from "./create_network.ts";
 import { formatDockerTime, nanosOfIso } from "./docker_time.ts";
 
 /** A network as the formatter needs it. */
@@ -161,25 +162,7 @@ export function planNetworkConnect(body: Record<string, unknown>): NetworkConnec
   const reader = new BodyReader(body);
   const container = reader.string("Container") ?? "";
   if (container === "") throw badRequest("Container: name the container to connect");
-  const endpoint = reader.child("EndpointConfig");
-  const aliases = endpoint.strings("Aliases") ?? [];
-  endpoint.defaultOnly("IPAMConfig", "static addresses are not supported: addresses are leased");
-  endpoint.defaultOnly("Links", "links are not supported");
-  endpoint.defaultOnly("MacAddress", "MAC addresses are not chosen by the client");
-  endpoint.defaultOnly("DriverOpts", "network driver options are not supported");
-  endpoint.ignore(
-    "NetworkID",
-    "EndpointID",
-    "Gateway",
-    "IPAddress",
-    "IPPrefixLen",
-    "IPv6Gateway",
-    "GlobalIPv6Address",
-    "GlobalIPv6PrefixLen",
-    "DNSNames",
-    "GwPriority",
-  );
-  endpoint.finish("tsnspawn does not know this field");
+  const aliases = readEndpointSettings(reader.child("EndpointConfig"));
   reader.finish("tsnspawn does not know this field");
   return { container, aliases };
 }

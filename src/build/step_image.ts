@@ -10,15 +10,8 @@
  * key order, no whitespace), so equal steps give equal digests — what makes
  * `--timestamp` builds reproducible.
  */
-import { sha256DigestSync } from "../oci/digest.ts";
-import {
-  MEDIA_TYPE_OCI_CONFIG,
-  MEDIA_TYPE_OCI_LAYER,
-  MEDIA_TYPE_OCI_MANIFEST,
-  type OciDescriptor,
-  type OciImageConfig,
-  type OciManifest,
-} from "../oci/types.ts";
+import { planImageManifest } from "../oci/manifest.ts";
+import { MEDIA_TYPE_OCI_LAYER, type OciDescriptor, type OciImageConfig } from "../oci/types.ts";
 import { type CachedImage, commitBuildStep, commitStagedImage, readBlob } from "../image/store.ts";
 import type { StagedLayer } from "../image/layer_commit.ts";
 import type { BuildImageConfig } from "./image_config.ts";
@@ -52,20 +45,10 @@ export function serializeImage(
 ): { config: OciImageConfig; configBytes: Uint8Array; manifestBytes: Uint8Array } {
   const full = { ...config, created } as OciImageConfig;
   const configBytes = new TextEncoder().encode(JSON.stringify(full));
-  const manifest: OciManifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE_OCI_MANIFEST,
-    config: {
-      mediaType: MEDIA_TYPE_OCI_CONFIG,
-      digest: sha256DigestSync(configBytes),
-      size: configBytes.length,
-    },
-    layers: [...layers],
-  };
   return {
     config: full,
     configBytes,
-    manifestBytes: new TextEncoder().encode(JSON.stringify(manifest)),
+    manifestBytes: planImageManifest(configBytes, layers),
   };
 }
 

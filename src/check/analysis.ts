@@ -32,6 +32,8 @@ export interface ContainerConfigSummary {
   bridge?: { network: string; address: string };
   /** A build's RUN step container: the build's id (src/build/run_step.ts). */
   build?: string;
+  /** `--rm`: removed when its run ends. */
+  autoRemove?: boolean;
   /** The volumes it mounts (src/volume/). */
   volumes?: string[];
 }
@@ -163,6 +165,7 @@ export type Repair =
   | { action: "restore-lease"; network: string; id: string; container: string; address: string }
   | { action: "remove-partial-layer"; hex: string; path: string }
   | { action: "remove-build-container"; name: string; build: string }
+  | { action: "remove-ended-container"; name: string }
   | { action: "remove-cache-entry"; hex: string; path: string }
   | { action: "delete-veth"; device: string }
   | { action: "sweep-published-ports" };
@@ -285,6 +288,21 @@ function checkContainers(s: StoreSnapshot, units: Map<string, UnitEntry>): Findi
           c.config.build.slice(0, 12)
         }, which is no longer running`,
         repair: { action: "remove-build-container", name: c.name, build: c.config.build },
+      });
+      continue;
+    }
+    if (
+      typeof c.config === "object" && "id" in c.config && c.config.autoRemove && !running &&
+      !c.locked && c.files.includes("scope")
+    ) {
+      // An attached `run --rm` in a scope whose CLI was killed: the container
+      // ended without the CLI's removal (src/runtime/attached.ts).
+      out.push({
+        severity: "problem",
+        kind: "rm-leftover",
+        subject: c.name,
+        message: "--rm container whose run ended without its removal (its CLI was killed)",
+        repair: { action: "remove-ended-container", name: c.name },
       });
       continue;
     }
@@ -792,6 +810,7 @@ export function sortRepairs(findings: Finding[]): Finding[] {
   const order: Repair["action"][] = [
     "stop-unit",
     "remove-build-container",
+    "remove-ended-container",
     "reset-failed-unit",
     "unmount",
     "delete-veth",

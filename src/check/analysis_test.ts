@@ -387,3 +387,28 @@ Deno.test("check: volumes — broken records, missing volumes and unused anonymo
   assertEquals(describeTmp("volume-create-data-abcdef"), "volume create");
   assertEquals(describeTmp("volume-remove-data-abcdef"), "volume removal");
 });
+
+Deno.test("an ended --rm container of a killed CLI's scope is removed; a running one is not", () => {
+  const container = (activeState: string | null, files: string[]) =>
+    snapshot({
+      containers: [{
+        name: "orphan",
+        config: { id: HEX("f"), lowerDirs: [], autoRemove: true },
+        locked: false,
+        files,
+        missingLowerDirs: [],
+      }],
+      units: activeState === null ? [] : [{
+        name: "orphan",
+        unit: "tsnspawn-orphan.scope",
+        activeState,
+        subState: "running",
+        result: "success",
+      }],
+    });
+  assertEquals(analyzeStore(container("active", ["config.json", "scope"])), []);
+  assertEquals(analyzeStore(container(null, ["config.json"])), []);
+  const findings = analyzeStore(container(null, ["config.json", "scope"]));
+  assertEquals(kinds(findings), ["rm-leftover"]);
+  assertEquals(findings[0].repair, { action: "remove-ended-container", name: "orphan" });
+});

@@ -111,7 +111,15 @@ export async function applyRepair(systemd: Systemd, repair: Repair): Promise<boo
     case "restore-lease":
       return await restoreLease(repair);
     case "remove-build-container":
-      return await removeBuildContainer(systemd, repair);
+      if (isLocked(join(tmpDir(), `build-${repair.build}.lock`))) return false;
+      return await removeDeadContainer(systemd, repair.name);
+    case "remove-ended-container": {
+      // Still ended, still the scope's: not started again meanwhile.
+      if (!exists(containerPaths(repair.name).scope)) return false;
+      const state = await systemd.unitState(containerUnit(repair.name).unit);
+      if (state && isRunningState({ name: repair.name, ...state })) return false;
+      return await removeDeadContainer(systemd, repair.name);
+    }
     case "remove-cache-entry":
       // The caller holds the store lock for the whole pass.
       try {
@@ -152,29 +160,26 @@ export async function applyRepair(systemd: Systemd, repair: Repair): Promise<boo
 }
 
 /**
- * Removes the RUN step container of a build that died: its unit killed and
+ * Removes a container nothing will remove (a RUN step of a build that died,
+ * an attached `--rm` run whose CLI was killed): its unit killed and
  * stopped, its directory removed under its lock, its lease given back — as
- * `rm -f`, once the build's lock is proven free.
+ * `rm -f`. Its anonymous volumes become unused ones for the next pass.
  */
-async function removeBuildContainer(
-  systemd: Systemd,
-  repair: Extract<Repair, { action: "remove-build-container" }>,
-): Promise<boolean> {
-  if (isLocked(join(tmpDir(), `build-${repair.build}.lock`))) return false;
-  const { unit } = containerUnit(repair.name);
+async function removeDeadContainer(systemd: Systemd, name: string): Promise<boolean> {
+  const { unit } = containerUnit(name);
   const state = await systemd.unitState(unit);
-  if (state && isRunningState({ name: repair.name, ...state })) {
+  if (state && isRunningState({ name, ...state })) {
     await systemd.killUnit(unit, "all", 9).catch(() => {});
     await systemd.stopUnit(unit).catch(() => {});
     await systemd.waitUntilInactive(unit, 30_000);
   }
   await systemd.resetFailedUnit(unit).catch(() => {});
-  const lock = tryLockPath(containerPaths(repair.name).lock);
+  const lock = tryLockPath(containerPaths(name).lock);
   if (lock === "busy") return false;
   try {
     const { loadContainer, removeContainerDir } = await import("../container/state.ts");
-    const config = loadContainer(repair.name);
-    removeContainerDir(repair.name);
+    const config = loadContainer(name);
+    removeContainerDir(name);
     if (config.bridge) {
       const { releaseLease } = await import("../network/network_store.ts");
       releaseLease(config.bridge.network, config.id);

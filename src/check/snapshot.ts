@@ -84,6 +84,7 @@ function summarizeConfig(text: string): ContainerConfigSummary {
     lowerDirs: value.lowerDirs.map(String),
     ...(bridge ? { bridge } : {}),
     ...(typeof value.build === "string" ? { build: value.build } : {}),
+    ...(value.autoRemove === true ? { autoRemove: true } : {}),
     ...(volumes.length ? { volumes } : {}),
   };
 }

@@ -10,6 +10,7 @@
  */
 import {
   ensureStore,
+  listDirectoryNames,
   randomHex,
   removeTree,
   writeFileAtomic,
@@ -88,15 +89,7 @@ export function loadExitRecord(name: string): ExitRecord | null {
 
 /** Names of all containers, sorted. */
 export function listContainerNames(): string[] {
-  const names: string[] = [];
-  try {
-    for (const entry of Deno.readDirSync(containersDir())) {
-      if (entry.isDirectory) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return names.sort();
+  return listDirectoryNames(containersDir());
 }
 
 /** Files of the "init layer" written beside the config. */

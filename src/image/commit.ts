@@ -16,22 +16,18 @@
  * made visible at once by `commitStagedImage`. Commit a stopped container:
  * files changing while they are read make the commit fail.
  */
-import { sha256DigestSync } from "../oci/digest.ts";
 import { formatReference, parseTagTarget } from "../oci/reference.ts";
 import { commitStagedImage, ensureStoreDirs, inspectImage } from "./store.ts";
 import { stageWritableLayer } from "./layer_commit.ts";
 import {
-  MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
-  MEDIA_TYPE_OCI_MANIFEST,
   type OciDescriptor,
   type OciImageConfig,
-  type OciManifest,
   type OciRunConfig,
 } from "../oci/types.ts";
 import { applyChanges, type ChangeInstruction } from "./change_instructions.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
-import { hostPlatform } from "../oci/manifest.ts";
+import { hostPlatform, planImageManifest } from "../oci/manifest.ts";
 
 /** Options of {@link commitContainer}. */
 export interface CommitOptions {
@@ -114,19 +110,9 @@ export async function commitContainer(
       digest: staged.diffId,
       size: staged.tarSize,
     };
-    const manifest: OciManifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE_OCI_MANIFEST,
-      config: {
-        mediaType: MEDIA_TYPE_OCI_CONFIG,
-        digest: sha256DigestSync(configBytes),
-        size: configBytes.length,
-      },
-      layers: [...(base?.manifest.layers ?? []), layer],
-    };
     return await commitStagedImage({
       tags: [formatReference(target)],
-      manifestBytes: new TextEncoder().encode(JSON.stringify(manifest)),
+      manifestBytes: planImageManifest(configBytes, [...(base?.manifest.layers ?? []), layer]),
       configBytes,
       layers: new Map([[staged.diffId, staged.dir]]),
       blobs: new Map([[staged.diffId, staged.tar]]),

@@ -11,17 +11,16 @@
  * new id (as with podman without tar-split data). When nothing had to be
  * re-created the stored manifest is sent byte for byte.
  */
+import { planImageManifest } from "../oci/manifest.ts";
 import { join } from "@std/path";
 import { createSha256, sha256DigestSync } from "../oci/digest.ts";
 import { blobPath, ensureStoreDirs, hasBlob, inspectImage, layerDiffPath } from "./store.ts";
 import { packDirectories } from "./layer_pack.ts";
 import {
-  MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER_GZIP,
   MEDIA_TYPE_OCI_MANIFEST,
   type OciDescriptor,
   type OciImageConfig,
-  type OciManifest,
 } from "../oci/types.ts";
 import { makeStagingDir, releaseStaging } from "../staging.ts";
 
@@ -134,24 +133,14 @@ export async function materializeImage(input: string): Promise<MaterializedImage
       rootfs: { type: "layers", diff_ids: diffIds },
     };
     const configBytes = new TextEncoder().encode(JSON.stringify(config));
-    const manifest: OciManifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE_OCI_MANIFEST,
-      config: {
-        mediaType: MEDIA_TYPE_OCI_CONFIG,
-        digest: sha256DigestSync(configBytes),
-        size: configBytes.length,
-      },
-      layers: layers.map((l) => l.descriptor),
-    };
-    const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+    const manifestBytes = planImageManifest(configBytes, layers.map((l) => l.descriptor));
     return {
       reference: image.reference,
       manifestBytes,
       manifestMediaType: MEDIA_TYPE_OCI_MANIFEST,
       manifestDigest: sha256DigestSync(manifestBytes),
       configBytes,
-      configDigest: manifest.config.digest,
+      configDigest: sha256DigestSync(configBytes),
       layers,
       cleanup,
     };

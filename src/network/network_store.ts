@@ -18,7 +18,13 @@
 import { join } from "../path_util.ts";
 import { TsnspawnError } from "../errors.ts";
 import { containerPaths, networkPaths, networksDir, networksLock, tmpDir } from "../paths.ts";
-import { ensureStore, randomHex, removeTree, writeFileAtomic } from "../files.ts";
+import {
+  ensureStore,
+  listDirectoryNames,
+  randomHex,
+  removeTree,
+  writeFileAtomic,
+} from "../files.ts";
 import { allocateAddress } from "./address_pool.ts";
 import { planHostsFile } from "./hosts_file.ts";
 import { formatIpv4, parseIpv4, parseSubnet, type Subnet } from "./ipv4.ts";
@@ -118,15 +124,7 @@ export function loadNetwork(name: string): NetworkConfig {
 
 /** Names of the stored networks, sorted. */
 function storedNetworkNames(): string[] {
-  const names: string[] = [];
-  try {
-    for (const entry of Deno.readDirSync(networksDir())) {
-      if (entry.isDirectory) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return names.sort();
+  return listDirectoryNames(networksDir());
 }
 
 /** The stored networks (the default one only after its first use). */

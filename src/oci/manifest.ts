@@ -9,10 +9,12 @@
  * media-types.md; docker's manifest-v2-2.md.
  */
 import { TsnspawnError } from "../errors.ts";
+import { sha256DigestSync } from "./digest.ts";
 import {
   MEDIA_TYPE_DOCKER_LAYER_GZIP,
   MEDIA_TYPE_DOCKER_MANIFEST,
   MEDIA_TYPE_DOCKER_MANIFEST_LIST,
+  MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_INDEX,
   MEDIA_TYPE_OCI_LAYER,
   MEDIA_TYPE_OCI_LAYER_GZIP,
@@ -30,6 +32,29 @@ export const MEDIA_TYPES_SCHEMA1 = [
   "application/vnd.docker.distribution.manifest.v1+json",
   "application/vnd.docker.distribution.manifest.v1+prettyjws",
 ];
+
+// ------------------------------------------------------------ writing
+
+/**
+ * The OCI manifest of an image made here (commit, build, save): its config
+ * blob `configBytes` and its layers, serialized (pure).
+ */
+export function planImageManifest(
+  configBytes: Uint8Array,
+  layers: readonly OciDescriptor[],
+): Uint8Array {
+  const manifest: OciManifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE_OCI_MANIFEST,
+    config: {
+      mediaType: MEDIA_TYPE_OCI_CONFIG,
+      digest: sha256DigestSync(configBytes),
+      size: configBytes.length,
+    },
+    layers: [...layers],
+  };
+  return new TextEncoder().encode(JSON.stringify(manifest));
+}
 
 // ------------------------------------------------------------ platforms
 

@@ -25,6 +25,7 @@ import { TsnspawnError } from "../errors.ts";
 import { join } from "../path_util.ts";
 import {
   ensureStore,
+  listDirectoryNames,
   randomHex,
   removeTree,
   writeFileAtomic,
@@ -69,15 +70,7 @@ export function loadVolume(name: string): VolumeConfig {
 
 /** Names of all volumes, sorted. */
 export function listVolumeNames(): string[] {
-  const names: string[] = [];
-  try {
-    for (const entry of Deno.readDirSync(volumesDir())) {
-      if (entry.isDirectory) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return names.sort();
+  return listDirectoryNames(volumesDir());
 }
 
 /** Runs `action` holding the volumes lock (exclusive flock, released by the kernel if we die). */
