@@ -51,12 +51,16 @@ integrationTest(
     ]);
     const { pid } = await untilRunning(core, "sc");
     assertMatch(await units(core), /^tsnspawn-sc\.scope\s+loaded\s+active\s+running/m);
-    // The scope's cgroup holds the container's processes only: no runtime.
-    const procs = await core.shOk(
-      "for p in $(systemctl show -P ControlGroup tsnspawn-sc.scope | " +
-        "xargs -I{} cat /sys/fs/cgroup/unified{}/cgroup.procs); do cat /proc/$p/comm; done",
-    );
-    assert(procs.trim().split("\n").every((comm) => comm === "sh" || comm === "sleep"), procs);
+    // The scope's cgroup holds the container's processes only: no runtime
+    // (its PID 1 is stage two until stage two's execve of sh: waited for).
+    const scopeComms = async () =>
+      (await core.shOk(
+        "for p in $(systemctl show -P ControlGroup tsnspawn-sc.scope | " +
+          "xargs -I{} cat /sys/fs/cgroup/unified{}/cgroup.procs); do cat /proc/$p/comm; done",
+      )).trim().split("\n");
+    await core.waitFor("the command's execve", async () => (await scopeComms()).includes("sh"));
+    const procs = await scopeComms();
+    assert(procs.every((comm) => comm === "sh" || comm === "sleep"), procs.join(" "));
     const status = await core.tsnOk(["status", "sc"]);
     assertStringIncludes(status, "Unit: tsnspawn-sc.scope");
     assertStringIncludes(status, `Main PID: ${pid} (sh)`);
