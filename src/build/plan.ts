@@ -46,6 +46,7 @@ import type {
 import { resolveInstruction } from "./substitute_instruction.ts";
 import { expandWord } from "./substitute.ts";
 import { findTarget, imageUses, neededStages, waves } from "./plan_graph.ts";
+import type { ImageUse, PlannedStage, PlannedStep, StageSource } from "./plan_types.ts";
 import { isValidReference } from "../oci/reference.ts";
 import { closest } from "./suggest.ts";
 
@@ -61,45 +62,7 @@ export interface PlanOptions {
   baseImageTriggers?: Record<string, string[]>;
 }
 
-/** Where a stage starts or a COPY/mount takes files from. */
-export type StageSource =
-  | { kind: "scratch" }
-  | { kind: "stage"; index: number }
-  | { kind: "image"; ref: string };
-
-/** One step of a stage: an instruction, possibly an ONBUILD trigger, with its sources. */
-export interface PlannedStep {
-  instruction: Instruction;
-  /** Set for an ONBUILD trigger: "image busybox" or "stage base". */
-  trigger?: string;
-  /** COPY --from: the resolved source. */
-  from?: StageSource;
-  /** RUN --mount: the source of each mount with from= (undefined: the context). */
-  mountSources?: (StageSource | undefined)[];
-}
-
-/** A stage to build. */
-export interface PlannedStage {
-  /** Position in the file, 0-based (what `--from=N` counts). */
-  index: number;
-  /** The stage name in lower case, if it has one. */
-  name?: string;
-  location: SourceLocation;
-  base: StageSource;
-  /** FROM --platform, expanded. */
-  platform?: string;
-  steps: PlannedStep[];
-  /** Indexes of the stages this one needs (base stage, --from, mount from). */
-  dependsOn: number[];
-}
-
-/** An image the build needs, with the first place that uses it. */
-export interface ImageUse {
-  ref: string;
-  location: SourceLocation;
-  use: "base" | "copy-from" | "mount-from";
-  platform?: string;
-}
+export type { ImageUse, PlannedStage, PlannedStep, StageSource } from "./plan_types.ts";
 
 /** The whole plan. */
 export interface BuildPlan {

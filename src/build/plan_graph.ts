@@ -4,7 +4,7 @@
  * pull. Part of plan.ts (see its module comment for the rules).
  */
 import { TsnspawnError } from "../errors.ts";
-import type { ImageUse, PlannedStage } from "./plan.ts";
+import type { ImageUse, PlannedStage } from "./plan_types.ts";
 import { closest } from "./suggest.ts";
 
 export function findTarget(drafts: PlannedStage[], target: string | undefined): number {

@@ -33,7 +33,7 @@ import {
 import { getWindowSize } from "../../ffi/pty.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { CommandContext } from "./context.ts";
-import { exitStatusOf } from "./start.ts";
+import { exitStatusOf } from "../ops/start.ts";
 
 /** How a terminal attach ended. */
 export type AttachEnd =
