@@ -57,9 +57,10 @@ export function isOpaqueDir(path: string): boolean {
 /** The merged root of `layers` (topmost first): every layer down to an opaque root. */
 export function stackRoot(layers: readonly string[]): StackEntry | null {
   const dirs: string[] = [];
-  for (const layer of layers) {
+  for (const [i, layer] of layers.entries()) {
     dirs.push(layer);
-    if (isOpaqueDir(layer)) break;
+    // Opaque hides only what is below: the bottom layer is not asked (no xattr read).
+    if (i < layers.length - 1 && isOpaqueDir(layer)) break;
   }
   if (dirs.length === 0) return null;
   return { abs: dirs[0], st: Deno.lstatSync(dirs[0]), dirs };
@@ -82,16 +83,17 @@ function childIn(
     const abs = `${dir}/${name}`;
     const st = lstatOrNull(abs);
     if (st === null) continue;
+    const bottom = i === dirs.length - 1;
     if (found === null) {
       if (isWhiteout(st)) return null;
       found = { abs, st, dirs: st.isDirectory ? [abs] : [] };
-      if (!st.isDirectory || isOpaqueDir(abs)) return found;
+      if (!st.isDirectory || bottom || isOpaqueDir(abs)) return found;
       continue;
     }
     // Lower layers only add to a directory, and only until something is not one.
     if (!st.isDirectory) break;
     found.dirs.push(abs);
-    if (isOpaqueDir(abs)) break;
+    if (bottom || isOpaqueDir(abs)) break;
   }
   return found;
 }
