@@ -34,7 +34,7 @@ import {
 } from "../ops/start.ts";
 import { readContainerLogs } from "../ops/logs.ts";
 import { isRunning } from "../systemd/unit_state.ts";
-import { HolderConnection, resizeThroughHolder } from "./terminal_client.ts";
+import { HolderConnection, resizeThroughHolder } from "../runtime/terminal_client.ts";
 import { formatTerminalSize } from "../container/terminal_protocol.ts";
 import { RunOutputFollower } from "../systemd/journal.ts";
 import { isDeclared } from "../declared/store.ts";

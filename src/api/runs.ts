@@ -18,7 +18,7 @@
  * `--rm`), §7.18 (clients that vanish mid-wait).
  */
 import type { Hijacked } from "./hijack.ts";
-import type { HolderConnection } from "./terminal_client.ts";
+import type { HolderConnection } from "../runtime/terminal_client.ts";
 import { formatFrame, STDERR, STDOUT } from "./stream.ts";
 
 /** A client hijacked for a container's streams. */

@@ -20,16 +20,7 @@ import {
   DetachKeyWatcher,
   parseDetachKeys,
 } from "../container/detach_keys.ts";
-import {
-  encodeFrame,
-  encodeSize,
-  FRAME_ATTACH,
-  FRAME_END,
-  FRAME_INPUT,
-  FRAME_OUTPUT,
-  FRAME_WINSIZE,
-  FrameDecoder,
-} from "../container/terminal_protocol.ts";
+import { HolderConnection } from "../runtime/terminal_client.ts";
 import { getWindowSize } from "../../ffi/pty.ts";
 import { isRunning } from "../systemd/unit_state.ts";
 import type { CommandContext } from "./context.ts";
@@ -58,12 +49,6 @@ export interface TerminalAttach {
   detachKeys?: string;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length;) {
-    written += await conn.write(bytes.subarray(written));
-  }
-}
-
 async function writeStdout(bytes: Uint8Array): Promise<void> {
   for (let written = 0; written < bytes.length;) {
     written += await Deno.stdout.write(bytes.subarray(written));
@@ -72,45 +57,25 @@ async function writeStdout(bytes: Uint8Array): Promise<void> {
 
 /** Attaches to a -t container's terminal until it ends or we detach. */
 export async function attachTerminal(options: TerminalAttach): Promise<AttachEnd> {
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: options.socket });
-  } catch {
-    return "unavailable";
-  }
+  // Output in order, each chunk written before the next (and all before we return).
+  let printing: Promise<unknown> = Promise.resolve();
+  const holder = await HolderConnection.open(options.socket, options.replay, (bytes) => {
+    printing = printing.then(() => writeStdout(bytes));
+  });
+  if (!holder) return "unavailable";
   const terminal = Deno.stdin.isTerminal();
   const sendSize = () => {
     try {
-      const size = getWindowSize(0);
-      writeAll(conn, encodeFrame(FRAME_WINSIZE, encodeSize(size))).catch(() => {});
+      holder.resize(getWindowSize(0));
     } catch { /* no terminal */ }
   };
-  const request = new TextEncoder().encode(JSON.stringify({ replay: options.replay }));
-  await writeAll(conn, encodeFrame(FRAME_ATTACH, request));
   if (terminal) {
     sendSize();
     Deno.stdin.setRaw(true);
     Deno.addSignalListener("SIGWINCH", sendSize);
   }
-  let settle: (end: AttachEnd) => void = () => {};
-  const done = new Promise<AttachEnd>((resolve) => (settle = resolve));
-  const output = (async () => {
-    const decoder = new FrameDecoder();
-    const buffer = new Uint8Array(65536);
-    for (;;) {
-      let n: number | null;
-      try {
-        n = await conn.read(buffer);
-      } catch {
-        n = null;
-      }
-      if (n === null) return settle("lost");
-      for (const frame of decoder.push(buffer.subarray(0, n))) {
-        if (frame.type === FRAME_OUTPUT) await writeStdout(frame.payload);
-        else if (frame.type === FRAME_END) return settle("ended");
-      }
-    }
-  })();
+  let detach: () => void = () => {};
+  const detached = new Promise<AttachEnd>((resolve) => detach = () => resolve("detached"));
   if (options.interactive) {
     const watcher = new DetachKeyWatcher(
       parseDetachKeys(options.detachKeys ?? DEFAULT_DETACH_KEYS),
@@ -126,25 +91,22 @@ export async function attachTerminal(options: TerminalAttach): Promise<AttachEnd
         }
         // stdin closed: the container keeps running and we keep showing it (docker).
         if (n === null) return;
-        const { forward, detach } = watcher.feed(buffer.subarray(0, n));
-        if (forward.length > 0) {
-          await writeAll(conn, encodeFrame(FRAME_INPUT, forward)).catch(() => {});
-        }
-        if (detach) return settle("detached");
+        const { forward, detach: wantsDetach } = watcher.feed(buffer.subarray(0, n));
+        if (forward.length > 0) holder.input(forward);
+        if (wantsDetach) return detach();
       }
     })();
   }
   try {
-    return await done;
+    const end = await Promise.race([holder.ended, detached]);
+    await printing.catch(() => {});
+    return end;
   } finally {
     if (terminal) {
       Deno.removeSignalListener("SIGWINCH", sendSize);
       Deno.stdin.setRaw(false);
     }
-    try {
-      conn.close();
-    } catch { /* closed */ }
-    await output.catch(() => {});
+    holder.close();
   }
 }
 

@@ -1,9 +1,10 @@
 /**
- * The API service as a client of a -t container's terminal holder
- * (runtime/terminal_holder.ts; the frames are container/terminal_protocol.ts):
- * what `docker run -it`, `docker start -ai` and `docker attach` reach through
- * a hijacked connection. The holder keeps the terminal; a connection that
- * closes only detaches (the container keeps running, as with docker).
+ * A client of a -t container's terminal holder (runtime/terminal_holder.ts;
+ * the frames are container/terminal_protocol.ts): what `tsnspawn attach`,
+ * `run -it` and `start -ai` (commands/attach.ts) and the Docker API's
+ * attach (api/container_io.ts) connect through. The holder keeps the
+ * terminal; a connection that closes only detaches (the container keeps
+ * running, as with docker).
  */
 import {
   encodeFrame,
