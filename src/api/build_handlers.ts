@@ -29,23 +29,8 @@ import { planImageEvent } from "./events.ts";
 import { nanosOf } from "./docker_time.ts";
 import { TsnspawnError } from "../errors.ts";
 import { hostPlatform } from "../oci/manifest.ts";
+import { familiarName } from "../oci/reference.ts";
 import { type BuildEvent, formatBuildEvent } from "../build/events.ts";
-
-/** The `platform` values that name this machine. */
-function hostPlatforms(): string[] {
-  const { os, architecture, variant } = hostPlatform();
-  return [
-    architecture,
-    `${os}/${architecture}`,
-    ...(variant ? [`${os}/${architecture}/${variant}`] : []),
-  ];
-}
-
-/** `-t name` as docker prints it: with `:latest` when it has no tag. */
-function shownTag(tag: string): string {
-  const slash = tag.lastIndexOf("/");
-  return tag.includes("@") || tag.indexOf(":", slash + 1) !== -1 ? tag : `${tag}:latest`;
-}
 
 /** Whether `X-Registry-Config` carries credentials (the CLI always sends `{}`). */
 function hasRegistryConfig(header: string | null): boolean {
@@ -61,7 +46,7 @@ function hasRegistryConfig(header: string | null): boolean {
 
 /** `POST /build`. */
 export async function buildCall(call: ApiCall, api: ApiContext): Promise<void> {
-  const request = planBuildRequest(call.query, hostPlatforms());
+  const request = planBuildRequest(call.query, hostPlatform());
   const contentType = (call.header("content-type") ?? "").split(";")[0].trim();
   if (!["", "application/x-tar", "application/tar"].includes(contentType)) {
     throw badRequest(`Content-Type ${contentType}: the build context must be a tar archive`);
@@ -98,10 +83,12 @@ export async function buildCall(call: ApiCall, api: ApiContext): Promise<void> {
       reporter,
       { systemd: () => api.systemd(), signal: interrupt.signal },
     );
-    for (const message of buildResult(result.id, request.tags.map(shownTag))) send(message);
+    // The build's normalized tags, as docker shows them ("app:latest").
+    const shown = result.tags.map((tag) => familiarName(tag));
+    for (const message of buildResult(result.id, shown)) send(message);
     if (request.quiet) send(buildOutput(`${result.id}\n`));
     const now = nanosOf(new Date());
-    for (const tag of request.tags) api.events.emit(planImageEvent("tag", shownTag(tag), now));
+    for (const tag of shown) api.events.emit(planImageEvent("tag", tag, now));
   } catch (error) {
     const message = error instanceof TsnspawnError
       ? error.message + (error.hint ? ` (${error.hint})` : "")

@@ -21,6 +21,8 @@
 import { ApiError, badRequest, unsupportedField } from "./errors.ts";
 import { queryBool, queryJson } from "./request.ts";
 import { parseTagTarget } from "../oci/reference.ts";
+import { formatPlatform, parsePlatform } from "../oci/manifest.ts";
+import type { OciPlatform } from "../oci/types.ts";
 import { TsnspawnError } from "../errors.ts";
 import type { PullPolicy } from "../container/options.ts";
 
@@ -39,6 +41,16 @@ export interface ApiBuildRequest {
   network: string;
   /** `q`: only the image ID is streamed. */
   quiet: boolean;
+}
+
+/** Whether `text` (docker's `os/arch[/variant]` or `arch`) names `host`. */
+function isHostPlatform(text: string, host: OciPlatform): boolean {
+  try {
+    return formatPlatform(parsePlatform(text)) === formatPlatform(host);
+  } catch (error) {
+    if (error instanceof TsnspawnError) throw badRequest(`platform: ${error.message}`, error.hint);
+    throw error;
+  }
 }
 
 /** A JSON map of strings (`buildargs`, `labels`); null values are left out (docker: unset). */
@@ -77,15 +89,15 @@ function refuseSet(query: URLSearchParams, key: string, reason: string, hint?: s
 }
 
 /**
- * The build a `POST /build` query asks for; `hostPlatforms` are the
- * `platform` values that mean this machine ("linux/amd64", "amd64").
+ * The build a `POST /build` query asks for; `host` is this machine's
+ * platform (only it is built: a `platform` naming another is refused).
  *
  * @throws {ApiError} 400 for a malformed value or an option tsnspawn's
  *   builder does not have; 501 for BuildKit and remote contexts.
  */
 export function planBuildRequest(
   query: URLSearchParams,
-  hostPlatforms: readonly string[],
+  host: OciPlatform,
 ): ApiBuildRequest {
   if (query.get("version") === "2") {
     throw new ApiError(501, "BuildKit (version=2) is not supported by tsnspawn", {
@@ -118,7 +130,7 @@ export function planBuildRequest(
   }
   refuseSet(query, "ulimits", "RUN steps keep the default limits");
   const platform = query.get("platform") ?? "";
-  if (platform !== "" && !hostPlatforms.includes(platform)) {
+  if (platform !== "" && !isHostPlatform(platform, host)) {
     throw unsupportedField(
       "platform",
       platform,

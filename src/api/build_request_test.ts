@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { planBuildRequest } from "./build_request.ts";
 import { ApiError } from "./errors.ts";
 
-const HOST = ["amd64", "linux/amd64"];
+const HOST = { os: "linux", architecture: "amd64" };
 const plan = (query: string) => planBuildRequest(new URLSearchParams(query), HOST);
 
 Deno.test("POST /build: the docker CLI's query (observed) maps onto tsnspawn build", () => {
@@ -56,4 +56,5 @@ Deno.test("POST /build: what the builder cannot honour is refused, naming it", (
   refused("buildargs=%7B%22A%22%3A1%7D", 400, "buildargs.A");
   refused("t=Bad%20Name", 400, "Bad Name");
   assertEquals(plan("platform=linux%2Famd64").tags, []);
+  assertEquals(plan("platform=amd64").tags, []);
 });
